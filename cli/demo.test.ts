@@ -1,0 +1,56 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, startCli } from './testing.js';
+
+describe('gridflex demo', () => {
+  it('starts the store and API, serves /health and /docs, and stops cleanly on Ctrl-C', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'gfx-demo-'));
+    const demo = await startCli(['demo', '--port', '0', '--data', data], /running at (http:\/\/\S+)/);
+    const base = demo.match[1]!;
+    const health = await fetch(`${base}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({
+      status: 'ok',
+      store: { description: `embedded PGlite in ${data}` },
+    });
+    expect((await fetch(`${base}/docs/`)).status).toBe(200);
+    const sites = (await (await fetch(`${base}/api/sites`)).json()) as { sites: { id: string }[] };
+    expect(sites.sites.map((s) => s.id)).toEqual(['zev-bern']);
+    expect(await demo.stop()).toBe(0);
+    expect(demo.output()).toContain('SIGINT received, stopping');
+  });
+
+  it('rejects a bad port naming the flag, with exit code 2', async () => {
+    const res = await runCli(['demo', '--port', '80a']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(
+      'gridflex: invalid option for gridflex demo: --port: expected a port number from 0 to 65535',
+    );
+  });
+
+  it('rejects a bad sites file naming the file and the field', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gfx-demo-'));
+    const file = join(dir, 'sites.yaml');
+    await writeFile(file, 'sites:\n  - id: Bad Id\n    name: x\n');
+    const res = await runCli(['demo', '--sites', file, '--data', dir]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(new RegExp(`${file} is invalid: sites\\[0\\]\\.id: use lower-case letters`));
+    expect(res.stderr).toMatch(/sites\[0\]\.location: /);
+  });
+
+  it('prints help for every command', async () => {
+    const res = await runCli(['--help']);
+    expect(res.code).toBe(0);
+    const commands = [...res.stdout.matchAll(/^ {2}([a-z]+) /gm)]
+      .map((m) => m[1]!)
+      .filter((c) => c !== 'help');
+    expect(commands).toContain('demo');
+    for (const c of commands) {
+      const sub = await runCli([c, '--help']);
+      expect(sub.code, c).toBe(0);
+      expect(sub.stdout, c).toMatch(new RegExp(`Usage: gridflex ${c}`));
+    }
+  });
+});

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { IdSchema, PointKeySchema } from './ids.js';
+
+const kw = z.number().nonnegative();
+const positive = z.number().positive();
+
+/**
+ * Points that measure or control an asset, by point key. The optimiser reads state from
+ * `measure` points and sends setpoints to `control` points through the gateway's safety layer.
+ */
+const BindingSchema = z.record(z.string(), PointKeySchema).default({});
+
+const base = {
+  id: IdSchema,
+  name: z.string().min(1).optional(),
+  measure: BindingSchema,
+  control: BindingSchema,
+};
+
+export const BatteryAssetSchema = z.object({
+  ...base,
+  type: z.literal('battery'),
+  capacityKwh: positive,
+  maxChargeKw: kw,
+  maxDischargeKw: kw,
+  chargeEfficiency: z.number().gt(0).max(1).default(0.95),
+  dischargeEfficiency: z.number().gt(0).max(1).default(0.95),
+  minSocPct: z.number().min(0).max(100).default(10),
+  maxSocPct: z.number().min(0).max(100).default(100),
+});
+
+export const ShiftableLoadAssetSchema = z.object({
+  ...base,
+  type: z.literal('shiftable'),
+  maxKw: positive,
+  /** Energy per run, e.g. a dishwasher cycle or a daily pool filtration. */
+  energyKwh: positive,
+});
+
+export const SheddableLoadAssetSchema = z.object({
+  ...base,
+  type: z.literal('sheddable'),
+  /** Typical consumption when not shed. */
+  nominalKw: positive,
+  maxShedFraction: z.number().min(0).max(1),
+  /** Longest continuous shed the occupants accept. */
+  maxShedMinutes: z.number().int().positive().optional(),
+  costPerKwh: z.number().nonnegative().default(0),
+});
+
+export const ThermalZoneAssetSchema = z.object({
+  ...base,
+  type: z.literal('thermal'),
+  /** Heat pump electrical power limit. */
+  maxKw: positive,
+  cop: positive,
+  /** Thermal capacitance C, kWh per kelvin. */
+  capacitanceKwhPerK: positive,
+  /** Thermal resistance R to outdoors, kelvin per kW. */
+  resistanceKPerKw: positive,
+  minC: z.number(),
+  maxC: z.number(),
+});
+
+export const EvChargerAssetSchema = z.object({
+  ...base,
+  type: z.literal('ev_charger'),
+  maxKw: positive,
+  minKw: kw.default(0),
+});
+
+export const PvAssetSchema = z.object({
+  ...base,
+  type: z.literal('pv'),
+  kwp: positive,
+  inverterKw: positive,
+  /** Whether the inverter accepts an active-power limit (curtailment). */
+  curtailable: z.boolean().default(true),
+});
+
+export const AssetSchema = z
+  .discriminatedUnion('type', [
+    BatteryAssetSchema,
+    ShiftableLoadAssetSchema,
+    SheddableLoadAssetSchema,
+    ThermalZoneAssetSchema,
+    EvChargerAssetSchema,
+    PvAssetSchema,
+  ])
+  .superRefine((a, ctx) => {
+    if (a.type === 'battery' && a.minSocPct >= a.maxSocPct) {
+      ctx.addIssue({ code: 'custom', path: ['maxSocPct'], message: 'maxSocPct must be above minSocPct' });
+    }
+    if (a.type === 'thermal' && a.minC >= a.maxC) {
+      ctx.addIssue({ code: 'custom', path: ['maxC'], message: 'maxC must be above minC (the comfort band)' });
+    }
+    if (a.type === 'ev_charger' && a.minKw > a.maxKw) {
+      ctx.addIssue({ code: 'custom', path: ['minKw'], message: 'minKw must not exceed maxKw' });
+    }
+  });
+export type Asset = z.infer<typeof AssetSchema>;
+export type AssetType = Asset['type'];

@@ -1,0 +1,107 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { DurationSchema, PointKeySchema, QualitySchema } from '../../model/index.js';
+import type { AppContext } from '../context.js';
+
+const DAY = 86_400_000;
+/** More buckets than this in one answer is almost always a mistake (a chart has ~2,000 pixels). */
+const MAX_BUCKETS = 10_000;
+
+/** An instant as ISO 8601 with offset (2026-03-02T10:00:00Z) or as milliseconds since the epoch. */
+const InstantSchema = z
+  .string()
+  .refine((s) => /^\d{1,16}$/.test(s) || (/^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s))), {
+    message: 'expected an ISO 8601 time like 2026-03-02T10:00:00Z, or milliseconds since 1970',
+  })
+  .transform((s) => (/^\d+$/.test(s) ? Number(s) : Date.parse(s)));
+
+export const ReadingsQuerySchema = z
+  .object({
+    from: InstantSchema.optional().describe('Start (inclusive). Default: 24 hours before `to`.'),
+    to: InstantSchema.optional().describe('End (exclusive). Default: now.'),
+    bucket: z
+      .union([z.literal('raw'), DurationSchema])
+      .default(15 * 60_000)
+      .describe('"raw" for every reading, or a bucket size such as 5m, 15m, 1h, 1d. Default 15m.'),
+  })
+  .transform((q, ctx) => {
+    const to = q.to ?? Date.now();
+    const from = q.from ?? to - DAY;
+    if (from >= to) ctx.addIssue({ code: 'custom', path: ['from'], message: '`from` must be before `to`' });
+    const bucketMs = q.bucket === 'raw' ? null : q.bucket;
+    if (bucketMs !== null && (to - from) / bucketMs > MAX_BUCKETS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bucket'],
+        message: `this range would give over ${MAX_BUCKETS} buckets; choose a larger bucket or a shorter range`,
+      });
+    }
+    return { from, to, bucketMs };
+  });
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const ReadingsResponseSchema = z.object({
+  pointId: z.string(),
+  unit: z.string().nullable(),
+  from: z.string(),
+  to: z.string(),
+  bucket: z.string(),
+  buckets: z
+    .array(
+      z.object({
+        ts: z.string(),
+        count: z.number(),
+        mean: z.number().nullable(),
+        min: z.number().nullable(),
+        max: z.number().nullable(),
+        first: z.number().nullable(),
+        last: z.number().nullable(),
+        delta: z.number().nullable().optional(),
+      }),
+    )
+    .optional(),
+  readings: z
+    .array(z.object({ ts: z.string(), value: z.number().nullable(), quality: QualitySchema }))
+    .optional(),
+  truncated: z.boolean().optional(),
+});
+
+export function readingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get(
+      '/api/points/:id/readings',
+      {
+        config: { access: { roles: ['admin', 'manager', 'operator'] } },
+        schema: {
+          summary: "A point's readings over a time range, raw or aggregated per bucket",
+          description:
+            'The point id contains slashes; encode them in the path (bern%2Fgrid-meter%2Fpower). ' +
+            'Bucketed ranges are widened to whole buckets (UTC-aligned) and `from`/`to` in the answer say which.',
+          tags: ['readings'],
+          params: z.object({ id: PointKeySchema }),
+          querystring: ReadingsQuerySchema,
+          response: { 200: ReadingsResponseSchema },
+        },
+      },
+      async (req) => {
+        const { from, to, bucketMs } = req.query;
+        const res = await ctx.store.readings.range({ pointId: req.params.id, from, to, bucketMs });
+        const base = { pointId: res.pointId, unit: res.unit, from: iso(res.from), to: iso(res.to) };
+        if (bucketMs === null) {
+          return {
+            ...base,
+            bucket: 'raw',
+            readings: res.raw.map((r) => ({ ts: iso(r.ts), value: r.value, quality: r.quality })),
+            truncated: res.truncated,
+          };
+        }
+        return {
+          ...base,
+          bucket: `${bucketMs / 1000}s`,
+          buckets: res.buckets.map((b) => ({ ...b, ts: iso(b.ts) })),
+        };
+      },
+    );
+  };
+}

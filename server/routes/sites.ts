@@ -1,0 +1,87 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { pointKey, type Site, unitOf } from '../../model/index.js';
+import type { AppContext } from '../context.js';
+
+const PointSummarySchema = z.object({
+  key: z.string(),
+  id: z.string(),
+  name: z.string().optional(),
+  kind: z.string(),
+  unit: z.string(),
+  writable: z.boolean(),
+});
+
+/** Sites as a user sees them: no connection secrets, points with their store keys. */
+export const SiteSummarySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  location: z.object({ lat: z.number(), lon: z.number() }),
+  timezone: z.string(),
+  grid: z.object({ importLimitKw: z.number(), exportLimitKw: z.number() }),
+  buildings: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      kind: z.string(),
+      devices: z.array(
+        z.object({
+          id: z.string(),
+          name: z.string().optional(),
+          protocol: z.string(),
+          profile: z.string(),
+          points: z.array(PointSummarySchema),
+        }),
+      ),
+      assets: z.array(z.object({ id: z.string(), name: z.string().optional(), type: z.string() })),
+    }),
+  ),
+});
+export type SiteSummary = z.infer<typeof SiteSummarySchema>;
+
+export function summariseSite(site: Site): SiteSummary {
+  return {
+    id: site.id,
+    name: site.name,
+    location: site.location,
+    timezone: site.timezone,
+    grid: { importLimitKw: site.grid.importLimitKw, exportLimitKw: site.grid.exportLimitKw },
+    buildings: site.buildings.map((b) => ({
+      id: b.id,
+      name: b.name,
+      kind: b.kind,
+      devices: b.devices.map((d) => ({
+        id: d.id,
+        name: d.name,
+        protocol: d.protocol,
+        profile: d.profile,
+        points: d.points.map((p) => ({
+          key: pointKey(site.id, d.id, p.id),
+          id: p.id,
+          name: p.name,
+          kind: p.kind,
+          unit: unitOf(p),
+          writable: p.writable,
+        })),
+      })),
+      assets: b.assets.map((a) => ({ id: a.id, name: a.name, type: a.type })),
+    })),
+  };
+}
+
+export function siteRoutes(ctx: AppContext): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get(
+      '/api/sites',
+      {
+        config: { access: { roles: ['admin', 'manager', 'operator'] } },
+        schema: {
+          summary: 'Sites, their buildings, devices, points and flexible assets',
+          tags: ['sites'],
+          response: { 200: z.object({ sites: z.array(SiteSummarySchema) }) },
+        },
+      },
+      async () => ({ sites: ctx.sites.map(summariseSite) }),
+    );
+  };
+}

@@ -1,0 +1,14 @@
+export type { Db, QueryResult } from './db.js';
+export { type Flavour, loadMigrations, type Migration, type MigrationSet, migrate } from './migrate.js';
+export {
+  type Bucket,
+  type IngestResult,
+  MAX_RAW_ROWS,
+  type RangeQuery,
+  RangeQuerySchema,
+  type RangeResult,
+  type RawReading,
+  ReadingsRepository,
+  UnknownPointError,
+} from './readings.js';
+export { openStore, type Store, type StoreOptions, StoreUnavailableError } from './store.js';

@@ -1,0 +1,143 @@
+import { resolve } from 'node:path';
+import { GridflexError } from '../model/index.js';
+import type { Db } from './db.js';
+import { lockDataDir } from './embedded-lock.js';
+import { type Flavour, loadMigrations, type MigrationSet, migrate } from './migrate.js';
+import { PgDb } from './pg-db.js';
+import { PGliteDb, type PGliteLike } from './pglite-db.js';
+import { ReadingsRepository } from './readings.js';
+
+export interface StoreOptions {
+  /** A PostgreSQL URL (`DATABASE_URL`). Unset: the embedded database. */
+  url?: string;
+  /** Folder of the embedded database; `memory://` keeps it in memory (tests). Default `./data`. */
+  dataDir?: string;
+  /** Use TimescaleDB: `auto` when the server has the extension; `off` forces plain tables. */
+  timescale?: 'auto' | 'on' | 'off';
+  /** An already-created PGlite instance (e.g. the TimescaleDB-enabled build in tests). */
+  pglite?: PGliteLike;
+}
+
+/** The store every module uses: one Db, its flavour, and the readings repository. */
+export interface Store {
+  readonly db: Db;
+  readonly flavour: Flavour;
+  /** Human-readable description for logs: "embedded PGlite in ./data", "PostgreSQL at host/db". */
+  readonly description: string;
+  readonly readings: ReadingsRepository;
+  /** Apply a module's migrations (each module owns its tables). */
+  migrate(set: MigrationSet): Promise<number[]>;
+  /** Resolves when the database answers; rejects with the reason otherwise. */
+  health(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StoreUnavailableError extends GridflexError {
+  constructor(message: string, cause?: unknown) {
+    super('GFX_STORE_UNAVAILABLE', message, { status: 503, cause });
+  }
+}
+
+async function timescaleAvailable(db: Db, mode: 'auto' | 'on' | 'off'): Promise<boolean> {
+  if (mode === 'off') return false;
+  const res = await db.query<{ installed: boolean; available: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') AS installed,
+            EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') AS available`,
+  );
+  const row = res.rows[0]!;
+  if (!row.installed && row.available) {
+    await db.exec('CREATE EXTENSION IF NOT EXISTS timescaledb');
+    return true;
+  }
+  if (!row.installed && mode === 'on') {
+    throw new GridflexError(
+      'GFX_STORE_NO_TIMESCALE',
+      'timescale: on was requested, but this database has no TimescaleDB extension',
+    );
+  }
+  return row.installed;
+}
+
+/** The flavour the store was first migrated with wins: switching needs a data migration, not a restart. */
+async function recordedFlavour(db: Db): Promise<Flavour | null> {
+  const res = await db
+    .query<{ flavour: Flavour }>(
+      `SELECT flavour FROM schema_migrations WHERE module = 'store' AND version = 1`,
+    )
+    .catch(() => ({ rows: [] as { flavour: Flavour }[] }));
+  return res.rows[0]?.flavour ?? null;
+}
+
+function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return 'PostgreSQL';
+  }
+}
+
+async function openDb(options: StoreOptions): Promise<{ db: Db; description: string }> {
+  if (options.pglite) return { db: new PGliteDb(options.pglite), description: 'embedded PGlite (provided)' };
+  if (options.url) {
+    const db = new PgDb(options.url);
+    try {
+      await db.query('SELECT 1');
+    } catch (err) {
+      await db.close();
+      throw new StoreUnavailableError(
+        `cannot connect to ${describeUrl(options.url)}: ${(err as Error).message}`,
+        err,
+      );
+    }
+    return { db, description: describeUrl(options.url) };
+  }
+  const dataDir = options.dataDir ?? './data';
+  const { PGlite } = await import('@electric-sql/pglite');
+  if (dataDir.startsWith('memory://')) {
+    return { db: new PGliteDb(await PGlite.create()), description: 'embedded PGlite in memory' };
+  }
+  const dir = resolve(dataDir);
+  const unlock = lockDataDir(dir);
+  try {
+    const pg = await PGlite.create({ dataDir: `${dir}/pg` });
+    return { db: new PGliteDb(pg, async () => unlock()), description: `embedded PGlite in ${dir}` };
+  } catch (err) {
+    unlock();
+    throw new StoreUnavailableError(
+      `cannot open the embedded database in ${dir}: ${(err as Error).message}`,
+      err,
+    );
+  }
+}
+
+const storeMigrations = () => loadMigrations('store', new URL('./migrations/', import.meta.url));
+
+/** Open (and migrate) the store: `pg` when a URL is given, embedded PGlite otherwise. */
+export async function openStore(options: StoreOptions = {}): Promise<Store> {
+  const { db, description } = await openDb(options);
+  try {
+    const previous = await recordedFlavour(db);
+    const flavour: Flavour =
+      previous ?? ((await timescaleAvailable(db, options.timescale ?? 'auto')) ? 'timescale' : 'plain');
+    await migrate(db, await storeMigrations(), flavour);
+    return {
+      db,
+      flavour,
+      description: flavour === 'timescale' ? `${description} with TimescaleDB` : description,
+      readings: new ReadingsRepository(db),
+      migrate: (set) => migrate(db, set, flavour),
+      health: async () => {
+        try {
+          await db.query('SELECT 1');
+        } catch (err) {
+          throw new StoreUnavailableError(`the database does not answer: ${(err as Error).message}`, err);
+        }
+      },
+      close: () => db.close(),
+    };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}

