@@ -223,9 +223,9 @@ export class ReadingsRepository {
       );
       let prev: number | null = before.rows[0]?.value ?? null;
       for (const b of buckets) {
-        const start = prev ?? b.first;
+        // Without an earlier reading the bucket's own first reading is the reference; a lone reading has none.
+        const start = prev ?? (b.count > 1 ? b.first : null);
         b.delta = start === null || b.last === null || b.last < start ? null : b.last - start;
-        if (prev === null && b.count === 1) b.delta = null;
         prev = b.last ?? prev;
       }
     }
