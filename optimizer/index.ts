@@ -1,0 +1,25 @@
+export { baselineSchedule } from './baseline.js';
+export { type AssetColumns, type BuildOptions, buildLp, type Layout } from './build.js';
+export { type CheckResult, type CostBreakdown, checkSchedule, scheduleCost } from './check.js';
+export { assetAloneInfeasibility, diagnoseInfeasibility, type Infeasibility } from './diagnose.js';
+export { type Binding, type Explanation, explain } from './explain.js';
+export { LpBuilder, type LpModel, objectiveOf, rowActivity, toCplexLp } from './lp.js';
+export { type OptimizeResult, optimize } from './optimize.js';
+export {
+  type AssetProblem,
+  AssetProblemSchema,
+  type Problem,
+  type ProblemInput,
+  ProblemSchema,
+  parseProblem,
+} from './problem.js';
+export { type AssetSchedule, extractSchedule, type Schedule } from './schedule.js';
+export type { LpSolution, LpSolver, SolveOptions, SolverName, SolveStatus } from './solver.js';
+export { highsSolver } from './solvers/highs.js';
+export { JSL_MAX_SIZE, jslSize, jslSolver } from './solvers/jsl.js';
+
+import type { LpSolver, SolverName } from './solver.js';
+import { highsSolver } from './solvers/highs.js';
+import { jslSolver } from './solvers/jsl.js';
+
+export const SOLVERS: Record<SolverName, LpSolver> = { highs: highsSolver, jsl: jslSolver };

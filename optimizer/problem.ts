@@ -1,0 +1,223 @@
+import { z } from 'zod';
+import { IdSchema, parseOrThrow } from '../model/index.js';
+
+/**
+ * The JSON problem the optimiser solves for one site (format documented in README.md).
+ * Every per-slot array has one value per slot; the horizon T is the length of
+ * `prices.import`, and every other per-slot array is checked against it.
+ */
+const finite = z.number().refine(Number.isFinite, 'expected a finite number');
+const kw = z.number().nonnegative();
+const slot = z.number().int().nonnegative();
+const series = z.array(finite).min(1);
+/** A number for every slot, or one array with a value per slot. */
+const perSlot = z.union([finite, z.array(finite)]);
+const perSlotKw = z.union([kw, z.array(kw)]);
+const limitKw = z.union([kw, z.array(kw)]);
+
+export const BatteryProblemSchema = z.object({
+  type: z.literal('battery'),
+  id: IdSchema,
+  capacityKwh: z.number().positive(),
+  minSocKwh: kw.default(0),
+  maxChargeKw: kw,
+  maxDischargeKw: kw,
+  chargeEfficiency: z.number().gt(0).max(1).default(0.95),
+  dischargeEfficiency: z.number().gt(0).max(1).default(0.95),
+  initialKwh: kw,
+  finalMinKwh: kw.optional(),
+  /** Wear cost per kWh of throughput, counted on both charged and discharged AC energy. */
+  wearCostPerKwh: kw.default(0),
+});
+
+export const ShiftableProblemSchema = z.object({
+  type: z.literal('shiftable'),
+  id: IdSchema,
+  maxKw: z.number().positive(),
+  energyKwh: kw,
+  earliestSlot: slot.default(0),
+  /** Exclusive: the load must be done before this slot starts. Default: end of horizon. */
+  deadlineSlot: slot.optional(),
+});
+
+export const SheddableProblemSchema = z.object({
+  type: z.literal('sheddable'),
+  id: IdSchema,
+  baselineKw: perSlotKw,
+  maxShedFraction: z.number().min(0).max(1),
+  costPerKwh: kw.default(0),
+});
+
+export const ThermalProblemSchema = z.object({
+  type: z.literal('thermal'),
+  id: IdSchema,
+  maxKw: kw,
+  cop: z.number().positive(),
+  capacitanceKwhPerK: z.number().positive(),
+  resistanceKPerKw: z.number().positive(),
+  initialC: finite,
+  outdoorC: perSlot,
+  minC: perSlot,
+  maxC: perSlot,
+  /** Setpoint of the baseline thermostat; default minC + 0.5 K (capped at the band's middle). */
+  thermostatC: perSlot.optional(),
+});
+
+export const EvProblemSchema = z.object({
+  type: z.literal('ev'),
+  id: IdSchema,
+  maxKw: z.number().positive(),
+  energyKwh: kw,
+  arrivalSlot: slot,
+  /** Exclusive: charging must be done before this slot starts. */
+  departureSlot: slot,
+});
+
+export const AssetProblemSchema = z.discriminatedUnion('type', [
+  BatteryProblemSchema,
+  ShiftableProblemSchema,
+  SheddableProblemSchema,
+  ThermalProblemSchema,
+  EvProblemSchema,
+]);
+
+const ProblemObjectSchema = z.object({
+  /** Number of slots T; when absent, the length of `prices.import`. */
+  slots: z.number().int().positive().optional(),
+  slotMinutes: z.number().positive().max(1440).default(15),
+  prices: z.object({ import: series, export: series }),
+  grid: z.object({ importLimitKw: limitKw.optional(), exportLimitKw: limitKw.optional() }).default({}),
+  baseLoadKw: z.array(kw),
+  pvKw: z.array(kw),
+  /** Charge per kW of the horizon's highest import (a demand charge), optional. */
+  peakChargePerKw: kw.default(0),
+  assets: z.array(AssetProblemSchema).default([]),
+});
+
+type Issue = { path: (string | number)[]; message: string };
+
+function checkLength(value: unknown, T: number, path: (string | number)[], issues: Issue[]): void {
+  if (Array.isArray(value) && value.length !== T)
+    issues.push({ path, message: `expected ${T} values, got ${value.length}` });
+}
+
+/** Semantic checks that need the horizon: lengths, windows, bands, capacities. */
+function checkHorizon(p: z.output<typeof ProblemObjectSchema>, issues: Issue[]): void {
+  const T = p.slots ?? p.prices.import.length;
+  const dtH = p.slotMinutes / 60;
+  checkLength(p.prices.import, T, ['prices', 'import'], issues);
+  checkLength(p.prices.export, T, ['prices', 'export'], issues);
+  checkLength(p.grid.importLimitKw, T, ['grid', 'importLimitKw'], issues);
+  checkLength(p.grid.exportLimitKw, T, ['grid', 'exportLimitKw'], issues);
+  checkLength(p.baseLoadKw, T, ['baseLoadKw'], issues);
+  checkLength(p.pvKw, T, ['pvKw'], issues);
+  for (let t = 0; t < T; t++) {
+    const unlimited =
+      valueAt(p.grid.importLimitKw, t, Infinity) === Infinity ||
+      valueAt(p.grid.exportLimitKw, t, Infinity) === Infinity;
+    if (unlimited && (p.prices.export[t] ?? 0) > (p.prices.import[t] ?? 0)) {
+      issues.push({
+        path: ['prices', 'export', t],
+        message:
+          'above the import price while the grid is unlimited: buying to sell back would pay without end; set grid limits',
+      });
+      break;
+    }
+  }
+  const seen = new Set<string>();
+  p.assets.forEach((a, i) => {
+    const at = (...rest: (string | number)[]) => ['assets', i, ...rest];
+    if (seen.has(a.id)) issues.push({ path: at('id'), message: `duplicate asset id "${a.id}"` });
+    seen.add(a.id);
+    switch (a.type) {
+      case 'battery':
+        if (a.minSocKwh > a.capacityKwh)
+          issues.push({ path: at('minSocKwh'), message: 'must not exceed capacityKwh' });
+        if (a.initialKwh > a.capacityKwh)
+          issues.push({ path: at('initialKwh'), message: 'must not exceed capacityKwh' });
+        if (a.finalMinKwh !== undefined && a.finalMinKwh > a.capacityKwh)
+          issues.push({ path: at('finalMinKwh'), message: 'must not exceed capacityKwh' });
+        break;
+      case 'shiftable': {
+        const deadline = a.deadlineSlot ?? T;
+        if (deadline > T)
+          issues.push({ path: at('deadlineSlot'), message: `must be at most ${T} (the horizon)` });
+        if (a.earliestSlot >= deadline)
+          issues.push({ path: at('earliestSlot'), message: 'must be before deadlineSlot' });
+        break;
+      }
+      case 'ev':
+        if (a.departureSlot > T)
+          issues.push({ path: at('departureSlot'), message: `must be at most ${T} (the horizon)` });
+        if (a.arrivalSlot >= a.departureSlot)
+          issues.push({ path: at('arrivalSlot'), message: 'must be before departureSlot' });
+        break;
+      case 'sheddable':
+        checkLength(a.baselineKw, T, at('baselineKw'), issues);
+        break;
+      case 'thermal': {
+        for (const key of ['outdoorC', 'minC', 'maxC', 'thermostatC'] as const)
+          checkLength(a[key], T, at(key), issues);
+        // Explicit Euler steps keep the temperature monotone only when the slot is shorter
+        // than the zone's time constant R·C; longer slots would make it oscillate.
+        if (a.capacitanceKwhPerK * a.resistanceKPerKw < dtH)
+          issues.push({
+            path: at('resistanceKPerKw'),
+            message: `time constant R·C (${a.capacitanceKwhPerK * a.resistanceKPerKw} h) must be at least the slot length (${dtH} h)`,
+          });
+        for (let t = 0; t < T; t++) {
+          if (valueAt(a.minC, t) > valueAt(a.maxC, t)) {
+            issues.push({ path: at('maxC'), message: `must not be below minC (slot ${t})` });
+            break;
+          }
+        }
+        break;
+      }
+    }
+  });
+}
+
+export const ProblemSchema = ProblemObjectSchema.superRefine((p, ctx) => {
+  const issues: Issue[] = [];
+  checkHorizon(p, issues);
+  for (const i of issues) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+});
+
+export type Problem = z.output<typeof ProblemSchema>;
+export type ProblemInput = z.input<typeof ProblemSchema>;
+export type AssetProblem = Problem['assets'][number];
+export type BatteryProblem = z.output<typeof BatteryProblemSchema>;
+export type ThermalProblem = z.output<typeof ThermalProblemSchema>;
+
+/** Validate a problem; throws a ValidationError naming each bad field (code GFX_OPT_PROBLEM). */
+export function parseProblem(input: unknown, what = 'optimisation problem'): Problem {
+  return parseOrThrow(ProblemSchema, input, what, 'GFX_OPT_PROBLEM');
+}
+
+/** The value of a number-or-per-slot field at slot t. */
+export function valueAt(v: number | readonly number[] | undefined, t: number, fallback = 0): number {
+  if (v === undefined) return fallback;
+  if (typeof v === 'number') return v;
+  return v[t] ?? fallback;
+}
+
+export function horizon(p: Problem): number {
+  return p.prices.import.length;
+}
+
+export function slotHours(p: Problem): number {
+  return p.slotMinutes / 60;
+}
+
+/** The slots [start, end) in which a shiftable load or EV may draw power. */
+export function window(a: Extract<AssetProblem, { type: 'shiftable' | 'ev' }>, T: number): [number, number] {
+  return a.type === 'ev' ? [a.arrivalSlot, a.departureSlot] : [a.earliestSlot, a.deadlineSlot ?? T];
+}
+
+/** Baseline thermostat setpoint at slot t (see README). */
+export function thermostatAt(a: ThermalProblem, t: number): number {
+  if (a.thermostatC !== undefined) return valueAt(a.thermostatC, t);
+  const lo = valueAt(a.minC, t);
+  const hi = valueAt(a.maxC, t);
+  return Math.min(lo + 0.5, (lo + hi) / 2);
+}
