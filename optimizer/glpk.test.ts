@@ -1,0 +1,79 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { glpsol } from '../testkit/system.js';
+import { buildLp } from './build.js';
+import { checkSchedule } from './check.js';
+import { randomProblem } from './generate.js';
+import { SOLVERS } from './index.js';
+import { type LpModel, toCplexLp } from './lp.js';
+import { optimize } from './optimize.js';
+import { parseProblem } from './problem.js';
+
+const glpk = glpsol();
+const dir = mkdtempSync(join(tmpdir(), 'gridflex-glpk-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Solve with GLPK's glpsol; the `s` line of --write carries the objective at full precision. */
+function glpkObjective(lp: LpModel, name: string): { status: string; objective: number } {
+  const lpFile = join(dir, `${name}.lp`);
+  const out = join(dir, `${name}.sol`);
+  writeFileSync(lpFile, toCplexLp(lp));
+  execFileSync('/usr/bin/glpsol', ['--lp', lpFile, '--write', out], { stdio: 'ignore' });
+  const line = readFileSync(out, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('s '))!;
+  const [, , , , prim, , obj] = line.split(/\s+/);
+  return { status: prim === 'f' ? 'optimal' : 'infeasible', objective: Number(obj) + lp.offset };
+}
+
+const relGap = (a: number, b: number) => Math.abs(a - b) / Math.max(1, Math.abs(a), Math.abs(b));
+
+const cases = [
+  { seed: 1, assets: 1, slots: 24 },
+  { seed: 2, assets: 5, slots: 48, negativeExport: true },
+  { seed: 3, assets: 7, slots: 96, peakChargePerKw: 0.5 },
+  { seed: 4, assets: 12, slots: 96, negativeExport: true, peakChargePerKw: 0.2 },
+  { seed: 5, assets: 25, slots: 96 },
+];
+
+describe.skipIf(glpk.skipReason !== null)('random instances against GLPK (glpsol)', () => {
+  it.each(cases)('agrees within 1e-6 relative: %o', async ({ seed, ...o }) => {
+    const p = parseProblem(randomProblem(seed, o));
+    const r = await optimize(p, SOLVERS.highs);
+    expect(r.status).toBe('optimal');
+    expect(checkSchedule(p, r.schedule!).violations).toEqual([]);
+    const g = glpkObjective(buildLp(p).lp, `case-${seed}`);
+    expect(g.status).toBe('optimal');
+    expect(relGap(r.objective!, g.objective)).toBeLessThan(1e-6);
+  });
+
+  it('agrees with GLPK that an over-constrained site is infeasible', async () => {
+    const p = parseProblem({ ...randomProblem(9, { assets: 3, slots: 24 }), grid: { importLimitKw: 0.5 } });
+    expect((await optimize(p, SOLVERS.highs)).status).toBe('infeasible');
+    expect(glpkObjective(buildLp(p).lp, 'infeasible').status).toBe('infeasible');
+  });
+});
+
+describe('javascript-lp-solver against HiGHS on small instances', () => {
+  it.each([
+    { seed: 11, assets: 1, slots: 24 },
+    { seed: 12, assets: 2, slots: 24, negativeExport: true },
+    { seed: 13, assets: 3, slots: 24, peakChargePerKw: 0.3 },
+    { seed: 14, assets: 5, slots: 16, negativeExport: true },
+  ])('same objective within 1e-6 relative: %o', async ({ seed, ...o }) => {
+    const p = parseProblem(randomProblem(seed, o));
+    const h = await optimize(p, SOLVERS.highs);
+    const j = await optimize(p, SOLVERS.jsl);
+    expect(j.status).toBe('optimal');
+    expect(checkSchedule(p, j.schedule!).violations).toEqual([]);
+    expect(relGap(h.objective!, j.objective!)).toBeLessThan(1e-6);
+  });
+
+  it('refuses a problem too big for it, naming HiGHS', async () => {
+    const p = parseProblem(randomProblem(15, { assets: 20 }));
+    await expect(optimize(p, SOLVERS.jsl)).rejects.toThrow(/use --solver highs/);
+  });
+});
