@@ -2,9 +2,10 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../config/version.js';
 import { GridflexError, ValidationError } from '../model/index.js';
 import * as demo from './commands/demo.js';
+import * as optimize from './commands/optimize.js';
 
 /** Each subcommand lives in cli/commands/<name>.ts and exports `register(program)`. */
-const commands: { register(program: Command): void }[] = [demo];
+const commands: { register(program: Command): void }[] = [demo, optimize];
 
 export function buildProgram(): Command {
   const program = new Command('gridflex')
