@@ -1,0 +1,206 @@
+import { appendFile } from 'node:fs/promises';
+import type { Reading } from '../model/index.js';
+import type { Hub } from '../stream/index.js';
+import type { GatewayConfig, ModbusGatewayDevice } from './config.js';
+import { applyScaleFactor, encodeRegisters } from './decode.js';
+import { type DeviceStatus, ModbusDevicePoller, type PollOutcome } from './modbus-device.js';
+import { type LinkOptions, ModbusExceptionError, ModbusLink } from './modbus-link.js';
+import { decideWrite, verified, type WriteRecord, type WriteRequest } from './safety.js';
+
+declare module '../stream/hub.js' {
+  interface HubTopics {
+    /** Every write the gateway made or refused (the safety layer's audit trail). */
+    writes: WriteRecord;
+  }
+}
+
+export interface GatewayOptions {
+  link?: LinkOptions;
+  /** Append every write record to this JSON-lines file as well. */
+  auditFile?: string;
+  clock?: () => number;
+}
+
+/**
+ * The edge gateway: one poller per device, one link per physical connection (devices behind
+ * the same TCP gateway or RTU converter share it and take turns), readings to the hub, and
+ * writes only through the safety layer.
+ */
+export class Gateway {
+  readonly pollers: ModbusDevicePoller[] = [];
+  private readonly links = new Map<string, ModbusLink>();
+  private readonly lastWrite = new Map<string, number>();
+  private readonly heartbeats: NodeJS.Timeout[] = [];
+  private heartbeatCount = 0;
+  private readonly clock: () => number;
+  readonly records: WriteRecord[] = [];
+
+  constructor(
+    readonly cfg: GatewayConfig,
+    private readonly hub: Hub,
+    private readonly options: GatewayOptions = {},
+  ) {
+    this.clock = options.clock ?? Date.now;
+    for (const d of cfg.devices) {
+      if (d.protocol !== 'modbus') continue; // OPC UA devices: see gateway/README.md (not built yet)
+      const c = d.connection;
+      const key = c.transport === 'rtu' ? `rtu:${c.path}` : `${c.transport}://${c.host}:${c.port}`;
+      let link = this.links.get(key);
+      if (!link) {
+        link = new ModbusLink(c, options.link);
+        this.links.set(key, link);
+      }
+      this.pollers.push(
+        new ModbusDevicePoller(cfg, d, link, (batch) => this.hub.publishReadings(batch), this.clock),
+      );
+    }
+  }
+
+  /** Poll every device once, devices on different links concurrently. */
+  async pollOnce(): Promise<PollOutcome> {
+    const outcomes = await Promise.all(this.pollers.map((p) => p.pollAll()));
+    return {
+      readings: outcomes.flatMap((o) => o.readings),
+      errors: outcomes.flatMap((o) => o.errors),
+      unreachable: outcomes.some((o) => o.unreachable),
+    };
+  }
+
+  /** Poll continuously and start heartbeat writes. */
+  start(): void {
+    for (const p of this.pollers) p.start();
+    for (const p of this.pollers) {
+      const hb = p.device.heartbeat;
+      if (!hb) continue;
+      const timer = setInterval(() => void this.heartbeat(p.device, hb.point), hb.interval);
+      this.heartbeats.push(timer);
+    }
+  }
+
+  private async heartbeat(d: ModbusGatewayDevice, pointId: string): Promise<void> {
+    const point = d.points.find((p) => p.id === pointId)!;
+    const span = point.max! - point.min! + 1;
+    this.heartbeatCount += 1;
+    const value = point.min! + (this.heartbeatCount % span);
+    await this.write({
+      device: d.id,
+      point: pointId,
+      value,
+      who: 'gateway',
+      why: 'heartbeat for the device watchdog',
+    });
+  }
+
+  status(): DeviceStatus[] {
+    return this.pollers.map((p) => p.status());
+  }
+
+  /**
+   * Write a setpoint through the safety layer: allow-list, limits, rate limit, then old value,
+   * write, read-back. A device refusal (Modbus exception) is reported as `rejected` and never
+   * retried; every outcome is recorded, published on the hub's `writes` topic and returned.
+   */
+  async write(req: WriteRequest): Promise<WriteRecord> {
+    const now = this.clock();
+    const poller = this.pollers.find((p) => p.device.id === req.device);
+    const point = poller?.device.points.find((p) => p.id === req.point);
+    const base = {
+      ts: now,
+      site: this.cfg.site,
+      device: req.device,
+      point: req.point,
+      who: req.who,
+      why: req.why,
+      requested: req.value,
+    };
+    const record = (r: Omit<WriteRecord, keyof typeof base>) => this.record({ ...base, ...r });
+    const empty = { value: null, clamped: false, old: null, readBack: null };
+    if (!poller)
+      return record({ ...empty, outcome: 'refused', reason: `no device ${req.device} in this gateway` });
+    const lastKey = `${req.device}/${req.point}`;
+    const decision = decideWrite(point, req.value, now, this.lastWrite.get(lastKey));
+    if (!decision.allow) return record({ ...empty, outcome: 'refused', reason: decision.reason });
+    const bp = poller.boundPoint(req.point);
+    try {
+      await poller.prepare();
+    } catch (err) {
+      return record({ ...empty, outcome: 'failed', reason: (err as Error).message });
+    }
+    const r = poller.boundPoint(req.point)?.register ?? bp?.register;
+    if (!r?.writable || (r.function !== 'holding' && r.function !== 'coil'))
+      return record({ ...empty, outcome: 'refused', reason: `the register of ${req.point} is not writable` });
+    const sent = { value: decision.value, clamped: decision.clamped };
+    let old: number | null = null;
+    try {
+      old = (await poller.readPoint(req.point)).value;
+      const sf = await poller.scaleFactorOf(r);
+      if (sf === null)
+        return record({
+          ...sent,
+          old,
+          readBack: null,
+          outcome: 'refused',
+          reason: 'scale factor not implemented',
+        });
+      const unscaled = (decision.value - r.offset) / r.scale;
+      const raw = r.type.startsWith('float')
+        ? applyScaleFactor(unscaled, -sf)
+        : Math.round(applyScaleFactor(unscaled, -sf));
+      const enc = encodeRegisters(raw, r);
+      if (!enc.ok) return record({ ...sent, old, readBack: null, outcome: 'refused', reason: enc.reason });
+      this.lastWrite.set(lastKey, now);
+      await poller.link.write(poller.unitId, r.function, r.address, enc.words);
+    } catch (err) {
+      const rejected = err instanceof ModbusExceptionError;
+      return record({
+        ...sent,
+        old,
+        readBack: null,
+        outcome: rejected ? 'rejected' : 'failed',
+        reason: (err as Error).message,
+      });
+    }
+    let readBack: number | null = null;
+    try {
+      readBack = (await poller.readPoint(req.point)).value;
+    } catch (err) {
+      return record({
+        ...sent,
+        old,
+        readBack,
+        outcome: 'unverified',
+        reason: `read-back failed: ${(err as Error).message}`,
+      });
+    }
+    // A scaled integer register cannot hold finer steps than its scale.
+    const resolution = r.type.startsWith('float') ? 0 : Math.abs(r.scale) / 2;
+    const ok = verified(decision.value, readBack, Math.max(point!.verifyTolerance, resolution));
+    return record({
+      ...sent,
+      old,
+      readBack,
+      outcome: ok ? 'written' : 'unverified',
+      reason: ok
+        ? decision.clamped
+          ? `clamped to ${decision.value}`
+          : null
+        : `read back ${readBack}, expected ${decision.value}`,
+    });
+  }
+
+  private record(r: WriteRecord): WriteRecord {
+    this.records.push(r);
+    this.hub.publish('writes', r);
+    if (this.options.auditFile)
+      void appendFile(this.options.auditFile, `${JSON.stringify(r)}\n`).catch(() => undefined);
+    return r;
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.heartbeats) clearInterval(t);
+    await Promise.all(this.pollers.map((p) => p.stop()));
+    await Promise.all([...this.links.values()].map((l) => l.close()));
+  }
+}
+
+export type { Reading };

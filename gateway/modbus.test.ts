@@ -1,0 +1,260 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Hub } from '../stream/index.js';
+import { type GatewayConfig, GatewayConfigSchema } from './config.js';
+import { Gateway } from './gateway.js';
+import {
+  freePort,
+  RegisterImage,
+  sdm630Image,
+  startModbusTcp,
+  startRtuOverTcp,
+  type TestDevice,
+} from './testing.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function serve(dev: Promise<TestDevice>): Promise<TestDevice> {
+  const d = await dev;
+  cleanups.push(d.stop);
+  return d;
+}
+
+function gateway(cfg: unknown): Gateway {
+  const g = new Gateway(GatewayConfigSchema.parse(cfg) as GatewayConfig, new Hub(), {
+    link: { minBackoffMs: 50, maxBackoffMs: 200 },
+  });
+  cleanups.push(() => g.stop());
+  return g;
+}
+
+const byPoint = (readings: { pointId: string }[]) => Object.fromEntries(readings.map((r) => [r.pointId, r]));
+
+describe('Modbus polling over loopback', () => {
+  it('reads an SDM630 over TCP exactly, in as few requests as the gaps allow', async () => {
+    const dev = await serve(startModbusTcp(sdm630Image()));
+    const g = gateway({
+      site: 'bern',
+      devices: [
+        {
+          id: 'meter',
+          protocol: 'modbus',
+          profile: 'sdm630',
+          connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port, unitId: 1 },
+          points: [
+            { id: 'power', kind: 'active_power' },
+            { id: 'voltage_l1', kind: 'voltage' },
+            { id: 'energy_import', kind: 'energy_import' },
+            { id: 'frequency', kind: 'frequency' },
+          ],
+        },
+      ],
+    });
+    const out = await g.pollOnce();
+    expect(out.errors).toEqual([]);
+    const r = byPoint(out.readings);
+    expect(r['bern/meter/power']).toMatchObject({ value: 1234.5, quality: 'good' });
+    expect(r['bern/meter/voltage_l1']).toMatchObject({ value: 230.5, quality: 'good' });
+    expect(r['bern/meter/energy_import']).toMatchObject({ value: 1_500_250, quality: 'good' });
+    expect(r['bern/meter/frequency']).toMatchObject({ value: 50 });
+    // 0x00–0x01, then 0x34–0x49: the 50-register hole is wider than the profile's maxGap of 24.
+    expect(g.pollers[0]!.plans()[0]!.map((q) => [q.address, q.count])).toEqual([
+      [0x00, 2],
+      [0x34, 0x16],
+    ]);
+    expect(dev.image.reads).toBe(2);
+  });
+
+  it('reads an EM24 over RTU framed in TCP (int32 low word first, signed, scaled)', async () => {
+    const img = new RegisterImage();
+    for (let a = 0; a <= 0x5d; a++) img.put('input', a, [0]);
+    img.put('input', 0x28, [0xfb2e, 0xffff]); // -1234 raw → -123.4 W
+    img.put('input', 0x00, [2305, 0]); // 230.5 V
+    img.put('input', 0x42, [0x5678, 0x0001]); // 0x15678 = 87672 × 0.1 kWh
+    img.put('input', 0x37, [500]); // 50.0 Hz
+    const dev = await serve(startRtuOverTcp(img, 7));
+    const g = gateway({
+      site: 'bern',
+      devices: [
+        {
+          id: 'em24',
+          protocol: 'modbus',
+          profile: 'em24',
+          connection: { transport: 'rtu-over-tcp', host: '127.0.0.1', port: dev.port, unitId: 7 },
+          points: [
+            { id: 'power', kind: 'active_power' },
+            { id: 'voltage_l1', kind: 'voltage' },
+            { id: 'energy_import', kind: 'energy_import' },
+            { id: 'frequency', kind: 'frequency' },
+          ],
+        },
+      ],
+    });
+    const out = await g.pollOnce();
+    expect(out.errors).toEqual([]);
+    const r = byPoint(out.readings);
+    expect(r['bern/em24/power']!).toMatchObject({ value: -123.4, quality: 'good' });
+    expect(r['bern/em24/voltage_l1']!).toMatchObject({ value: 230.5 });
+    expect(r['bern/em24/energy_import']!).toMatchObject({ value: 8_767_200 });
+    expect(r['bern/em24/frequency']!).toMatchObject({ value: 50 });
+  });
+
+  it('discovers a SunSpec meter, applies scale factors and reports not-implemented as bad', async () => {
+    const img = new RegisterImage();
+    const base = 40000;
+    img.put('holding', base, [0x5375, 0x6e53, 1, 66]);
+    for (let i = 0; i < 66; i++) img.put('holding', base + 4 + i, [0]);
+    const m = base + 70; // model 203 ID register
+    img.put('holding', m, [203, 105]);
+    for (let i = 2; i < 107; i++) img.put('holding', m + i, [0]);
+    img.put('holding', m + 18, [0xfc18]); // W = -1000 raw
+    img.put('holding', m + 22, [0xffff]); // W_SF = -1 → -100.0 W
+    img.put('holding', m + 16, [5001]).put('holding', m + 17, [0xfffe]); // 50.01 Hz
+    img.put('holding', m + 46, [0x0001, 0x0000]).put('holding', m + 54, [1]); // 65536 × 10 Wh
+    img.put('holding', m + 8, [0x8000]); // PhVphA not implemented
+    img.put('holding', m + 107, [0xffff, 0]);
+    const dev = await serve(startModbusTcp(img));
+    const g = gateway({
+      site: 'bern',
+      devices: [
+        {
+          id: 'inv',
+          protocol: 'modbus',
+          profile: 'sunspec',
+          connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port },
+          points: [
+            { id: 'power', kind: 'active_power', register: '203.W' },
+            { id: 'hz', kind: 'frequency', register: '203.Hz' },
+            { id: 'import', kind: 'energy_import', register: '203.TotWhImp' },
+            { id: 'v1', kind: 'voltage', register: '203.PhVphA' },
+          ],
+        },
+      ],
+    });
+    const out = await g.pollOnce();
+    const r = byPoint(out.readings);
+    expect(r['bern/inv/power']).toMatchObject({ value: -100, quality: 'good' });
+    expect(r['bern/inv/hz']).toMatchObject({ value: 50.01, quality: 'good' });
+    expect(r['bern/inv/import']).toMatchObject({ value: 655_360, quality: 'good' });
+    expect(r['bern/inv/v1']).toMatchObject({ value: null, quality: 'bad' });
+    expect(out.errors.join('\n')).toMatch(/v1: not-implemented marker/);
+    expect(g.status()[0]!.sunspec?.models.map((x) => x.id)).toEqual([1, 203]);
+  });
+
+  it('reports an unreachable device as bad readings with a clear error, without throwing', async () => {
+    const port = await freePort();
+    const g = gateway({
+      site: 'bern',
+      devices: [
+        {
+          id: 'gone',
+          protocol: 'modbus',
+          profile: 'sdm630',
+          connection: { transport: 'tcp', host: '127.0.0.1', port, timeoutMs: 500 },
+          points: [{ id: 'power', kind: 'active_power' }],
+        },
+      ],
+    });
+    const out = await g.pollOnce();
+    expect(out.unreachable).toBe(true);
+    expect(out.readings).toEqual([
+      { pointId: 'bern/gone/power', ts: expect.any(Number), value: null, quality: 'bad' },
+    ]);
+    expect(out.errors[0]).toMatch(new RegExp(`cannot connect to tcp://127.0.0.1:${port}.*ECONNREFUSED`));
+    // Backoff: the next poll fails fast without a new connection attempt.
+    const again = await g.pollOnce();
+    expect(again.errors[0]).toMatch(/unreachable .*next attempt in/);
+  });
+
+  it('recovers after the device restarts', async () => {
+    const dev = await serve(startModbusTcp(sdm630Image()));
+    const g = gateway({
+      site: 'bern',
+      devices: [
+        {
+          id: 'meter',
+          protocol: 'modbus',
+          profile: 'sdm630',
+          retries: 0,
+          connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port, timeoutMs: 500 },
+          points: [{ id: 'power', kind: 'active_power' }],
+        },
+      ],
+    });
+    expect((await g.pollOnce()).readings[0]).toMatchObject({ quality: 'good' });
+    await dev.stop();
+    const down = await g.pollOnce();
+    expect(down.readings[0]).toMatchObject({ value: null, quality: 'bad' });
+    dev.image.putFloat32('input', 0x34, 999);
+    await dev.start();
+    let value: number | null = null;
+    for (let i = 0; i < 40 && value === null; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      value = (await g.pollOnce()).readings[0]!.value;
+    }
+    expect(value).toBe(999);
+  });
+
+  it('keeps the rest of a device readable when the map names an address the device lacks', async () => {
+    const img = new RegisterImage().put('holding', 100, [1, 2, 3]).put('holding', 106, [7]);
+    const dev = await serve(startModbusTcp(img));
+    const g = gateway({
+      site: 'bern',
+      profiles: {
+        plc: {
+          registers: {
+            a: { address: 100 },
+            b: { address: 102 },
+            missing: { address: 104 },
+            c: { address: 106 },
+          },
+        },
+      },
+      devices: [
+        {
+          id: 'plc',
+          protocol: 'modbus',
+          profile: 'plc',
+          connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port },
+          points: ['a', 'b', 'missing', 'c'].map((id) => ({ id, kind: 'status' })),
+        },
+      ],
+    });
+    const out = await g.pollOnce();
+    const r = byPoint(out.readings);
+    expect(r['bern/plc/a']).toMatchObject({ value: 1, quality: 'good' });
+    expect(r['bern/plc/c']).toMatchObject({ value: 7, quality: 'good' });
+    expect(r['bern/plc/missing']).toMatchObject({ value: null, quality: 'bad' });
+    expect(out.errors.join()).toMatch(
+      /read holding 104\+1: device answered Modbus exception 2 \(illegal data address\)/,
+    );
+    expect(out.unreachable).toBe(false);
+    // The merged read was split for good: the next poll needs no failing merged request.
+    img.reads = 0;
+    await g.pollOnce();
+    expect(img.reads).toBe(4);
+  });
+
+  it('flags a counter that goes backwards as uncertain', async () => {
+    const dev = await serve(startModbusTcp(sdm630Image({ importKwh: 100 })));
+    const g = gateway({
+      site: 'bern',
+      devices: [
+        {
+          id: 'meter',
+          protocol: 'modbus',
+          profile: 'sdm630',
+          connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port },
+          points: [{ id: 'energy_import', kind: 'energy_import' }],
+        },
+      ],
+    });
+    expect((await g.pollOnce()).readings[0]).toMatchObject({ value: 100_000, quality: 'good' });
+    dev.image.putFloat32('input', 0x48, 5);
+    const out = await g.pollOnce();
+    expect(out.readings[0]).toMatchObject({ value: 5000, quality: 'uncertain' });
+    expect(out.errors.join()).toMatch(/reset/);
+  });
+});
