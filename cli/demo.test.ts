@@ -16,11 +16,23 @@ describe('gridflex demo', () => {
       store: { description: `embedded PGlite in ${data}` },
     });
     expect((await fetch(`${base}/docs/`)).status).toBe(200);
-    const sites = (await (await fetch(`${base}/api/sites`)).json()) as { sites: { id: string }[] };
+    expect((await fetch(`${base}/api/sites`)).status).toBe(401);
+    const password = demo.output().match(/manager +user manager +password (\S+)/)![1]!;
+    const login = await fetch(`${base}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: base },
+      body: JSON.stringify({ username: 'manager', password }),
+    });
+    expect(login.status).toBe(200);
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const sites = (await (await fetch(`${base}/api/sites`, { headers: { cookie } })).json()) as {
+      sites: { id: string }[];
+    };
     expect(sites.sites.map((s) => s.id)).toEqual(['zev-bern']);
     expect(await demo.stop()).toBe(0);
     expect(demo.output()).toContain('SIGINT received, stopping');
-  });
+    // Starting the CLI from source takes ~25 s on the shared 2-core machine under load.
+  }, 120_000);
 
   it('rejects a bad port naming the flag, with exit code 2', async () => {
     const res = await runCli(['demo', '--port', '80a']);

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { VERSION } from '../config/version.js';
 import { listPoints, type Site } from '../model/index.js';
-import { buildApp } from '../server/index.js';
+import { AuditLog, buildApp } from '../server/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { DiskQueue, Hub, StoreWriter } from '../stream/index.js';
 
@@ -19,6 +19,8 @@ export interface Runtime {
   hub: Hub;
   writer: StoreWriter;
   app: FastifyInstance;
+  /** Hand `audit.append` to modules that must record what they did (setpoint writes, activations). */
+  audit: AuditLog;
   sites: Site[];
   stop(): Promise<void>;
 }
@@ -48,6 +50,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     hub,
     writer,
     app,
+    audit: new AuditLog(store.db),
     sites: options.sites,
     stop: () => {
       stopping ??= (async () => {

@@ -1,9 +1,10 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listPoints, parseOrThrow, type Reading, SitesConfigSchema } from '../model/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
 import { buildApp } from './app.js';
+import { addRoleUsers, loginCookie, ROLE_USERS } from './testing.js';
 
 const T0 = Date.UTC(2026, 2, 2);
 const sites = parseOrThrow(
@@ -44,6 +45,9 @@ const sites = parseOrThrow(
 
 let store: Store;
 let app: FastifyInstance;
+let cookie: string;
+const asAdmin = (req: string | InjectOptions) =>
+  app.inject(typeof req === 'string' ? { url: req, headers: { cookie } } : { ...req, headers: { cookie } });
 
 beforeAll(async () => {
   store = await openStore({ dataDir: 'memory://' });
@@ -56,6 +60,8 @@ beforeAll(async () => {
   await store.readings.describePoints(listPoints(sites));
   await store.readings.ingest(readings);
   app = await buildApp({ store, hub: new Hub(), sites, version: 'test' });
+  await addRoleUsers(store);
+  cookie = await loginCookie(app, ROLE_USERS.admin.username, ROLE_USERS.admin.password);
 });
 afterAll(async () => {
   await app.close();
@@ -70,7 +76,7 @@ describe('HTTP API skeleton', () => {
   });
 
   it('lists sites with point keys and without connection secrets', async () => {
-    const res = await app.inject('/api/sites');
+    const res = await asAdmin('/api/sites');
     expect(res.statusCode).toBe(200);
     expect(res.json().sites[0].buildings[0].devices[0].points[0]).toEqual({
       key: 'bern/bms/temp',
@@ -84,7 +90,7 @@ describe('HTTP API skeleton', () => {
   });
 
   it('serves a range of readings at a bucket size', async () => {
-    const res = await app.inject({
+    const res = await asAdmin({
       url: `/api/points/${encodeURIComponent('bern/bms/temp')}/readings`,
       query: { from: new Date(T0).toISOString(), to: String(T0 + 7_200_000), bucket: '1h' },
     });
@@ -101,7 +107,7 @@ describe('HTTP API skeleton', () => {
   });
 
   it('serves raw readings', async () => {
-    const res = await app.inject({
+    const res = await asAdmin({
       url: '/api/points/bern%2Fbms%2Ftemp/readings',
       query: { from: String(T0), to: String(T0 + 180_000), bucket: 'raw' },
     });
@@ -118,7 +124,7 @@ describe('HTTP API skeleton', () => {
     [{ bucket: 'quarter' }, 'querystring.bucket', /Invalid input|duration/],
     [{ from: '0', to: String(T0), bucket: '1m' }, 'querystring.bucket', /over 10000 buckets/],
   ])('rejects bad query %j naming the field', async (query, path, message) => {
-    const res = await app.inject({ url: '/api/points/bern%2Fbms%2Ftemp/readings', query });
+    const res = await asAdmin({ url: '/api/points/bern%2Fbms%2Ftemp/readings', query });
     expect(res.statusCode).toBe(400);
     const body = res.json();
     expect(body.error).toBe('GFX_VALIDATION');
@@ -128,10 +134,10 @@ describe('HTTP API skeleton', () => {
   });
 
   it('rejects a malformed point id with 400 and an unknown one with 404', async () => {
-    const bad = await app.inject('/api/points/NOT%20VALID/readings');
+    const bad = await asAdmin('/api/points/NOT%20VALID/readings');
     expect(bad.statusCode).toBe(400);
     expect(bad.json().details.issues[0].path).toBe('params.id');
-    const unknown = await app.inject('/api/points/bern%2Fbms%2Fnope/readings');
+    const unknown = await asAdmin('/api/points/bern%2Fbms%2Fnope/readings');
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json()).toEqual({
       error: 'GFX_STORE_UNKNOWN_POINT',
@@ -163,7 +169,11 @@ describe('HTTP API skeleton', () => {
     const health = await app2.inject('/health');
     expect(health.statusCode).toBe(503);
     expect(health.json()).toMatchObject({ status: 'degraded', store: { reachable: false } });
-    const res = await app2.inject('/api/points/bern%2Fbms%2Ftemp/readings');
+    // A session cookie makes the access check ask the (closed) store.
+    const res = await app2.inject({
+      url: '/api/points/bern%2Fbms%2Ftemp/readings',
+      headers: { cookie: 'gfx_session=x' },
+    });
     expect(res.statusCode).toBe(500);
     expect(res.json().error).toBe('GFX_INTERNAL');
     expect(res.json().message).toMatch(/request id/);

@@ -7,21 +7,34 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { requireAccessRules } from './access.js';
+import { enforceAccess, requireAccessRules } from './access.js';
 import type { AppContext } from './context.js';
 import { installErrorHandler } from './errors.js';
+import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
+import { liveRoutes } from './routes/live.js';
 import { readingRoutes } from './routes/readings.js';
 import { siteRoutes } from './routes/sites.js';
+import { webRoutes } from './routes/web.js';
+import { installSecurityHeaders } from './security-headers.js';
+import { makeServices, migrateServer } from './services.js';
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
+  /** Behind a TLS-terminating proxy: trust its X-Forwarded-* headers (then cookies get `Secure`). */
+  trustProxy?: FastifyServerOptions['trustProxy'];
 }
 
-/** The HTTP API: one plugin per area, zod schemas for validation and the OpenAPI document at /docs. */
+/**
+ * The HTTP API and web UI: one plugin per area, zod schemas for validation and the OpenAPI
+ * document at /docs, every route's `config.access` enforced. Applies the server's migrations.
+ */
 export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promise<FastifyInstance> {
+  await migrateServer(ctx.store);
+  const services = makeServices(ctx);
   const app = Fastify({
     logger: options.logger ?? false,
+    trustProxy: options.trustProxy ?? false,
     // Point keys contain "/" (encoded as %2F); ids are short, so a modest limit is safe.
     routerOptions: { maxParamLength: 300 },
   }).withTypeProvider<ZodTypeProvider>();
@@ -29,6 +42,8 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
   requireAccessRules(app);
+  enforceAccess(app, services.auth, services.scopes);
+  installSecurityHeaders(app);
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -43,7 +58,10 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
   await app.register(healthRoutes(ctx));
-  await app.register(siteRoutes(ctx));
+  await app.register(authRoutes(services));
+  await app.register(siteRoutes(ctx, services));
   await app.register(readingRoutes(ctx));
+  await app.register(liveRoutes(ctx, services));
+  await app.register(await webRoutes());
   return app;
 }

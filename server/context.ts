@@ -1,6 +1,25 @@
 import type { Site } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import type { Hub, StoreWriter } from '../stream/index.js';
+import type { ScopeResolver } from './auth/identity.js';
+
+/** Tunables of authentication; tests shorten them, production keeps the defaults. */
+export interface AuthSettings {
+  /** How long a login lasts (absolute, not sliding). Default 12 h. */
+  sessionTtlMs: number;
+  /** Failed logins allowed per client address and per username within `windowMs`. Default 5 per 15 min. */
+  loginMaxFailures: number;
+  loginWindowMs: number;
+  /** SSE streams re-check their session this often and end when it is gone. Default 15 s. */
+  liveHeartbeatMs: number;
+}
+
+export const DEFAULT_AUTH: AuthSettings = {
+  sessionTtlMs: 12 * 3_600_000,
+  loginMaxFailures: 5,
+  loginWindowMs: 15 * 60_000,
+  liveHeartbeatMs: 15_000,
+};
 
 /** What the HTTP layer is given by whoever starts it (the CLI, or a test). */
 export interface AppContext {
@@ -9,4 +28,7 @@ export interface AppContext {
   sites: Site[];
   writer?: StoreWriter;
   version: string;
+  auth?: Partial<AuthSettings>;
+  /** Unit→community and portfolio→sites relations, supplied by ledger/market when they land. */
+  scopes?: ScopeResolver;
 }

@@ -1,4 +1,25 @@
-export { type AccessRule, type Role, RoleSchema } from './access.js';
+export {
+  type AccessRule,
+  type DeclaredRoute,
+  declaredRoutes,
+  type Role,
+  RoleSchema,
+  type ScopeKind,
+} from './access.js';
 export { type AppOptions, buildApp } from './app.js';
-export type { AppContext } from './context.js';
+export { type AuditAppend, type AuditEntry, AuditLog, type AuditRecord } from './audit.js';
+export {
+  checkGrants,
+  formatGrant,
+  type Grant,
+  type GrantKind,
+  type Identity,
+  parseGrant,
+  type ScopeResolver,
+} from './auth/identity.js';
+export { generatePassword } from './auth/passwords.js';
+export { AuthRepository, type NewUser, type UserSummary } from './auth/repository.js';
+export { type AppContext, type AuthSettings, DEFAULT_AUTH } from './context.js';
+export { type DemoUser, ensureDemoUsers } from './demo-users.js';
 export type { ErrorBody } from './errors.js';
+export { migrateServer } from './services.js';

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { loadConfigFile } from '../../config/load.js';
 import { packageRoot } from '../../config/version.js';
 import { SitesConfigSchema } from '../../model/index.js';
+import { ensureDemoUsers } from '../../server/index.js';
 import { PortOptionSchema, parseOptions } from '../args.js';
 import { startRuntime, stopOnSignals } from '../runtime.js';
 
@@ -37,7 +38,11 @@ export function register(program: Command): void {
         sites,
         logLevel: process.env.LOG_LEVEL ?? 'warn',
       });
+      const users = await ensureDemoUsers(rt.store, sites);
       const address = await rt.app.listen({ port: opts.port, host: opts.host });
+      console.log('Demo users (new passwords at every start):');
+      for (const u of users)
+        console.log(`  ${u.role.padEnd(9)} user ${u.username.padEnd(9)} password ${u.password}`);
       console.log(`Gridflex demo is running at ${address}`);
       console.log(`  store:    ${rt.store.description}`);
       console.log(`  API docs: ${address}/docs`);

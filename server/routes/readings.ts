@@ -72,7 +72,12 @@ export function readingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
     app.get(
       '/api/points/:id/readings',
       {
-        config: { access: { roles: ['admin', 'manager', 'operator'] } },
+        config: {
+          access: {
+            roles: ['admin', 'manager', 'operator'],
+            scope: { kind: 'site', param: 'id', of: 'point' },
+          },
+        },
         schema: {
           summary: "A point's readings over a time range, raw or aggregated per bucket",
           description:

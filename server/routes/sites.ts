@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pointKey, type Site, unitOf } from '../../model/index.js';
+import { covers } from '../auth/identity.js';
 import type { AppContext } from '../context.js';
+import type { Services } from '../services.js';
 
 const PointSummarySchema = z.object({
   key: z.string(),
@@ -69,7 +71,8 @@ export function summariseSite(site: Site): SiteSummary {
   };
 }
 
-export function siteRoutes(ctx: AppContext): FastifyPluginAsyncZod {
+/** Only the sites the caller's grants cover are listed. */
+export function siteRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       '/api/sites',
@@ -81,7 +84,13 @@ export function siteRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           response: { 200: z.object({ sites: z.array(SiteSummarySchema) }) },
         },
       },
-      async () => ({ sites: ctx.sites.map(summariseSite) }),
+      async (req) => {
+        const visible: Site[] = [];
+        for (const site of ctx.sites) {
+          if (await covers(req.identity!, 'site', site.id, s.scopes)) visible.push(site);
+        }
+        return { sites: visible.map(summariseSite) };
+      },
     );
   };
 }

@@ -1,0 +1,40 @@
+import type { Site } from '../model/index.js';
+import type { Store } from '../store/index.js';
+import type { Grant } from './auth/identity.js';
+import { generatePassword } from './auth/passwords.js';
+import { AuthRepository } from './auth/repository.js';
+import type { Role } from './auth/roles.js';
+import { migrateServer } from './services.js';
+
+export interface DemoUser {
+  username: string;
+  role: Role;
+  grants: Grant[];
+  password: string;
+}
+
+/**
+ * One user per role for `gridflex demo`, each with a fresh random password on every start
+ * (printed once), so a demo left listening on a network never has a guessable login.
+ * The resident's unit and the board's community are placeholders until ledger/ defines them.
+ */
+export async function ensureDemoUsers(store: Store, sites: readonly Site[]): Promise<DemoUser[]> {
+  await migrateServer(store);
+  const auth = new AuthRepository(store.db);
+  const siteGrants: Grant[] = sites.map((s) => ({ kind: 'site', ref: s.id }));
+  const community = sites[0]?.id ?? 'demo';
+  const users: Omit<DemoUser, 'password'>[] = [
+    { username: 'admin', role: 'admin', grants: [] },
+    { username: 'manager', role: 'manager', grants: siteGrants },
+    { username: 'operator', role: 'operator', grants: [{ kind: 'portfolio', ref: 'demo' }, ...siteGrants] },
+    { username: 'resident', role: 'resident', grants: [{ kind: 'unit', ref: 'flat-1' }] },
+    { username: 'board', role: 'board', grants: [{ kind: 'community', ref: community }] },
+  ];
+  const out: DemoUser[] = [];
+  for (const u of users) {
+    const password = generatePassword();
+    await auth.addUser({ ...u, displayName: `Demo ${u.role}`, password }, { replace: true });
+    out.push({ ...u, password });
+  }
+  return out;
+}

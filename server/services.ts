@@ -1,0 +1,32 @@
+import type { Store } from '../store/index.js';
+import { loadMigrations } from '../store/index.js';
+import { AuditLog } from './audit.js';
+import type { ScopeResolver } from './auth/identity.js';
+import { LoginLimiter } from './auth/rate-limit.js';
+import { AuthRepository } from './auth/repository.js';
+import { type AppContext, type AuthSettings, DEFAULT_AUTH } from './context.js';
+
+/** Create (or upgrade) the server's tables: users, grants, sessions, tokens, audit log. */
+export async function migrateServer(store: Store): Promise<number[]> {
+  return store.migrate(await loadMigrations('server', new URL('./migrations/', import.meta.url)));
+}
+
+/** What the route plugins share besides the context. */
+export interface Services {
+  auth: AuthRepository;
+  audit: AuditLog;
+  limiter: LoginLimiter;
+  settings: AuthSettings;
+  scopes: ScopeResolver;
+}
+
+export function makeServices(ctx: AppContext): Services {
+  const settings = { ...DEFAULT_AUTH, ...ctx.auth };
+  return {
+    auth: new AuthRepository(ctx.store.db),
+    audit: new AuditLog(ctx.store.db),
+    limiter: new LoginLimiter(settings.loginMaxFailures, settings.loginWindowMs),
+    settings,
+    scopes: ctx.scopes ?? {},
+  };
+}
