@@ -134,6 +134,12 @@ export const ProductSchema = z
     }
     if (p.maxBidKw !== undefined && p.maxBidKw < p.minBidKw)
       ctx.addIssue({ code: 'custom', path: ['maxBidKw'], message: 'maxBidKw must not be below minBidKw' });
+    if (p.maxBidKw !== undefined && !isMultiple(p.maxBidKw, p.bidStepKw))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxBidKw'],
+        message: 'maxBidKw must be a multiple of bidStepKw',
+      });
     if (!isMultiple(p.minBidKw, p.bidStepKw))
       ctx.addIssue({
         code: 'custom',
