@@ -7,8 +7,10 @@ import type { ScopeResolver } from './auth/identity.js';
 export interface AuthSettings {
   /** How long a login lasts (absolute, not sliding). Default 12 h. */
   sessionTtlMs: number;
-  /** Failed logins allowed per client address and per username within `windowMs`. Default 5 per 15 min. */
+  /** Failed logins allowed per username within `loginWindowMs`. Default 5 per 15 min. */
   loginMaxFailures: number;
+  /** Failed logins allowed per client address (a household's shared address, a NAT) within the window. Default 20. */
+  loginMaxFailuresPerAddress: number;
   loginWindowMs: number;
   /** SSE streams re-check their session this often and end when it is gone. Default 15 s. */
   liveHeartbeatMs: number;
@@ -17,6 +19,7 @@ export interface AuthSettings {
 export const DEFAULT_AUTH: AuthSettings = {
   sessionTtlMs: 12 * 3_600_000,
   loginMaxFailures: 5,
+  loginMaxFailuresPerAddress: 20,
   loginWindowMs: 15 * 60_000,
   liveHeartbeatMs: 15_000,
 };

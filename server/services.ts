@@ -15,7 +15,8 @@ export async function migrateServer(store: Store): Promise<number[]> {
 export interface Services {
   auth: AuthRepository;
   audit: AuditLog;
-  limiter: LoginLimiter;
+  /** Failed logins per username, and per client address. */
+  limiter: { user: LoginLimiter; address: LoginLimiter };
   settings: AuthSettings;
   scopes: ScopeResolver;
 }
@@ -25,7 +26,10 @@ export function makeServices(ctx: AppContext): Services {
   return {
     auth: new AuthRepository(ctx.store.db),
     audit: new AuditLog(ctx.store.db),
-    limiter: new LoginLimiter(settings.loginMaxFailures, settings.loginWindowMs),
+    limiter: {
+      user: new LoginLimiter(settings.loginMaxFailures, settings.loginWindowMs),
+      address: new LoginLimiter(settings.loginMaxFailuresPerAddress, settings.loginWindowMs),
+    },
     settings,
     scopes: ctx.scopes ?? {},
   };

@@ -56,22 +56,27 @@ export function authRoutes(s: Services): FastifyPluginAsyncZod {
       },
       async (req, reply) => {
         const username = req.body.username.trim().toLowerCase();
-        const keys = [`ip:${req.ip}`, `user:${username}`];
+        const user = [username];
+        const address = [req.ip];
         const now = Date.now();
-        const wait = s.limiter.retryAfter(keys, now);
+        const wait = Math.max(
+          s.limiter.user.retryAfter(user, now),
+          s.limiter.address.retryAfter(address, now),
+        );
         if (wait > 0) {
           await s.audit.append({ actor: username, action: 'login', outcome: 'refused', ip: req.ip });
           return tooMany(reply, wait);
         }
         const who = await s.auth.checkPassword(username, req.body.password);
         if (!who) {
-          s.limiter.fail(keys, now);
+          s.limiter.user.fail(user, now);
+          s.limiter.address.fail(address, now);
           await s.audit.append({ actor: username, action: 'login', outcome: 'failed', ip: req.ip });
           return reply
             .code(401)
             .send({ error: 'GFX_AUTH_FAILED', message: 'the username or the password is not right' });
         }
-        s.limiter.succeed(keys);
+        s.limiter.user.succeed(user);
         const secret = await s.auth.createSession(who.userId, s.settings.sessionTtlMs);
         await s.audit.append({ actor: who.username, action: 'login', ip: req.ip });
         reply.header('set-cookie', sessionCookie(req, secret, Math.floor(s.settings.sessionTtlMs / 1000)));
