@@ -53,6 +53,18 @@ describe('availability from plan headroom', () => {
     expect(a.upKw).toBeLessThanOrEqual(10 - 4); // discharge already planned shares the inverter
   });
 
+  it('uses the optimiser’s stored-energy trajectory when given', () => {
+    // The plan charges and discharges within slot 1 (net 0) and loses 1 kWh to efficiency.
+    const stored = [5.5, 5.5, 4.5, 4.5, 4.5];
+    const a = availability(plan([battery({ storedKwh: stored })]), product('fcr-n')).slots[0]!.sites[0]!
+      .assets[0]!;
+    expect(a.upKw).toBeCloseTo(3.5 / 1.05, 9); // from 0.95 h to 2 h, down to 4.5 kWh
+    expect(a.downKw).toBeCloseTo(4.55 / 1.05, 9); // from 0 to 1.05 h, ending at 5.45 kWh
+    expect(() =>
+      parseOrThrow(HeadroomPlanSchema, plan([battery({ storedKwh: [1, 2] })]), 'headroom plan'),
+    ).toThrow('sites[0].assets[0].storedKwh: expected 5 values (one per slot boundary), got 2');
+  });
+
   it('offers nothing whose window runs past the plan horizon', () => {
     const slots = availability(plan([battery()]), product('fcr-n')).slots;
     expect(slots.map((s) => s.upKw > 0)).toEqual([true, true, false, false]);

@@ -23,6 +23,11 @@ export const AssetHeadroomSchema = z.discriminatedUnion('kind', [
     dischargeEfficiency: z.number().gt(0).max(1),
     /** Planned net discharge per slot (negative = charging). */
     plannedKw: series,
+    /**
+     * Planned stored energy at each slot boundary (slots + 1 values, the optimiser's `socKwh`).
+     * When given it is used as is; otherwise it is integrated from `initialKwh` and `plannedKw`.
+     */
+    storedKwh: z.array(kw).optional(),
   }),
   z.object({
     kind: z.literal('thermal'),
@@ -71,6 +76,12 @@ export const HeadroomPlanSchema = z
               path: ['sites', s, 'assets', a, name],
               message: `expected ${plan.slots} values (one per slot), got ${values.length}`,
             });
+        if (asset.kind === 'battery' && asset.storedKwh && asset.storedKwh.length !== plan.slots + 1)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sites', s, 'assets', a, 'storedKwh'],
+            message: `expected ${plan.slots + 1} values (one per slot boundary), got ${asset.storedKwh.length}`,
+          });
         if (asset.kind === 'battery' && !(asset.minKwh <= asset.maxKwh))
           ctx.addIssue({
             code: 'custom',
@@ -217,11 +228,12 @@ type Battery = Extract<AssetHeadroom, { kind: 'battery' }>;
  * the worst point of each window is a breakpoint or its end.
  */
 function batteryEnergyLimits(plan: HeadroomPlan, b: Battery, i: number, sustainMs: number) {
-  const stored = [b.initialKwh];
-  for (const p of b.plannedKw) {
-    const h = plan.slotMs / H;
-    stored.push(stored.at(-1)! + (p > 0 ? (-p * h) / b.dischargeEfficiency : -p * h * b.chargeEfficiency));
-  }
+  const stored = b.storedKwh ? [...b.storedKwh] : [b.initialKwh];
+  if (!b.storedKwh)
+    for (const p of b.plannedKw) {
+      const h = plan.slotMs / H;
+      stored.push(stored.at(-1)! + (p > 0 ? (-p * h) / b.dischargeEfficiency : -p * h * b.chargeEfficiency));
+    }
   const storedAt = (t: number) => {
     const k = Math.min(Math.floor(t / plan.slotMs), plan.slots - 1);
     const frac = (t - k * plan.slotMs) / plan.slotMs;
