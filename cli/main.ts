@@ -1,11 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../config/version.js';
 import { GridflexError, ValidationError } from '../model/index.js';
+import * as bill from './commands/bill.js';
 import * as demo from './commands/demo.js';
+import * as ledger from './commands/ledger.js';
 import * as optimize from './commands/optimize.js';
 
 /** Each subcommand lives in cli/commands/<name>.ts and exports `register(program)`. */
-const commands: { register(program: Command): void }[] = [demo, optimize];
+const commands: { register(program: Command): void }[] = [demo, bill, ledger, optimize];
 
 export function buildProgram(): Command {
   const program = new Command('gridflex')

@@ -1,0 +1,111 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { loadConfigFile } from '../../config/load.js';
+import {
+  allocationCsv,
+  billCsv,
+  billHtml,
+  billJson,
+  CommunitySchema,
+  compileCommunity,
+  Ledger,
+  monthPeriod,
+  parseReadingsCsv,
+  summaryText,
+} from '../../ledger/index.js';
+import { GridflexError } from '../../model/index.js';
+import { openStore } from '../../store/index.js';
+import { parseOptions } from '../args.js';
+
+export const BillOptionsSchema = z.object({
+  community: z.string().min(1),
+  readings: z.string().min(1),
+  period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected a month such as 2026-10'),
+  method: z.enum(['static', 'dynamic', 'hybrid']).optional(),
+  format: z.enum(['json', 'csv', 'html']),
+  out: z.string().min(1).optional(),
+  data: z.string().min(1),
+  correct: z.boolean().default(false),
+});
+
+export function register(program: Command): void {
+  program
+    .command('bill')
+    .description(
+      'allocate communal solar for one month, issue each unit’s bill into the tamper-evident ledger and write the bills',
+    )
+    .requiredOption('--community <file>', 'community file (YAML or JSON)')
+    .requiredOption('--readings <csv>', '15-minute readings: meter,start,kwh[,quality]')
+    .requiredOption('--period <YYYY-MM>', 'the month to bill, in the community’s time zone')
+    .option('--method <m>', 'static, dynamic or hybrid (default: the community file’s)')
+    .option('--format <f>', 'json, csv or html', 'html')
+    .option('--out <dir>', 'output folder (default ./bills/<community>-<period>)')
+    .option(
+      '--data <dir>',
+      'embedded database folder unless DATABASE_URL is set',
+      process.env.GRIDFLEX_DATA ?? './data',
+    )
+    .option('--correct', 'the period was billed from other readings: reverse those bills and issue new ones')
+    .action(async (raw) => {
+      const opts = parseOptions(BillOptionsSchema, raw, 'bill');
+      const config = await loadConfigFile(CommunitySchema, opts.community);
+      if (opts.method) {
+        config.allocation.method = opts.method;
+        if (opts.method === 'hybrid') config.allocation.hybridVariant ??= 'residual-demand';
+        if (opts.method !== 'dynamic' && config.units.some((u) => u.sharePercent === undefined))
+          throw new GridflexError(
+            'GFX_CLI_ARGS',
+            `--method ${opts.method} needs a sharePercent for every unit in ${opts.community}`,
+            {
+              status: 400,
+            },
+          );
+      }
+      const community = compileCommunity(config);
+      let text: string;
+      try {
+        text = await readFile(opts.readings, 'utf8');
+      } catch {
+        throw new GridflexError('GFX_CLI_ARGS', `--readings: cannot read ${opts.readings}`, { status: 400 });
+      }
+      const batch = parseReadingsCsv(text);
+      const period = monthPeriod(opts.period, community.tz);
+      const store = await openStore(
+        process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : { dataDir: opts.data },
+      );
+      try {
+        const ledger = await Ledger.open(store);
+        const { issueBills } = await import('../../ledger/issue.js');
+        const result = await issueBills(ledger, community, period, batch, { correct: opts.correct });
+        const out = opts.out ?? join('bills', `${config.id}-${opts.period}`);
+        await mkdir(out, { recursive: true });
+        for (const bill of result.bills) {
+          const body =
+            opts.format === 'json'
+              ? billJson(bill)
+              : opts.format === 'csv'
+                ? billCsv(bill)
+                : billHtml(bill, community.tz);
+          await writeFile(join(out, `${bill.id}.${opts.format}`), body);
+        }
+        await writeFile(
+          join(out, 'allocation.csv'),
+          allocationCsv(
+            result.billing,
+            config.units.map((u) => u.id),
+            community.tz,
+          ),
+        );
+        await writeFile(join(out, 'summary.txt'), summaryText(result.billing.summary));
+        process.stdout.write(summaryText(result.billing.summary));
+        console.log(
+          `${result.status === 'unchanged' ? 'already issued, unchanged' : result.status}: ${result.bills.length} bills in ${out}`,
+        );
+        console.log(`checkpoint ${result.checkpoint.seq}:${result.checkpoint.hash}`);
+      } finally {
+        await store.close();
+      }
+    });
+}

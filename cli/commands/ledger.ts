@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { Ledger } from '../../ledger/index.js';
+import { openStore } from '../../store/index.js';
+import { parseOptions } from '../args.js';
+
+export const VerifyOptionsSchema = z.object({
+  data: z.string().min(1),
+  checkpoint: z
+    .string()
+    .regex(/^\d+:[0-9a-f]{64}$/, 'expected SEQ:HASH as printed on a bill')
+    .transform((s) => ({ seq: Number(s.split(':')[0]), hash: s.split(':')[1]! }))
+    .optional(),
+});
+
+export function register(program: Command): void {
+  const ledger = program.command('ledger').description('the tamper-evident billing ledger');
+  ledger
+    .command('verify')
+    .description('recompute the hash chain and name the first entry that was changed, removed or reordered')
+    .option(
+      '--data <dir>',
+      'embedded database folder unless DATABASE_URL is set',
+      process.env.GRIDFLEX_DATA ?? './data',
+    )
+    .option(
+      '--checkpoint <seq:hash>',
+      'a checkpoint printed on a bill: also proves nothing after it was cut off',
+    )
+    .action(async (raw) => {
+      const opts = parseOptions(VerifyOptionsSchema, raw, 'ledger verify');
+      const store = await openStore(
+        process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : { dataDir: opts.data },
+      );
+      try {
+        const result = await (await Ledger.open(store)).verify(opts.checkpoint);
+        if (result.ok) {
+          console.log(
+            `ledger OK: ${result.entries} entries${result.head ? `, head ${result.head.seq}:${result.head.hash}` : ''}`,
+          );
+        } else {
+          console.log(`ledger BROKEN at entry ${result.firstBroken}: ${result.reason}`);
+          process.exitCode = 1;
+        }
+      } finally {
+        await store.close();
+      }
+    });
+  for (const sub of ledger.commands) sub.exitOverride();
+}

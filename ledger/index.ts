@@ -1,0 +1,32 @@
+export {
+  type Allocation,
+  type AllocationInput,
+  allocate,
+  type HybridVariant,
+  type Method,
+} from './allocate.js';
+export { type Bill, type Billing, type BillLine, billPeriod, type Summary } from './billing.js';
+export { canonicalJson, sha256 } from './canonical.js';
+export {
+  type Checkpoint,
+  type Entry,
+  type EntryKind,
+  Ledger,
+  type VerifyResult,
+  verifyEntries,
+} from './chain.js';
+export {
+  type Community,
+  type CommunityConfig,
+  CommunitySchema,
+  compileCommunity,
+  type Tariff,
+  TariffSchema,
+  tariffAt,
+} from './community.js';
+export { kwh, money, parseScaled } from './decimal.js';
+export { type IssuedBill, type IssueResult, issueBills } from './issue.js';
+export { Flag, parseReadingsCsv, type ReadingsBatch, registerDeltas, seriesFor } from './readings.js';
+export { allocationCsv, billCsv, billHtml, billJson, summaryText } from './render.js';
+export { apportion, apportionRational, hashId, roundHalfUp, tieKey } from './rounding.js';
+export { formatLocal, localTime, monthPeriod, type Period } from './time.js';

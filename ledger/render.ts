@@ -1,0 +1,175 @@
+import type { Bill, Billing, Summary } from './billing.js';
+import { formatScaled, kwh, money } from './decimal.js';
+import type { IssuedBill } from './issue.js';
+import { QUARTER_MS } from './readings.js';
+import { formatLocal } from './time.js';
+
+/**
+ * Bills and exports as text: JSON (the issued document), CSV (bill lines; the 15-minute
+ * allocation for the association) and HTML (one self-contained page per bill, readable on a
+ * phone and printable). Times are shown in the community's local time.
+ */
+const esc = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+const pricePerKwh = (micro: string) => formatScaled(BigInt(micro), 6, 4);
+const percentBp = (bp: number) => formatScaled(bp, 2, 1);
+
+export function billJson(bill: IssuedBill): string {
+  return `${JSON.stringify(bill, null, 2)}\n`;
+}
+
+export function billCsv(bill: Bill): string {
+  const rows = [
+    ['kind', 'label', 'tariff_version', 'kwh', 'unit_price', `amount_${bill.currency.toLowerCase()}`],
+  ];
+  for (const l of bill.lines)
+    rows.push([
+      l.kind,
+      l.label,
+      l.tariffVersion,
+      l.kind === 'fee' || l.kind === 'vat' ? '' : kwh(l.mWh, 6),
+      l.kind === 'vat'
+        ? `${percentBp(Number(l.unitPrice))} %`
+        : l.kind === 'fee'
+          ? money(BigInt(l.unitPrice))
+          : pricePerKwh(l.unitPrice),
+      money(l.amountMinor),
+    ]);
+  rows.push(['total', 'Total', '', '', '', money(bill.totalMinor)]);
+  return `${rows.map((r) => r.map(csvCell).join(',')).join('\n')}\n`;
+}
+
+/** One row per interval and unit: the association's audit export (not for residents: it shows everyone). */
+export function allocationCsv(billing: Billing, units: readonly string[], tz: string): string {
+  const { startMs, production, exported, consumption, solar, flags } = billing.intervals;
+  const n = units.length;
+  const out = [
+    'start_utc,start_local,unit,consumption_kwh,solar_kwh,grid_kwh,estimated,pool_production_kwh,pool_exported_kwh',
+  ];
+  const quality = ['', 'source', 'estimated', 'clamped'];
+  for (let t = 0; t < production.length; t++) {
+    const ms = startMs + t * QUARTER_MS;
+    const utc = new Date(ms).toISOString();
+    const local = formatLocal(ms, tz);
+    for (let i = 0; i < n; i++) {
+      const c = consumption[t * n + i]!;
+      const a = solar[t * n + i]!;
+      out.push(
+        [
+          utc,
+          local,
+          units[i]!,
+          kwh(c, 6),
+          kwh(a, 6),
+          kwh(c - a, 6),
+          quality[flags[t * n + i]!],
+          kwh(production[t]!, 6),
+          kwh(exported[t]!, 6),
+        ].join(','),
+      );
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function dailyChart(bill: Bill): string {
+  const days = bill.daily;
+  const max = Math.max(1, ...days.map((d) => d.solarMwh + d.gridMwh));
+  const w = 600;
+  const h = 160;
+  const bw = w / Math.max(days.length, 1);
+  const bars = days
+    .map((d, i) => {
+      const hs = (d.solarMwh / max) * (h - 20);
+      const hg = (d.gridMwh / max) * (h - 20);
+      const x = (i * bw + 1).toFixed(1);
+      const wd = Math.max(bw - 2, 1).toFixed(1);
+      return `<g><title>${esc(d.date)}: solar ${kwh(d.solarMwh)} kWh, grid ${kwh(d.gridMwh)} kWh</title><rect x="${x}" y="${(h - hs).toFixed(1)}" width="${wd}" height="${hs.toFixed(1)}" class="s"/><rect x="${x}" y="${(h - hs - hg).toFixed(1)}" width="${wd}" height="${hg.toFixed(1)}" class="g"/></g>`;
+    })
+    .join('');
+  return `<svg viewBox="0 0 ${w} ${h}" role="img" aria-label="Daily consumption, solar and grid" preserveAspectRatio="none">${bars}</svg>`;
+}
+
+const STYLE = `
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f23;margin:0;background:#f4f5f7}
+main{max-width:46rem;margin:0 auto;background:#fff;padding:1.25rem}
+h1{font-size:1.35rem;margin:0 0 .25rem}h2{font-size:1.05rem;margin:1.5rem 0 .5rem}
+.muted{color:#57606a}.tot{font-size:1.3rem;font-weight:700}
+table{width:100%;border-collapse:collapse}td,th{padding:.35rem .3rem;border-bottom:1px solid #e1e4e8;text-align:left;vertical-align:top}
+td.n,th.n{text-align:right;white-space:nowrap}
+.kpi{display:grid;grid-template-columns:repeat(auto-fit,minmax(9rem,1fr));gap:.5rem}
+.kpi div{background:#f6f8fa;border-radius:.4rem;padding:.5rem}.kpi b{display:block;font-size:1.15rem}
+svg{width:100%;height:10rem;background:#fafbfc}.s{fill:#f2b705}.g{fill:#6a737d}
+.key span{display:inline-block;width:.8em;height:.8em;margin:0 .3em 0 .8em}
+.note{background:#fff8c5;padding:.5rem;border-radius:.3rem}
+code{font-size:.75rem;word-break:break-all}
+@media print{body{background:#fff}main{max-width:none;padding:0}svg{height:8rem}}
+`;
+
+export function billHtml(bill: IssuedBill, tz: string): string {
+  const cur = bill.currency;
+  const lines = bill.lines
+    .map((l) => {
+      const qty =
+        l.kind === 'solar' || l.kind === 'grid' ? `${kwh(l.mWh)} kWh × ${pricePerKwh(l.unitPrice)}` : '';
+      return `<tr><td>${esc(l.label)}<div class="muted">${esc(qty)}${l.kind === 'vat' ? '' : ` · tariff ${esc(l.tariffVersion)}`}</div></td><td class="n">${money(l.amountMinor)}</td></tr>`;
+    })
+    .join('');
+  const q = bill.quality;
+  const estimated = q.estimatedIntervals + q.sourceEstimatedIntervals;
+  const method =
+    bill.method.name === 'static'
+      ? `Static: your flat receives its fixed share of ${formatScaled(bill.method.sharePpm, 4, 2)} % of the solar production in each quarter-hour, never more than it uses; unused solar is exported.`
+      : bill.method.name === 'dynamic'
+        ? 'Dynamic: in each quarter-hour the solar production is shared in proportion to what each flat uses, never more than it uses; what nobody needs is exported.'
+        : `Hybrid (${bill.method.hybridVariant}): first your fixed share of ${formatScaled(bill.method.sharePpm, 4, 2)} % in each quarter-hour, then solar left over is shared in proportion to the demand still uncovered.`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Electricity bill ${esc(bill.period)} – ${esc(bill.recipient.name)}</title><style>${STYLE}</style></head>
+<body><main>
+<h1>Electricity bill ${esc(bill.period)}</h1>
+<div class="muted">${esc(bill.recipient.name)} · ${esc(bill.recipient.unitName)} · ${esc(formatLocal(bill.fromMs, tz))} to ${esc(formatLocal(bill.toMs, tz))} (${esc(tz)}) · bill ${esc(bill.id)}</div>
+<p class="tot">Total ${cur} ${money(bill.totalMinor)}</p>
+<div class="kpi">
+<div>Consumption<b>${kwh(bill.energy.consumptionMwh)} kWh</b></div>
+<div>Solar from the building<b>${kwh(bill.energy.solarMwh)} kWh</b></div>
+<div>From the grid<b>${kwh(bill.energy.gridMwh)} kWh</b></div>
+<div>Self-sufficiency<b>${percentBp(bill.energy.selfSufficiencyBp)} %</b></div>
+<div>Grid alone would cost<b>${cur} ${money(bill.gridOnlyMinor)}</b></div>
+<div>Your saving<b>${cur} ${money(bill.savingMinor)}</b></div>
+</div>
+<h2>Charges</h2>
+<table><thead><tr><th>Item</th><th class="n">${cur}</th></tr></thead><tbody>${lines}
+<tr><th>Total</th><th class="n">${money(bill.totalMinor)}</th></tr></tbody></table>
+<h2>Daily use</h2>
+${dailyChart(bill)}
+<div class="muted key"><span class="s" style="background:#f2b705"></span>solar<span style="background:#6a737d"></span>grid</div>
+<h2>How your solar share is calculated</h2>
+<p>${esc(method)} Energy is counted in milliwatt-hours; rounding follows the largest-remainder rule so that no energy or cent is lost or invented.</p>
+${bill.capCheck.length > 0 ? `<p>Price cap (Swiss Energy Ordinance Art. 16): the solar price including fees stays within the allowed maximum (${esc(bill.capCheck.map((c) => c.variant).join(', '))}).</p>` : ''}
+${estimated + q.clampedIntervals > 0 ? `<p class="note">Data quality: ${estimated} of ${bill.intervals} quarter-hours were estimated (${q.sourceEstimatedIntervals} by the grid operator, ${q.estimatedIntervals} by interpolation or the same time a week earlier)${q.clampedIntervals > 0 ? `, ${q.clampedIntervals} negative readings were set to zero` : ''}.</p>` : ''}
+<h2>Verification</h2>
+<p class="muted">This bill is entry ${bill.entry.seq} of the community's tamper-evident ledger. Checkpoint ${bill.checkpoint.seq}: <code>${esc(bill.checkpoint.hash)}</code>. Entry hash: <code>${esc(bill.entry.hash)}</code>. Anyone can check them with <code>gridflex ledger verify --checkpoint ${bill.checkpoint.seq}:${esc(bill.checkpoint.hash)}</code>.</p>
+</main></body></html>
+`;
+}
+
+export function summaryText(s: Summary): string {
+  const cur = s.currency;
+  const out = [
+    `${s.community} ${s.period}: ${s.intervals} quarter-hours`,
+    `  production ${kwh(s.productionMwh)} kWh, self-consumed ${kwh(s.selfConsumedMwh)} kWh (${percentBp(s.selfConsumptionBp)} %), exported ${kwh(s.exportedMwh)} kWh, autarky ${percentBp(s.autarkyBp)} %`,
+    ...s.gridInvoice.map(
+      (g) => `  grid ${g.tariffVersion}/${g.zone}: ${kwh(g.mWh)} kWh = ${cur} ${money(g.amountMinor)}`,
+    ),
+    `  internal solar revenue ${cur} ${money(s.solarRevenueMinor)}`,
+    ...s.feedIn.map((f) => `  feed-in to ${f.party}: ${cur} ${money(f.amountMinor)}`),
+    ...(s.gridMeterMwh === null ? [] : [`  grid meter ${kwh(s.gridMeterMwh)} kWh`]),
+    ...s.perBill.map(
+      (b) => `  ${b.unit.padEnd(8)} ${b.name.padEnd(24)} ${cur} ${money(b.totalMinor).padStart(10)}`,
+    ),
+    `  all bills ${cur} ${money(s.billsTotalMinor)}`,
+  ];
+  return `${out.join('\n')}\n`;
+}
