@@ -32,6 +32,7 @@ export class Gateway {
   private readonly lastWrite = new Map<string, number>();
   private readonly heartbeats: NodeJS.Timeout[] = [];
   private heartbeatCount = 0;
+  private audit: Promise<void> = Promise.resolve();
   private readonly clock: () => number;
   readonly records: WriteRecord[] = [];
 
@@ -191,15 +192,21 @@ export class Gateway {
   private record(r: WriteRecord): WriteRecord {
     this.records.push(r);
     this.hub.publish('writes', r);
-    if (this.options.auditFile)
-      void appendFile(this.options.auditFile, `${JSON.stringify(r)}\n`).catch(() => undefined);
+    const file = this.options.auditFile;
+    if (file) this.audit = this.audit.then(() => appendFile(file, `${JSON.stringify(r)}\n`));
     return r;
+  }
+
+  /** Resolves once every record is in the audit file; rejects if the file cannot be written. */
+  flushAudit(): Promise<void> {
+    return this.audit;
   }
 
   async stop(): Promise<void> {
     for (const t of this.heartbeats) clearInterval(t);
     await Promise.all(this.pollers.map((p) => p.stop()));
     await Promise.all([...this.links.values()].map((l) => l.close()));
+    await this.audit;
   }
 }
 

@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { loadConfigFile } from '../../config/load.js';
+import { Gateway, type GatewayConfig, GatewayConfigSchema } from '../../gateway/index.js';
+import { GridflexError, type Reading, unitOf } from '../../model/index.js';
+import { Hub } from '../../stream/index.js';
+import { parseOptions } from '../args.js';
+import { stopOnSignals } from '../runtime.js';
+
+export const ReadOptionsSchema = z.object({
+  config: z.string().min(1),
+  once: z.boolean().default(false),
+});
+
+/** One JSON line per reading: `{device, point, ts, value, unit, quality}`. */
+export function readingLines(cfg: GatewayConfig, readings: readonly Reading[]): string[] {
+  const units = new Map<string, string>();
+  for (const d of cfg.devices) for (const p of d.points) units.set(`${cfg.site}/${d.id}/${p.id}`, unitOf(p));
+  return readings.map((r) => {
+    const [, device, point] = r.pointId.split('/');
+    return JSON.stringify({
+      device,
+      point,
+      ts: new Date(r.ts).toISOString(),
+      value: r.value,
+      unit: units.get(r.pointId) ?? '',
+      quality: r.quality,
+    });
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command('read')
+    .description('read every point of a gateway file and print one JSON line per point')
+    .requiredOption('--config <file>', 'gateway file (YAML or JSON)')
+    .option('--once', 'poll each device once and exit (non-zero when a device is unreachable)')
+    .action(async (raw) => {
+      const opts = parseOptions(ReadOptionsSchema, raw, 'read');
+      const cfg = await loadConfigFile(GatewayConfigSchema, opts.config);
+      const hub = new Hub();
+      const gw = new Gateway(cfg, hub);
+      if (!opts.once) {
+        hub.readings$.subscribe((r) => console.log(readingLines(cfg, [r])[0]));
+        gw.start();
+        stopOnSignals(
+          () => gw.stop(),
+          (line) => console.error(line),
+        );
+        return;
+      }
+      const out = await gw.pollOnce().finally(() => gw.stop());
+      for (const line of readingLines(cfg, out.readings)) console.log(line);
+      for (const e of out.errors) console.error(`gridflex: ${e}`);
+      if (out.unreachable) {
+        const down = gw.status().filter((s) => s.state === 'unreachable');
+        throw new GridflexError(
+          'GFX_GW_UNREACHABLE',
+          `${down.length} of ${cfg.devices.length} devices unreachable: ${down.map((s) => s.lastError ?? `${s.device}: no answer`).join('; ')}`,
+        );
+      }
+    });
+}

@@ -1,0 +1,17 @@
+export {
+  type GatewayConfig,
+  GatewayConfigSchema,
+  type GatewayDevice,
+  type GatewayPoint,
+  gatewaySite,
+  type ModbusGatewayDevice,
+} from './config.js';
+export { decodeRegisters, encodeRegisters } from './decode.js';
+export { Gateway, type GatewayOptions } from './gateway.js';
+export type { DeviceStatus, PollOutcome } from './modbus-device.js';
+export { DeviceUnreachableError, ModbusExceptionError, ModbusLink } from './modbus-link.js';
+export { planReads } from './planner.js';
+export { BUILTIN_PROFILES } from './profiles.js';
+export { type Profile, ProfileSchema, type Register, RegisterSchema } from './register-map.js';
+export type { WriteOutcome, WriteRecord, WriteRequest } from './safety.js';
+export { decodeSunSpecString, discoverSunSpec, SUNSPEC_MODELS, type SunSpecMap } from './sunspec.js';
