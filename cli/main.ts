@@ -9,9 +9,10 @@ import * as optimize from './commands/optimize.js';
 import * as read from './commands/read.js';
 import * as scan from './commands/scan.js';
 import * as write from './commands/write.js';
+import * as sim from './commands/sim.js';
 
 /** Each subcommand lives in cli/commands/<name>.ts and exports `register(program)`. */
-const commands: { register(program: Command): void }[] = [demo, bill, ledger, optimize, gateway, read, scan, write];
+const commands: { register(program: Command): void }[] = [demo, bill, ledger, optimize, gateway, read, scan, write, sim];
 
 export function buildProgram(): Command {
   const program = new Command('gridflex')

@@ -1,0 +1,89 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { PortOptionSchema, parseOptions } from '../args.js';
+
+export const SimOptionsSchema = z.object({
+  scenario: z.string().min(1),
+  speed: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'expected a positive number (simulated seconds per real second)')
+    .transform(Number)
+    .refine((n) => n > 0 && n <= 10_000, 'expected a speed from just above 0 to 10000'),
+  seed: z
+    .string()
+    .regex(/^\d{1,10}$/, 'expected a non-negative integer')
+    .transform(Number),
+  host: z.string().min(1),
+  portBase: PortOptionSchema.refine(
+    (p) => p >= 1 && p <= 65534,
+    'expected a port from 1 to 65534 (OPC UA uses the next one)',
+  ),
+  endpointsJson: z.string().min(1).optional(),
+  pki: z.string().min(1),
+});
+
+export function register(program: Command): void {
+  program
+    .command('sim')
+    .description('run a simulated site whose devices answer over Modbus TCP and OPC UA')
+    .requiredOption('--scenario <name|file>', 'lappeenranta, zev-bern, or a scenario YAML/JSON file')
+    .option('--speed <x>', 'simulated seconds per real second', '1')
+    .option('--seed <n>', 'random seed (same seed, same run)', '1')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--port-base <p>', 'Modbus TCP port; OPC UA listens on the next one', '5020')
+    .option('--endpoints-json <file>', 'also write the endpoint list as JSON to this file')
+    .option(
+      '--pki <dir>',
+      'folder of the OPC UA server certificate',
+      join(process.env.GRIDFLEX_DATA ?? './data', 'sim-pki'),
+    )
+    .action(async (raw) => {
+      const opts = parseOptions(SimOptionsSchema, raw, 'sim');
+      // Loaded here so other commands do not pay for node-opcua's slow import.
+      const { loadScenario } = await import('../../sim/scenario.js');
+      const { formatEndpoints, startSimulator } = await import('../../sim/runner.js');
+      const scenario = await loadScenario(opts.scenario);
+      const running = await startSimulator(scenario, {
+        seed: opts.seed,
+        speed: opts.speed,
+        host: opts.host,
+        portBase: opts.portBase,
+        pkiDir: opts.pki,
+        now: Date.now,
+      });
+      if (opts.endpointsJson) {
+        const doc = {
+          scenario: scenario.id,
+          modbus: { host: opts.host, port: running.modbus.port },
+          opcua: {
+            endpointUrl: running.opcua.endpointUrl,
+            username: scenario.opcua.username,
+            password: scenario.opcua.password,
+          },
+          endpoints: running.endpoints,
+        };
+        await writeFile(opts.endpointsJson, `${JSON.stringify(doc, null, 2)}\n`);
+      }
+      console.log(`Simulating ${scenario.name} (seed ${opts.seed}, speed ×${opts.speed})`);
+      console.log(formatEndpoints(running.endpoints));
+      console.log(`OPC UA user: ${scenario.opcua.username} / ${scenario.opcua.password}`);
+      console.log('Press Ctrl-C to stop.');
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) process.exit(130);
+        stopping = true;
+        console.log(`${signal} received, stopping the simulator…`);
+        running.stop().then(
+          () => process.exit(0),
+          (err) => {
+            console.error(`gridflex: error while stopping: ${(err as Error).message}`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,121 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ModbusSerial from 'modbus-serial';
+import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
+import {
+  AttributeIds,
+  MessageSecurityMode,
+  OPCUACertificateManager,
+  OPCUAClient,
+  SecurityPolicy,
+} from 'node-opcua';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, startCli } from '../cli/testing.js';
+import { freePortPair } from './testing.js';
+
+const dir = await mkdtemp(join(tmpdir(), 'gridflex-sim-cli-'));
+// Both runs share the PKI folder, so the OPC UA certificate is created once.
+const pki = join(dir, 'pki');
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function modbusClient(port: number): Promise<ModbusRTU> {
+  const c = new (ModbusSerial as unknown as new () => ModbusRTU)();
+  await c.connectTCP('127.0.0.1', { port });
+  c.setTimeout(2000);
+  return c;
+}
+
+describe('gridflex sim', () => {
+  it('refuses bad options naming the flag, and unknown scenarios', async () => {
+    const bad = await runCli(['sim', '--scenario', 'zev-bern', '--speed', 'fast']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--speed');
+    const unknown = await runCli(['sim', '--scenario', 'atlantis']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown scenario atlantis');
+  }, 180_000);
+
+  it('runs zev-bern: prints the endpoints, writes the JSON list, and its meters answer', async () => {
+    const port = await freePortPair();
+    const json = join(dir, 'zev.json');
+    const run = await startCli(
+      [
+        'sim',
+        '--scenario',
+        'zev-bern',
+        '--port-base',
+        String(port),
+        '--speed',
+        '60',
+        '--endpoints-json',
+        json,
+        '--pki',
+        pki,
+      ],
+      /Press Ctrl-C/,
+      {},
+      120_000,
+    );
+    try {
+      expect(run.output()).toMatch(/house\s+grid-meter\s+modbus sdm630\s+127\.0\.0\.1:\d+\s+unit 1/);
+      const doc = JSON.parse(await readFile(json, 'utf8'));
+      expect(doc.modbus.port).toBe(port);
+      expect(doc.opcua.endpointUrl).toBe(`opc.tcp://127.0.0.1:${port + 1}/gridflex-sim`);
+      expect(doc.endpoints.filter((e: { protocol: string }) => e.protocol === 'modbus')).toHaveLength(18);
+      const c = await modbusClient(port);
+      c.setID(1);
+      const before = (await c.readInputRegisters(0x48, 2)).buffer.readFloatBE(0);
+      await new Promise((r) => setTimeout(r, 1500));
+      const after = (await c.readInputRegisters(0x48, 2)).buffer.readFloatBE(0);
+      expect(after).toBeGreaterThan(before); // 90 simulated seconds of consumption
+      c.setID(20);
+      expect((await c.readHoldingRegisters(40000, 2)).buffer.toString('ascii')).toBe('SunS');
+      await new Promise<void>((r) => c.close(() => r()));
+    } finally {
+      expect(await run.stop()).toBe(0);
+    }
+  }, 240_000);
+
+  it('runs lappeenranta: 17 buildings on Modbus and OPC UA', async () => {
+    const port = await freePortPair();
+    const run = await startCli(
+      ['sim', '--scenario', 'lappeenranta', '--port-base', String(port), '--pki', pki],
+      /Press Ctrl-C/,
+      {},
+      120_000,
+    );
+    const certs = new OPCUACertificateManager({
+      rootFolder: join(dir, 'client-pki'),
+      automaticallyAcceptUnknownCertificate: true,
+    });
+    const client = OPCUAClient.create({
+      securityMode: MessageSecurityMode.None,
+      securityPolicy: SecurityPolicy.None,
+      endpointMustExist: false,
+      connectionStrategy: { maxRetry: 0 },
+      clientCertificateManager: certs,
+    });
+    try {
+      expect(run.output().match(/ opcua /g)).toHaveLength(17);
+      await client.connect(`opc.tcp://127.0.0.1:${port + 1}/gridflex-sim`);
+      const session = await client.createSession();
+      const ns = (await session.readNamespaceArray()).indexOf('urn:gridflex:sim');
+      const speed = await session.read({
+        nodeId: `ns=${ns};s=lappeenranta/school-1/Ventilation/ahu-1/Speed`,
+        attributeId: AttributeIds.Value,
+      });
+      expect(speed.statusCode.isGood()).toBe(true);
+      expect(typeof speed.value.value).toBe('number');
+      await session.close();
+      const c = await modbusClient(port);
+      c.setID(1);
+      const w = (await c.readInputRegisters(0x34, 2)).buffer.readFloatBE(0);
+      expect(Number.isFinite(w)).toBe(true);
+      await new Promise<void>((r) => c.close(() => r()));
+    } finally {
+      await client.disconnect();
+      expect(await run.stop()).toBe(0);
+    }
+  }, 240_000);
+});
