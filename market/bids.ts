@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { GridflexError, IdSchema } from '../model/index.js';
 import type { Availability } from './availability.js';
 import { DirectionSchema, type Product } from './product.js';
+import { proportional, toKw, toW } from './shares.js';
 
 /**
  * Capacity price in integer cents per MW per hour (markets quote €/MW,h). Integer so that a
@@ -60,13 +61,6 @@ export function bidPrice(strategy: PriceStrategy): number {
   if (strategy.kind === 'fixed') return strategy.priceCentsPerMwh;
   return Math.ceil((strategy.costCentsPerMwh * (100 + strategy.marginPct)) / 100 - 1e-9);
 }
-
-/**
- * kW to integer watts, rounding down. The 1 µW tolerance keeps 99.99999999999 kW (float noise
- * from the availability sums) at 100 kW instead of losing a whole bid step.
- */
-const toW = (kw: number) => Math.floor(kw * 1000 + 1e-6);
-const toKw = (w: number) => w / 1000;
 
 /**
  * Capacity bids for `product` from its availability: per bid period, the least any slot of the
@@ -149,28 +143,6 @@ function splitEvenly(totalW: number, stepW: number, maxW: number): number[] {
   const steps = totalW / stepW;
   const base = Math.floor(steps / n);
   return Array.from({ length: n }, (_, k) => (base + (k < steps - base * n ? 1 : 0)) * stepW);
-}
-
-/**
- * Split `totalW` over sites in proportion to what each holds, largest remainder first, in whole
- * watts: no site gets more than it has, and the parts sum exactly to the total.
- */
-function proportional(totalW: number, available: Map<string, number>): [string, number][] {
-  const entries = [...available].filter(([, w]) => w > 0);
-  const sum = entries.reduce((a, [, w]) => a + w, 0);
-  if (sum === 0) return [];
-  const exact = entries.map(([id, w]) => [id, (totalW * w) / sum] as const);
-  const out: [string, number][] = exact.map(([id, x]) => [id, Math.floor(x)]);
-  let left = totalW - out.reduce((a, [, w]) => a + w, 0);
-  const order = exact
-    .map(([id, x], k) => ({ k, rem: x - Math.floor(x), id }))
-    .sort((a, b) => b.rem - a.rem || a.id.localeCompare(b.id));
-  for (const { k } of order) {
-    if (left <= 0) break;
-    out[k]![1] += 1;
-    left -= 1;
-  }
-  return out;
 }
 
 /** Cut a list of site shares into consecutive pieces of the given sizes. */

@@ -1,3 +1,4 @@
+export * from './activation.js';
 export * from './availability.js';
 export * from './baseline.js';
 export * from './bids.js';
