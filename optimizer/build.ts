@@ -29,6 +29,12 @@ export interface BuildOptions {
    * its own; a positive shortfall marks slots the grid connection cannot serve.
    */
   elastic?: boolean;
+  /**
+   * Re-planning only (never in a one-shot solve): a penalty per kWh of deviation from target
+   * values of named columns (the previous plan's near-term setpoints), so small input changes
+   * do not flip decisions back and forth. Adds `anchor.dev[j]` ≥ |x_j − target|.
+   */
+  anchor?: { targets: ReadonlyMap<string, number>; penaltyPerKwh: number };
 }
 
 /**
@@ -170,6 +176,24 @@ export function buildLp(p: Problem, options: BuildOptions = {}): { lp: LpModel; 
         [layout.import[t]!, 1],
         [peak, -1],
       ]);
+  }
+
+  if (options.anchor && !elastic) {
+    const { targets, penaltyPerKwh } = options.anchor;
+    const byName = new Map(b.columnNames().map((n, j) => [n, j]));
+    for (const [name, target] of targets) {
+      const j = byName.get(name);
+      if (j === undefined) continue;
+      const dev = b.col(`anchor.dev[${j}]`, 0, Infinity, penaltyPerKwh * dt);
+      b.row(`anchor.above[${j}]`, -Infinity, target, [
+        [j, 1],
+        [dev, -1],
+      ]);
+      b.row(`anchor.below[${j}]`, target, Infinity, [
+        [j, 1],
+        [dev, 1],
+      ]);
+    }
   }
 
   for (let t = 0; t < T; t++)

@@ -44,6 +44,10 @@ export class LpBuilder {
     return this.colNames.length - 1;
   }
 
+  columnNames(): readonly string[] {
+    return this.colNames;
+  }
+
   addCost(col: number, cost: number): void {
     this.colCost[col] = (this.colCost[col] ?? 0) + cost;
   }

@@ -1,5 +1,5 @@
 import { baselineSchedule } from './baseline.js';
-import { buildLp } from './build.js';
+import { type BuildOptions, buildLp } from './build.js';
 import { type CostBreakdown, scheduleCost } from './check.js';
 import { diagnoseInfeasibility, type Infeasibility } from './diagnose.js';
 import { type Explanation, explain } from './explain.js';
@@ -16,6 +16,8 @@ export interface OptimizeResult {
   baselineCost: number;
   /** baselineCost − objective. */
   savings: number | null;
+  /** Re-plans only: the anti-flap penalty the solver also minimised (not part of `objective`). */
+  stabilityPenalty?: number;
   cost: CostBreakdown | null;
   message?: string;
   infeasibility?: Infeasibility;
@@ -29,13 +31,14 @@ export interface OptimizeResult {
 export async function optimize(
   p: Problem,
   solver: LpSolver,
-  options: SolveOptions = {},
+  options: SolveOptions & Pick<BuildOptions, 'anchor'> = {},
 ): Promise<OptimizeResult> {
   const started = performance.now();
-  const { lp, layout } = buildLp(p);
+  const { anchor, ...solveOptions } = options;
+  const { lp, layout } = buildLp(p, anchor ? { anchor } : {});
   const buildMs = performance.now() - started;
   const baselineCost = scheduleCost(p, baselineSchedule(p)).total;
-  const sol = await solver.solve(lp, options);
+  const sol = await solver.solve(lp, solveOptions);
   const common = {
     solver: solver.name,
     baselineCost,
@@ -60,13 +63,16 @@ export async function optimize(
     return result;
   }
   const schedule = extractSchedule(p, layout, sol.x);
-  const objective = sol.objective!;
+  const cost = scheduleCost(p, schedule);
+  // With an anchor the solver's objective includes the anti-flap penalty; report the model's.
+  const objective = anchor ? cost.total : sol.objective!;
   return {
     ...common,
     status: 'optimal',
     objective,
     savings: baselineCost - objective,
-    cost: scheduleCost(p, schedule),
+    ...(anchor ? { stabilityPenalty: sol.objective! - cost.total } : {}),
+    cost,
     schedule,
     explanation: explain(lp, layout, sol.x, sol.rowDual),
   };
