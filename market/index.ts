@@ -6,3 +6,4 @@ export * from './delivery.js';
 export * from './dispatch.js';
 export * from './droop.js';
 export * from './product.js';
+export * from './verify.js';
