@@ -1,0 +1,83 @@
+import uPlot from '/web/vendor/uPlot.esm.js';
+import { el } from './dom.js';
+import { formatTime, formatValue, t } from './i18n.js';
+
+/**
+ * A readings chart (uPlot) with its text alternative: a summary read by screen readers and a
+ * table of the same numbers behind a disclosure. Returns a function that removes the chart.
+ */
+export async function readingsChart(container, point, api) {
+  const res = await api(`/api/points/${encodeURIComponent(point.key)}/readings?bucket=15m`);
+  const label = point.name ?? point.id;
+  const rows = res.status === 200 ? (res.body.buckets ?? []).filter((b) => b.mean !== null) : [];
+  container.replaceChildren(el('h3', { text: t('chartTitle', { point: label }) }));
+  if (rows.length === 0) {
+    container.append(el('p', { class: 'muted', text: t('chartEmpty', { point: label }) }));
+    return () => {};
+  }
+  const xs = rows.map((b) => Date.parse(b.ts) / 1000);
+  const ys = rows.map((b) => b.mean);
+  const summary = t('chartSummary', {
+    point: label,
+    min: formatValue(Math.min(...ys), point.unit),
+    max: formatValue(Math.max(...ys), point.unit),
+    last: formatValue(ys[ys.length - 1], point.unit),
+  });
+  const figure = el('div', { class: 'chart', role: 'img', 'aria-label': summary });
+  container.append(
+    figure,
+    el('p', { class: 'muted', text: summary }),
+    el(
+      'details',
+      {},
+      el('summary', { text: t('chartTable') }),
+      el(
+        'div',
+        { class: 'table-wrap' },
+        el(
+          'table',
+          {},
+          el(
+            'thead',
+            {},
+            el(
+              'tr',
+              {},
+              el('th', { scope: 'col', text: t('time') }),
+              el('th', { scope: 'col', text: t('average') }),
+            ),
+          ),
+          el(
+            'tbody',
+            {},
+            rows.map((b) =>
+              el(
+                'tr',
+                {},
+                el('td', { text: formatTime(Date.parse(b.ts)) }),
+                el('td', { class: 'num', text: formatValue(b.mean, point.unit) }),
+              ),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+  const width = () => Math.max(280, figure.clientWidth || container.clientWidth || 600);
+  const plot = new uPlot(
+    {
+      width: width(),
+      height: 280,
+      series: [{}, { label: `${label} (${point.unit})`, stroke: '#0b5cad', width: 2 }],
+      axes: [{}, { values: (_u, ticks) => ticks.map((v) => formatValue(v, point.unit)), size: 80 }],
+    },
+    [xs, ys],
+    figure,
+  );
+  const onResize = () => plot.setSize({ width: width(), height: 280 });
+  window.addEventListener('resize', onResize);
+  return () => {
+    window.removeEventListener('resize', onResize);
+    plot.destroy();
+  };
+}
