@@ -62,6 +62,8 @@ export const ModbusGatewayDeviceSchema = z.object({
   /** Overrides of the profile's read shaping. */
   maxRegisters: z.number().int().min(4).max(125).optional(),
   maxGap: z.number().int().min(0).max(124).optional(),
+  /** Read every point with its own request (for devices that mishandle multi-register reads; also the bench's peer). */
+  oneRequestPerPoint: z.boolean().default(false),
   /** Write a rising counter to this writable point every `interval` so the device's watchdog stays calm. */
   heartbeat: z.object({ point: IdSchema, interval: DurationSchema }).optional(),
 });

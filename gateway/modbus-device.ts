@@ -142,11 +142,18 @@ export class ModbusDevicePoller {
         if (r.scaleFactor !== undefined)
           items.push({ key: sfKey(r.scaleFactor), function: r.function, address: r.scaleFactor, count: 1 });
       }
-      const plan = planReads(items, {
-        maxRegisters: d.maxRegisters ?? profile?.maxRegisters ?? 125,
-        maxGap: d.maxGap ?? profile?.maxGap ?? 16,
-        forbidden: profile?.forbidden ?? [],
-      });
+      const plan = d.oneRequestPerPoint
+        ? items.map((item) => ({
+            function: item.function,
+            address: item.address,
+            count: item.count,
+            items: [item],
+          }))
+        : planReads(items, {
+            maxRegisters: d.maxRegisters ?? profile?.maxRegisters ?? 125,
+            maxGap: d.maxGap ?? profile?.maxGap ?? 16,
+            forbidden: profile?.forbidden ?? [],
+          });
       this.groups.push({ intervalMs, points, plan, timer: null, running: false });
     }
     this.prepared = true;
