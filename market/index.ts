@@ -6,4 +6,5 @@ export * from './delivery.js';
 export * from './dispatch.js';
 export * from './droop.js';
 export * from './product.js';
+export * from './thermal.js';
 export * from './verify.js';
