@@ -5,13 +5,16 @@
  *  2. a fleet planned site by site versus one monolithic (block-diagonal) LP of the same sites;
  *  3. a whole fleet re-planned site by site on one thread.
  *
- *   npx tsx bench/optimizer.ts [--sizes 1,10,100,1000] [--repeat 5] [--fleet 100x10] [--replan 1000x5]
+ *  4. a warm re-plan on a persistent HiGHS model after a ±3 % price change, versus cold.
+ *
+ *   npx tsx bench/optimizer.ts [--sizes 1,10,100,1000] [--repeat 5] [--fleet 100x10] [--replan 1000x5] [--warm 100]
  */
 import { parseArgs } from 'node:util';
 import { buildLp } from '../optimizer/build.js';
 import { randomProblem } from '../optimizer/generate.js';
 import { JSL_MAX_SIZE, jslSize, type LpModel, parseProblem, SOLVERS } from '../optimizer/index.js';
 import type { SolveOptions } from '../optimizer/solver.js';
+import { PersistentHighs } from '../optimizer/solvers/highs.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -19,6 +22,7 @@ const { values: args } = parseArgs({
     repeat: { type: 'string', default: '5' },
     fleet: { type: 'string', default: '100x10' },
     replan: { type: 'string', default: '1000x5' },
+    warm: { type: 'string', default: '100' },
   },
 });
 const REPEAT = Number(args.repeat);
@@ -167,5 +171,38 @@ console.log(
   }
   console.log(
     `total: ${ms(performance.now() - t0)}; per site median ${ms(median(times))}, max ${ms(Math.max(...times))}`,
+  );
+}
+
+const warmAssets = Number(args.warm);
+console.log(
+  `\n4. Re-plan of one ${warmAssets}-asset site after a ±3 % price change: cold vs warm (median of ${REPEAT})`,
+);
+{
+  const input = randomProblem(7000, { assets: warmAssets });
+  const nudged = (k: number) =>
+    buildLp(
+      parseProblem({
+        ...input,
+        prices: {
+          import: input.prices.import.map((p, t) => p * (1 + 0.03 * Math.sin(k + t))),
+          export: input.prices.export,
+        },
+      }),
+    ).lp;
+  const cold: number[] = [];
+  const warm: number[] = [];
+  const site = new PersistentHighs();
+  await site.solve(nudged(0));
+  for (let k = 1; k <= REPEAT; k++) {
+    const lp = nudged(k);
+    cold.push((await SOLVERS.highs.solve(lp)).solveMs);
+    const w = await site.solve(lp);
+    if (!site.warm || w.status !== 'optimal') throw new Error('expected a warm optimal re-plan');
+    warm.push(w.solveMs);
+  }
+  site.dispose();
+  console.log(
+    `cold ${ms(median(cold))}, warm ${ms(median(warm))} (warm/cold ${(median(warm) / median(cold)).toFixed(3)})`,
   );
 }

@@ -25,6 +25,103 @@ function statusOf(h: Highs, code: number): SolveStatus {
   return 'error';
 }
 
+function modelData(lp: LpModel) {
+  return {
+    numCols: lp.numCols,
+    numRows: lp.numRows,
+    colCost: lp.colCost,
+    colLower: lp.colLower,
+    colUpper: lp.colUpper,
+    rowLower: lp.rowLower,
+    rowUpper: lp.rowUpper,
+    offset: lp.offset,
+    matrix: {
+      format: 'csr' as const,
+      numRows: lp.numRows,
+      numCols: lp.numCols,
+      starts: lp.starts,
+      indices: lp.indices,
+      values: lp.values,
+    },
+  };
+}
+
+type HighsModel = ReturnType<Highs['createModel']>;
+
+function runModel(
+  h: Highs,
+  model: HighsModel,
+  lp: LpModel,
+  options: SolveOptions,
+  started: number,
+): LpSolution {
+  model.options.set({ output_flag: false, solver: options.algorithm ?? 'choose' });
+  // HiGHS refuses infinite option values; a huge finite limit means none.
+  model.options.set({ time_limit: options.timeLimitS ?? 1e30 });
+  model.zeroAllClocks();
+  const run = model.run();
+  const status = statusOf(h, run.modelStatus);
+  const solveMs = performance.now() - started;
+  if (status !== 'optimal') {
+    const name = Object.entries(h.constants.modelStatus).find(([, v]) => v === run.modelStatus)?.[0];
+    return { status, solveMs, message: `HiGHS ended with model status ${name ?? run.modelStatus}` };
+  }
+  const sol = model.getSolution();
+  return { status, x: sol.colValue, rowDual: sol.rowDual, objective: objectiveOf(lp, sol.colValue), solveMs };
+}
+
+const sameArray = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
+/**
+ * One persistent HiGHS model per site. When a re-plan has the same structure (same columns,
+ * rows and matrix; only prices, bounds, forecasts or initial state differ) only the costs
+ * and bounds are changed and HiGHS starts from the previous optimal basis (a warm start);
+ * otherwise the model is replaced. Call `dispose()` when the site goes away.
+ */
+export class PersistentHighs implements LpSolver {
+  readonly name = 'highs' as const;
+  private model: HighsModel | null = null;
+  private last: LpModel | null = null;
+  /** Whether the last solve reused the previous model (for tests and the bench). */
+  warm = false;
+
+  async solve(lp: LpModel, options: SolveOptions = {}): Promise<LpSolution> {
+    const h = await highsRuntime();
+    const started = performance.now();
+    const last = this.last;
+    this.warm =
+      this.model !== null &&
+      last !== null &&
+      last.numCols === lp.numCols &&
+      last.numRows === lp.numRows &&
+      sameArray(last.starts, lp.starts) &&
+      sameArray(last.indices, lp.indices) &&
+      sameArray(last.values, lp.values);
+    if (this.warm && this.model) {
+      const cols = { kind: 'range' as const, from: 0, to: lp.numCols - 1 };
+      this.model.changeColsCost(cols, lp.colCost);
+      this.model.changeColsBounds(cols, lp.colLower, lp.colUpper);
+      if (lp.numRows > 0)
+        this.model.changeRowsBounds({ kind: 'range', from: 0, to: lp.numRows - 1 }, lp.rowLower, lp.rowUpper);
+    } else {
+      this.model?.dispose();
+      this.model = h.createModel(modelData(lp));
+    }
+    this.last = lp;
+    return runModel(h, this.model, lp, options, started);
+  }
+
+  dispose(): void {
+    this.model?.dispose();
+    this.model = null;
+    this.last = null;
+  }
+}
+
 /**
  * HiGHS through its sparse-matrix API: the CSR arrays go into WebAssembly memory as they are,
  * with no LP text to write or parse. One model per solve, disposed afterwards.
@@ -34,42 +131,9 @@ export const highsSolver: LpSolver = {
   async solve(lp: LpModel, options: SolveOptions = {}): Promise<LpSolution> {
     const h = await highsRuntime();
     const started = performance.now();
-    const model = h.createModel({
-      numCols: lp.numCols,
-      numRows: lp.numRows,
-      colCost: lp.colCost,
-      colLower: lp.colLower,
-      colUpper: lp.colUpper,
-      rowLower: lp.rowLower,
-      rowUpper: lp.rowUpper,
-      offset: lp.offset,
-      matrix: {
-        format: 'csr',
-        numRows: lp.numRows,
-        numCols: lp.numCols,
-        starts: lp.starts,
-        indices: lp.indices,
-        values: lp.values,
-      },
-    });
+    const model = h.createModel(modelData(lp));
     try {
-      model.options.set({ output_flag: false, solver: options.algorithm ?? 'choose' });
-      if (options.timeLimitS !== undefined) model.options.set({ time_limit: options.timeLimitS });
-      const run = model.run();
-      const status = statusOf(h, run.modelStatus);
-      const solveMs = performance.now() - started;
-      if (status !== 'optimal') {
-        const name = Object.entries(h.constants.modelStatus).find(([, v]) => v === run.modelStatus)?.[0];
-        return { status, solveMs, message: `HiGHS ended with model status ${name ?? run.modelStatus}` };
-      }
-      const sol = model.getSolution();
-      return {
-        status,
-        x: sol.colValue,
-        rowDual: sol.rowDual,
-        objective: objectiveOf(lp, sol.colValue),
-        solveMs,
-      };
+      return runModel(h, model, lp, options, started);
     } finally {
       model.dispose();
     }
