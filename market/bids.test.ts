@@ -84,6 +84,18 @@ describe('capacity bids', () => {
     expect(first.map((b) => b.kw)).toEqual(expected);
   });
 
+  it('bid every quarter of an hourly plan for a 15-min product', () => {
+    const hourly = avail('mfrr', hourOf({ plant: [2500, 0] }));
+    const slot = { ...hourly.slots[0]!, endMs: T0 + HOUR };
+    const { bids } = buildBids({ ...hourly, slots: [slot] }, product('mfrr'), fixed);
+    expect(bids.map((b) => [b.startMs - T0, b.kw])).toEqual([
+      [0, 2000],
+      [HOUR / 4, 2000],
+      [HOUR / 2, 2000],
+      [(3 * HOUR) / 4, 2000],
+    ]);
+  });
+
   it('never offer more than is available, nor off-step, undersized or oversized bids', () => {
     const site = fc.tuple(
       fc.double({ min: 0, max: 8000, noNaN: true }),

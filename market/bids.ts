@@ -85,8 +85,13 @@ export function buildBids(
   const maxW = product.maxBidKw === undefined ? Number.POSITIVE_INFINITY : toW(product.maxBidKw);
   const periods = new Map<number, Availability['slots']>();
   for (const slot of availability.slots) {
-    const start = Math.floor(slot.startMs / product.bidPeriod) * product.bidPeriod;
-    periods.set(start, [...(periods.get(start) ?? []), slot]);
+    // A slot longer than the bid period (hourly plan, 15-min mFRR) feeds every period it covers.
+    for (
+      let start = Math.floor(slot.startMs / product.bidPeriod) * product.bidPeriod;
+      start < slot.endMs;
+      start += product.bidPeriod
+    )
+      periods.set(start, [...(periods.get(start) ?? []), slot]);
   }
   const bids: Bid[] = [];
   const skipped: SkippedPeriod[] = [];
