@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { allocate, type Method } from './allocate.js';
-import { hashId } from './rounding.js';
+import { apportion, hashId, tieKey } from './rounding.js';
 
 const KWH = 1_000_000;
 const ids = ['A', 'B', 'C'];
@@ -116,6 +116,40 @@ describe('allocation invariants hold for random communities (fast-check)', () =>
         });
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('the fast largest-remainder selection', () => {
+  it('gives exactly what the reference apportionment (full sort, bigint) gives, ties included', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 9 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 0, max: 10_000 }),
+        (c, p, t) => {
+          const C = c.reduce((a, b) => a + b, 0);
+          fc.pre(p < C);
+          const ids = c.map((_, i) => hashId(`u${i}`));
+          const startMs = t * 900_000;
+          const { solar } = allocate({
+            method: 'dynamic',
+            sharesPpm: [],
+            production: Float64Array.of(p),
+            consumption: Float64Array.from(c),
+            startMs,
+            stepMs: 900_000,
+            idHashes: ids,
+          });
+          const expected = apportion(
+            BigInt(p),
+            c.map((x) => BigInt(x)),
+            ids.map((h) => tieKey(startMs, h)),
+          );
+          expect([...solar]).toEqual(expected.map(Number));
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

@@ -76,6 +76,7 @@ export function allocate(input: AllocationInput): Allocation {
   const rem = new Float64Array(n);
   const order: number[] = [];
   const keys = new Float64Array(n);
+  const sorted = new Float64Array(n);
 
   // Largest remainder of `target` over weights w (Σ w = W > target), added into solar[base + i].
   const distribute = (target: number, W: number, base: number, intervalMs: number) => {
@@ -112,13 +113,28 @@ export function allocate(input: AllocationInput): Allocation {
         given += q[i]!;
       }
     }
-    let k = target - given;
+    const k = target - given;
     if (k > 0) {
+      // The k largest remainders: the k-th largest value by a native sort, everything above it,
+      // then the ties at it ordered by tie key and position (same order as a full sort).
+      let m = 0;
+      for (let i = 0; i < n; i++) if (rem[i]! > 0) sorted[m++] = rem[i]!;
+      const view = sorted.subarray(0, m).sort();
+      const threshold = view[m - k]!;
+      let need = k;
       order.length = 0;
-      for (let i = 0; i < n; i++) if (rem[i]! > 0) order.push(i);
-      for (const i of order) keys[i] = tieKey(intervalMs, input.idHashes[i]!);
-      order.sort((a, b) => rem[b]! - rem[a]! || keys[a]! - keys[b]! || a - b);
-      for (let j = 0; j < order.length && k > 0; j++, k--) q[order[j]!]! += 1;
+      for (let i = 0; i < n; i++) {
+        if (rem[i]! > threshold) {
+          q[i]! += 1;
+          need--;
+        } else if (rem[i] === threshold) order.push(i);
+      }
+      if (need === order.length) for (const i of order) q[i]! += 1;
+      else {
+        for (const i of order) keys[i] = tieKey(intervalMs, input.idHashes[i]!);
+        order.sort((a, b) => keys[a]! - keys[b]! || a - b);
+        for (let j = 0; j < need; j++) q[order[j]!]! += 1;
+      }
     }
     for (let i = 0; i < n; i++) solar[base + i]! += q[i]!;
   };

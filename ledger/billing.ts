@@ -149,7 +149,8 @@ export function billPeriod(c: Community, period: Period, batch: ReadingsBatch): 
   const versions: Tariff[] = [];
   const vOf = new Int32Array(T);
   const zOf = new Int32Array(T);
-  const dates: string[] = new Array(T);
+  const dayOf = new Int32Array(T);
+  const dates: string[] = [];
   for (let t = 0; t < T; t++) {
     const ms = period.startMs + t * QUARTER_MS;
     const tariff = tariffAt(c, ms);
@@ -158,33 +159,45 @@ export function billPeriod(c: Community, period: Period, batch: ReadingsBatch): 
     const lt = localTime(ms, c.tz);
     vOf[t] = v;
     zOf[t] = zoneOf(tariff, lt.weekday, lt.hour * 60 + lt.minute);
-    dates[t] = lt.date;
+    if (dates[dates.length - 1] !== lt.date) dates.push(lt.date);
+    dayOf[t] = dates.length - 1;
   }
+  const firstOfDay = dates.map((_, d) => dayOf.indexOf(d));
+  const lastOfDay = dates.map((_, d) => dayOf.lastIndexOf(d));
   const V = versions.length;
   const Z = Math.max(...versions.map((v) => v.zones.length));
+  const D = dates.length;
 
-  // Recipients: members while they hold a unit, the owner while it is vacant.
+  // Recipients: members while they hold a unit, the owner while it is vacant. Sums of integer
+  // mWh stay exact in doubles below 2^53 (9 TWh); money uses bigint.
   interface Acc {
     id: string;
     name: string;
     role: 'tenant' | 'owner';
     unit: number;
-    cons: bigint[];
-    grid: bigint[];
+    cons: Float64Array;
+    grid: Float64Array;
     intervalsPerVersion: number[];
     first: number;
     last: number;
     intervals: number;
-    daily: Map<string, { solar: number; grid: number }>;
+    /** Per local day: solar, grid. */
+    daily: Float64Array;
     est: number;
     srcEst: number;
     clamped: number;
   }
   const recipients: Acc[] = [];
   const byId = new Map<string, Acc>();
-  const recipientFor = (u: number, t: number): Acc => {
+  /** The recipient of unit u at interval t, and the first interval that is no longer theirs. */
+  const segment = (u: number, t: number): [Acc, number] => {
     const ms = period.startMs + t * QUARTER_MS;
-    const m = c.memberships[u]!.find((x) => x.fromMs <= ms && ms < x.toMs);
+    const list = c.memberships[u]!;
+    const m = list.find((x) => x.fromMs <= ms && ms < x.toMs);
+    const endMs = m
+      ? m.toMs
+      : Math.min(...list.filter((x) => x.fromMs > ms).map((x) => x.fromMs), Number.POSITIVE_INFINITY);
+    const end = Math.min(T, Math.ceil((endMs - period.startMs) / QUARTER_MS));
     const id = m ? m.recipient : `${units[u]!.id}:vacant`;
     let acc = byId.get(id);
     if (!acc) {
@@ -193,13 +206,13 @@ export function billPeriod(c: Community, period: Period, batch: ReadingsBatch): 
         name: m ? m.name : units[u]!.owner,
         role: m ? m.role : 'owner',
         unit: u,
-        cons: new Array(V * Z).fill(0n),
-        grid: new Array(V * Z).fill(0n),
+        cons: new Float64Array(V * Z),
+        grid: new Float64Array(V * Z),
         intervalsPerVersion: new Array(V).fill(0),
         first: t,
         last: t,
         intervals: 0,
-        daily: new Map(),
+        daily: new Float64Array(D * 2),
         est: 0,
         srcEst: 0,
         clamped: 0,
@@ -214,28 +227,29 @@ export function billPeriod(c: Community, period: Period, batch: ReadingsBatch): 
           status: 400,
         },
       );
-    return acc;
+    return [acc, end];
   };
-  for (let u = 0; u < n; u++)
+  for (let u = 0; u < n; u++) {
+    let end = 0;
+    let r: Acc | undefined;
     for (let t = 0; t < T; t++) {
-      const r = recipientFor(u, t);
+      if (t >= end || !r) [r, end] = segment(u, t);
       const k = vOf[t]! * Z + zOf[t]!;
       const cons = consumption[t * n + u]!;
       const sol = solar[t * n + u]!;
-      r.cons[k]! += BigInt(cons);
-      r.grid[k]! += BigInt(cons - sol);
+      r.cons[k]! += cons;
+      r.grid[k]! += cons - sol;
       r.intervalsPerVersion[vOf[t]!]! += 1;
       r.last = t;
       r.intervals++;
-      const d = r.daily.get(dates[t]!) ?? { solar: 0, grid: 0 };
-      d.solar += sol;
-      d.grid += cons - sol;
-      r.daily.set(dates[t]!, d);
+      r.daily[dayOf[t]! * 2]! += sol;
+      r.daily[dayOf[t]! * 2 + 1]! += cons - sol;
       const f = flags[t * n + u]!;
       if (f === Flag.estimated) r.est++;
       else if (f === Flag.sourceEstimated) r.srcEst++;
       else if (f === Flag.clamped) r.clamped++;
     }
+  }
 
   const ties = recipients.map((r) => hashId(r.id));
   const lines: BillLine[][] = recipients.map(() => []);
@@ -245,7 +259,7 @@ export function billPeriod(c: Community, period: Period, batch: ReadingsBatch): 
   for (let v = 0; v < V; v++)
     for (let z = 0; z < versions[v]!.zones.length; z++) {
       const zone = versions[v]!.zones[z]!;
-      const weights = recipients.map((r) => r.grid[v * Z + z]!);
+      const weights = recipients.map((r) => BigInt(r.grid[v * Z + z]!));
       const total = weights.reduce((a, b) => a + b, 0n);
       if (total === 0n) continue;
       const amount = roundHalfUp(total * zone.priceMicro, SCALE);
@@ -272,7 +286,7 @@ export function billPeriod(c: Community, period: Period, batch: ReadingsBatch): 
   const solarPerVersion = recipients.map((r) =>
     versions.map((_, v) => {
       let s = 0n;
-      for (let z = 0; z < Z; z++) s += r.cons[v * Z + z]! - r.grid[v * Z + z]!;
+      for (let z = 0; z < Z; z++) s += BigInt(r.cons[v * Z + z]! - r.grid[v * Z + z]!);
       return s;
     }),
   );
@@ -329,7 +343,7 @@ export function billPeriod(c: Community, period: Period, batch: ReadingsBatch): 
     const capCheck = versions.flatMap((tariff, v) => {
       const a = solarPerVersion[i]![v]!;
       let cons = 0n;
-      for (let z = 0; z < Z; z++) cons += r.cons[v * Z + z]!;
+      for (let z = 0; z < Z; z++) cons += BigInt(r.cons[v * Z + z]!);
       if (r.role !== 'tenant' || a === 0n || cons === 0n) return [];
       const passed = (tariff.solarCapMicro - tariff.solarMicro) * cons >= feesPerVersion[i]![v]! * SCALE;
       const effective = tariff.solarMicro + (feesPerVersion[i]![v]! * SCALE) / cons;
@@ -377,9 +391,9 @@ export function billPeriod(c: Community, period: Period, batch: ReadingsBatch): 
     let energyCharges = 0n;
     for (let v = 0; v < V; v++)
       for (let z = 0; z < versions[v]!.zones.length; z++) {
-        consumptionMwh += r.cons[v * Z + z]!;
-        gridMwh += r.grid[v * Z + z]!;
-        gridOnly += roundHalfUp(r.cons[v * Z + z]! * versions[v]!.zones[z]!.priceMicro, SCALE);
+        consumptionMwh += BigInt(r.cons[v * Z + z]!);
+        gridMwh += BigInt(r.grid[v * Z + z]!);
+        gridOnly += roundHalfUp(BigInt(r.cons[v * Z + z]!) * versions[v]!.zones[z]!.priceMicro, SCALE);
       }
     for (const l of lines[i]!) if (l.kind !== 'fee') energyCharges += BigInt(l.amountMinor);
     const solarMwh = consumptionMwh - gridMwh;
@@ -409,7 +423,9 @@ export function billPeriod(c: Community, period: Period, batch: ReadingsBatch): 
         hybridVariant: cfg.allocation.method === 'hybrid' ? (cfg.allocation.hybridVariant ?? null) : null,
         sharePpm: c.sharesPpm[r.unit]!,
       },
-      daily: [...r.daily].map(([date, d]) => ({ date, solarMwh: d.solar, gridMwh: d.grid })),
+      daily: dates
+        .map((date, d) => ({ date, solarMwh: r.daily[d * 2]!, gridMwh: r.daily[d * 2 + 1]! }))
+        .filter((_, d) => r.first <= lastOfDay[d]! && firstOfDay[d]! <= r.last),
       quality: { estimatedIntervals: r.est, sourceEstimatedIntervals: r.srcEst, clampedIntervals: r.clamped },
       capCheck,
       tariffs: versions.filter((_, v) => r.intervalsPerVersion[v]! > 0).map((x) => x.source),
