@@ -23,7 +23,7 @@ declare module 'fastify' {
     access?: AccessRule;
   }
   interface FastifyRequest {
-    /** The caller, once `enforceAccess` has run; null for an anonymous call to a public route. */
+    /** The caller, once `enforceAccess` has run; always null on public routes. */
     identity: Identity | null;
   }
 }
@@ -126,8 +126,9 @@ export function enforceAccess(app: FastifyInstance, auth: AuthRepository, resolv
         'this request did not come from a Gridflex page (Origin check failed)',
       );
     }
-    req.identity = await identify(req, auth);
+    // Public routes (static files, health, login) never need the caller: spare the store.
     if ('public' in rule) return;
+    req.identity = await identify(req, auth);
     if (!req.identity) {
       return refuse(reply, 401, 'GFX_AUTH_REQUIRED', 'please log in (or send an API token) to use this');
     }
