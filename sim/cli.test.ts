@@ -11,7 +11,10 @@ import {
   SecurityPolicy,
 } from 'node-opcua';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { runCli, startCli } from '../cli/testing.js';
+import { validateConfig } from '../config/load.js';
+import { GatewayConfigSchema } from '../gateway/index.js';
 import { freePortPair } from './testing.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'gridflex-sim-cli-'));
@@ -34,6 +37,23 @@ describe('gridflex sim', () => {
     const unknown = await runCli(['sim', '--scenario', 'atlantis']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown scenario atlantis');
+  }, 180_000);
+
+  it('prints a gateway file for a scenario without starting it', async () => {
+    const out = await runCli([
+      'sim',
+      '--scenario',
+      'zev-bern',
+      '--port-base',
+      '6000',
+      '--print-gateway-config',
+    ]);
+    expect(out.code).toBe(0);
+    const cfg = validateConfig(GatewayConfigSchema, parse(out.stdout), 'printed gateway file');
+    expect(cfg.devices.find((d) => d.id === 'house-grid-meter')?.connection).toMatchObject({
+      port: 6000,
+      unitId: 1,
+    });
   }, 180_000);
 
   it('runs zev-bern: prints the endpoints, writes the JSON list, and its meters answer', async () => {

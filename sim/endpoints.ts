@@ -61,3 +61,31 @@ export interface Endpoint {
   profile?: ModbusProfile;
   endpointUrl?: string;
 }
+
+/** Every endpoint a simulator of this scenario serves: Modbus on portBase, OPC UA on portBase + 1. */
+export function plannedEndpoints(s: Scenario, host: string, portBase: number): Endpoint[] {
+  const endpointUrl = `opc.tcp://${host}:${portBase + 1}/gridflex-sim`;
+  return [
+    ...assignUnits(s).map(
+      (u): Endpoint => ({
+        building: u.building,
+        device: u.device,
+        protocol: 'modbus',
+        host,
+        port: portBase,
+        unitId: u.unitId,
+        profile: u.profile,
+      }),
+    ),
+    ...s.buildings.map(
+      (b): Endpoint => ({
+        building: b.id,
+        device: 'bms',
+        protocol: 'opcua',
+        host,
+        port: portBase + 1,
+        endpointUrl,
+      }),
+    ),
+  ];
+}

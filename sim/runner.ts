@@ -1,4 +1,4 @@
-import { assignUnits, type Endpoint } from './endpoints.js';
+import { type Endpoint, plannedEndpoints } from './endpoints.js';
 import { type ModbusServer, startModbusServer } from './modbus/server.js';
 import { type SimOpcUaServer, startOpcUaServer } from './opcua/server.js';
 import { Simulation } from './physics/simulation.js';
@@ -53,29 +53,7 @@ export async function startSimulator(scenario: Scenario, opts: SimulatorOptions)
   const timer = setInterval(() => {
     sim.advanceTo(startMs + (opts.now() - realStart) * opts.speed);
   }, opts.tickMs ?? 250);
-  const endpoints: Endpoint[] = [
-    ...assignUnits(scenario).map(
-      (u): Endpoint => ({
-        building: u.building,
-        device: u.device,
-        protocol: 'modbus',
-        host: opts.host,
-        port: modbus.port,
-        unitId: u.unitId,
-        profile: u.profile,
-      }),
-    ),
-    ...scenario.buildings.map(
-      (b): Endpoint => ({
-        building: b.id,
-        device: 'bms',
-        protocol: 'opcua',
-        host: opts.host,
-        port: opts.portBase + 1,
-        endpointUrl: opcua.endpointUrl,
-      }),
-    ),
-  ];
+  const endpoints = plannedEndpoints(scenario, opts.host, opts.portBase);
   return {
     sim,
     modbus,

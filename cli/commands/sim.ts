@@ -1,7 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { stringify } from 'yaml';
 import { z } from 'zod';
+import { validateConfig } from '../../config/load.js';
+import type { Scenario } from '../../sim/scenario.js';
 import { PortOptionSchema, parseOptions } from '../args.js';
 
 export const SimOptionsSchema = z.object({
@@ -22,6 +25,7 @@ export const SimOptionsSchema = z.object({
   ),
   endpointsJson: z.string().min(1).optional(),
   pki: z.string().min(1),
+  printGatewayConfig: z.boolean().default(false),
 });
 
 export function register(program: Command): void {
@@ -39,10 +43,17 @@ export function register(program: Command): void {
       'folder of the OPC UA server certificate',
       join(process.env.GRIDFLEX_DATA ?? './data', 'sim-pki'),
     )
+    .option('--print-gateway-config', 'print a gateway file (YAML) for these endpoints and exit')
     .action(async (raw) => {
       const opts = parseOptions(SimOptionsSchema, raw, 'sim');
       // Loaded here so other commands do not pay for node-opcua's slow import.
       const { loadScenario } = await import('../../sim/scenario.js');
+      if (opts.printGatewayConfig) {
+        console.log(
+          await gatewayConfigYaml(await loadScenario(opts.scenario), opts.host, opts.portBase, opts.seed),
+        );
+        return;
+      }
       const { formatEndpoints, startSimulator } = await import('../../sim/runner.js');
       const scenario = await loadScenario(opts.scenario);
       const running = await startSimulator(scenario, {
@@ -86,4 +97,24 @@ export function register(program: Command): void {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
+}
+
+/** The gateway file for a scenario's endpoints, checked against the gateway's own schema. */
+async function gatewayConfigYaml(
+  scenario: Scenario,
+  host: string,
+  portBase: number,
+  seed: number,
+): Promise<string> {
+  const [{ plannedEndpoints }, { gatewayConfigFor }, { Simulation }, { GatewayConfigSchema }] =
+    await Promise.all([
+      import('../../sim/endpoints.js'),
+      import('../../sim/gateway-config.js'),
+      import('../../sim/physics/simulation.js'),
+      import('../../gateway/config.js'),
+    ]);
+  const sim = new Simulation(scenario, { seed, startMs: 0 });
+  const cfg = gatewayConfigFor(sim, plannedEndpoints(scenario, host, portBase));
+  validateConfig(GatewayConfigSchema, cfg, `generated gateway file for ${scenario.id}`);
+  return `# Gateway file for the simulated site ${scenario.id} (gridflex sim --print-gateway-config)\n${stringify(cfg)}`;
 }

@@ -17,11 +17,12 @@ import {
   UserTokenType,
 } from 'node-opcua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SIM_NAMESPACE_INDEX } from '../gateway-config.js';
 import type { EvChargerDevice, HeatPumpDevice, SheddableDevice } from '../physics/building.js';
 import { Simulation } from '../physics/simulation.js';
 import { loadScenario, ScenarioSchema } from '../scenario.js';
 import { freePort } from '../testing.js';
-import { type SimOpcUaServer, startOpcUaServer } from './server.js';
+import { SIM_NAMESPACE_URI, type SimOpcUaServer, startOpcUaServer } from './server.js';
 
 const base = await loadScenario('zev-bern');
 // zev-bern plus two ventilation units, so every kind of BMS node is present.
@@ -123,6 +124,12 @@ describe('OPC UA face, security None', () => {
         'HeatPumpPower',
       ]),
     );
+  });
+
+  it('uses the documented namespace index for node ids', async () => {
+    const ns = (await session.readNamespaceArray()).indexOf(SIM_NAMESPACE_URI);
+    expect(ns).toBe(SIM_NAMESPACE_INDEX);
+    expect(node('Heartbeat')).toBe(`ns=${SIM_NAMESPACE_INDEX};s=zev-bern/house/Heartbeat`);
   });
 
   it('reads values with engineering units', async () => {

@@ -7,7 +7,7 @@ import { expired, refresh, type Watchdog, watchdog } from './failsafe.js';
 import { type LoadProfile, occupied, profileFraction, sheddablePowerW } from './load.js';
 import { accumulate, type MeterState, meter } from './meter.js';
 import { pvAcPowerW } from './pv.js';
-import { keyOf, smoothNoise } from './random.js';
+import { keyOf, smoothNoise, uniform } from './random.js';
 import { stepZone, type ZoneParams } from './thermal.js';
 
 /** What every device sees during one step. */
@@ -247,11 +247,20 @@ export class Building {
   /** BMS heartbeat: refreshes the watchdog of every device of the building. */
   heartbeat = 0;
 
-  constructor(spec: SimBuildingSpec, scenario: Scenario) {
+  constructor(spec: SimBuildingSpec, scenario: Scenario, seed: number) {
     this.id = spec.id;
     this.spec = spec;
     const timeoutMs = scenario.failsafeTimeoutS * 1000;
     this.devices = spec.devices.flatMap((d) => makeDevices(d, timeoutMs));
+    // Meters come with history: counters start at a seeded non-zero reading, as installed
+    // meters do (and SunSpec reads an accumulator of 0 as "not implemented").
+    for (const d of this.devices) {
+      d.meter.importWh = 1000 + Math.floor(uniform(seed, d.key, 1) * 2_000_000);
+      if (d.type === 'pv' || d.type === 'battery')
+        d.meter.exportWh = 1000 + Math.floor(uniform(seed, d.key, 2) * 20_000_000);
+      this.gridMeter.importWh += d.meter.importWh;
+      this.gridMeter.exportWh += d.meter.exportWh;
+    }
   }
 
   device(id: string): SimDevice | undefined {

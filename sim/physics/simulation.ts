@@ -36,7 +36,7 @@ export class Simulation {
     this.seed = opts.seed >>> 0;
     this.tMs = opts.startMs;
     this.maxStepS = opts.maxStepS ?? 1;
-    this.buildings = scenario.buildings.map((b) => new Building(b, scenario));
+    this.buildings = scenario.buildings.map((b) => new Building(b, scenario, this.seed));
   }
 
   building(id: string): Building | undefined {
