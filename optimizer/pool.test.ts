@@ -18,6 +18,9 @@ describe('solves in a worker thread', () => {
     expect(inWorker.status).toBe('optimal');
     expect(inWorker.objective).toBeCloseTo(inThread.objective!, 9);
     expect(inWorker.x).toBeInstanceOf(Float64Array);
+    // A site's model kept on the thread gives the same optimum again (warm).
+    for (let k = 0; k < 2; k++)
+      expect((await worker.solve(lp, 'highs', { site: 's1' })).objective).toBeCloseTo(inThread.objective!, 9);
   });
 
   it('cancels a running solve by terminating the thread, and solves again afterwards', async () => {

@@ -26,6 +26,8 @@ export interface WorkerSolveOptions extends SolveOptions {
    * `time_limit`. Unlike HiGHS' own time limit it also bounds jsl and model loading.
    */
   budgetMs?: number;
+  /** HiGHS only: keep this site's model on the thread and warm-start its next solve. */
+  site?: string;
 }
 
 /**
@@ -45,7 +47,7 @@ export class SolveWorker {
   }
 
   private run(lp: LpModel, solver: SolverName, options: WorkerSolveOptions): Promise<LpSolution> {
-    const { signal, budgetMs, ...solveOptions } = options;
+    const { signal, budgetMs, site, ...solveOptions } = options;
     if (signal?.aborted) return Promise.reject(cancelled());
     this.worker ??= spawn();
     const worker = this.worker;
@@ -99,7 +101,13 @@ export class SolveWorker {
             message: `no plan within the ${budgetMs} ms budget; the solve was stopped`,
           });
         }, budgetMs);
-      const req: SolveRequest = { id, lp, solver, options: solveOptions };
+      const req: SolveRequest = {
+        id,
+        lp,
+        solver,
+        options: solveOptions,
+        ...(site === undefined ? {} : { site }),
+      };
       worker.postMessage(req);
     });
   }

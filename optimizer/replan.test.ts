@@ -144,7 +144,7 @@ describe('site planner on a worker thread', () => {
     const plans: Plan[] = [];
     let arrived: () => void = () => {};
     const sub = replan(requests, {
-      solve: sitePlanner({ worker, stabilityPenaltyPerKwh: 0.01 }),
+      solve: sitePlanner({ worker, stabilityPenaltyPerKwh: 0.01, site: 'bern' }),
       budgetMs: 25_000,
     }).subscribe((plan) => {
       plans.push(plan);

@@ -80,10 +80,20 @@ export function anchorTargets(previous: Schedule, slots: number): Map<string, nu
 }
 
 /** An LpSolver that runs on a SolveWorker and stops when `signal` aborts. */
-export function workerSolver(worker: SolveWorker, name: SolverName, signal?: AbortSignal): LpSolver {
+export function workerSolver(
+  worker: SolveWorker,
+  name: SolverName,
+  signal?: AbortSignal,
+  site?: string,
+): LpSolver {
   return {
     name,
-    solve: (lp, options) => worker.solve(lp, name, { ...options, ...(signal ? { signal } : {}) }),
+    solve: (lp, options) =>
+      worker.solve(lp, name, {
+        ...options,
+        ...(signal ? { signal } : {}),
+        ...(site === undefined ? {} : { site }),
+      }),
   };
 }
 
@@ -173,12 +183,14 @@ export interface SitePlannerOptions {
   /** Anti-flap: penalty per kWh of deviation from the previous plan's first `anchorSlots` setpoints. */
   stabilityPenaltyPerKwh?: number;
   anchorSlots?: number;
+  /** Keep the site's HiGHS model on the worker between re-plans (warm starts). */
+  site?: string;
 }
 
 /** The default `solve` for `replan`: one site on a worker thread, anchored to the previous plan. */
 export function sitePlanner(o: SitePlannerOptions): ReplanOptions['solve'] {
   return (request, previous, signal) => {
-    const solver = workerSolver(o.worker, o.solver ?? 'highs', signal);
+    const solver = workerSolver(o.worker, o.solver ?? 'highs', signal, o.site);
     const penalty = o.stabilityPenaltyPerKwh ?? 0;
     if (!previous || penalty <= 0 || request.slot < previous.slot) return optimize(request.problem, solver);
     const shifted = shiftSchedule(previous.schedule, request.slot - previous.slot);
