@@ -111,6 +111,18 @@ describe('live readings over Server-Sent Events', () => {
     expect((await fetch(`${base}/api/sites/bern/live`, { headers: { cookie: resident } })).status).toBe(403);
   });
 
+  it('ends open streams when the server stops', async () => {
+    const app2 = await buildApp({ store, hub, sites, version: 'test' });
+    const base2 = await app2.listen({ host: '127.0.0.1', port: 0 });
+    const cookie = await loginCookie(app2, ROLE_USERS.admin.username, ROLE_USERS.admin.password);
+    const res = await fetch(`${base2}/api/sites/basel/live`, { headers: { cookie } });
+    expect(res.status).toBe(200);
+    const closed = app2.close();
+    const { ended } = await readEvents(res, () => false);
+    expect(ended).toBe(true);
+    await closed;
+  });
+
   it('ends the stream when the session ends', async () => {
     const cookie = await loginCookie(app, ROLE_USERS.operator.username, ROLE_USERS.operator.password);
     const res = await fetch(`${base}/api/sites/bern/live`, { headers: { cookie } });
