@@ -7,7 +7,12 @@ import { runCli, startCli } from './testing.js';
 describe('gridflex demo', () => {
   it('starts the store and API, serves /health and /docs, and stops cleanly on Ctrl-C', async () => {
     const data = await mkdtemp(join(tmpdir(), 'gfx-demo-'));
-    const demo = await startCli(['demo', '--port', '0', '--data', data], /running at (http:\/\/\S+)/);
+    const demo = await startCli(
+      ['demo', '--port', '0', '--data', data],
+      /running at (http:\/\/\S+)/,
+      {},
+      150_000,
+    );
     const base = demo.match[1]!;
     const health = await fetch(`${base}/health`);
     expect(health.status).toBe(200);
@@ -31,8 +36,8 @@ describe('gridflex demo', () => {
     expect(sites.sites.map((s) => s.id)).toEqual(['zev-bern']);
     expect(await demo.stop()).toBe(0);
     expect(demo.output()).toContain('SIGINT received, stopping');
-    // Starting the CLI from source takes ~25 s on the shared 2-core machine under load.
-  }, 120_000);
+    // Starting the CLI from source takes 25-90 s on the shared 2-core machine under load.
+  }, 200_000);
 
   it('rejects a bad port naming the flag, with exit code 2', async () => {
     const res = await runCli(['demo', '--port', '80a']);
