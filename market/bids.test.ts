@@ -123,8 +123,8 @@ describe('capacity bids', () => {
             expect(bid.sites.reduce((x, s) => x + s.kw, 0)).toBeCloseTo(bid.kw, 9);
             for (const s of bid.sites) held.set(s.siteId, (held.get(s.siteId) ?? 0) + s.kw);
           }
+          // within the documented 1 µW tolerance of the kW → W conversion
           for (const [siteId, kw] of held)
-            // within the documented 1 µW tolerance of the kW → W conversion
             for (const slot of a.slots)
               expect(kw).toBeLessThanOrEqual(pick(slot.sites.find((s) => s.siteId === siteId)!) + 1e-9);
         },
