@@ -29,8 +29,15 @@ function page(title, ...children) {
   main.replaceChildren(el('h1', { text: title }), ...children);
 }
 
-function notYet(text) {
-  return el('section', { class: 'card notyet' }, el('h2', { text: t('notYet') }), el('p', { text: text }));
+/** A slot for a feature whose module has not landed: says so plainly. */
+function notYet(title, text) {
+  return el(
+    'section',
+    { class: 'card notyet' },
+    el('h2', { text: title }),
+    el('p', {}, el('strong', { text: t('notYet') })),
+    el('p', { text: text }),
+  );
 }
 
 function applyStaticTexts() {
@@ -213,7 +220,12 @@ async function sitePage(siteId) {
       ? el('p', {}, el('label', { for: 'chart-point', text: `${t('choosePoint')} ` }), select)
       : null,
     chartable.length > 0 ? chartBox : null,
-    el('div', { class: 'cards' }, notYet(t('planNotYet')), notYet(t('savingsNotYet'))),
+    el(
+      'div',
+      { class: 'cards' },
+      notYet(t('planTitle'), t('planNotYet')),
+      notYet(t('savingsTitle'), t('savingsNotYet')),
+    ),
   );
 
   const show = (readings) => {
@@ -250,7 +262,7 @@ async function portfolioPage() {
   const sites = await loadSites();
   page(
     t('portfolioTitle'),
-    notYet(t('portfolioNotYet')),
+    notYet(t('flexTitle'), t('portfolioNotYet')),
     el(
       'ul',
       {},
@@ -260,12 +272,12 @@ async function portfolioPage() {
 }
 
 async function billsPage() {
-  page(t('billsTitle'), notYet(t('billsNotYet')));
+  page(t('billsTitle'), notYet(t('billsListTitle'), t('billsNotYet')));
 }
 
 async function communityPage() {
   const community = me.grants.find((g) => g.kind === 'community')?.ref ?? '';
-  page(t('communityTitle', { name: community }), notYet(t('communityNotYet')));
+  page(t('communityTitle', { name: community }), notYet(t('communityDashTitle'), t('communityNotYet')));
 }
 
 document.getElementById('lang').addEventListener('change', (e) => {
