@@ -1,5 +1,6 @@
 import type { Site } from '../model/index.js';
 import type { Store } from '../store/index.js';
+import { AuditLog } from './audit.js';
 import type { Grant } from './auth/identity.js';
 import { generatePassword } from './auth/passwords.js';
 import { AuthRepository } from './auth/repository.js';
@@ -30,10 +31,17 @@ export async function ensureDemoUsers(store: Store, sites: readonly Site[]): Pro
     { username: 'resident', role: 'resident', grants: [{ kind: 'unit', ref: 'flat-1' }] },
     { username: 'board', role: 'board', grants: [{ kind: 'community', ref: community }] },
   ];
+  const audit = new AuditLog(store.db);
   const out: DemoUser[] = [];
   for (const u of users) {
     const password = generatePassword();
     await auth.addUser({ ...u, displayName: `Demo ${u.role}`, password }, { replace: true });
+    await audit.append({
+      actor: 'demo',
+      action: 'user_added',
+      target: u.username,
+      details: { role: u.role },
+    });
     out.push({ ...u, password });
   }
   return out;
