@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfigFile } from '../../config/load.js';
@@ -6,12 +7,14 @@ import { SitesConfigSchema } from '../../model/index.js';
 import { ensureDemoUsers } from '../../server/index.js';
 import { PortOptionSchema, parseOptions } from '../args.js';
 import { startRuntime, stopOnSignals } from '../runtime.js';
+import { startBackgroundSimulator } from './sim.js';
 
 export const DemoOptionsSchema = z.object({
   port: PortOptionSchema,
   host: z.string().min(1),
   data: z.string().min(1),
   sites: z.string().min(1).optional(),
+  sim: z.string().min(1),
 });
 
 export function register(program: Command): void {
@@ -28,6 +31,7 @@ export function register(program: Command): void {
       process.env.GRIDFLEX_DATA ?? './data',
     )
     .option('--sites <file>', 'sites file (YAML or JSON); default: the bundled Bern example')
+    .option('--sim <scenario>', 'simulated site to run in-process on ports 5020/5021, or none', 'zev-bern')
     .action(async (raw) => {
       const opts = parseOptions(DemoOptionsSchema, raw, 'demo');
       const sitesFile = opts.sites ?? `${packageRoot()}/deploy/examples/sites.yaml`;
@@ -47,7 +51,21 @@ export function register(program: Command): void {
       console.log(`  store:    ${rt.store.description}`);
       console.log(`  API docs: ${address}/docs`);
       console.log(`  health:   ${address}/health`);
+      const sim =
+        opts.sim === 'none'
+          ? null
+          : startBackgroundSimulator(
+              opts.sim,
+              { host: opts.host, portBase: 5020, pkiDir: join(opts.data, 'sim-pki') },
+              (line) => console.log(line),
+            );
       console.log('Press Ctrl-C to stop.');
-      stopOnSignals(rt.stop, (line) => console.log(line));
+      stopOnSignals(
+        async () => {
+          await sim?.stop();
+          await rt.stop();
+        },
+        (line) => console.log(line),
+      );
     });
 }

@@ -118,3 +118,33 @@ async function gatewayConfigYaml(
   validateConfig(GatewayConfigSchema, cfg, `generated gateway file for ${scenario.id}`);
   return `# Gateway file for the simulated site ${scenario.id} (gridflex sim --print-gateway-config)\n${stringify(cfg)}`;
 }
+
+/**
+ * The simulator `gridflex demo` runs beside the controller. It starts in the background after
+ * the API is up; if it cannot (a port in use), the demo runs on without it and says why.
+ */
+export function startBackgroundSimulator(
+  scenarioName: string,
+  opts: { host: string; portBase: number; pkiDir: string },
+  say: (line: string) => void,
+): { stop(): Promise<void> } {
+  let running: { stop(): Promise<void> } | null = null;
+  let stopped = false;
+  void (async () => {
+    const { loadScenario } = await import('../../sim/scenario.js');
+    const { startSimulator } = await import('../../sim/runner.js');
+    const scenario = await loadScenario(scenarioName);
+    const sim = await startSimulator(scenario, { ...opts, seed: 1, speed: 1, now: Date.now });
+    if (stopped) return sim.stop();
+    running = sim;
+    say(
+      `  simulator: ${scenario.name}, Modbus ${opts.host}:${sim.modbus.port}, OPC UA ${sim.opcua.endpointUrl}`,
+    );
+  })().catch((err: unknown) => say(`  simulator not started: ${(err as Error).message}`));
+  return {
+    async stop() {
+      stopped = true;
+      await running?.stop();
+    },
+  };
+}
