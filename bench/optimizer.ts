@@ -3,16 +3,26 @@
  *  1. HiGHS (simplex and interior point) and javascript-lp-solver by site size, medians, with
  *     the HiGHS/jsl time ratio and objective gap where both run;
  *  2. a fleet planned site by site versus one monolithic (block-diagonal) LP of the same sites;
- *  3. a whole fleet re-planned site by site on one thread.
- *
- *  4. a warm re-plan on a persistent HiGHS model after a ±3 % price change, versus cold.
+ *  3. a whole fleet re-planned site by site on one thread;
+ *  4. a warm re-plan on a persistent HiGHS model after a ±3 % price change, versus cold;
+ *  5. the same fleet re-planned over one solver thread per core, cold then warm (±3 % prices).
  *
  *   npx tsx bench/optimizer.ts [--sizes 1,10,100,1000] [--repeat 5] [--fleet 100x10] [--replan 1000x5] [--warm 100]
  */
+
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { buildLp } from '../optimizer/build.js';
 import { randomProblem } from '../optimizer/generate.js';
-import { JSL_MAX_SIZE, jslSize, type LpModel, parseProblem, SOLVERS } from '../optimizer/index.js';
+import {
+  JSL_MAX_SIZE,
+  jslSize,
+  type LpModel,
+  parseProblem,
+  planFleet,
+  SOLVERS,
+  SolveWorker,
+} from '../optimizer/index.js';
 import type { SolveOptions } from '../optimizer/solver.js';
 import { PersistentHighs } from '../optimizer/solvers/highs.js';
 
@@ -205,4 +215,38 @@ console.log(
   console.log(
     `cold ${ms(median(cold))}, warm ${ms(median(warm))} (warm/cold ${(median(warm) / median(cold)).toFixed(3)})`,
   );
+}
+
+const cores = availableParallelism();
+console.log(
+  `\n5. Re-plan of ${replanSites} sites × ${replanAssets} assets over ${cores} solver threads (build on the main thread)`,
+);
+{
+  const workers = Array.from({ length: cores }, () => new SolveWorker());
+  const fleet = (k: number) =>
+    Array.from({ length: replanSites }, (_, i) => {
+      const input = randomProblem(5000 + i, {
+        assets: replanAssets,
+        negativeExport: i % 2 === 0,
+        peakChargePerKw: 0.1,
+      });
+      const prices = input.prices.import.map((p, t) => p * (1 + 0.03 * Math.sin(k + t)));
+      return {
+        site: `site-${i}`,
+        problem: parseProblem({ ...input, prices: { ...input.prices, import: prices } }),
+      };
+    });
+  await Promise.all(workers.map((w) => w.solve(site(0, 1), 'highs'))); // start the threads outside the timing
+  for (const [label, k, warm] of [
+    ['cold', 0, false],
+    ['warm, first pass (models loaded)', 0, true],
+    ['warm, after a ±3 % price change', 1, true],
+  ] as const) {
+    const sites = fleet(k);
+    const t0 = performance.now();
+    const results = await planFleet(sites, workers, { warm });
+    const bad = results.filter((r) => r.status !== 'optimal').length;
+    console.log(`${label}: ${ms(performance.now() - t0)}${bad ? ` (${bad} not optimal)` : ''}`);
+  }
+  await Promise.all(workers.map((w) => w.close()));
 }

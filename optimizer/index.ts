@@ -23,3 +23,17 @@ import { highsSolver } from './solvers/highs.js';
 import { jslSolver } from './solvers/jsl.js';
 
 export const SOLVERS: Record<SolverName, LpSolver> = { highs: highsSolver, jsl: jslSolver };
+export { planFleet, type SiteProblem } from './fleet.js';
+export { SolveWorker, type WorkerSolveOptions } from './pool.js';
+export {
+  anchorTargets,
+  type Plan,
+  type PlanRequest,
+  type ReplanOptions,
+  replan,
+  type SitePlannerOptions,
+  shiftSchedule,
+  sitePlanner,
+  workerSolver,
+} from './replan.js';
+export { PersistentHighs } from './solvers/highs.js';
