@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../config/version.js';
 import { monthPeriod } from '../../ledger/index.js';
+import { chromium } from '../../testkit/system.js';
 import { runCli } from '../testing.js';
 
 const Q = 900_000;
@@ -73,6 +74,27 @@ describe('gridflex bill and gridflex ledger verify', () => {
       expect(verify.stdout).toMatch(/ledger OK: 6 entries/);
     },
     3 * SLOW,
+  );
+
+  it.skipIf(chromium().skipReason)(
+    'writes the issued bills as PDF',
+    async () => {
+      const out = join(dir, 'pdf');
+      const r = await cli(
+        ['bill', '--community', community, '--readings', csv, '--period', '2026-10'].concat([
+          '--format',
+          'pdf',
+          '--out',
+          out,
+          '--data',
+          join(dir, 'data'),
+        ]),
+      );
+      expect(r.code).toBe(0);
+      const pdf = await readFile(join(out, 'zev-example-2026-10-carla.pdf'));
+      expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    },
+    SLOW,
   );
 
   it(

@@ -10,11 +10,13 @@ import {
   billJson,
   CommunitySchema,
   compileCommunity,
+  issueBills,
   Ledger,
   monthPeriod,
   parseReadingsCsv,
   summaryText,
 } from '../../ledger/index.js';
+import { htmlToPdf } from '../../ledger/pdf.js';
 import { GridflexError } from '../../model/index.js';
 import { openStore } from '../../store/index.js';
 import { parseOptions } from '../args.js';
@@ -24,7 +26,7 @@ export const BillOptionsSchema = z.object({
   readings: z.string().min(1),
   period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected a month such as 2026-10'),
   method: z.enum(['static', 'dynamic', 'hybrid']).optional(),
-  format: z.enum(['json', 'csv', 'html']),
+  format: z.enum(['json', 'csv', 'html', 'pdf']),
   out: z.string().min(1).optional(),
   data: z.string().min(1),
   correct: z.boolean().default(false),
@@ -40,7 +42,7 @@ export function register(program: Command): void {
     .requiredOption('--readings <csv>', '15-minute readings: meter,start,kwh[,quality]')
     .requiredOption('--period <YYYY-MM>', 'the month to bill, in the community’s time zone')
     .option('--method <m>', 'static, dynamic or hybrid (default: the community file’s)')
-    .option('--format <f>', 'json, csv or html', 'html')
+    .option('--format <f>', 'json, csv, html or pdf (pdf needs Chromium)', 'html')
     .option('--out <dir>', 'output folder (default ./bills/<community>-<period>)')
     .option(
       '--data <dir>',
@@ -77,17 +79,21 @@ export function register(program: Command): void {
       );
       try {
         const ledger = await Ledger.open(store);
-        const { issueBills } = await import('../../ledger/issue.js');
         const result = await issueBills(ledger, community, period, batch, { correct: opts.correct });
         const out = opts.out ?? join('bills', `${config.id}-${opts.period}`);
         await mkdir(out, { recursive: true });
-        for (const bill of result.bills) {
+        // Chromium is loaded only for PDF; one browser prints every bill.
+        const pdfs =
+          opts.format === 'pdf' ? await htmlToPdf(result.bills.map((b) => billHtml(b, community.tz))) : [];
+        for (const [i, bill] of result.bills.entries()) {
           const body =
             opts.format === 'json'
               ? billJson(bill)
               : opts.format === 'csv'
                 ? billCsv(bill)
-                : billHtml(bill, community.tz);
+                : opts.format === 'pdf'
+                  ? pdfs[i]!
+                  : billHtml(bill, community.tz);
           await writeFile(join(out, `${bill.id}.${opts.format}`), body);
         }
         await writeFile(

@@ -1,0 +1,55 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { GridflexError } from '../model/index.js';
+
+/**
+ * PDF of an HTML bill through headless Chromium's print-to-PDF (A4, the page's print styles).
+ * The browser is `GRIDFLEX_CHROMIUM` or /usr/bin/chromium (Debian package `chromium`); the page
+ * is self-contained, so no network is used.
+ */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+];
+
+export async function htmlToPdf(pages: readonly string[]): Promise<Buffer[]> {
+  const executablePath = process.env.GRIDFLEX_CHROMIUM ?? '/usr/bin/chromium';
+  const profile = await mkdtemp(join(tmpdir(), 'gfx-pdf-'));
+  let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>>;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath,
+      args: CHROMIUM_ARGS,
+      headless: true,
+    });
+  } catch (err) {
+    await rm(profile, { recursive: true, force: true });
+    throw new GridflexError(
+      'GFX_LEDGER_PDF',
+      `PDF needs Chromium at ${executablePath} (Debian: apt-get install chromium, or set GRIDFLEX_CHROMIUM): ${(err as Error).message.split('\n')[0]}`,
+      { cause: err },
+    );
+  }
+  try {
+    const page = await context.newPage();
+    const out: Buffer[] = [];
+    for (const html of pages) {
+      await page.setContent(html, { waitUntil: 'load' });
+      out.push(
+        await page.pdf({
+          format: 'A4',
+          printBackground: true,
+          margin: { top: '15mm', bottom: '15mm', left: '15mm', right: '15mm' },
+        }),
+      );
+    }
+    return out;
+  } finally {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+}
