@@ -1,4 +1,4 @@
-import { Observable, switchMap, tap } from 'rxjs';
+import { defer, Observable, switchMap, tap } from 'rxjs';
 import { GridflexError } from '../model/index.js';
 import { baselineSchedule } from './baseline.js';
 import { type OptimizeResult, optimize } from './optimize.js';
@@ -111,6 +111,11 @@ export interface ReplanOptions {
  * new slot, flagged and explained.
  */
 export function replan(requests$: Observable<PlanRequest>, options: ReplanOptions): Observable<Plan> {
+  return defer(() => replanOnce(requests$, options));
+}
+
+/** One subscription's loop; `previous` is its own. */
+function replanOnce(requests$: Observable<PlanRequest>, options: ReplanOptions): Observable<Plan> {
   let previous: Plan | null = null;
   const fallback = (request: PlanRequest, why: string): Plan => {
     if (previous && previous.source !== 'baseline' && request.slot >= previous.slot)
@@ -148,23 +153,33 @@ export function replan(requests$: Observable<PlanRequest>, options: ReplanOption
             controller.abort();
             finish(fallback(request, `no plan within the ${options.budgetMs} ms budget`));
           }, options.budgetMs);
-          options.solve(request, previous, controller.signal).then(
-            (result) => {
-              if (result.status === 'optimal' && result.schedule)
-                finish({ slot: request.slot, source: 'solved', schedule: result.schedule, result, request });
-              else
-                finish(
-                  fallback(
+          Promise.resolve()
+            .then(() => options.solve(request, previous, controller.signal))
+            .then(
+              (result) => {
+                if (result.status === 'optimal' && result.schedule)
+                  finish({
+                    slot: request.slot,
+                    source: 'solved',
+                    schedule: result.schedule,
+                    result,
                     request,
-                    `solve ended ${result.status}${result.message ? `: ${result.message}` : ''}`,
-                  ),
+                  });
+                else
+                  finish(
+                    fallback(
+                      request,
+                      `solve ended ${result.status}${result.message ? `: ${result.message}` : ''}`,
+                    ),
+                  );
+              },
+              (err: unknown) => {
+                if (err instanceof GridflexError && err.code === 'GFX_OPT_CANCELLED') return;
+                finish(
+                  fallback(request, `solve failed: ${err instanceof Error ? err.message : String(err)}`),
                 );
-            },
-            (err: unknown) => {
-              if (err instanceof GridflexError && err.code === 'GFX_OPT_CANCELLED') return;
-              finish(fallback(request, `solve failed: ${err instanceof Error ? err.message : String(err)}`));
-            },
-          );
+              },
+            );
           return () => {
             clearTimeout(timer);
             if (!settled) controller.abort();
@@ -192,7 +207,9 @@ export function sitePlanner(o: SitePlannerOptions): ReplanOptions['solve'] {
   return (request, previous, signal) => {
     const solver = workerSolver(o.worker, o.solver ?? 'highs', signal, o.site);
     const penalty = o.stabilityPenaltyPerKwh ?? 0;
-    if (!previous || penalty <= 0 || request.slot < previous.slot) return optimize(request.problem, solver);
+    // Anchoring to the uncontrolled baseline would pull the plan towards no control.
+    if (!previous || previous.source === 'baseline' || penalty <= 0 || request.slot < previous.slot)
+      return optimize(request.problem, solver);
     const shifted = shiftSchedule(previous.schedule, request.slot - previous.slot);
     return optimize(request.problem, solver, {
       anchor: { targets: anchorTargets(shifted, o.anchorSlots ?? 4), penaltyPerKwh: penalty },
