@@ -5,6 +5,7 @@ import type { GatewayConfig, ModbusGatewayDevice } from './config.js';
 import { applyScaleFactor, encodeRegisters } from './decode.js';
 import { type DeviceStatus, ModbusDevicePoller, type PollOutcome } from './modbus-device.js';
 import { type LinkOptions, ModbusExceptionError, ModbusLink } from './modbus-link.js';
+import { type OpcUaClientOptions, OpcUaDevice } from './opcua-device.js';
 import { decideWrite, verified, type WriteRecord, type WriteRequest } from './safety.js';
 
 declare module '../stream/hub.js' {
@@ -16,6 +17,7 @@ declare module '../stream/hub.js' {
 
 export interface GatewayOptions {
   link?: LinkOptions;
+  opcua?: OpcUaClientOptions;
   /** Append every write record to this JSON-lines file as well. */
   auditFile?: string;
   clock?: () => number;
@@ -28,6 +30,9 @@ export interface GatewayOptions {
  */
 export class Gateway {
   readonly pollers: ModbusDevicePoller[] = [];
+  readonly opcuaDevices: OpcUaDevice[] = [];
+  private opcuaRetry: NodeJS.Timeout | null = null;
+  private stopped = false;
   private readonly links = new Map<string, ModbusLink>();
   private readonly lastWrite = new Map<string, number>();
   private readonly heartbeats: NodeJS.Timeout[] = [];
@@ -43,7 +48,12 @@ export class Gateway {
   ) {
     this.clock = options.clock ?? Date.now;
     for (const d of cfg.devices) {
-      if (d.protocol !== 'modbus') continue; // OPC UA devices: see gateway/README.md (not built yet)
+      if (d.protocol === 'opcua') {
+        this.opcuaDevices.push(
+          new OpcUaDevice(cfg, d, (batch) => this.hub.publishReadings(batch), options.opcua, this.clock),
+        );
+        continue;
+      }
       const c = d.connection;
       const key = c.transport === 'rtu' ? `rtu:${c.path}` : `${c.transport}://${c.host}:${c.port}`;
       let link = this.links.get(key);
@@ -59,7 +69,10 @@ export class Gateway {
 
   /** Poll every device once, devices on different links concurrently. */
   async pollOnce(): Promise<PollOutcome> {
-    const outcomes = await Promise.all(this.pollers.map((p) => p.pollAll()));
+    const outcomes = await Promise.all([
+      ...this.pollers.map((p) => p.pollAll()),
+      ...this.opcuaDevices.map((d) => d.pollAll()),
+    ]);
     return {
       readings: outcomes.flatMap((o) => o.readings),
       errors: outcomes.flatMap((o) => o.errors),
@@ -70,11 +83,33 @@ export class Gateway {
   /** Poll continuously and start heartbeat writes. */
   start(): void {
     for (const p of this.pollers) p.start();
+    for (const d of this.opcuaDevices) void this.startOpcUa(d, 1000);
     for (const p of this.pollers) {
       const hb = p.device.heartbeat;
       if (!hb) continue;
       const timer = setInterval(() => void this.heartbeat(p.device, hb.point), hb.interval);
       this.heartbeats.push(timer);
+    }
+  }
+
+  /** The first connect may fail (server not up yet): retry with backoff; node-opcua reconnects after that. */
+  private async startOpcUa(d: OpcUaDevice, delayMs: number): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await d.start();
+    } catch (err) {
+      d.lastError = (err as Error).message;
+      const ts = this.clock();
+      this.hub.publishReadings(
+        d.device.points.map((p) => ({
+          pointId: `${this.cfg.site}/${d.device.id}/${p.id}`,
+          ts,
+          value: null,
+          quality: 'bad',
+        })),
+      );
+      await d.stop();
+      this.opcuaRetry = setTimeout(() => void this.startOpcUa(d, Math.min(delayMs * 2, 60_000)), delayMs);
     }
   }
 
@@ -116,6 +151,8 @@ export class Gateway {
     };
     const record = (r: Omit<WriteRecord, keyof typeof base>) => this.record({ ...base, ...r });
     const empty = { value: null, clamped: false, old: null, readBack: null };
+    const ua = this.opcuaDevices.find((d) => d.device.id === req.device);
+    if (ua) return this.writeOpcUa(ua, req, now, record);
     if (!poller)
       return record({ ...empty, outcome: 'refused', reason: `no device ${req.device} in this gateway` });
     const lastKey = `${req.device}/${req.point}`;
@@ -189,6 +226,47 @@ export class Gateway {
     });
   }
 
+  private async writeOpcUa(
+    d: OpcUaDevice,
+    req: WriteRequest,
+    now: number,
+    record: (
+      r: Omit<WriteRecord, 'ts' | 'site' | 'device' | 'point' | 'who' | 'why' | 'requested'>,
+    ) => WriteRecord,
+  ): Promise<WriteRecord> {
+    const point = d.device.points.find((p) => p.id === req.point);
+    const lastKey = `${req.device}/${req.point}`;
+    const decision = decideWrite(point, req.value, now, this.lastWrite.get(lastKey));
+    const empty = { value: null, clamped: false, old: null, readBack: null };
+    if (!decision.allow) return record({ ...empty, outcome: 'refused', reason: decision.reason });
+    const sent = { value: decision.value, clamped: decision.clamped };
+    let old: number | null = null;
+    try {
+      old = await d.readPoint(req.point);
+      this.lastWrite.set(lastKey, now);
+      const bad = await d.writePoint(req.point, decision.value);
+      if (bad)
+        return record({
+          ...sent,
+          old,
+          readBack: null,
+          outcome: 'rejected',
+          reason: `server answered ${bad}`,
+        });
+      const readBack = await d.readPoint(req.point);
+      const ok = verified(decision.value, readBack, point!.verifyTolerance);
+      return record({
+        ...sent,
+        old,
+        readBack,
+        outcome: ok ? 'written' : 'unverified',
+        reason: ok ? null : `read back ${readBack}, expected ${decision.value}`,
+      });
+    } catch (err) {
+      return record({ ...sent, old, readBack: null, outcome: 'failed', reason: (err as Error).message });
+    }
+  }
+
   private record(r: WriteRecord): WriteRecord {
     this.records.push(r);
     this.hub.publish('writes', r);
@@ -203,6 +281,9 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.opcuaRetry) clearTimeout(this.opcuaRetry);
+    await Promise.all(this.opcuaDevices.map((d) => d.stop()));
     for (const t of this.heartbeats) clearInterval(t);
     await Promise.all(this.pollers.map((p) => p.stop()));
     await Promise.all([...this.links.values()].map((l) => l.close()));

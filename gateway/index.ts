@@ -10,6 +10,7 @@ export { decodeRegisters, encodeRegisters } from './decode.js';
 export { Gateway, type GatewayOptions } from './gateway.js';
 export type { DeviceStatus, PollOutcome } from './modbus-device.js';
 export { DeviceUnreachableError, ModbusExceptionError, ModbusLink } from './modbus-link.js';
+export { type BrowsedNode, browseOpcUa, OpcUaDevice } from './opcua-device.js';
 export { planReads } from './planner.js';
 export { BUILTIN_PROFILES } from './profiles.js';
 export { type Profile, ProfileSchema, type Register, RegisterSchema } from './register-map.js';

@@ -1,0 +1,273 @@
+import type {
+  ClientSession,
+  ClientSubscription,
+  DataValue,
+  OPCUAClient,
+  StatusCode,
+  WriteValueOptions,
+} from 'node-opcua';
+import { pointKey, type Quality, type Reading } from '../model/index.js';
+import type { GatewayConfig, OpcUaGatewayDevice } from './config.js';
+import type { PollOutcome } from './modbus-device.js';
+import { DeviceUnreachableError } from './modbus-link.js';
+
+type Opcua = typeof import('node-opcua');
+let lib: Promise<Opcua> | null = null;
+/** node-opcua is large and prints a start-up notice: load it only when an OPC UA device exists. */
+export function opcua(): Promise<Opcua> {
+  lib ??= import('node-opcua');
+  return lib;
+}
+
+export interface OpcUaClientOptions {
+  /** PKI folder for the client's certificate and trust lists (default: node-opcua's per-user folder). */
+  pkiDir?: string;
+  /** Trust unknown server certificates (tests only; production trusts by moving them to pki/trusted). */
+  acceptUnknownCertificates?: boolean;
+}
+
+/** OPC UA status → reading quality; a bad status carries no value. */
+function toReading(key: string, dv: DataValue, now: number): Reading {
+  const sc = dv.statusCode;
+  const quality: Quality = sc.isGood() ? 'good' : sc.isBad() ? 'bad' : 'uncertain';
+  const raw = dv.value?.value;
+  const value = typeof raw === 'number' ? raw : typeof raw === 'boolean' ? Number(raw) : null;
+  const ts = dv.sourceTimestamp?.getTime() ?? dv.serverTimestamp?.getTime() ?? now;
+  if (quality === 'bad' || value === null || !Number.isFinite(value))
+    return { pointId: key, ts, value: null, quality: 'bad' };
+  return { pointId: key, ts, value, quality };
+}
+
+export async function connectOpcUa(
+  conn: OpcUaGatewayDevice['connection'],
+  options: OpcUaClientOptions = {},
+  name = 'gridflex',
+): Promise<{ client: OPCUAClient; session: ClientSession }> {
+  const o = await opcua();
+  const certificateManager = options.pkiDir
+    ? new o.OPCUACertificateManager({
+        rootFolder: options.pkiDir,
+        automaticallyAcceptUnknownCertificate: options.acceptUnknownCertificates ?? false,
+      })
+    : undefined;
+  const client = o.OPCUAClient.create({
+    applicationName: name,
+    applicationUri: `urn:gridflex:${name}`,
+    securityMode: o.MessageSecurityMode[conn.securityMode],
+    securityPolicy: o.SecurityPolicy[conn.securityPolicy],
+    endpointMustExist: false,
+    keepSessionAlive: true,
+    requestedSessionTimeout: 60_000,
+    // Retry forever once connected (a restarted server comes back); the first connect is bounded below.
+    connectionStrategy: { initialDelay: 250, maxDelay: 5000, maxRetry: -1 },
+    ...(certificateManager ? { clientCertificateManager: certificateManager } : {}),
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.connect(conn.endpointUrl),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no connection within ${conn.timeoutMs} ms`)),
+          conn.timeoutMs,
+        );
+      }),
+    ]);
+    clearTimeout(timer);
+    const auth = conn.auth;
+    const session =
+      auth.type === 'username'
+        ? await client.createSession({
+            type: o.UserTokenType.UserName,
+            userName: auth.username,
+            password: auth.password,
+          })
+        : await client.createSession();
+    return { client, session };
+  } catch (err) {
+    clearTimeout(timer);
+    await client.disconnect().catch(() => undefined);
+    throw new DeviceUnreachableError(
+      `cannot open an OPC UA session with ${conn.endpointUrl}: ${(err as Error).message}`,
+      err,
+    );
+  }
+}
+
+/**
+ * One OPC UA server: a session with one subscription and a monitored item per point (one
+ * subscription for all items: servers limit subscriptions, not items). node-opcua reconnects
+ * on its own after the first connect and re-creates the session and subscription after a
+ * server restart; readings keep flowing without our help.
+ */
+export class OpcUaDevice {
+  private client: OPCUAClient | null = null;
+  private session: ClientSession | null = null;
+  private subscription: ClientSubscription | null = null;
+  lastError: string | null = null;
+  reconnections = 0;
+
+  constructor(
+    private readonly cfg: GatewayConfig,
+    readonly device: OpcUaGatewayDevice,
+    private readonly publish: (readings: Reading[]) => void,
+    private readonly options: OpcUaClientOptions = {},
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  private key(pointId: string): string {
+    return pointKey(this.cfg.site, this.device.id, pointId);
+  }
+
+  private async ensureSession(): Promise<ClientSession> {
+    if (this.session) return this.session;
+    const { client, session } = await connectOpcUa(
+      this.device.connection,
+      this.options,
+      `gridflex-${this.device.id}`,
+    );
+    client.on('connection_reestablished', () => {
+      this.reconnections += 1;
+    });
+    client.on('connection_lost', () => {
+      this.lastError = 'connection lost; reconnecting';
+    });
+    this.client = client;
+    this.session = session;
+    return session;
+  }
+
+  /** Read every point once. Never throws: an unreachable server gives bad readings. */
+  async pollAll(): Promise<PollOutcome> {
+    const o = await opcua();
+    const now = this.clock();
+    try {
+      const session = await this.ensureSession();
+      const values = await session.read(
+        this.device.points.map((p) => ({ nodeId: p.nodeId!, attributeId: o.AttributeIds.Value })),
+      );
+      const readings = values.map((dv, i) => toReading(this.key(this.device.points[i]!.id), dv, now));
+      const errors = values.flatMap((dv, i) =>
+        dv.statusCode.isGood()
+          ? []
+          : [`${this.device.id}/${this.device.points[i]!.id}: ${dv.statusCode.name}`],
+      );
+      return { readings, errors, unreachable: false };
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      return {
+        readings: this.device.points.map((p) => ({
+          pointId: this.key(p.id),
+          ts: now,
+          value: null,
+          quality: 'bad',
+        })),
+        errors: [`${this.device.id}: ${this.lastError}`],
+        unreachable: true,
+      };
+    }
+  }
+
+  /** Subscribe to every point; changes are published as they arrive. */
+  async start(): Promise<void> {
+    const o = await opcua();
+    const session = await this.ensureSession();
+    const sub = o.ClientSubscription.create(session, {
+      requestedPublishingInterval: this.device.publishingInterval,
+      requestedLifetimeCount: 100,
+      requestedMaxKeepAliveCount: 10,
+      maxNotificationsPerPublish: 1000,
+      publishingEnabled: true,
+      priority: 10,
+    });
+    this.subscription = sub;
+    const defaultMs = this.device.pollInterval ?? this.cfg.pollInterval;
+    for (const p of this.device.points) {
+      const item = o.ClientMonitoredItem.create(
+        sub,
+        { nodeId: p.nodeId!, attributeId: o.AttributeIds.Value },
+        { samplingInterval: p.pollInterval ?? defaultMs, discardOldest: true, queueSize: 10 },
+        o.TimestampsToReturn.Both,
+      );
+      const key = this.key(p.id);
+      item.on('changed', (dv: DataValue) => this.publish([toReading(key, dv, this.clock())]));
+    }
+  }
+
+  /** Read one point now (the safety layer's old value and read-back). */
+  async readPoint(pointId: string): Promise<number | null> {
+    const o = await opcua();
+    const p = this.device.points.find((x) => x.id === pointId)!;
+    const dv = await (await this.ensureSession()).read({
+      nodeId: p.nodeId!,
+      attributeId: o.AttributeIds.Value,
+    });
+    return toReading(this.key(p.id), dv, this.clock()).value;
+  }
+
+  /** Write one value with the node's own data type; returns the status name when the server refuses. */
+  async writePoint(pointId: string, value: number): Promise<string | null> {
+    const o = await opcua();
+    const session = await this.ensureSession();
+    const p = this.device.points.find((x) => x.id === pointId)!;
+    const nodeId = o.resolveNodeId(p.nodeId!);
+    const dataType = await session.getBuiltInDataType(nodeId);
+    const write: WriteValueOptions = {
+      nodeId,
+      attributeId: o.AttributeIds.Value,
+      value: { value: new o.Variant({ dataType, value }) },
+    };
+    const status: StatusCode = await session.write(write);
+    return status.isGood() ? null : status.name;
+  }
+
+  async stop(): Promise<void> {
+    await this.subscription?.terminate().catch(() => undefined);
+    await this.session?.close().catch(() => undefined);
+    await this.client?.disconnect().catch(() => undefined);
+    this.subscription = null;
+    this.session = null;
+    this.client = null;
+  }
+}
+
+export interface BrowsedNode {
+  nodeId: string;
+  browseName: string;
+  nodeClass: string;
+  depth: number;
+}
+
+/** Walk the address space from Objects down to `maxDepth` (the `gridflex browse` listing). */
+export async function browseOpcUa(
+  conn: OpcUaGatewayDevice['connection'],
+  maxDepth = 3,
+  options: OpcUaClientOptions = {},
+): Promise<BrowsedNode[]> {
+  const o = await opcua();
+  const { client, session } = await connectOpcUa(conn, options, 'gridflex-browse');
+  const out: BrowsedNode[] = [];
+  try {
+    const walk = async (nodeId: string, depth: number): Promise<void> => {
+      if (depth > maxDepth) return;
+      const res = await session.browse(nodeId);
+      for (const ref of res.references ?? []) {
+        if (!ref.isForward) continue;
+        const id = ref.nodeId.toString();
+        if (id.startsWith('ns=0;') && depth > 0) continue; // skip the standard namespace below Objects
+        out.push({
+          nodeId: id,
+          browseName: ref.browseName.toString(),
+          nodeClass: o.NodeClass[ref.nodeClass] ?? String(ref.nodeClass),
+          depth,
+        });
+        if (ref.nodeClass === o.NodeClass.Object) await walk(id, depth + 1);
+      }
+    };
+    await walk('ns=0;i=85', 0);
+  } finally {
+    await session.close().catch(() => undefined);
+    await client.disconnect().catch(() => undefined);
+  }
+  return out;
+}

@@ -1,0 +1,219 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DataType,
+  MessageSecurityMode,
+  OPCUACertificateManager,
+  OPCUAServer,
+  SecurityPolicy,
+  StatusCodes,
+  Variant,
+} from 'node-opcua';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../cli/testing.js';
+import type { Reading } from '../model/index.js';
+import { Hub } from '../stream/index.js';
+import { GatewayConfigSchema } from './config.js';
+import { Gateway } from './gateway.js';
+import { browseOpcUa } from './opcua-device.js';
+import { freePort } from './testing.js';
+
+let dir: string;
+let port: number;
+let server: OPCUAServer | null = null;
+let power = 1500;
+let limit = 200;
+
+async function startServer(): Promise<void> {
+  const s = new OPCUAServer({
+    port,
+    hostname: '127.0.0.1',
+    resourcePath: '/UA/Bms',
+    securityModes: [MessageSecurityMode.None, MessageSecurityMode.SignAndEncrypt],
+    securityPolicies: [SecurityPolicy.None, SecurityPolicy.Basic256Sha256],
+    serverCertificateManager: new OPCUACertificateManager({
+      rootFolder: join(dir, 'server-pki'),
+      automaticallyAcceptUnknownCertificate: true,
+    }),
+    userCertificateManager: new OPCUACertificateManager({
+      rootFolder: join(dir, 'server-user-pki'),
+      automaticallyAcceptUnknownCertificate: true,
+    }),
+  });
+  await s.initialize();
+  const ns = s.engine.addressSpace!.getOwnNamespace();
+  const bms = ns.addObject({ organizedBy: s.engine.addressSpace!.rootFolder.objects, browseName: 'Bms' });
+  ns.addVariable({
+    componentOf: bms,
+    browseName: 'Power',
+    nodeId: 's=Bms.Power',
+    dataType: 'Double',
+    minimumSamplingInterval: 50,
+    value: { get: () => new Variant({ dataType: DataType.Double, value: power }) },
+  });
+  ns.addVariable({
+    componentOf: bms,
+    browseName: 'Limit',
+    nodeId: 's=Bms.Limit',
+    dataType: 'Double',
+    minimumSamplingInterval: 50,
+    value: {
+      get: () => new Variant({ dataType: DataType.Double, value: limit }),
+      set: (v: Variant) => {
+        if (v.value > 900) return StatusCodes.BadOutOfRange;
+        limit = v.value;
+        return StatusCodes.Good;
+      },
+    },
+  });
+  await s.start();
+  server = s;
+}
+
+const endpoint = () => `opc.tcp://127.0.0.1:${port}/UA/Bms`;
+
+function config(connection: Record<string, unknown>) {
+  return GatewayConfigSchema.parse({
+    site: 'bern',
+    devices: [
+      {
+        id: 'bms',
+        protocol: 'opcua',
+        publishingInterval: '100ms',
+        pollInterval: '50ms',
+        connection: { endpointUrl: endpoint(), ...connection },
+        points: [
+          { id: 'power', kind: 'active_power', nodeId: 'ns=1;s=Bms.Power' },
+          {
+            id: 'limit',
+            kind: 'setpoint',
+            unit: 'W',
+            writable: true,
+            min: 0,
+            max: 1000,
+            nodeId: 'ns=1;s=Bms.Limit',
+          },
+        ],
+      },
+    ],
+  });
+}
+
+const waitFor = async (cond: () => boolean, ms: number) => {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gfx-opcua-'));
+  port = await freePort();
+  await startServer();
+}, 120_000);
+afterAll(async () => {
+  await server?.shutdown(0);
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('OPC UA devices', { timeout: 120_000 }, () => {
+  it('subscribes, and re-subscribes on its own after the server restarts', async () => {
+    const hub = new Hub();
+    const seen: Reading[] = [];
+    hub.readings$.subscribe((r) => seen.push(r));
+    const gw = new Gateway(config({}), hub, {
+      opcua: { pkiDir: join(dir, 'client-pki'), acceptUnknownCertificates: true },
+    });
+    try {
+      gw.start();
+      await waitFor(() => seen.some((r) => r.pointId === 'bern/bms/power' && r.value === 1500), 30_000);
+      await server!.shutdown(0);
+      server = null;
+      power = 2222;
+      await startServer();
+      await waitFor(() => seen.some((r) => r.pointId === 'bern/bms/power' && r.value === 2222), 60_000);
+      expect(seen.find((r) => r.value === 2222)!.quality).toBe('good');
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('reads over SignAndEncrypt (Basic256Sha256) and writes through the safety layer', async () => {
+    const cfg = config({ securityMode: 'SignAndEncrypt', securityPolicy: 'Basic256Sha256' });
+    const gw = new Gateway(cfg, new Hub(), {
+      opcua: { pkiDir: join(dir, 'client-pki'), acceptUnknownCertificates: true },
+    });
+    try {
+      const out = await gw.pollOnce();
+      expect(out.errors).toEqual([]);
+      expect(out.readings.map((r) => [r.pointId, r.value, r.quality])).toEqual([
+        ['bern/bms/power', 2222, 'good'],
+        ['bern/bms/limit', 200, 'good'],
+      ]);
+      const ok = await gw.write({ device: 'bms', point: 'limit', value: 500, who: 'alice', why: 'test' });
+      expect(ok).toMatchObject({ outcome: 'written', old: 200, readBack: 500 });
+      const rejected = await gw.write({
+        device: 'bms',
+        point: 'limit',
+        value: 950,
+        who: 'alice',
+        why: 'test',
+      });
+      // Within the configured 0–1000 but refused by the server: reported, not retried.
+      expect(rejected).toMatchObject({ outcome: 'refused', reason: expect.stringMatching(/rate-limited/) });
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('reports a bad status from the server as a rejected write', async () => {
+    const gw = new Gateway(config({}), new Hub(), { opcua: { pkiDir: join(dir, 'client-pki') } });
+    try {
+      const rec = await gw.write({ device: 'bms', point: 'limit', value: 950, who: 'alice', why: 'test' });
+      expect(rec).toMatchObject({ outcome: 'rejected', reason: 'server answered BadOutOfRange' });
+      expect(limit).toBe(500);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('browses the address space', async () => {
+    const nodes = await browseOpcUa({
+      endpointUrl: endpoint(),
+      securityMode: 'None',
+      securityPolicy: 'None',
+      auth: { type: 'anonymous' },
+      timeoutMs: 5000,
+    });
+    expect(nodes).toContainEqual({
+      nodeId: 'ns=1;s=Bms.Power',
+      browseName: '1:Power',
+      nodeClass: 'Variable',
+      depth: 1,
+    });
+  });
+
+  it('gridflex browse lists the nodes', async () => {
+    const res = await runCli(['browse', '--opcua', endpoint(), '--pki', join(dir, 'cli-pki')]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/^ {2}ns=1;s=Bms\.Power {2}Variable {2}1:Power$/m);
+  });
+
+  it('reports an unreachable server as bad readings without throwing', async () => {
+    const other = await freePort();
+    const cfg = config({});
+    const d = cfg.devices[0]!;
+    if (d.protocol === 'opcua') d.connection.endpointUrl = `opc.tcp://127.0.0.1:${other}/UA/Bms`;
+    const gw = new Gateway(cfg, new Hub(), { opcua: { pkiDir: join(dir, 'client-pki') } });
+    try {
+      const out = await gw.pollOnce();
+      expect(out.unreachable).toBe(true);
+      expect(out.readings.every((r) => r.quality === 'bad' && r.value === null)).toBe(true);
+      expect(out.errors[0]).toMatch(/cannot open an OPC UA session with opc\.tcp:\/\/127\.0\.0\.1/);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
