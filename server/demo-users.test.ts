@@ -42,5 +42,6 @@ describe('demo users', () => {
     } finally {
       await store.close();
     }
-  });
+    // Twelve scrypt hashes (32 MiB each) take ~25 s when the shared machine is loaded.
+  }, 120_000);
 });
