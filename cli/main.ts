@@ -4,17 +4,29 @@ import { GridflexError, ValidationError } from '../model/index.js';
 import * as bill from './commands/bill.js';
 import * as browse from './commands/browse.js';
 import * as demo from './commands/demo.js';
-import * as user from './commands/user.js';
-import * as ledger from './commands/ledger.js';
 import * as gateway from './commands/gateway.js';
+import * as ledger from './commands/ledger.js';
 import * as optimize from './commands/optimize.js';
 import * as read from './commands/read.js';
 import * as scan from './commands/scan.js';
 import * as sim from './commands/sim.js';
+import * as user from './commands/user.js';
 import * as write from './commands/write.js';
 
 /** Each subcommand lives in cli/commands/<name>.ts and exports `register(program)`. */
-const commands: { register(program: Command): void }[] = [demo, bill, ledger, optimize, gateway, read, scan, write, browse, sim, user];
+const commands: { register(program: Command): void }[] = [
+  demo,
+  bill,
+  ledger,
+  optimize,
+  gateway,
+  read,
+  scan,
+  write,
+  browse,
+  sim,
+  user,
+];
 
 export function buildProgram(): Command {
   const program = new Command('gridflex')
