@@ -106,3 +106,31 @@ describe('tenant change mid-period', () => {
     expect(billing.bills[3]!.recipient.name).toBe('Owner AG');
   });
 });
+
+describe('versioned tariffs', () => {
+  it('prices each interval with the version valid then and snapshots every version used into the bill', () => {
+    const cfg = exampleCommunity();
+    const v2 = {
+      ...cfg.tariffs[0]!,
+      version: '2026-q4',
+      validFrom: new Date(START + 2 * 900_000).toISOString(),
+    };
+    v2.solar = { variant: 'flat-80', price: '0.10', referencePrice: '0.30' };
+    cfg.tariffs = [v2, cfg.tariffs[0]!];
+    const billing = billPeriod(compileCommunity(cfg), period, parseReadingsCsv(exampleCsv(START)));
+    const a = billing.bills[0]!;
+    expect(a.tariffs.map((t) => t.version)).toEqual(['2026', '2026-q4']);
+    const solar = a.lines.filter((l) => l.kind === 'solar').map((l) => [l.tariffVersion, l.unitPrice]);
+    expect(solar).toEqual([
+      ['2026', '240000'],
+      ['2026-q4', '100000'],
+    ]);
+    // An earlier period, billed again later, still uses only the version valid then.
+    const early = billPeriod(
+      compileCommunity(cfg),
+      { label: '2026-10', startMs: START, endMs: START + 2 * 900_000 },
+      parseReadingsCsv(exampleCsv(START)),
+    );
+    expect(early.bills[0]!.tariffs.map((t) => t.version)).toEqual(['2026']);
+  });
+});
