@@ -134,3 +134,22 @@ describe('versioned tariffs', () => {
     expect(early.bills[0]!.tariffs.map((t) => t.version)).toEqual(['2026']);
   });
 });
+
+describe('association summary', () => {
+  it('shares feed-in revenue by the key and shows the grid meter residual', () => {
+    const cfg = exampleCommunity();
+    cfg.feedInKey = [
+      { party: 'Owner AG', percent: '66.6667' },
+      { party: 'Solar coop', percent: '33.3333' },
+    ];
+    const csv = `${exampleCsv(START)}${[0, 1, 2, 3].map((t) => `grid,${new Date(START + t * 900_000).toISOString()},${['0', '0', '1.2', '3'][t]}`).join('\n')}\n`;
+    const s = billPeriod(compileCommunity(cfg), period, parseReadingsCsv(csv)).summary;
+    // 3 kWh exported × 0.10 = 30 cents, split 20 / 10.
+    expect(s.feedIn).toEqual([
+      { party: 'Owner AG', amountMinor: 20 },
+      { party: 'Solar coop', amountMinor: 10 },
+    ]);
+    expect(s.gridMeterMwh).toBe(4_200_000);
+    expect(s.gridResidualMwh).toBe(200_000);
+  });
+});

@@ -73,8 +73,13 @@ export interface Summary {
   gridInvoice: { tariffVersion: string; zone: string; mWh: number; amountMinor: number }[];
   solarRevenueMinor: number;
   feedIn: { party: string; amountMinor: number }[];
-  /** Σ grid meter import − Σ allocated grid: common-area losses, method S artefacts (§ 9.12, 9.29). */
+  /** Import measured at the grid connection meter, when its readings were given. */
   gridMeterMwh: number | null;
+  /**
+   * Grid meter import − Σ grid billed to units: unmetered and common-area use, meter tolerance,
+   * and under method S grid "flows" that did not happen (§ 9.12, 9.29). Shown, never hidden in a bill.
+   */
+  gridResidualMwh: number | null;
   billsTotalMinor: number;
   perBill: { id: string; name: string; unit: string; totalMinor: number }[];
 }
@@ -468,6 +473,7 @@ export function billPeriod(c: Community, period: Period, batch: ReadingsBatch): 
     solarRevenueMinor: Number(solarRevenue),
     feedIn,
     gridMeterMwh,
+    gridResidualMwh: gridMeterMwh === null ? null : gridMeterMwh - (consumptionMwh - selfConsumedMwh),
     billsTotalMinor: bills.reduce((s, b) => s + b.totalMinor, 0),
     perBill: bills.map((b) => ({
       id: b.id,

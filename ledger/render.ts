@@ -165,7 +165,11 @@ export function summaryText(s: Summary): string {
     ),
     `  internal solar revenue ${cur} ${money(s.solarRevenueMinor)}`,
     ...s.feedIn.map((f) => `  feed-in to ${f.party}: ${cur} ${money(f.amountMinor)}`),
-    ...(s.gridMeterMwh === null ? [] : [`  grid meter ${kwh(s.gridMeterMwh)} kWh`]),
+    ...(s.gridMeterMwh === null
+      ? []
+      : [
+          `  grid meter ${kwh(s.gridMeterMwh)} kWh; residual not billed to units ${kwh(s.gridResidualMwh ?? 0)} kWh`,
+        ]),
     ...s.perBill.map(
       (b) => `  ${b.unit.padEnd(8)} ${b.name.padEnd(24)} ${cur} ${money(b.totalMinor).padStart(10)}`,
     ),
