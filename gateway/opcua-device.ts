@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type {
   ClientSession,
   ClientSubscription,
@@ -13,9 +14,31 @@ import { DeviceUnreachableError } from './modbus-link.js';
 
 type Opcua = typeof import('node-opcua');
 let lib: Promise<Opcua> | null = null;
-/** node-opcua is large and prints a start-up notice: load it only when an OPC UA device exists. */
+
+/**
+ * node-opcua is large: load it only when an OPC UA device exists. Its log lines (a start-up
+ * notice, certificate warnings) go to stdout by default, where `gridflex read` prints JSON, so
+ * they are sent to stderr first, through the node-opcua-debug instance node-opcua itself uses.
+ */
 export function opcua(): Promise<Opcua> {
-  lib ??= import('node-opcua');
+  lib ??= (async () => {
+    try {
+      const fromOpcua = createRequire(createRequire(import.meta.url).resolve('node-opcua'));
+      const debug = fromOpcua('node-opcua-debug') as Record<string, (log: (...a: unknown[]) => void) => void>;
+      const toStderr = (...a: unknown[]) =>
+        process.stderr.write(
+          `${a
+            .filter((x) => typeof x !== 'object')
+            .map(String)
+            .join(' ')}\n`,
+        );
+      for (const set of ['setWarningLogger', 'setErrorLogger', 'setDebugLogger', 'setTraceLogger'])
+        debug[set]?.(toStderr);
+    } catch {
+      // Logging stays on stdout; nothing else depends on it.
+    }
+    return import('node-opcua');
+  })();
   return lib;
 }
 
@@ -52,7 +75,8 @@ export async function connectOpcUa(
     : undefined;
   const client = o.OPCUAClient.create({
     applicationName: name,
-    applicationUri: `urn:gridflex:${name}`,
+    // One URI for every Gridflex client: the default certificate is made for it once.
+    applicationUri: 'urn:gridflex:client',
     securityMode: o.MessageSecurityMode[conn.securityMode],
     securityPolicy: o.SecurityPolicy[conn.securityPolicy],
     endpointMustExist: false,

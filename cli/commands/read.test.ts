@@ -186,3 +186,43 @@ describe('gridflex read, write, scan and gateway', { timeout: 120_000 }, () => {
     expect(m![2]).toBe(m![1]);
   }, 240_000);
 });
+
+describe('gridflex read against the simulator (sim/)', () => {
+  it('reads every point of the zev-bern simulation as good', async () => {
+    const base = await freePort();
+    const stub = await runCli([
+      'sim',
+      '--scenario',
+      'zev-bern',
+      '--port-base',
+      String(base),
+      '--print-gateway-config',
+    ]);
+    expect(stub.code).toBe(0);
+    const file = join(dir, 'sim-gateway.yaml');
+    await writeFile(file, stub.stdout);
+    const sim = await startCli(
+      ['sim', '--scenario', 'zev-bern', '--port-base', String(base)],
+      /unit 1/,
+      {},
+      170_000,
+    );
+    try {
+      // The simulator's servers may still be starting when its ready line appears: allow two retries.
+      let res = await runCli(['read', '--config', file, '--once'], {}, 170_000);
+      for (let i = 0; i < 2 && (res.code !== 0 || res.stdout.includes('"quality":"bad"')); i++) {
+        await new Promise((r) => setTimeout(r, 3000));
+        res = await runCli(['read', '--config', file, '--once'], {}, 170_000);
+      }
+      expect(res.stderr.split('\n').filter((l) => l.startsWith('gridflex:'))).toEqual([]);
+      expect(res.code).toBe(0);
+      const lines = jsonLines(res.stdout);
+      expect(res.stdout.trim().split('\n')).toHaveLength(lines.length);
+      expect(lines.length).toBeGreaterThan(40);
+      expect(lines.filter((l) => l.quality !== 'good')).toEqual([]);
+      expect(lines.some((l) => l.device === 'house-bms')).toBe(true);
+    } finally {
+      await sim.stop();
+    }
+  }, 400_000);
+});
