@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GridflexError } from '../model/index.js';
+import { GridflexError, TimezoneSchema } from '../model/index.js';
 import { parseScaled } from './decimal.js';
 import { localMidnightUtc } from './time.js';
 
@@ -72,14 +72,7 @@ export const CommunitySchema = z
   .object({
     id: Id,
     name: z.string().min(1),
-    timezone: z.string().refine((tz) => {
-      try {
-        new Intl.DateTimeFormat('en', { timeZone: tz });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'expected an IANA time zone such as Europe/Zurich'),
+    timezone: TimezoneSchema,
     currency: z.enum(['CHF', 'EUR']),
     allocation: z.object({
       method: z.enum(['static', 'dynamic', 'hybrid']),

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadConfigFile } from '../config/load.js';
-import { GridflexError, IdSchema } from '../model/index.js';
+import { GridflexError, IdSchema, LocationSchema, TimezoneSchema } from '../model/index.js';
 import { LOAD_PROFILES } from './physics/load.js';
 
 const kw = z.number().nonnegative();
@@ -116,15 +116,8 @@ export const ScenarioSchema = z
   .object({
     id: IdSchema,
     name: z.string().min(1),
-    location: z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }),
-    timezone: z.string().refine((tz) => {
-      try {
-        new Intl.DateTimeFormat('en', { timeZone: tz });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'expected an IANA time zone such as Europe/Helsinki'),
+    location: LocationSchema,
+    timezone: TimezoneSchema,
     /** Simulated start (ISO 8601); default: the wall clock when the simulator starts. */
     start: z.iso.datetime({ offset: true }).optional(),
     climate: z
