@@ -139,7 +139,8 @@ export function enforceAccess(app: FastifyInstance, auth: AuthRepository, resolv
       return refuse(reply, 403, 'GFX_TOKEN_READ_ONLY', 'this API token is read-only');
     }
   });
-  app.addHook('preHandler', async (req, reply) => {
+  // Before validation: a caller outside the grant learns nothing, not even that a query is malformed.
+  app.addHook('preValidation', async (req, reply) => {
     const rule = req.routeOptions.config?.access;
     if (!rule || 'public' in rule || !rule.scope || !req.identity) return;
     const raw = (req.params as Record<string, unknown>)[rule.scope.param];
