@@ -7,6 +7,7 @@ import { type DeviceStatus, ModbusDevicePoller, type PollOutcome } from './modbu
 import { type LinkOptions, ModbusExceptionError, ModbusLink } from './modbus-link.js';
 import { type OpcUaClientOptions, OpcUaDevice } from './opcua-device.js';
 import { decideWrite, verified, type WriteRecord, type WriteRequest } from './safety.js';
+import type { WriteLog } from './write-log.js';
 
 declare module '../stream/hub.js' {
   interface HubTopics {
@@ -20,6 +21,11 @@ export interface GatewayOptions {
   opcua?: OpcUaClientOptions;
   /** Append every write record to this JSON-lines file as well. */
   auditFile?: string;
+  /**
+   * Store every write record here (the `setpoint_writes` table). The rate limiter starts from
+   * the last stored writes, so a restart does not let a burst through.
+   */
+  writeLog?: WriteLog;
   clock?: () => number;
 }
 
@@ -38,6 +44,8 @@ export class Gateway {
   private readonly heartbeats: NodeJS.Timeout[] = [];
   private heartbeatCount = 0;
   private audit: Promise<void> = Promise.resolve();
+  private auditFailure: Error | null = null;
+  private rateLimitsRestored: Promise<void> | null = null;
   private readonly clock: () => number;
   readonly records: WriteRecord[] = [];
 
@@ -127,8 +135,9 @@ export class Gateway {
     });
   }
 
+  /** Every device's connection state and counters, Modbus and OPC UA alike. */
   status(): DeviceStatus[] {
-    return this.pollers.map((p) => p.status());
+    return [...this.pollers.map((p) => p.status()), ...this.opcuaDevices.map((d) => d.status())];
   }
 
   /**
@@ -137,6 +146,10 @@ export class Gateway {
    * retried; every outcome is recorded, published on the hub's `writes` topic and returned.
    */
   async write(req: WriteRequest): Promise<WriteRecord> {
+    const restored = await this.restoreRateLimits().then(
+      () => null,
+      (err: Error) => err,
+    );
     const now = this.clock();
     const poller = this.pollers.find((p) => p.device.id === req.device);
     const point = poller?.device.points.find((p) => p.id === req.point);
@@ -151,6 +164,12 @@ export class Gateway {
     };
     const record = (r: Omit<WriteRecord, keyof typeof base>) => this.record({ ...base, ...r });
     const empty = { value: null, clamped: false, old: null, readBack: null };
+    if (restored)
+      return record({
+        ...empty,
+        outcome: 'refused',
+        reason: `cannot check the rate limit against the stored writes: ${restored.message}`,
+      });
     const ua = this.opcuaDevices.find((d) => d.device.id === req.device);
     if (ua) return this.writeOpcUa(ua, req, now, record);
     if (!poller)
@@ -267,17 +286,52 @@ export class Gateway {
     }
   }
 
+  /**
+   * Seed the rate limiter from the write log, once. A failure is not remembered: the next
+   * write tries again, and until one succeeds writes are refused (no audit, no write).
+   */
+  private restoreRateLimits(): Promise<void> {
+    const log = this.options.writeLog;
+    if (!log) return Promise.resolve();
+    this.rateLimitsRestored ??= log.lastSent(this.cfg.site).then(
+      (last) => {
+        for (const [key, ts] of last) this.lastWrite.set(key, Math.max(ts, this.lastWrite.get(key) ?? ts));
+      },
+      (err: Error) => {
+        this.rateLimitsRestored = null;
+        throw err;
+      },
+    );
+    return this.rateLimitsRestored;
+  }
+
   private record(r: WriteRecord): WriteRecord {
     this.records.push(r);
     this.hub.publish('writes', r);
     const file = this.options.auditFile;
-    if (file) this.audit = this.audit.then(() => appendFile(file, `${JSON.stringify(r)}\n`));
+    const log = this.options.writeLog;
+    if (file || log)
+      // In order, one at a time; a failure is kept for flushAudit() and does not stop later records.
+      this.audit = this.audit.then(async () => {
+        try {
+          if (file) await appendFile(file, `${JSON.stringify(r)}\n`);
+          if (log) await log.append(r);
+        } catch (err) {
+          this.auditFailure ??= err as Error;
+        }
+      });
     return r;
   }
 
-  /** Resolves once every record is in the audit file; rejects if the file cannot be written. */
-  flushAudit(): Promise<void> {
-    return this.audit;
+  /**
+   * Resolves once every record is in the audit file and the write log; rejects with the first
+   * failure since the last flush (the records are still on the hub and in `records`).
+   */
+  async flushAudit(): Promise<void> {
+    await this.audit;
+    const failure = this.auditFailure;
+    this.auditFailure = null;
+    if (failure) throw failure;
   }
 
   async stop(): Promise<void> {

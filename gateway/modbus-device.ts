@@ -42,12 +42,16 @@ export interface PollOutcome {
 
 export interface DeviceStatus {
   device: string;
+  protocol: 'modbus' | 'opcua';
+  /** The connection: `tcp://host:port`, the serial path, or the OPC UA endpoint URL. */
   link: string;
   state: 'ok' | 'degraded' | 'unreachable' | 'starting';
   polls: number;
   failedPolls: number;
   overruns: number;
   requests: number;
+  /** OPC UA: data-change notifications received on the subscription. */
+  notifications?: number;
   lastError: string | null;
   sunspec: SunSpecMap | null;
 }
@@ -167,6 +171,7 @@ export class ModbusDevicePoller {
   status(): DeviceStatus {
     return {
       device: this.device.id,
+      protocol: 'modbus',
       link: this.link.label,
       state: this.lastOutcome,
       ...this.stats,

@@ -1,3 +1,5 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type {
   ClientSession,
@@ -5,12 +7,15 @@ import type {
   DataValue,
   OPCUAClient,
   StatusCode,
+  UserIdentityInfo,
+  UserIdentityInfoX509,
   WriteValueOptions,
 } from 'node-opcua';
-import { pointKey, type Quality, type Reading } from '../model/index.js';
-import type { GatewayConfig, OpcUaGatewayDevice } from './config.js';
-import type { PollOutcome } from './modbus-device.js';
+import { GridflexError, pointKey, type Quality, type Reading } from '../model/index.js';
+import type { GatewayConfig, GatewayPoint, OpcUaGatewayDevice } from './config.js';
+import type { DeviceStatus, PollOutcome } from './modbus-device.js';
 import { DeviceUnreachableError } from './modbus-link.js';
+import { isFrozen } from './quality.js';
 
 type Opcua = typeof import('node-opcua');
 let lib: Promise<Opcua> | null = null;
@@ -61,6 +66,58 @@ function toReading(key: string, dv: DataValue, now: number): Reading {
   return { pointId: key, ts, value, quality };
 }
 
+type OpcUaAuth = OpcUaGatewayDevice['connection']['auth'];
+
+/** node-opcua-crypto, as node-opcua itself resolves it (it is node-opcua's dependency, not ours). */
+interface OpcuaCrypto {
+  makePrivateKeyFromPem(pem: string): unknown;
+  keyOperationsFromPrivateKey(key: unknown): UserIdentityInfoX509['keyOperations'];
+}
+const opcuaCrypto = () =>
+  createRequire(createRequire(import.meta.url).resolve('node-opcua'))('node-opcua-crypto') as OpcuaCrypto;
+
+/**
+ * The session's user token. A certificate user proves possession of its private key by signing
+ * the server's nonce; node-opcua takes the certificate as DER and the key as a signing object,
+ * so PEM or DER certificate files and PEM or DER (PKCS#8 or PKCS#1) key files all work.
+ */
+async function userIdentity(o: Opcua, auth: OpcUaAuth): Promise<UserIdentityInfo | undefined> {
+  if (auth.type === 'username')
+    return { type: o.UserTokenType.UserName, userName: auth.username, password: auth.password };
+  if (auth.type === 'anonymous') return undefined;
+  const load = async <T>(field: string, file: string, parse: (b: Buffer) => T): Promise<T> => {
+    try {
+      return parse(await readFile(file));
+    } catch (err) {
+      throw new GridflexError(
+        'GFX_GATEWAY_OPCUA_USER_CERT',
+        `cannot use connection.auth.${field} ${file}: ${(err as Error).message}`,
+        { status: 400, details: { field: `connection.auth.${field}`, file } },
+      );
+    }
+  };
+  const certificateData = await load(
+    'certificateFile',
+    auth.certificateFile,
+    (b) => new X509Certificate(b).raw,
+  );
+  const pem = await load('privateKeyFile', auth.privateKeyFile, (b) =>
+    createPrivateKey(b.includes('-----BEGIN') ? b : { key: b, format: 'der', type: 'pkcs8' })
+      .export({ type: 'pkcs8', format: 'pem' })
+      .toString(),
+  );
+  const c = opcuaCrypto();
+  const keyOperations = c.keyOperationsFromPrivateKey(c.makePrivateKeyFromPem(pem));
+  return { type: o.UserTokenType.Certificate, certificateData, keyOperations };
+}
+
+const describeUser = (auth: OpcUaAuth): string =>
+  auth.type === 'username'
+    ? `user "${auth.username}"`
+    : auth.type === 'certificate'
+      ? `user certificate ${auth.certificateFile}`
+      : 'anonymous user';
+
 export async function connectOpcUa(
   conn: OpcUaGatewayDevice['connection'],
   options: OpcUaClientOptions = {},
@@ -98,16 +155,6 @@ export async function connectOpcUa(
       }),
     ]);
     clearTimeout(timer);
-    const auth = conn.auth;
-    const session =
-      auth.type === 'username'
-        ? await client.createSession({
-            type: o.UserTokenType.UserName,
-            userName: auth.username,
-            password: auth.password,
-          })
-        : await client.createSession();
-    return { client, session };
   } catch (err) {
     clearTimeout(timer);
     await client.disconnect().catch(() => undefined);
@@ -116,6 +163,30 @@ export async function connectOpcUa(
       err,
     );
   }
+  try {
+    const identity = await userIdentity(o, conn.auth);
+    const session = identity ? await client.createSession(identity) : await client.createSession();
+    return { client, session };
+  } catch (err) {
+    await client.disconnect().catch(() => undefined);
+    if (err instanceof GridflexError) throw err;
+    // Reached, but the server refused the session: say which user, so a typo is not taken for an outage.
+    throw new DeviceUnreachableError(
+      `${conn.endpointUrl} refused a session for the ${describeUser(conn.auth)}: ${(err as Error).message}`,
+      err,
+    );
+  }
+}
+
+/** How long `stop` waits for the server to acknowledge the end of the subscription and session. */
+const STOP_GRACE_MS = 2000;
+
+interface PointState {
+  value: number | null;
+  /** Gateway time of the last notification or read that changed the value. */
+  lastChangeTs: number;
+  /** A stale flag was published for the current value; the next change clears it. */
+  flaggedStale: boolean;
 }
 
 /**
@@ -128,6 +199,10 @@ export class OpcUaDevice {
   private client: OPCUAClient | null = null;
   private session: ClientSession | null = null;
   private subscription: ClientSubscription | null = null;
+  private staleTimer: NodeJS.Timeout | null = null;
+  private readonly state = new Map<string, PointState>();
+  private stats = { polls: 0, failedPolls: 0, notifications: 0 };
+  private lastOutcome: DeviceStatus['state'] = 'starting';
   lastError: string | null = null;
   reconnections = 0;
 
@@ -152,33 +227,70 @@ export class OpcUaDevice {
     );
     client.on('connection_reestablished', () => {
       this.reconnections += 1;
+      this.lastOutcome = 'ok';
     });
     client.on('connection_lost', () => {
       this.lastError = 'connection lost; reconnecting';
+      this.lastOutcome = 'unreachable';
     });
     this.client = client;
     this.session = session;
     return session;
   }
 
+  /**
+   * A value from the server, judged: bad status → bad (no value); a value that has not changed
+   * for the point's `staleAfter` → uncertain (the server only notifies changes, so a frozen
+   * sensor looks exactly like this).
+   */
+  private judge(p: GatewayPoint, dv: DataValue): Reading {
+    const now = this.clock();
+    const r = toReading(this.key(p.id), dv, now);
+    const st = this.state.get(p.id);
+    if (!st || st.value !== r.value)
+      this.state.set(p.id, { value: r.value, lastChangeTs: now, flaggedStale: false });
+    const changed = this.state.get(p.id)!.lastChangeTs;
+    if (r.quality === 'good' && isFrozen(changed, now, p.staleAfter)) return { ...r, quality: 'uncertain' };
+    return r;
+  }
+
+  /** Between notifications: flag each point whose value has outlived its `staleAfter`, once per value. */
+  private checkStale(): void {
+    const now = this.clock();
+    const stale: Reading[] = [];
+    for (const p of this.device.points) {
+      const st = this.state.get(p.id);
+      if (!st || st.value === null || st.flaggedStale || !isFrozen(st.lastChangeTs, now, p.staleAfter))
+        continue;
+      st.flaggedStale = true;
+      stale.push({ pointId: this.key(p.id), ts: now, value: st.value, quality: 'uncertain' });
+    }
+    if (stale.length > 0) this.publish(stale);
+  }
+
   /** Read every point once. Never throws: an unreachable server gives bad readings. */
   async pollAll(): Promise<PollOutcome> {
     const o = await opcua();
     const now = this.clock();
+    this.stats.polls += 1;
     try {
       const session = await this.ensureSession();
       const values = await session.read(
         this.device.points.map((p) => ({ nodeId: p.nodeId!, attributeId: o.AttributeIds.Value })),
       );
-      const readings = values.map((dv, i) => toReading(this.key(this.device.points[i]!.id), dv, now));
+      const readings = values.map((dv, i) => this.judge(this.device.points[i]!, dv));
       const errors = values.flatMap((dv, i) =>
         dv.statusCode.isGood()
           ? []
           : [`${this.device.id}/${this.device.points[i]!.id}: ${dv.statusCode.name}`],
       );
+      this.lastOutcome = errors.length > 0 ? 'degraded' : 'ok';
+      if (errors.length > 0) this.lastError = errors[errors.length - 1]!;
       return { readings, errors, unreachable: false };
     } catch (err) {
       this.lastError = (err as Error).message;
+      this.lastOutcome = 'unreachable';
+      this.stats.failedPolls += 1;
       return {
         readings: this.device.points.map((p) => ({
           pointId: this.key(p.id),
@@ -192,7 +304,10 @@ export class OpcUaDevice {
     }
   }
 
-  /** Subscribe to every point; changes are published as they arrive. */
+  /**
+   * Subscribe to every point; changes are published as they arrive. A point's `deadband` is
+   * the server's absolute data-change filter, so small changes are not even sent.
+   */
   async start(): Promise<void> {
     const o = await opcua();
     const session = await this.ensureSession();
@@ -207,15 +322,50 @@ export class OpcUaDevice {
     this.subscription = sub;
     const defaultMs = this.device.pollInterval ?? this.cfg.pollInterval;
     for (const p of this.device.points) {
+      const filter =
+        p.deadband > 0
+          ? new o.DataChangeFilter({
+              trigger: o.DataChangeTrigger.StatusValue,
+              deadbandType: o.DeadbandType.Absolute,
+              deadbandValue: p.deadband,
+            })
+          : null;
       const item = o.ClientMonitoredItem.create(
         sub,
         { nodeId: p.nodeId!, attributeId: o.AttributeIds.Value },
-        { samplingInterval: p.pollInterval ?? defaultMs, discardOldest: true, queueSize: 10 },
+        { samplingInterval: p.pollInterval ?? defaultMs, discardOldest: true, queueSize: 10, filter },
         o.TimestampsToReturn.Both,
       );
-      const key = this.key(p.id);
-      item.on('changed', (dv: DataValue) => this.publish([toReading(key, dv, this.clock())]));
+      item.on('changed', (dv: DataValue) => {
+        this.stats.notifications += 1;
+        this.publish([this.judge(p, dv)]);
+      });
+      item.on('err', (message: string) => {
+        this.lastError = `${p.id}: ${message}`;
+        this.lastOutcome = 'degraded';
+      });
     }
+    this.lastOutcome = 'ok';
+    const windows = this.device.points.flatMap((p) => (p.staleAfter === undefined ? [] : [p.staleAfter]));
+    if (windows.length > 0)
+      this.staleTimer = setInterval(() => this.checkStale(), Math.max(50, Math.min(...windows) / 4));
+  }
+
+  status(): DeviceStatus {
+    return {
+      device: this.device.id,
+      protocol: 'opcua',
+      link: this.device.connection.endpointUrl,
+      state: this.lastOutcome,
+      polls: this.stats.polls,
+      failedPolls: this.stats.failedPolls,
+      overruns: 0,
+      // One Read per poll; notifications arrive on the subscription and are counted apart.
+      requests: this.stats.polls,
+      notifications: this.stats.notifications,
+      lastError: this.lastError,
+      sunspec: null,
+    };
   }
 
   /** Read one point now (the safety layer's old value and read-back). */
@@ -246,8 +396,16 @@ export class OpcUaDevice {
   }
 
   async stop(): Promise<void> {
-    await this.subscription?.terminate().catch(() => undefined);
-    await this.session?.close().catch(() => undefined);
+    if (this.staleTimer) clearInterval(this.staleTimer);
+    this.staleTimer = null;
+    const goodbye = async () => {
+      await this.subscription?.terminate().catch(() => undefined);
+      await this.session?.close().catch(() => undefined);
+    };
+    // With the server gone, terminate/close wait for a reconnection that never comes: bound them.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([goodbye(), new Promise<void>((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
+    clearTimeout(timer);
     await this.client?.disconnect().catch(() => undefined);
     this.subscription = null;
     this.session = null;

@@ -216,4 +216,74 @@ describe('OPC UA devices', { timeout: 120_000 }, () => {
       await gw.stop();
     }
   });
+
+  it('leaves changes within the deadband on the server, flags a value that stops changing, and reports status', async () => {
+    power = 1000;
+    const node = 'ns=1;s=Bms.Power';
+    const cfg = GatewayConfigSchema.parse({
+      site: 'bern',
+      devices: [
+        {
+          id: 'bms',
+          protocol: 'opcua',
+          publishingInterval: '100ms',
+          pollInterval: '50ms',
+          connection: { endpointUrl: endpoint() },
+          points: [
+            // Three views of one node: every change, a 50 W deadband, a 300 ms staleness window.
+            { id: 'power', kind: 'active_power', nodeId: node },
+            { id: 'power_db', kind: 'active_power', nodeId: node, deadband: 50 },
+            { id: 'power_stale', kind: 'active_power', nodeId: node, staleAfter: '300ms' },
+          ],
+        },
+      ],
+    });
+    const seen: Reading[] = [];
+    const hub = new Hub();
+    hub.readings$.subscribe((r) => seen.push(r));
+    const of = (id: string) => seen.filter((r) => r.pointId === `bern/bms/${id}`);
+    const has = (id: string, value: number, quality = 'good') =>
+      of(id).some((r) => r.value === value && r.quality === quality);
+    const gw = new Gateway(cfg, hub, { opcua: { pkiDir: join(dir, 'client-pki') } });
+    try {
+      gw.start();
+      await waitFor(() => has('power', 1000) && has('power_db', 1000), 30_000);
+      power = 1010;
+      await waitFor(() => has('power', 1010), 30_000);
+      power = 1100;
+      await waitFor(() => has('power_db', 1100), 30_000);
+      expect(of('power_db').map((r) => r.value)).toEqual([1000, 1100]);
+      await waitFor(() => has('power_stale', 1100, 'uncertain'), 30_000);
+      power = 1200;
+      await waitFor(() => has('power_stale', 1200), 30_000);
+      expect(gw.status()).toEqual([
+        expect.objectContaining({ device: 'bms', protocol: 'opcua', state: 'ok', lastError: null }),
+      ]);
+      expect(gw.status()[0]!.notifications).toBeGreaterThanOrEqual(6);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('gives a point whose node the server does not know a bad reading and names it', async () => {
+    const cfg = config({});
+    cfg.devices[0]!.points.push({
+      ...cfg.devices[0]!.points[0]!,
+      id: 'missing',
+      nodeId: 'ns=1;s=Bms.Missing',
+    });
+    const gw = new Gateway(cfg, new Hub(), { opcua: { pkiDir: join(dir, 'client-pki') } });
+    try {
+      const out = await gw.pollOnce();
+      expect(out.readings.find((r) => r.pointId === 'bern/bms/missing')).toMatchObject({
+        value: null,
+        quality: 'bad',
+      });
+      expect(out.readings.find((r) => r.pointId === 'bern/bms/power')?.quality).toBe('good');
+      expect(out.errors).toEqual(['bms/missing: BadNodeIdUnknown']);
+      expect(gw.status()[0]).toMatchObject({ state: 'degraded', lastError: 'bms/missing: BadNodeIdUnknown' });
+    } finally {
+      await gw.stop();
+    }
+  });
 });
