@@ -14,7 +14,15 @@ export {
   parseProblem,
 } from './problem.js';
 export { type AssetSchedule, extractSchedule, type Schedule } from './schedule.js';
-export type { LpSolution, LpSolver, SolveOptions, SolverName, SolveStatus } from './solver.js';
+export {
+  algorithmFor,
+  IPM_MIN_COLUMNS,
+  type LpSolution,
+  type LpSolver,
+  type SolveOptions,
+  type SolverName,
+  type SolveStatus,
+} from './solver.js';
 export { highsSolver } from './solvers/highs.js';
 export { JSL_MAX_SIZE, jslSize, jslSolver } from './solvers/jsl.js';
 

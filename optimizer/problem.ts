@@ -81,6 +81,32 @@ export const AssetProblemSchema = z.discriminatedUnion('type', [
   EvProblemSchema,
 ]);
 
+/**
+ * Capacity the site must keep free for a market product (an accepted bid, issue #7): per
+ * slot, kW it can add to supply (`upKw`: less consumption or more discharge) and/or to
+ * consumption (`downKw`), from any moment of the slot for `sustainMinutes` (the product's
+ * full-activation time plus minimum duration). The plan must leave that headroom.
+ */
+export const ReservationSchema = z.object({
+  id: IdSchema,
+  /** The market product, for the reader (e.g. `fcr-n`); the LP does not use it. */
+  product: z.string().min(1).optional(),
+  upKw: perSlotKw.default(0),
+  downKw: perSlotKw.default(0),
+  sustainMinutes: z.number().positive(),
+});
+
+/**
+ * Multi-resolution horizon: the first `fineSlots` slots keep their own decisions; after
+ * them every asset decision is held for `coarseFactor` slots (e.g. 16 quarter-hours, then
+ * hourly with 4). Grid flows, PV and states stay per slot, so prices and forecasts are used
+ * exactly and the plan is a valid plan of the fine problem.
+ */
+export const ResolutionSchema = z.object({
+  fineSlots: slot,
+  coarseFactor: z.number().int().min(1).max(96),
+});
+
 const ProblemObjectSchema = z.object({
   /** Number of slots T; when absent, the length of `prices.import`. */
   slots: z.number().int().positive().optional(),
@@ -92,6 +118,10 @@ const ProblemObjectSchema = z.object({
   /** Charge per kW of the horizon's highest import (a demand charge), optional. */
   peakChargePerKw: kw.default(0),
   assets: z.array(AssetProblemSchema).default([]),
+  /** Market reservations the plan must honour (optional). */
+  reservations: z.array(ReservationSchema).optional(),
+  /** Coarser decisions after the first hours (optional; default every slot its own). */
+  resolution: ResolutionSchema.optional(),
 });
 
 type Issue = { path: (string | number)[]; message: string };
@@ -124,6 +154,14 @@ function checkHorizon(p: z.output<typeof ProblemObjectSchema>, issues: Issue[]):
       break;
     }
   }
+  const reservationIds = new Set<string>();
+  p.reservations?.forEach((r, i) => {
+    if (reservationIds.has(r.id))
+      issues.push({ path: ['reservations', i, 'id'], message: `duplicate reservation id "${r.id}"` });
+    reservationIds.add(r.id);
+    checkLength(r.upKw, T, ['reservations', i, 'upKw'], issues);
+    checkLength(r.downKw, T, ['reservations', i, 'downKw'], issues);
+  });
   const seen = new Set<string>();
   p.assets.forEach((a, i) => {
     const at = (...rest: (string | number)[]) => ['assets', i, ...rest];
@@ -188,6 +226,7 @@ export type ProblemInput = z.input<typeof ProblemSchema>;
 export type AssetProblem = Problem['assets'][number];
 export type BatteryProblem = z.output<typeof BatteryProblemSchema>;
 export type ThermalProblem = z.output<typeof ThermalProblemSchema>;
+export type Reservation = z.output<typeof ReservationSchema>;
 
 /** Validate a problem; throws a ValidationError naming each bad field (code GFX_OPT_PROBLEM). */
 export function parseProblem(input: unknown, what = 'optimisation problem'): Problem {
@@ -212,6 +251,20 @@ export function slotHours(p: Problem): number {
 /** The slots [start, end) in which a shiftable load or EV may draw power. */
 export function window(a: Extract<AssetProblem, { type: 'shiftable' | 'ev' }>, T: number): [number, number] {
   return a.type === 'ev' ? [a.arrivalSlot, a.departureSlot] : [a.earliestSlot, a.deadlineSlot ?? T];
+}
+
+/**
+ * Decision blocks [start, end) covering slots 0..T−1 (README "Multi-resolution horizon"):
+ * one per slot, or per slot for the first `fineSlots` and `coarseFactor` slots after.
+ */
+export function decisionBlocks(p: Problem): [number, number][] {
+  const T = horizon(p);
+  const fine = p.resolution ? Math.min(p.resolution.fineSlots, T) : T;
+  const k = p.resolution?.coarseFactor ?? 1;
+  const blocks: [number, number][] = [];
+  for (let t = 0; t < fine; t++) blocks.push([t, t + 1]);
+  for (let t = fine; t < T; t += k) blocks.push([t, Math.min(t + k, T)]);
+  return blocks;
 }
 
 /** Baseline thermostat setpoint at slot t (see README). */

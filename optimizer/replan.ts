@@ -11,6 +11,10 @@ import type { LpSolver, SolverName } from './solver.js';
 export interface PlanRequest {
   slot: number;
   problem: Problem;
+  /** Start of slot 0, ms since epoch, when the request comes from a live loop. */
+  startMs?: number;
+  /** What the problem was built from (site-problem.ts `SiteInputs`), kept for replays. */
+  inputs?: unknown;
 }
 
 /**

@@ -14,6 +14,17 @@ export interface Schedule {
   exportKw: number[];
   pvUsedKw: number[];
   assets: Record<string, AssetSchedule>;
+  /**
+   * Per reservation id (only when the problem has reservations): the kW each asset holds per
+   * slot, up and down, and the down reserve held by curtailing PV.
+   */
+  reserves?: Record<string, ReserveSchedule>;
+}
+
+export interface ReserveSchedule {
+  upKw: Record<string, number[]>;
+  downKw: Record<string, number[]>;
+  pvDownKw: number[];
 }
 
 /** Reads a schedule out of an LP solution. */
@@ -54,10 +65,21 @@ export function extractSchedule(p: Problem, layout: Layout, x: ArrayLike<number>
         break;
     }
   }
-  return {
+  const schedule: Schedule = {
     importKw: layout.import.map(v),
     exportKw: layout.export.map(v),
     pvUsedKw: layout.pvUsed.map(v),
     assets,
   };
+  if (p.reservations) {
+    const byAsset = (m: Map<string, (number | null)[]>) =>
+      Object.fromEntries([...m].map(([id, cols]) => [id, cols.map(v)]));
+    schedule.reserves = Object.fromEntries(
+      [...layout.reserves].map(([id, r]) => [
+        id,
+        { upKw: byAsset(r.up), downKw: byAsset(r.down), pvDownKw: r.pvDown.map(v) },
+      ]),
+    );
+  }
+  return schedule;
 }

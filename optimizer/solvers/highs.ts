@@ -1,6 +1,12 @@
 import highsModule, { type Highs } from 'highs';
 import { type LpModel, objectiveOf } from '../lp.js';
-import type { LpSolution, LpSolver, SolveOptions, SolveStatus } from '../solver.js';
+import {
+  algorithmFor,
+  type LpSolution,
+  type LpSolver,
+  type SolveOptions,
+  type SolveStatus,
+} from '../solver.js';
 
 type Loader = () => Promise<Highs>;
 // The package's types describe a CommonJS default export; under ESM the loader is the default.
@@ -55,7 +61,7 @@ function runModel(
   options: SolveOptions,
   started: number,
 ): LpSolution {
-  model.options.set({ output_flag: false, solver: options.algorithm ?? 'choose' });
+  model.options.set({ output_flag: false, solver: algorithmFor(lp.numCols, options.algorithm) });
   // HiGHS refuses infinite option values; a huge finite limit means none.
   model.options.set({ time_limit: options.timeLimitS ?? 1e30 });
   model.zeroAllClocks();

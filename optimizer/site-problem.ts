@@ -1,0 +1,180 @@
+import { z } from 'zod';
+import { type FieldIssue, parseOrThrow, type Site, ValidationError } from '../model/index.js';
+import { type AssetProblemSchema, type Problem, parseProblem } from './problem.js';
+
+const finite = z.number().refine(Number.isFinite, 'expected a finite number');
+const kw = z.number().nonnegative();
+const slot = z.number().int().nonnegative();
+
+/**
+ * What a re-plan knows besides the site's configuration: the measured state, forecasts,
+ * prices and requests, for the horizon that starts at `startMs`. Plain JSON, stored with
+ * every plan so a decision can be replayed.
+ */
+export const SiteInputsSchema = z.object({
+  /** Start of slot 0, ms since epoch (the loop passes a slot boundary). */
+  startMs: z.number().int(),
+  slots: z.number().int().positive().default(96),
+  slotMinutes: z.number().positive().max(1440).default(15),
+  state: z
+    .object({
+      /** Battery state of charge by asset id, % of capacity (from its `measure.soc` point). */
+      socPct: z.record(z.string(), z.number().min(0).max(100)).default({}),
+      /** Zone temperature by thermal asset id, °C (from its `measure.temperature` point). */
+      temperatureC: z.record(z.string(), finite).default({}),
+    })
+    .default({ socPct: {}, temperatureC: {} }),
+  forecast: z.object({
+    pvKw: z.array(kw),
+    baseLoadKw: z.array(kw),
+    outdoorC: z.union([finite, z.array(finite)]),
+  }),
+  prices: z.object({ import: z.array(finite), export: z.array(finite) }),
+  /** Per-slot limits tighter than the connection's (e.g. a grid operator's request); default the site's. */
+  grid: z
+    .object({
+      importLimitKw: z.union([kw, z.array(kw)]).optional(),
+      exportLimitKw: z.union([kw, z.array(kw)]).optional(),
+    })
+    .default({}),
+  /** EV sessions by charger asset id: without one, the charger is not planned (no car to serve). */
+  evSessions: z
+    .record(z.string(), z.object({ energyKwh: kw, arrivalSlot: slot, departureSlot: slot }))
+    .default({}),
+  /** Runs requested of shiftable loads by asset id; a shiftable load without a request is not planned. */
+  shiftableRuns: z
+    .record(
+      z.string(),
+      z.object({ energyKwh: kw.optional(), earliestSlot: slot.default(0), deadlineSlot: slot.optional() }),
+    )
+    .default({}),
+  /** Battery wear per kWh of throughput (currency), applied to every battery. */
+  batteryWearPerKwh: kw.default(0),
+  /** Market reservations for this site, opaque here: carried with the plan until reserves enter the LP. */
+  reservations: z.unknown().optional(),
+});
+export type SiteInputs = z.input<typeof SiteInputsSchema>;
+export type ParsedSiteInputs = z.output<typeof SiteInputsSchema>;
+
+type AssetProblem = z.input<typeof AssetProblemSchema>;
+
+function clamp(x: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, x));
+}
+
+/**
+ * The optimiser's problem for one site and one horizon. Pure. Rules (README "Problem from a
+ * site"): batteries plan within [minSocPct, maxSocPct] of capacity, relaxed down to the current
+ * SoC when it is below the band (a depleted battery must not make the plan infeasible), and end
+ * the horizon at no less than the smaller of their current energy and the band's middle (so the
+ * last hours do not sell the battery empty); thermal zones start at the measured temperature;
+ * EV chargers and shiftable loads take part only with a session or run request; PV and
+ * sheddable loads always (PV curtailment is a decision of the LP). Missing state is an error
+ * naming the asset, never a guess.
+ */
+export function siteProblem(site: Site, raw: SiteInputs): Problem {
+  const inputs = parseOrThrow(SiteInputsSchema, raw, 'site inputs');
+  const assets: AssetProblem[] = [];
+  const missing: FieldIssue[] = [];
+  for (const a of site.buildings.flatMap((b) => b.assets)) {
+    switch (a.type) {
+      case 'battery': {
+        const soc = inputs.state.socPct[a.id];
+        if (soc === undefined) {
+          missing.push({
+            path: `state.socPct.${a.id}`,
+            message: `no state of charge measured for battery ${a.id}`,
+            code: 'missing',
+          });
+          break;
+        }
+        const lo = (a.capacityKwh * a.minSocPct) / 100;
+        const hi = (a.capacityKwh * a.maxSocPct) / 100;
+        const initial = clamp((a.capacityKwh * soc) / 100, 0, hi);
+        assets.push({
+          type: 'battery',
+          id: a.id,
+          // The LP's capacity is the top of the allowed band.
+          capacityKwh: hi,
+          minSocKwh: Math.min(lo, initial),
+          maxChargeKw: a.maxChargeKw,
+          maxDischargeKw: a.maxDischargeKw,
+          chargeEfficiency: a.chargeEfficiency,
+          dischargeEfficiency: a.dischargeEfficiency,
+          initialKwh: initial,
+          finalMinKwh: Math.min(initial, (lo + hi) / 2),
+          wearCostPerKwh: inputs.batteryWearPerKwh,
+        });
+        break;
+      }
+      case 'thermal': {
+        const temp = inputs.state.temperatureC[a.id];
+        if (temp === undefined) {
+          missing.push({
+            path: `state.temperatureC.${a.id}`,
+            message: `no temperature measured for zone ${a.id}`,
+            code: 'missing',
+          });
+          break;
+        }
+        assets.push({
+          type: 'thermal',
+          id: a.id,
+          maxKw: a.maxKw,
+          cop: a.cop,
+          capacitanceKwhPerK: a.capacitanceKwhPerK,
+          resistanceKPerKw: a.resistanceKPerKw,
+          initialC: temp,
+          outdoorC: inputs.forecast.outdoorC,
+          minC: a.minC,
+          maxC: a.maxC,
+        });
+        break;
+      }
+      case 'sheddable':
+        assets.push({
+          type: 'sheddable',
+          id: a.id,
+          baselineKw: a.nominalKw,
+          maxShedFraction: a.maxShedFraction,
+          costPerKwh: a.costPerKwh,
+        });
+        break;
+      case 'ev_charger': {
+        const s = inputs.evSessions[a.id];
+        if (s) assets.push({ type: 'ev', id: a.id, maxKw: a.maxKw, ...s });
+        break;
+      }
+      case 'shiftable': {
+        const run = inputs.shiftableRuns[a.id];
+        if (run)
+          assets.push({
+            type: 'shiftable',
+            id: a.id,
+            maxKw: a.maxKw,
+            energyKwh: run.energyKwh ?? a.energyKwh,
+            earliestSlot: run.earliestSlot,
+            ...(run.deadlineSlot === undefined ? {} : { deadlineSlot: run.deadlineSlot }),
+          });
+        break;
+      }
+      case 'pv':
+        // Available PV is the forecast; curtailment is the LP's `pv.used` ≤ available.
+        break;
+    }
+  }
+  if (missing.length > 0)
+    throw new ValidationError(`site ${site.id} cannot be planned`, missing, 'GFX_OPT_STATE');
+  return parseProblem({
+    slots: inputs.slots,
+    slotMinutes: inputs.slotMinutes,
+    prices: inputs.prices,
+    grid: {
+      importLimitKw: inputs.grid.importLimitKw ?? site.grid.importLimitKw,
+      exportLimitKw: inputs.grid.exportLimitKw ?? site.grid.exportLimitKw,
+    },
+    baseLoadKw: inputs.forecast.baseLoadKw,
+    pvKw: inputs.forecast.pvKw,
+    assets,
+  });
+}
