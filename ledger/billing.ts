@@ -1,5 +1,6 @@
 import { GridflexError } from '../model/index.js';
 import { allocate } from './allocate.js';
+import { batteryPool } from './battery.js';
 import { type Community, type Tariff, tariffAt } from './community.js';
 import { Flag, QUARTER_MS, type ReadingsBatch, seriesFor } from './readings.js';
 import { apportion, apportionRational, hashId, roundHalfUp } from './rounding.js';
@@ -36,6 +37,8 @@ export interface Bill {
   id: string;
   community: string;
   period: string;
+  /** The community's time zone, in which the bill shows its dates. */
+  timezone: string;
   currency: 'CHF' | 'EUR';
   recipient: { id: string; name: string; role: 'tenant' | 'owner'; unit: string; unitName: string };
   /** UTC instants of the first and last+1 interval billed to this recipient. */
@@ -127,9 +130,9 @@ export function billPeriod(c: Community, period: Period, batch: ReadingsBatch): 
     for (let t = 0; t < T; t++) production[t]! += s.values[t]!;
   }
   if (cfg.battery) {
-    const ch = series(cfg.battery.chargeMeter);
-    const dis = series(cfg.battery.dischargeMeter);
-    for (let t = 0; t < T; t++) production[t] = Math.max(0, production[t]! - ch.values[t]! + dis.values[t]!);
+    const ch = series(cfg.battery.chargeMeter).values;
+    const dis = series(cfg.battery.dischargeMeter).values;
+    production.set(batteryPool(production, ch, dis).pool);
   }
   const consumption = new Float64Array(T * n);
   const flags = new Uint8Array(T * n);
@@ -406,6 +409,7 @@ export function billPeriod(c: Community, period: Period, batch: ReadingsBatch): 
       id: `${cfg.id}-${period.label}-${r.id.replace(':', '-')}`,
       community: cfg.id,
       period: period.label,
+      timezone: c.tz,
       currency: cfg.currency,
       recipient: { id: r.id, name: r.name, role: r.role, unit: unit.id, unitName: unit.name },
       fromMs: period.startMs + r.first * QUARTER_MS,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GridflexError, TimezoneSchema } from '../model/index.js';
+import { GridflexError, PointKeySchema, TimezoneSchema } from '../model/index.js';
 import { parseScaled } from './decimal.js';
 import { localMidnightUtc } from './time.js';
 
@@ -114,6 +114,12 @@ export const CommunitySchema = z
     tariffs: z.array(TariffSchema).min(1),
     /** Who receives the feed-in revenue, in percent (Σ 100). */
     feedInKey: z.array(z.object({ party: z.string().min(1), percent: Decimal })).min(1),
+    /**
+     * Billing from the store (`gridflex bill --from-store`): meter → the gateway's energy
+     * counter point (`site/device/point`, Wh). Every production, battery and unit meter needs
+     * one; the grid meter is optional (it only feeds the residual in the summary).
+     */
+    points: z.record(Id, PointKeySchema).optional(),
   })
   .superRefine((c, ctx) => {
     const unitIds = new Set<string>();
@@ -158,6 +164,9 @@ export const CommunitySchema = z
     const key = c.feedInKey.reduce((s, k) => s + parseScaled(k.percent, 4, 'percent'), 0n);
     if (key !== 100_0000n)
       ctx.addIssue({ code: 'custom', path: ['feedInKey'], message: 'the feed-in key must add up to 100 %' });
+    for (const m of Object.keys(c.points ?? {}))
+      if (!meters.has(m))
+        ctx.addIssue({ code: 'custom', path: ['points', m], message: `no meter ${m} in this community` });
     const versions = new Set<string>();
     c.tariffs.forEach((t, i) => {
       if (versions.has(t.version))

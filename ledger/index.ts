@@ -6,6 +6,7 @@ export {
   type Method,
 } from './allocate.js';
 export { type Bill, type Billing, type BillLine, billPeriod, type Summary } from './billing.js';
+export { BillBook, type BillHeader, billHeader, type PeriodSummary } from './book.js';
 export { canonicalJson, sha256 } from './canonical.js';
 export {
   type Checkpoint,
@@ -29,5 +30,5 @@ export { type IssuedBill, type IssueResult, issueBills } from './issue.js';
 export { Flag, parseReadingsCsv, type ReadingsBatch, registerDeltas, seriesFor } from './readings.js';
 export { allocationCsv, billCsv, billHtml, billJson, summaryText } from './render.js';
 export { apportion, apportionRational, hashId, roundHalfUp, tieKey } from './rounding.js';
-export { readingsFromStore } from './store-readings.js';
+export { billedMeters, communityReadingsFromStore, readingsFromStore } from './store-readings.js';
 export { formatLocal, localTime, monthPeriod, type Period } from './time.js';

@@ -1,5 +1,7 @@
+import { GridflexError } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import { canonicalJson, sha256 } from './canonical.js';
+import type { CommunityConfig } from './community.js';
 import { Flag, QUARTER_MS, type ReadingsBatch } from './readings.js';
 
 const WEEK_MS = 7 * 24 * 3_600_000;
@@ -43,4 +45,34 @@ export async function readingsFromStore(
     ),
   );
   return { meters, rows, duplicates: 0, clamped: 0, sha256: digest };
+}
+
+/** The meters a bill cannot do without: production, battery and every unit. */
+export function billedMeters(config: CommunityConfig): string[] {
+  return [
+    ...config.production.map((p) => p.meter),
+    ...(config.battery ? [config.battery.chargeMeter, config.battery.dischargeMeter] : []),
+    ...config.units.map((u) => u.meter),
+  ];
+}
+
+/**
+ * A community's readings from the store through its `points` map (meter → counter point).
+ * A billed meter without a point is refused by name; the grid meter is read when it is mapped.
+ */
+export async function communityReadingsFromStore(
+  store: Store,
+  config: CommunityConfig,
+  startMs: number,
+  endMs: number,
+): Promise<ReadingsBatch> {
+  const points = config.points ?? {};
+  const missing = billedMeters(config).filter((m) => !points[m]);
+  if (missing.length > 0)
+    throw new GridflexError(
+      'GFX_LEDGER_NO_POINT',
+      `points: meter ${missing.join(', ')} of community ${config.id} has no store point; add "points: { ${missing[0]}: site/device/point }" to the community file`,
+      { status: 400, details: { meters: missing } },
+    );
+  return readingsFromStore(store, points, startMs, endMs);
 }

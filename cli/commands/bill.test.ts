@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../config/version.js';
-import { monthPeriod } from '../../ledger/index.js';
+import { monthPeriod, parseReadingsCsv } from '../../ledger/index.js';
+import { openStore } from '../../store/index.js';
 import { chromium } from '../../testkit/system.js';
 import { runCli } from '../testing.js';
 
@@ -76,6 +77,77 @@ describe('gridflex bill and gridflex ledger verify', () => {
     3 * SLOW,
   );
 
+  it(
+    'bills from the store through the community file’s points map, like from the CSV',
+    async () => {
+      const data = join(dir, 'store-data');
+      const points: Record<string, string> = {
+        pv: 'zev/pv/export',
+        'm-A': 'zev/flat-a/import',
+        'm-B': 'zev/flat-b/import',
+        'm-C': 'zev/flat-c/import',
+      };
+      const store = await openStore({ dataDir: data });
+      try {
+        await store.readings.describePoints(
+          Object.values(points).map((key) => ({ key, kind: 'energy_import' as const, unit: 'Wh' })),
+        );
+        // Each quarter-hour's last counter reading one second before it ends, as a polling gateway leaves it.
+        const batch = parseReadingsCsv(await readFile(csv, 'utf8'));
+        const p = monthPeriod('2026-10', 'Europe/Zurich');
+        for (const [meter, key] of Object.entries(points)) {
+          const s = batch.meters.get(meter)!;
+          let wh = 0;
+          const rows = [];
+          for (let ms = p.startMs; ms <= p.endMs; ms += Q) {
+            rows.push({ pointId: key, ts: ms - 1000, value: wh, quality: 'good' as const });
+            wh += (s.get(ms)?.[0] ?? 0) / 1000;
+          }
+          await store.readings.ingest(rows);
+        }
+      } finally {
+        await store.close();
+      }
+      const file = join(dir, 'community-points.yaml');
+      const yaml = await readFile(community, 'utf8');
+      await writeFile(
+        file,
+        `${yaml}points:\n${Object.entries(points)
+          .map(([m, k]) => `  ${m}: ${k}\n`)
+          .join('')}`,
+      );
+      const out = join(dir, 'from-store');
+      const r = await cli(
+        ['bill', '--community', file, '--from-store', '--period', '2026-10'].concat([
+          '--format',
+          'csv',
+          '--out',
+          out,
+          '--data',
+          data,
+        ]),
+      );
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/issued: 4 bills/);
+      const fromCsv = join(dir, 'from-csv');
+      await cli(
+        ['bill', '--community', file, '--readings', csv, '--period', '2026-10'].concat([
+          '--format',
+          'csv',
+          '--out',
+          fromCsv,
+          '--data',
+          join(dir, 'csv-data'),
+        ]),
+      );
+      for (const bill of ['anna', 'ben', 'carla', 'owner-c'])
+        expect(await readFile(join(out, `zev-example-2026-10-${bill}.csv`), 'utf8')).toBe(
+          await readFile(join(fromCsv, `zev-example-2026-10-${bill}.csv`), 'utf8'),
+        );
+    },
+    3 * SLOW,
+  );
+
   it.skipIf(chromium().skipReason)(
     'writes the issued bills as PDF',
     async () => {
@@ -113,6 +185,9 @@ describe('gridflex bill and gridflex ledger verify', () => {
       ]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/--period: expected a month such as 2026-10/);
+      const neither = await cli(['bill', '--community', community, '--period', '2026-10']);
+      expect(neither.code).toBe(2);
+      expect(neither.stderr).toMatch(/--readings: give either --readings CSV or --from-store/);
     },
     SLOW,
   );

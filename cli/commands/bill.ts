@@ -9,6 +9,7 @@ import {
   billHtml,
   billJson,
   CommunitySchema,
+  communityReadingsFromStore,
   compileCommunity,
   issueBills,
   Ledger,
@@ -21,16 +22,22 @@ import { GridflexError } from '../../model/index.js';
 import { openStore } from '../../store/index.js';
 import { parseOptions } from '../args.js';
 
-export const BillOptionsSchema = z.object({
-  community: z.string().min(1),
-  readings: z.string().min(1),
-  period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected a month such as 2026-10'),
-  method: z.enum(['static', 'dynamic', 'hybrid']).optional(),
-  format: z.enum(['json', 'csv', 'html', 'pdf']),
-  out: z.string().min(1).optional(),
-  data: z.string().min(1),
-  correct: z.boolean().default(false),
-});
+export const BillOptionsSchema = z
+  .object({
+    community: z.string().min(1),
+    readings: z.string().min(1).optional(),
+    fromStore: z.boolean().default(false),
+    period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected a month such as 2026-10'),
+    method: z.enum(['static', 'dynamic', 'hybrid']).optional(),
+    format: z.enum(['json', 'csv', 'html', 'pdf']),
+    out: z.string().min(1).optional(),
+    data: z.string().min(1),
+    correct: z.boolean().default(false),
+  })
+  .refine((o) => (o.readings === undefined) === o.fromStore, {
+    path: ['readings'],
+    message: 'give either --readings CSV or --from-store',
+  });
 
 export function register(program: Command): void {
   program
@@ -39,7 +46,11 @@ export function register(program: Command): void {
       'allocate communal solar for one month, issue each unit’s bill into the tamper-evident ledger and write the bills',
     )
     .requiredOption('--community <file>', 'community file (YAML or JSON)')
-    .requiredOption('--readings <csv>', '15-minute readings: meter,start,kwh[,quality]')
+    .option('--readings <csv>', '15-minute readings: meter,start,kwh[,quality]')
+    .option(
+      '--from-store',
+      'read the meters from the store (the community file’s points map) instead of a CSV',
+    )
     .requiredOption('--period <YYYY-MM>', 'the month to bill, in the community’s time zone')
     .option('--method <m>', 'static, dynamic or hybrid (default: the community file’s)')
     .option('--format <f>', 'json, csv, html or pdf (pdf needs Chromium)', 'html')
@@ -66,18 +77,15 @@ export function register(program: Command): void {
           );
       }
       const community = compileCommunity(config);
-      let text: string;
-      try {
-        text = await readFile(opts.readings, 'utf8');
-      } catch {
-        throw new GridflexError('GFX_CLI_ARGS', `--readings: cannot read ${opts.readings}`, { status: 400 });
-      }
-      const batch = parseReadingsCsv(text);
       const period = monthPeriod(opts.period, community.tz);
+      const csv = opts.readings ? await readCsv(opts.readings) : null;
       const store = await openStore(
         process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : { dataDir: opts.data },
       );
       try {
+        const batch = csv
+          ? parseReadingsCsv(csv)
+          : await communityReadingsFromStore(store, config, period.startMs, period.endMs);
         const ledger = await Ledger.open(store);
         const result = await issueBills(ledger, community, period, batch, { correct: opts.correct });
         const out = opts.out ?? join('bills', `${config.id}-${opts.period}`);
@@ -114,4 +122,12 @@ export function register(program: Command): void {
         await store.close();
       }
     });
+}
+
+async function readCsv(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    throw new GridflexError('GFX_CLI_ARGS', `--readings: cannot read ${path}`, { status: 400 });
+  }
 }
