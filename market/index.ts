@@ -5,6 +5,7 @@ export * from './bids.js';
 export * from './delivery.js';
 export * from './dispatch.js';
 export * from './droop.js';
+export * from './executor.js';
 export * from './product.js';
 export * from './thermal.js';
 export * from './verify.js';

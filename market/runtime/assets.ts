@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import { IdSchema } from '../../model/index.js';
+import type { DispatchAsset } from '../dispatch.js';
+
+/**
+ * What the device side of the market knows about an asset it may move: which gateway points
+ * carry its setpoint and the physics needed to turn "x kW less" into a setpoint value. Pure:
+ * no I/O here. Sign convention as in market/: a change is + up (less consumption, more
+ * generation) and − down.
+ */
+const base = {
+  id: IdSchema,
+  siteId: IdSchema,
+  /** Gateway device id holding the setpoint points. */
+  device: z.string().min(1),
+  /** Cost of one kWh delivered (merit order), any consistent unit. */
+  costPerKwh: z.number().nonnegative().default(0),
+  /** 0 = at its comfort edge, 1 = far from it (merit order). */
+  comfortMargin: z.number().min(0).max(1).default(1),
+};
+
+/** A variable-speed fan (air-handling unit) with a speed setpoint in %. */
+export const FanAssetSchema = z
+  .object({
+    ...base,
+    kind: z.literal('fan'),
+    /** The speed setpoint point, % (its min/max in the gateway file must match minPct/maxPct). */
+    point: z.string().min(1),
+    ratedKw: z.number().positive(),
+    law: z.enum(['cubic', 'linear']).default('cubic'),
+    /** Speed it runs at without the market (its schedule or the optimiser's plan), %. */
+    basePct: z.number().min(0).max(100),
+    minPct: z.number().min(0).max(100),
+    maxPct: z.number().min(0).max(100),
+    /** Drives reach a new speed within seconds: effectively no ramp limit for the market. */
+    rampKwPerS: z.number().positive().default(100),
+  })
+  .refine((f) => f.minPct <= f.maxPct, { path: ['maxPct'], message: 'maxPct must be at least minPct' });
+
+/**
+ * A battery behind a SunSpec model 124 storage unit used as a setpoint (the simulator's
+ * reading): mode 3 (charge and discharge enabled) and AC power = (InWRte − OutWRte) % × ratedKw.
+ */
+export const BatteryAssetSchema = z.object({
+  ...base,
+  kind: z.literal('battery'),
+  modePoint: z.string().min(1),
+  chargePoint: z.string().min(1),
+  dischargePoint: z.string().min(1),
+  /** The power the rate percentages refer to (WChaMax), kW. */
+  ratedKw: z.number().positive(),
+  maxChargeKw: z.number().positive(),
+  maxDischargeKw: z.number().positive(),
+  /** Power it runs at without the market, kW, + charging. */
+  baseKw: z.number().default(0),
+  storedKwh: z.number().nonnegative(),
+  minKwh: z.number().nonnegative().default(0),
+  maxKwh: z.number().positive(),
+  /** Round-trip losses: one kWh delivered up needs 1/efficiency kWh back at the meter. */
+  roundTripEfficiency: z.number().gt(0).max(1).default(0.9),
+  rampKwPerS: z.number().positive().default(1000),
+});
+
+export const RuntimeAssetSchema = z.union([FanAssetSchema, BatteryAssetSchema]);
+export type FanAsset = z.infer<typeof FanAssetSchema>;
+export type BatteryAsset = z.infer<typeof BatteryAssetSchema>;
+export type RuntimeAsset = z.infer<typeof RuntimeAssetSchema>;
+
+export interface SetpointCommand {
+  device: string;
+  point: string;
+  value: number;
+}
+
+const fanKw = (f: FanAsset, pct: number) => f.ratedKw * (f.law === 'cubic' ? (pct / 100) ** 3 : pct / 100);
+
+/** Consumption of the asset at its base operating point, kW (+ drawn from the building). */
+export function baseConsumptionKw(asset: RuntimeAsset): number {
+  return asset.kind === 'fan' ? fanKw(asset, asset.basePct) : asset.baseKw;
+}
+
+/** The largest change the asset can make in `direction` from its base, kW (≥ 0). */
+export function headroomKw(asset: RuntimeAsset, direction: 'up' | 'down'): number {
+  if (asset.kind === 'fan') {
+    const now = fanKw(asset, asset.basePct);
+    return Math.max(
+      0,
+      direction === 'up' ? now - fanKw(asset, asset.minPct) : fanKw(asset, asset.maxPct) - now,
+    );
+  }
+  return Math.max(
+    0,
+    direction === 'up' ? asset.maxDischargeKw + asset.baseKw : asset.maxChargeKw - asset.baseKw,
+  );
+}
+
+/** Energy the asset can give in `direction` before a limit; undefined = none (a fan has no store). */
+export function energyLimitKwh(asset: RuntimeAsset, direction: 'up' | 'down'): number | undefined {
+  if (asset.kind === 'fan') return undefined;
+  return Math.max(0, direction === 'up' ? asset.storedKwh - asset.minKwh : asset.maxKwh - asset.storedKwh);
+}
+
+/** The asset as `dispatch()` sees it for a request in `direction`. */
+export function toDispatchAsset(asset: RuntimeAsset, direction: 'up' | 'down', online = true): DispatchAsset {
+  const energyKwh = energyLimitKwh(asset, direction);
+  return {
+    id: asset.id,
+    siteId: asset.siteId,
+    headroomKw: headroomKw(asset, direction),
+    rampKwPerS: asset.rampKwPerS,
+    ...(energyKwh === undefined ? {} : { energyKwh }),
+    costPerKwh: asset.costPerKwh,
+    comfortMargin: asset.comfortMargin,
+    online,
+  };
+}
+
+const round = (x: number, step: number) => Math.round(x / step) * step;
+
+/**
+ * The setpoints that move the asset by `changeKw` from its base (+ up), clamped to what it can
+ * do, and the change they actually give after rounding to the register's resolution. The
+ * order matters for a battery: the rate that falls to zero is written before the other, so
+ * no intermediate state charges and discharges at once.
+ */
+export function commandsFor(
+  asset: RuntimeAsset,
+  changeKw: number,
+): { commands: SetpointCommand[]; kw: number } {
+  if (asset.kind === 'fan') {
+    const target = Math.max(0, fanKw(asset, asset.basePct) - changeKw);
+    const exact =
+      asset.law === 'cubic' ? 100 * Math.cbrt(target / asset.ratedKw) : (100 * target) / asset.ratedKw;
+    const pct = Math.min(asset.maxPct, Math.max(asset.minPct, round(exact, 0.1)));
+    return {
+      commands: [{ device: asset.device, point: asset.point, value: pct }],
+      kw: baseConsumptionKw(asset) - fanKw(asset, pct),
+    };
+  }
+  const kw = Math.min(asset.maxChargeKw, Math.max(-asset.maxDischargeKw, asset.baseKw - changeKw));
+  const chargePct = round((Math.max(0, kw) / asset.ratedKw) * 100, 0.01);
+  const dischargePct = round((Math.max(0, -kw) / asset.ratedKw) * 100, 0.01);
+  const charge = { device: asset.device, point: asset.chargePoint, value: chargePct };
+  const discharge = { device: asset.device, point: asset.dischargePoint, value: dischargePct };
+  return {
+    commands: [
+      { device: asset.device, point: asset.modePoint, value: 3 },
+      ...(kw >= 0 ? [discharge, charge] : [charge, discharge]),
+    ],
+    kw: asset.baseKw - ((chargePct - dischargePct) / 100) * asset.ratedKw,
+  };
+}
+
+/** The setpoints that put the asset back on its base operating point. */
+export function baseCommands(asset: RuntimeAsset): SetpointCommand[] {
+  return commandsFor(asset, 0).commands;
+}
+
+/**
+ * Energy to make up after delivering `deliveredKwh` up (a battery recharges what it gave, plus
+ * losses); a fan that ran slower owes nothing.
+ */
+export function owedKwh(asset: RuntimeAsset, deliveredKwh: number): number {
+  if (asset.kind === 'fan' || deliveredKwh <= 0) return 0;
+  return deliveredKwh / asset.roundTripEfficiency;
+}

@@ -1,0 +1,203 @@
+import type { Observable, Subscription } from 'rxjs';
+import type { Reading } from '../../model/index.js';
+import { dispatch } from '../dispatch.js';
+import {
+  initialLocalResponse,
+  type LocalResponseConfig,
+  type LocalResponseState,
+  stepLocalResponse,
+} from '../droop.js';
+import { commandsFor, type RuntimeAsset, toDispatchAsset } from './assets.js';
+import { type SetpointPort, writeVerdict } from './port.js';
+import { activationWindows, type LogEntry, proofSamples } from './proof-log.js';
+
+export interface DroopRuntimeOptions {
+  /** The local products held here (FCR-N, FCR-D up/down, FFR) and the capacity of each, kW. */
+  products: LocalResponseConfig[];
+  assets: RuntimeAsset[];
+  port: SetpointPort;
+  /** Hub key of the frequency reading (`site/device/point`), Hz. */
+  frequencyPoint: string;
+  /** Hub key of the site's grid-meter power, W, import positive (logged for the proof). */
+  meteredPoint?: string;
+  /** Write an asset again only when its share moved by at least this, kW (default 1 % of the capacity held). */
+  writeStepKw?: number;
+  /** How long the raw log is kept, ms (default 15 min). */
+  keepLogMs?: number;
+  /** Wall clock for the latency figures only; the response runs on the samples' timestamps. */
+  now?: () => number;
+}
+
+interface AssetWriter {
+  asset: RuntimeAsset;
+  target: number;
+  written: number;
+  /** When the sample that set `target` arrived (latency measurement). */
+  receivedMs: number;
+  busy: boolean;
+  dropped: boolean;
+  /** Last value written per point: an unchanged point (a battery's mode) is not written again. */
+  sent: Map<string, number>;
+}
+
+/** One finished write of an asset's share: sample received → every setpoint of the asset written. */
+export interface DroopWrite {
+  assetId: string;
+  kw: number;
+  receivedMs: number;
+  writtenMs: number;
+}
+
+/**
+ * The gateway-side frequency response: frequency samples in (from the hub, or `feed` directly),
+ * `stepLocalResponse` per product, the sum split over the assets by merit order and written
+ * through the safety layer. Writes coalesce: while an asset's write is in flight, newer
+ * targets replace each other and only the latest goes out next, so a slow device never builds
+ * a queue. Every sample is logged with the metered power for the proof (verify.ts).
+ */
+export class DroopRuntime {
+  private states: LocalResponseState[] = [];
+  private readonly writers: AssetWriter[];
+  private readonly log: LogEntry[] = [];
+  private meteredKw: number | undefined;
+  private readonly writeStepKw: number;
+  private readonly keepLogMs: number;
+  private readonly now: () => number;
+  private readonly durationMs: number;
+  readonly writes: DroopWrite[] = [];
+  readonly messages: string[] = [];
+
+  constructor(private readonly options: DroopRuntimeOptions) {
+    const capacity = options.products.reduce((a, p) => a + p.capacityKw, 0);
+    this.writeStepKw = options.writeStepKw ?? capacity / 100;
+    this.keepLogMs = options.keepLogMs ?? 15 * 60_000;
+    this.now = options.now ?? Date.now;
+    // Assets are chosen for what they can hold for the longest endurance among the products.
+    this.durationMs = Math.max(1, ...options.products.map((p) => p.product.minDuration));
+    this.writers = options.assets.map((asset) => ({
+      asset,
+      target: 0,
+      written: 0,
+      receivedMs: 0,
+      busy: false,
+      dropped: false,
+      sent: new Map<string, number>(),
+    }));
+  }
+
+  /** Follow the hub: frequency samples drive the response, metered power is logged. */
+  attach(readings$: Observable<Reading>): Subscription {
+    return readings$.subscribe((r) => {
+      if (r.value === null || r.quality === 'bad') return;
+      if (r.pointId === this.options.meteredPoint) this.meteredKw = r.value / 1000;
+      else if (r.pointId === this.options.frequencyPoint) this.feed({ tMs: r.ts, hz: r.value });
+    });
+  }
+
+  /** Metered site power, kW (consumption positive), for callers not on the hub. */
+  meter(kw: number): void {
+    this.meteredKw = kw;
+  }
+
+  /** One frequency sample. Returns the response commanded, kW (+ up). */
+  feed(sample: { tMs: number; hz: number }): number {
+    const receivedMs = this.now();
+    const last = this.log.at(-1);
+    if (last && sample.tMs <= last.tMs) return last.responseKw;
+    if (this.states.length === 0)
+      this.states = this.options.products.map(() => initialLocalResponse(sample.tMs));
+    this.states = this.options.products.map((p, i) => stepLocalResponse(p, this.states[i]!, sample));
+    const responseKw = this.states.reduce((a, s) => a + s.kw, 0);
+    this.log.push({
+      tMs: sample.tMs,
+      hz: sample.hz,
+      responseKw,
+      active: this.states.some((s) => s.targetKw !== 0),
+      ...(this.meteredKw === undefined ? {} : { meteredKw: this.meteredKw }),
+    });
+    while (this.log.length > 0 && this.log[0]!.tMs < sample.tMs - this.keepLogMs) this.log.shift();
+
+    const direction = responseKw >= 0 ? 'up' : 'down';
+    const sign = direction === 'up' ? 1 : -1;
+    const split = dispatch(
+      { requestKw: Math.abs(responseKw), durationMs: this.durationMs, withinMs: this.durationMs },
+      this.writers.map((w) => toDispatchAsset(w.asset, direction, !w.dropped)),
+    );
+    const share = new Map(split.allocations.map((a) => [a.id, sign * a.kw]));
+    for (const w of this.writers) {
+      if (w.dropped) continue;
+      const kw = share.get(w.asset.id) ?? 0;
+      // Back to exactly zero always goes out, so the assets do not stay a step off their base.
+      if (Math.abs(kw - w.target) >= this.writeStepKw || (kw === 0 && w.target !== 0)) {
+        w.target = kw;
+        w.receivedMs = receivedMs;
+      }
+      if (w.target !== w.written) void this.flush(w);
+    }
+    return responseKw;
+  }
+
+  private async flush(w: AssetWriter): Promise<void> {
+    if (w.busy) return;
+    w.busy = true;
+    try {
+      while (w.target !== w.written && !w.dropped) {
+        const kw = w.target;
+        const receivedMs = w.receivedMs;
+        let verdict: 'ok' | 'later' | 'dropped' = 'ok';
+        for (const c of commandsFor(w.asset, kw).commands) {
+          if (w.sent.get(c.point) === c.value) continue;
+          const r = await this.options.port.write({
+            ...c,
+            who: 'market',
+            why: `local frequency response ${kw.toFixed(1)} kW`,
+          });
+          verdict = writeVerdict(r);
+          if (verdict === 'ok') w.sent.set(c.point, c.value);
+          if (verdict === 'dropped') {
+            w.dropped = true;
+            this.messages.push(`${w.asset.id} dropped out: ${c.point} ${r.outcome} (${r.reason})`);
+          }
+          if (verdict !== 'ok') break;
+        }
+        // Rate-limited: the next sample tries again.
+        if (verdict === 'later') return;
+        if (verdict === 'ok') {
+          w.written = kw;
+          this.writes.push({ assetId: w.asset.id, kw, receivedMs, writtenMs: this.now() });
+          if (this.writes.length > 10_000) this.writes.shift();
+        }
+      }
+    } finally {
+      w.busy = false;
+    }
+  }
+
+  /** How many frequency samples the log holds. */
+  get samplesLogged(): number {
+    return this.log.length;
+  }
+
+  /** The response commanded now, kW. */
+  get responseKw(): number {
+    return this.log.at(-1)?.responseKw ?? 0;
+  }
+
+  /** Resolves once every asset's latest share is written (or refused). */
+  async settled(): Promise<void> {
+    while (this.writers.some((w) => w.busy)) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /**
+   * The proof for each activation still in the log: samples every `stepMs` (the product's
+   * measurement resolution, 100 ms for FCR/FFR) from the start to `afterMs` past the end,
+   * with the meter-before baseline over `baselineMs`; feed them to `checkFrequencyResponse`.
+   */
+  proofs(stepMs = 100, baselineMs = 10_000, afterMs = 30_000) {
+    return activationWindows(this.log, 0, afterMs).map((w) => ({
+      startMs: w.fromMs,
+      endMs: w.toMs,
+      samples: proofSamples(this.log, w, w.fromMs, stepMs, baselineMs),
+    }));
+  }
+}

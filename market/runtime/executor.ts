@@ -1,0 +1,323 @@
+import type { ActivationPlan } from '../activation.js';
+import { type Allocation, dispatch, restoreSchedule } from '../dispatch.js';
+import type { ActivationExecutor, ExecutionStatus, SiteExecution } from '../executor.js';
+import {
+  baseCommands,
+  commandsFor,
+  owedKwh,
+  type RuntimeAsset,
+  type SetpointCommand,
+  toDispatchAsset,
+} from './assets.js';
+import { type SetpointPort, writeVerdict } from './port.js';
+
+/** One site as the executor drives it: its gateway and the assets the market may move. */
+export interface ExecutorSite {
+  siteId: string;
+  port: SetpointPort;
+  assets: RuntimeAsset[];
+  /** Import limit of the grid connection, kW: the restore never plans above it. */
+  gridImportLimitKw: number;
+  /** Cap on all restoring together, kW (absent: the grid limit alone). */
+  maxReboundKw?: number;
+  /** Latest measured import at the grid meter, kW; the restore plans on top of it. */
+  siteImportKw?: () => number | undefined;
+}
+
+export interface GatewayExecutorOptions {
+  sites: ExecutorSite[];
+  /** The activation clock (the plan's times are on it), ms since epoch. */
+  now: () => number;
+  /**
+   * Real milliseconds between follow-ups: every active setpoint is written again (which also
+   * refreshes the devices' fail-safe watchdogs, so keep it below their timeout), refusals are
+   * re-dispatched, the end time is checked and the restore stepped.
+   */
+  followUpMs?: number;
+  /** Restore slot length on the activation clock (default 1 min) and how many (default 60). */
+  restoreSlotMs?: number;
+  restoreSlots?: number;
+}
+
+interface SiteRun {
+  site: ExecutorSite | undefined;
+  exec: SiteExecution;
+  allocations: Allocation[];
+  offline: Set<string>;
+  deliveredKwh: Map<string, number>;
+  restore?: ReturnType<typeof restoreSchedule>;
+}
+
+interface Run {
+  plan: ActivationPlan;
+  status: ExecutionStatus;
+  sites: SiteRun[];
+  lastMs: number;
+  timer?: NodeJS.Timeout;
+  busy: boolean;
+}
+
+const WHO = 'market';
+
+/**
+ * `ActivationExecutor` over gateways: each site's kW is split by merit order (dispatch.ts)
+ * over its assets, written through the gateway's safety layer, followed up (a write the device
+ * or the safety layer refuses drops the asset and its part goes to the others), and at the end
+ * the energy owed is put back by `restoreSchedule` under the grid import limit.
+ */
+export class GatewayExecutor implements ActivationExecutor {
+  private readonly runs = new Map<string, Run>();
+  private readonly sites: Map<string, ExecutorSite>;
+  private readonly followUpMs: number;
+  private readonly slotMs: number;
+  private readonly slots: number;
+
+  constructor(private readonly options: GatewayExecutorOptions) {
+    this.sites = new Map(options.sites.map((s) => [s.siteId, s]));
+    this.followUpMs = options.followUpMs ?? 10_000;
+    this.slotMs = options.restoreSlotMs ?? 60_000;
+    this.slots = options.restoreSlots ?? 60;
+  }
+
+  async start(plan: ActivationPlan): Promise<ExecutionStatus> {
+    const existing = this.runs.get(plan.id);
+    if (existing) return this.snapshot(existing);
+    const now = this.options.now();
+    const run: Run = {
+      plan,
+      lastMs: now,
+      busy: true,
+      status: { activationId: plan.id, state: 'dispatching', sites: [], updatedMs: now },
+      sites: plan.sites.map((s) => {
+        const site = this.sites.get(s.siteId);
+        return {
+          site,
+          allocations: [],
+          offline: new Set<string>(),
+          deliveredKwh: new Map<string, number>(),
+          exec: {
+            siteId: s.siteId,
+            requestedKw: s.kw,
+            dispatchedKw: 0,
+            shortfallKw: s.kw,
+            setpointsWritten: 0,
+            setpointsRefused: 0,
+            messages: site ? [] : [`site ${s.siteId} has no gateway in this executor`],
+          },
+        };
+      }),
+    };
+    run.status.sites = run.sites.map((s) => s.exec);
+    this.runs.set(plan.id, run);
+    await Promise.all(run.sites.map((s) => this.dispatchSite(run, s)));
+    const failed = run.sites.every((s) => s.exec.dispatchedKw <= 0);
+    run.status.state = failed ? 'failed' : 'active';
+    run.status.updatedMs = this.options.now();
+    run.busy = false;
+    if (!failed) run.timer = setInterval(() => void this.followUp(run), this.followUpMs);
+    return this.snapshot(run);
+  }
+
+  async stop(activationId: string, reason: string): Promise<ExecutionStatus> {
+    const run = this.runs.get(activationId);
+    if (!run) throw new Error(`no activation ${activationId} in this executor`);
+    if (run.status.state === 'active' || run.status.state === 'dispatching')
+      await this.beginRestore(run, reason);
+    return this.snapshot(run);
+  }
+
+  status(activationId: string): ExecutionStatus | undefined {
+    const run = this.runs.get(activationId);
+    return run && this.snapshot(run);
+  }
+
+  /** Stop every timer (shutdown); devices fall back to their own fail-safe defaults. */
+  close(): void {
+    for (const run of this.runs.values()) clearInterval(run.timer);
+  }
+
+  private snapshot(run: Run): ExecutionStatus {
+    return structuredClone(run.status);
+  }
+
+  private sign(run: Run): number {
+    return run.plan.direction === 'up' ? 1 : -1;
+  }
+
+  /** Dispatch (or re-dispatch) a site's part and write it; repeats while assets drop out. */
+  private async dispatchSite(run: Run, s: SiteRun): Promise<void> {
+    if (!s.site) return;
+    const site = s.site;
+    const now = this.options.now();
+    for (let round = 0; round <= site.assets.length; round++) {
+      const result = dispatch(
+        {
+          requestKw: s.exec.requestedKw,
+          durationMs: Math.max(1, run.plan.endMs - Math.max(now, run.plan.startMs)),
+          withinMs: Math.max(0, run.plan.fullByMs - now),
+        },
+        site.assets.map((a) => toDispatchAsset(a, run.plan.direction, !s.offline.has(a.id))),
+        s.allocations.filter((a) => !s.offline.has(a.id)),
+      );
+      const before = new Map(s.allocations.map((a) => [a.id, a.kw]));
+      const after = new Map(result.allocations.map((a) => [a.id, a.kw]));
+      const changed = site.assets.filter((a) => (before.get(a.id) ?? 0) !== (after.get(a.id) ?? 0));
+      s.allocations = result.allocations;
+      const dropped = await this.writeAssets(run, s, changed, (a) => after.get(a.id) ?? 0);
+      this.account(s);
+      if (dropped === 0) return;
+    }
+  }
+
+  /** Write each asset's setpoints (assets in parallel, one asset's commands in order). Returns how many dropped. */
+  private async writeAssets(
+    run: Run,
+    s: SiteRun,
+    assets: RuntimeAsset[],
+    kwOf: (a: RuntimeAsset) => number,
+    why = `${run.plan.productId} activation ${run.plan.id}`,
+  ): Promise<number> {
+    const verdicts = await Promise.all(
+      assets.map(async (asset) => {
+        const kw = kwOf(asset);
+        const { commands } =
+          kw === 0 ? { commands: baseCommands(asset) } : commandsFor(asset, this.sign(run) * kw);
+        return this.writeCommands(s, asset, commands, why);
+      }),
+    );
+    return verdicts.filter((v) => v === 'dropped').length;
+  }
+
+  private async writeCommands(
+    s: SiteRun,
+    asset: RuntimeAsset,
+    commands: SetpointCommand[],
+    why: string,
+  ): Promise<'ok' | 'later' | 'dropped'> {
+    for (const c of commands) {
+      const r = await s.site!.port.write({ ...c, who: WHO, why });
+      const verdict = writeVerdict(r);
+      if (verdict === 'ok') {
+        s.exec.setpointsWritten += 1;
+        continue;
+      }
+      if (verdict === 'later') return 'later';
+      s.exec.setpointsRefused += 1;
+      s.offline.add(asset.id);
+      s.allocations = s.allocations.filter((a) => a.id !== asset.id);
+      s.exec.messages.push(
+        `${asset.id} dropped out: ${c.point} ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`,
+      );
+      return 'dropped';
+    }
+    return 'ok';
+  }
+
+  private account(s: SiteRun): void {
+    s.exec.dispatchedKw = s.allocations.reduce((a, x) => a + x.kw, 0);
+    s.exec.shortfallKw = Math.max(0, s.exec.requestedKw - s.exec.dispatchedKw);
+  }
+
+  private async followUp(run: Run): Promise<void> {
+    if (run.busy) return;
+    run.busy = true;
+    try {
+      const now = this.options.now();
+      const hours = Math.max(0, now - run.lastMs) / 3_600_000;
+      run.lastMs = now;
+      if (run.status.state === 'active') {
+        for (const s of run.sites)
+          for (const a of s.allocations)
+            s.deliveredKwh.set(a.id, (s.deliveredKwh.get(a.id) ?? 0) + a.kw * hours);
+        if (now >= run.plan.endMs) {
+          await this.beginRestore(run, 'end of the activation');
+          return;
+        }
+        for (const s of run.sites) {
+          if (!s.site) continue;
+          const kw = new Map(s.allocations.map((a) => [a.id, a.kw]));
+          const active = s.site.assets.filter((a) => kw.has(a.id));
+          const dropped = await this.writeAssets(run, s, active, (a) => kw.get(a.id)!);
+          if (dropped > 0) await this.dispatchSite(run, s);
+          this.account(s);
+        }
+      } else if (run.status.state === 'restoring') await this.stepRestore(run, now);
+      run.status.updatedMs = this.options.now();
+    } finally {
+      run.busy = false;
+    }
+  }
+
+  /**
+   * Back to base: assets that owe nothing return at once; energy owed (a battery's discharge)
+   * is scheduled per slot under the grid import limit on top of the measured import, which
+   * still lacks what the returning assets will draw again, so that is added first.
+   */
+  private async beginRestore(run: Run, reason: string): Promise<void> {
+    run.status.state = 'restoring';
+    const now = this.options.now();
+    for (const s of run.sites) {
+      if (!s.site) continue;
+      s.exec.messages.push(`restoring: ${reason}`);
+      const byId = new Map(s.site.assets.map((a) => [a.id, a]));
+      const owing = s.site.assets.filter((a) => owedKwh(a, s.deliveredKwh.get(a.id) ?? 0) > 0);
+      const returning = s.allocations.filter((a) => !owing.some((o) => o.id === a.id));
+      const returnKw = returning.reduce((x, a) => x + this.sign(run) * a.kw, 0);
+      const measured = s.site.siteImportKw?.();
+      const loadKw = (measured ?? s.site.gridImportLimitKw) + returnKw;
+      s.restore = restoreSchedule({
+        startMs: now,
+        slotMs: this.slotMs,
+        siteLoadKw: Array.from({ length: this.slots }, () => loadKw),
+        gridLimitKw: s.site.gridImportLimitKw,
+        ...(s.site.maxReboundKw === undefined ? {} : { maxReboundKw: s.site.maxReboundKw }),
+        assets: owing.map((a) => ({
+          id: a.id,
+          energyKwh: owedKwh(a, s.deliveredKwh.get(a.id) ?? 0),
+          maxKw: a.kind === 'battery' ? a.maxChargeKw - a.baseKw : 0,
+          // The asset nearest its comfort edge is restored first.
+          priority: a.comfortMargin,
+        })),
+      });
+      if (measured === undefined && owing.length > 0)
+        s.exec.messages.push('no measured import: nothing restored, the grid limit could not be checked');
+      for (const [id, kwh] of Object.entries(s.restore.unrestoredKwh))
+        s.exec.messages.push(`${id}: ${kwh.toFixed(2)} kWh could not be restored within the horizon`);
+      await this.writeAssets(
+        run,
+        s,
+        returning.map((a) => byId.get(a.id)!),
+        () => 0,
+        `end of ${run.plan.id}`,
+      );
+      s.allocations = s.allocations.filter((a) => owing.some((o) => o.id === a.id));
+    }
+    await this.stepRestore(run, now);
+  }
+
+  private async stepRestore(run: Run, now: number): Promise<void> {
+    let remaining = false;
+    for (const s of run.sites) {
+      if (!s.site || !s.restore) continue;
+      const slot = s.restore.slots.find((x) => x.startMs <= now && now < x.startMs + this.slotMs);
+      const later = s.restore.slots.some((x) => x.startMs > now && Object.keys(x.assets).length > 0);
+      remaining ||= later;
+      for (const asset of s.site.assets) {
+        if (asset.kind !== 'battery' || !s.deliveredKwh.has(asset.id)) continue;
+        const kw = slot?.assets[asset.id] ?? 0;
+        // Restoring is charging: a change downwards from the base by `kw`.
+        await this.writeCommands(s, asset, commandsFor(asset, -kw).commands, `restore after ${run.plan.id}`);
+      }
+    }
+    if (!remaining) {
+      clearInterval(run.timer);
+      run.status.state = 'done';
+      for (const s of run.sites) {
+        s.allocations = [];
+        this.account(s);
+        s.exec.shortfallKw = 0;
+      }
+    }
+    run.status.updatedMs = this.options.now();
+  }
+}

@@ -1,0 +1,296 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openStore, type Store } from '../store/index.js';
+import { loadProducts } from './product.js';
+import { MarketRepository, migrateMarket } from './repository.js';
+import { fixtureHeadroom, fixtureMeter, fixturePortfolios, MemoryExecutor } from './service.fixtures.js';
+import { MarketService, type MarketUpdate } from './service.js';
+
+const H = 3_600_000;
+const T0 = Date.UTC(2026, 10, 23, 10);
+
+let store: Store;
+let repo: MarketRepository;
+let clock: number;
+let executor: MemoryExecutor;
+let service: MarketService;
+let updates: MarketUpdate[];
+
+beforeAll(async () => {
+  store = await openStore({ dataDir: 'memory://' });
+  await migrateMarket(store);
+  repo = new MarketRepository(store.db);
+});
+afterAll(async () => {
+  await store.close();
+});
+beforeEach(async () => {
+  await store.db.exec(
+    'TRUNCATE market_reports, market_execution_snapshots, market_activation_events, market_activations, market_obligations, market_bids',
+  );
+  clock = T0 + 60_000;
+  executor = new MemoryExecutor(() => clock);
+  updates = [];
+  service = new MarketService({
+    repo,
+    catalog: await loadProducts(),
+    portfolios: fixturePortfolios,
+    executor,
+    headroom: fixtureHeadroom,
+    meter: fixtureMeter(executor),
+    publish: (u) => updates.push(u),
+    now: () => clock,
+  });
+});
+
+const hour = { fromMs: T0, toMs: T0 + H };
+
+/** Sell the first mFRR quarter-hour (1000 kW of the 1400 kW the fans can shed). */
+async function holdMfrr() {
+  const { bids } = await service.buildBids('alpine', 'mfrr', hour, { kind: 'fixed', priceCentsPerMwh: 900 });
+  return service.accept('alpine', 'mfrr', [{ bidId: bids[0]!.id }]);
+}
+
+async function expectUnchanged(action: () => Promise<unknown>, status: number, code: string) {
+  const before = await repo.counts();
+  const started = executor.plans.size;
+  await expect(action()).rejects.toMatchObject({ status, code });
+  expect(await repo.counts()).toEqual(before);
+  expect(executor.plans.size).toBe(started);
+}
+
+describe('market service', () => {
+  it('offers the remaining headroom: what another product already holds is not offered again', async () => {
+    const before = await service.availability('alpine', 'mfrr', hour);
+    expect(before.slots[0]).toMatchObject({ upKw: 1400 });
+    const { bids } = await service.buildBids('alpine', 'dr-event', hour, {
+      kind: 'fixed',
+      priceCentsPerMwh: 100,
+    });
+    expect(bids).toHaveLength(1);
+    await service.accept('alpine', 'dr-event', [{ bidId: bids[0]!.id, acceptedKw: 700 }]);
+    const after = await service.availability('alpine', 'mfrr', hour);
+    expect(after.slots.map((s) => s.upKw)).toEqual([700, 700, 700, 700]);
+    // 1400 kW less 700 held, split by the shares of the bid (800 : 600).
+    expect(after.slots[0]!.sites.map((s) => [s.siteId, s.upKw])).toEqual([
+      ['bern', 400],
+      ['basel', 300],
+    ]);
+    // Nothing left above the 1 MW minimum: no mFRR bid for that hour.
+    const rebid = await service.buildBids('alpine', 'mfrr', hour, { kind: 'fixed', priceCentsPerMwh: 900 });
+    expect(rebid.bids).toEqual([]);
+    expect(rebid.skipped.map((s) => s.reason)).toContain('below_minimum');
+  });
+
+  it('accepts a bid once; a repeated, unknown or oversized acceptance changes nothing', async () => {
+    const [obligation] = await holdMfrr();
+    expect(obligation).toMatchObject({ kw: 1000, sustainMs: 750_000 + 300_000 });
+    await expectUnchanged(
+      () => service.accept('alpine', 'mfrr', [{ bidId: obligation!.id }]),
+      409,
+      'GFX_MARKET_ACCEPTANCE',
+    );
+    const { bids } = await service.bids('alpine', hour);
+    const open = bids.find((b) => !b.accepted)!.bid;
+    await expectUnchanged(
+      () => service.accept('alpine', 'mfrr', [{ bidId: open.id }, { bidId: 'mfrr:nope:0' }]),
+      400,
+      'GFX_MARKET_ACCEPTANCE',
+    );
+    await expectUnchanged(
+      () => service.accept('alpine', 'mfrr', [{ bidId: open.id, acceptedKw: 2000 }]),
+      400,
+      'GFX_MARKET_ACCEPTANCE',
+    );
+    // Another portfolio cannot accept this portfolio's bid.
+    await expectUnchanged(
+      () => service.accept('nordic', 'mfrr', [{ bidId: open.id }]),
+      400,
+      'GFX_MARKET_ACCEPTANCE',
+    );
+  });
+
+  it('dispatches an activation once per id: same body → same activation, other body → 409', async () => {
+    await holdMfrr();
+    const body = { id: 'A39-1', productId: 'mfrr', durationMs: 10 * 60_000, kw: 800 };
+    const first = await service.activate('alpine', body, 'olga');
+    expect(first.created).toBe(true);
+    expect(first.view.activation).toMatchObject({ state: 'active', kind: 'activation', requestedBy: 'olga' });
+    expect(first.view.activation.plan.sites).toEqual([
+      { siteId: 'bern', kw: 457.143 },
+      { siteId: 'basel', kw: 342.857 },
+    ]);
+    expect(first.view.history.map((h) => h.state)).toEqual(['received', 'dispatching', 'active']);
+    expect(first.view.execution?.state).toBe('active');
+    expect(updates.map((u) => u.state)).toEqual(['received', 'dispatching', 'active']);
+
+    clock += 5_000;
+    const retry = await service.activate(
+      'alpine',
+      { kw: 800, durationMs: 600_000, productId: 'mfrr', id: 'A39-1' },
+      'olga',
+    );
+    expect(retry.created).toBe(false);
+    expect(retry.view.activation.receivedMs).toBe(first.view.activation.receivedMs);
+    expect(executor.plans.size).toBe(1);
+
+    await expectUnchanged(
+      () => service.activate('alpine', { ...body, kw: 900 }, 'olga'),
+      409,
+      'GFX_MARKET_DUPLICATE_ID',
+    );
+    await expectUnchanged(() => service.activate('nordic', body, 'olga'), 409, 'GFX_MARKET_DUPLICATE_ID');
+  });
+
+  it('refuses out-of-bounds activations whole and stores nothing', async () => {
+    await holdMfrr();
+    const base = { id: 'A39-2', productId: 'mfrr', durationMs: 600_000, kw: 800 };
+    await expectUnchanged(
+      () => service.activate('alpine', { ...base, kw: 1200 }, null),
+      422,
+      'GFX_MARKET_ACTIVATION',
+    );
+    await expectUnchanged(
+      () => service.activate('alpine', { ...base, start: new Date(T0 + 2 * H).toISOString() }, null),
+      422,
+      'GFX_MARKET_ACTIVATION',
+    );
+    await expectUnchanged(
+      () => service.activate('alpine', { ...base, start: new Date(T0 - H).toISOString() }, null),
+      422,
+      'GFX_MARKET_ACTIVATION',
+    );
+    await expectUnchanged(() => service.activate('nordic', base, null), 422, 'GFX_MARKET_ACTIVATION');
+    await expectUnchanged(
+      () => service.activate('nordic', { ...base, productId: 'dr-event' }, null),
+      404,
+      'GFX_MARKET_UNKNOWN_PRODUCT',
+    );
+    await expectUnchanged(() => service.activate('atlantis', base, null), 404, 'GFX_NOT_FOUND');
+  });
+
+  it('runs received → dispatching → active → restoring → completed and reports delivery against the meter-before baseline', async () => {
+    await holdMfrr();
+    await service.activate(
+      'alpine',
+      { id: 'A39-3', productId: 'mfrr', durationMs: 10 * 60_000, kw: 1000 },
+      null,
+    );
+    clock = T0 + 11 * 60_000;
+    await service.tick();
+    expect((await service.status('alpine', 'A39-3')).activation.state).toBe('restoring');
+    executor.advance('A39-3', 'done');
+    clock += 1000;
+    await service.tick();
+    const done = await service.status('alpine', 'A39-3');
+    expect(done.history.map((h) => h.state)).toEqual([
+      'received',
+      'dispatching',
+      'active',
+      'restoring',
+      'completed',
+    ]);
+    expect(done.execution?.state).toBe('done');
+
+    const report = await service.report('alpine', 'A39-3');
+    const portfolio = report.rows.find((r) => r.siteId === 'portfolio')!;
+    // 1000 kW for 10 minutes = 166.667 kWh, delivered exactly (the fixture meter follows the plan).
+    expect(portfolio).toMatchObject({
+      requestedWh: 166_667,
+      deliveredWh: 166_667,
+      shortfallWh: 0,
+      performanceRatio: 1,
+    });
+    expect(report.baseline).toMatchObject({ method: 'meter_before', intervalMs: 60_000 });
+    expect(await service.reports('alpine', hour)).toEqual(report.rows);
+    await expect(service.status('nordic', 'A39-3')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('schedules a future DR event, cancels it before its start without dispatching, and reports a 10-of-10 baseline', async () => {
+    const day = { fromMs: T0, toMs: T0 + 3 * H };
+    const { bids } = await service.buildBids('alpine', 'dr-event', day, {
+      kind: 'fixed',
+      priceCentsPerMwh: 100,
+    });
+    await service.accept(
+      'alpine',
+      'dr-event',
+      bids.map((b) => ({ bidId: b.id })),
+    );
+    const later = { productId: 'dr-event', start: new Date(T0 + H).toISOString(), durationMs: H, kw: 500 };
+    const waiting = await service.activate('alpine', { ...later, id: 'dr-1' }, null);
+    expect(waiting.view.activation).toMatchObject({ state: 'received', kind: 'dr_event' });
+    const cancelled = await service.cancel('alpine', 'dr-1', 'olga');
+    expect(cancelled.activation).toMatchObject({ state: 'cancelled', message: 'cancel requested by olga' });
+    expect(executor.plans.size).toBe(0);
+    expect((await service.cancel('alpine', 'dr-1', 'olga')).activation.state).toBe('cancelled');
+
+    await service.activate('alpine', { ...later, id: 'dr-2' }, null);
+    clock = T0 + H;
+    await service.tick();
+    expect((await service.status('alpine', 'dr-2')).activation.state).toBe('active');
+    clock = T0 + 2 * H;
+    await service.tick();
+    executor.advance('dr-2', 'done');
+    await service.tick();
+    const report = await service.report('alpine', 'dr-2');
+    expect(report.baseline).toMatchObject({ method: 'ten_of_ten', intervalMs: 15 * 60_000 });
+    expect(report.rows.find((r) => r.siteId === 'portfolio')).toMatchObject({
+      requestedWh: 500_000,
+      deliveredWh: 500_000,
+    });
+  });
+
+  it('cancels a running activation: restoring until the executor is done, then cancelled; an ended one → 409', async () => {
+    await holdMfrr();
+    await service.activate('alpine', { id: 'A39-4', productId: 'mfrr', durationMs: 600_000, kw: 500 }, null);
+    expect((await service.cancel('alpine', 'A39-4', 'olga')).activation.state).toBe('restoring');
+    executor.advance('A39-4', 'done');
+    clock += 1000;
+    await service.tick();
+    expect((await service.status('alpine', 'A39-4')).activation.state).toBe('cancelled');
+
+    await service.activate('alpine', { id: 'A39-5', productId: 'mfrr', durationMs: 600_000, kw: 500 }, null);
+    executor.advance('A39-5', 'failed');
+    clock += 1000;
+    await service.tick();
+    expect((await service.status('alpine', 'A39-5')).activation.state).toBe('failed');
+    await expect(service.cancel('alpine', 'A39-5', null)).rejects.toMatchObject({
+      status: 409,
+      code: 'GFX_MARKET_FINAL',
+    });
+  });
+
+  it('marks an activation failed when the executor cannot start it', async () => {
+    await holdMfrr();
+    executor.failNext = 'gateway unreachable';
+    const res = await service.activate(
+      'alpine',
+      { id: 'A39-6', productId: 'mfrr', durationMs: 600_000, kw: 500 },
+      null,
+    );
+    expect(res.view.activation).toMatchObject({
+      state: 'failed',
+      message: 'dispatch failed: gateway unreachable',
+    });
+  });
+
+  it('refuses a report without meter data rather than guessing a baseline', async () => {
+    await holdMfrr();
+    await service.activate('alpine', { id: 'A39-7', productId: 'mfrr', durationMs: 600_000, kw: 500 }, null);
+    const blind = new MarketService({
+      repo,
+      catalog: await loadProducts(),
+      portfolios: fixturePortfolios,
+      executor,
+      headroom: fixtureHeadroom,
+      meter: async (_site, range, interval) =>
+        Array(Math.ceil((range.toMs - range.fromMs) / interval)).fill(null),
+      now: () => clock,
+    });
+    await expect(blind.report('alpine', 'A39-7')).rejects.toMatchObject({
+      status: 422,
+      code: 'GFX_MARKET_METER_DATA',
+    });
+    expect(await repo.counts()).toMatchObject({ market_reports: 0 });
+  });
+});
