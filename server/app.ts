@@ -11,8 +11,11 @@ import { enforceAccess, requireAccessRules } from './access.js';
 import type { AppContext } from './context.js';
 import { installErrorHandler } from './errors.js';
 import { authRoutes } from './routes/auth.js';
+import { billRoutes } from './routes/bills.js';
+import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
 import { liveRoutes } from './routes/live.js';
+import { marketRoutes } from './routes/market.js';
 import { readingRoutes } from './routes/readings.js';
 import { siteRoutes } from './routes/sites.js';
 import { webRoutes } from './routes/web.js';
@@ -62,6 +65,9 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   await app.register(siteRoutes(ctx, services));
   await app.register(readingRoutes(ctx));
   await app.register(liveRoutes(ctx, services));
+  await app.register(marketRoutes(ctx, services));
+  await app.register(deviceRoutes(ctx, services, ctx.devices));
+  await app.register(billRoutes(ctx));
   await app.register(await webRoutes());
   return app;
 }

@@ -1,3 +1,5 @@
+import type { GatewayConfig } from '../gateway/index.js';
+import type { MarketService } from '../market/service.js';
 import type { Site } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import type { Hub, StoreWriter } from '../stream/index.js';
@@ -24,6 +26,12 @@ export const DEFAULT_AUTH: AuthSettings = {
   liveHeartbeatMs: 15_000,
 };
 
+/** Where devices saved over the API are polled: the running gateway of the process, if any. */
+export interface DeviceHost {
+  /** Start polling the file's devices (replacing devices of the same ids) into the hub. */
+  add(cfg: GatewayConfig): Promise<void>;
+}
+
 /** What the HTTP layer is given by whoever starts it (the CLI, or a test). */
 export interface AppContext {
   store: Store;
@@ -34,4 +42,8 @@ export interface AppContext {
   auth?: Partial<AuthSettings>;
   /** Unit→community and portfolio→sites relations, supplied by ledger/market when they land. */
   scopes?: ScopeResolver;
+  /** The running gateway that polls devices saved over the API (absent: saved, polled at next start). */
+  devices?: DeviceHost;
+  /** The market service (market/service.ts); without it the market routes answer 503. */
+  market?: MarketService;
 }

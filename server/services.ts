@@ -1,3 +1,4 @@
+import { portfolioScopes } from '../market/portfolio.js';
 import type { Store } from '../store/index.js';
 import { loadMigrations } from '../store/index.js';
 import { AuditLog } from './audit.js';
@@ -5,6 +6,7 @@ import type { ScopeResolver } from './auth/identity.js';
 import { LoginLimiter } from './auth/rate-limit.js';
 import { AuthRepository } from './auth/repository.js';
 import { type AppContext, type AuthSettings, DEFAULT_AUTH } from './context.js';
+import { ledgerScopes } from './routes/bills.js';
 
 /** Create (or upgrade) the server's tables: users, grants, sessions, tokens, audit log. */
 export async function migrateServer(store: Store): Promise<number[]> {
@@ -31,6 +33,12 @@ export function makeServices(ctx: AppContext): Services {
       address: new LoginLimiter(settings.loginMaxFailuresPerAddress, settings.loginWindowMs),
     },
     settings,
-    scopes: ctx.scopes ?? {},
+    // Unit → community comes from the ledger's bills unless the caller supplies its own.
+    // A portfolio grant reaches the portfolio's sites (market/portfolio.ts).
+    scopes: {
+      ...ledgerScopes(ctx.store),
+      ...(ctx.market && portfolioScopes(ctx.market.portfolios)),
+      ...ctx.scopes,
+    },
   };
 }

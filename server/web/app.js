@@ -1,3 +1,4 @@
+import { billPage, billsPage, communityPage } from './bills.js';
 import { readingsChart } from './chart.js';
 import { api, el } from './dom.js';
 import { formatTime, formatValue, lang, setLang, t } from './i18n.js';
@@ -20,8 +21,18 @@ const PAGES = [
   { path: /^#\/sites$/, nav: 'navSites', roles: ['admin', 'manager', 'operator'], render: sitesPage },
   { path: /^#\/site\/([a-z0-9_-]+)$/, roles: ['admin', 'manager', 'operator'], render: sitePage },
   { path: /^#\/portfolio$/, nav: 'navPortfolio', roles: ['admin', 'operator'], render: portfolioPage },
-  { path: /^#\/bills$/, nav: 'navBills', roles: ['resident'], render: billsPage },
-  { path: /^#\/community$/, nav: 'navCommunity', roles: ['admin', 'board'], render: communityPage },
+  { path: /^#\/bills$/, nav: 'navBills', roles: ['resident'], render: () => billsPage(view()) },
+  {
+    path: /^#\/bill\/([a-z0-9_-]+)\/([A-Za-z0-9_.-]+)$/,
+    roles: ['resident', 'board', 'admin'],
+    render: (unit, id) => billPage(view(), unit, id),
+  },
+  {
+    path: /^#\/community$/,
+    nav: 'navCommunity',
+    roles: ['admin', 'board'],
+    render: () => communityPage(view()),
+  },
 ];
 
 function page(title, ...children) {
@@ -271,13 +282,9 @@ async function portfolioPage() {
   );
 }
 
-async function billsPage() {
-  page(t('billsTitle'), notYet(t('billsListTitle'), t('billsNotYet')));
-}
-
-async function communityPage() {
-  const community = me.grants.find((g) => g.kind === 'community')?.ref ?? '';
-  page(t('communityTitle', { name: community }), notYet(t('communityDashTitle'), t('communityNotYet')));
+/** What a page module (bills.js) needs from the shell. */
+function view() {
+  return { me, page, cleanup };
 }
 
 document.getElementById('lang').addEventListener('change', (e) => {

@@ -1,0 +1,350 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { filter } from 'rxjs';
+import { z } from 'zod';
+import { AcceptanceSchema, PriceStrategySchema, settlementCsv, settlementJson } from '../../market/index.js';
+import { findPortfolio } from '../../market/portfolio.js';
+import { ActivationBodySchema, type MarketService } from '../../market/service.js';
+import { GridflexError, IdSchema } from '../../model/index.js';
+import { identify } from '../access.js';
+import { covers } from '../auth/identity.js';
+import type { AppContext } from '../context.js';
+import { securityHeaders } from '../security-headers.js';
+import type { Services } from '../services.js';
+
+const H = 3_600_000;
+const PORTFOLIO = {
+  roles: ['admin', 'operator'] as const,
+  scope: { kind: 'portfolio' as const, param: 'portfolio' },
+};
+const TAGS = ['market'];
+
+const PortfolioParams = z.object({ portfolio: IdSchema });
+const EventParams = PortfolioParams.extend({ event: ActivationBodySchema.shape.id });
+const Iso = z.iso.datetime({ offset: true });
+const Range = z.object({
+  from: Iso.optional().describe('start of the range (ISO 8601); default: the current hour'),
+  to: Iso.optional().describe('end of the range (ISO 8601); default: 24 h after from'),
+});
+
+/** [from, to) from the query: default the current UTC hour and the next 24 h; at most 31 days. */
+function range(q: z.infer<typeof Range>, nowMs: number): { fromMs: number; toMs: number } {
+  const fromMs = q.from ? Date.parse(q.from) : Math.floor(nowMs / H) * H;
+  const toMs = q.to ? Date.parse(q.to) : fromMs + 24 * H;
+  if (!(toMs > fromMs))
+    throw new GridflexError('GFX_VALIDATION', 'querystring.to: must be after from', {
+      status: 400,
+      details: { issues: [{ path: 'querystring.to', message: 'must be after from' }] },
+    });
+  if (toMs - fromMs > 31 * 24 * H)
+    throw new GridflexError('GFX_VALIDATION', 'querystring.to: at most 31 days after from', {
+      status: 400,
+      details: { issues: [{ path: 'querystring.to', message: 'at most 31 days after from' }] },
+    });
+  return { fromMs, toMs };
+}
+
+const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+/**
+ * The operator API (issue #7), named after OpenADR 3 where it fits: products are programs,
+ * activations and DR events are events, delivery reports are reports (market/README.md has
+ * the mapping). Every route is for admins and operators whose `portfolio:` grant covers the
+ * portfolio in the path; activations and cancellations go to the audit log.
+ */
+export function marketRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZod {
+  const market = (): MarketService => {
+    if (!ctx.market)
+      throw new GridflexError('GFX_MARKET_OFF', 'the market service is not running on this server', {
+        status: 503,
+      });
+    return ctx.market;
+  };
+  return async (app) => {
+    const open = new Set<() => void>();
+    app.addHook('preClose', async () => {
+      for (const end of [...open]) end();
+    });
+
+    app.get(
+      '/api/portfolios',
+      {
+        config: { access: { roles: ['admin', 'operator'] } },
+        schema: {
+          summary: 'The portfolios the caller may see, with their sites and programs (products)',
+          tags: TAGS,
+        },
+      },
+      async (req) => {
+        const visible = [];
+        for (const p of ctx.market?.portfolios ?? [])
+          if (await covers(req.identity!, 'portfolio', p.id, s.scopes)) visible.push(p);
+        return { portfolios: visible };
+      },
+    );
+
+    app.get(
+      '/api/portfolios/:portfolio/availability',
+      {
+        config: { access: PORTFOLIO },
+        schema: {
+          summary: 'Flexibility still available per slot, site and portfolio for one program (product)',
+          description:
+            'Up and down kW per slot after the obligations already sold (OpenADR: an availability report).',
+          tags: TAGS,
+          params: PortfolioParams,
+          querystring: Range.extend({ product: IdSchema }),
+        },
+      },
+      async (req) => {
+        const m = market();
+        return m.availability(req.params.portfolio, req.query.product, range(req.query, m.clock()));
+      },
+    );
+
+    app.get(
+      '/api/portfolios/:portfolio/bids',
+      {
+        config: { access: PORTFOLIO },
+        schema: {
+          summary: 'Bids and obligations overlapping the range',
+          tags: TAGS,
+          params: PortfolioParams,
+          querystring: Range,
+        },
+      },
+      async (req) => {
+        const m = market();
+        return m.bids(req.params.portfolio, range(req.query, m.clock()));
+      },
+    );
+
+    app.post(
+      '/api/portfolios/:portfolio/bids',
+      {
+        config: { access: PORTFOLIO },
+        schema: {
+          summary: 'Build and store capacity bids for a program from the remaining availability',
+          tags: TAGS,
+          params: PortfolioParams,
+          body: z.object({ productId: IdSchema, from: Iso, to: Iso, strategy: PriceStrategySchema }),
+        },
+      },
+      async (req, reply) => {
+        const m = market();
+        const built = await m.buildBids(
+          req.params.portfolio,
+          req.body.productId,
+          range(req.body, m.clock()),
+          req.body.strategy,
+        );
+        return reply.code(201).send(built);
+      },
+    );
+
+    app.post(
+      '/api/portfolios/:portfolio/acceptances',
+      {
+        config: { access: PORTFOLIO },
+        schema: {
+          summary: "Record the operator's acceptance of bids; they become obligations",
+          tags: TAGS,
+          params: PortfolioParams,
+          body: z.object({ productId: IdSchema, acceptances: z.array(AcceptanceSchema).min(1).max(1000) }),
+        },
+      },
+      async (req, reply) => {
+        const obligations = await market().accept(
+          req.params.portfolio,
+          req.body.productId,
+          req.body.acceptances,
+        );
+        await s.audit.append({
+          actor: req.identity!.username,
+          action: 'bids_accepted',
+          target: req.params.portfolio,
+          ip: req.ip,
+          details: { productId: req.body.productId, bids: obligations.map((o) => o.id) },
+        });
+        return reply.code(201).send({ obligations });
+      },
+    );
+
+    app.get(
+      '/api/portfolios/:portfolio/events',
+      {
+        config: { access: PORTFOLIO },
+        schema: {
+          summary: 'Activations and DR events received in the range',
+          tags: TAGS,
+          params: PortfolioParams,
+          querystring: Range,
+        },
+      },
+      async (req) => {
+        const m = market();
+        return { events: await m.activations(req.params.portfolio, range(req.query, m.clock())) };
+      },
+    );
+
+    app.post(
+      '/api/portfolios/:portfolio/events',
+      {
+        config: { access: PORTFOLIO },
+        schema: {
+          summary: 'Post an activation or DR event (idempotent on id)',
+          description:
+            '201 when new; 200 with the same activation when the id was posted before with the same body; ' +
+            '409 GFX_MARKET_DUPLICATE_ID when it was posted with another body; 422 GFX_MARKET_ACTIVATION ' +
+            'when it exceeds what the portfolio holds (nothing is stored or dispatched then).',
+          tags: TAGS,
+          params: PortfolioParams,
+          body: ActivationBodySchema,
+        },
+      },
+      async (req, reply) => {
+        const who = req.identity!.username;
+        const target = `${req.params.portfolio}/${req.body.id}`;
+        try {
+          const res = await market().activate(req.params.portfolio, req.body, who);
+          if (res.created)
+            await s.audit.append({
+              actor: who,
+              action: 'activation',
+              target,
+              ip: req.ip,
+              details: { request: req.body, state: res.view.activation.state },
+            });
+          return reply.code(res.created ? 201 : 200).send(res.view);
+        } catch (err) {
+          if (err instanceof GridflexError && err.status < 500)
+            await s.audit.append({
+              actor: who,
+              action: 'activation',
+              target,
+              outcome: 'refused',
+              ip: req.ip,
+              details: { code: err.code, message: err.message },
+            });
+          throw err;
+        }
+      },
+    );
+
+    app.get(
+      '/api/portfolios/:portfolio/events/:event',
+      {
+        config: { access: PORTFOLIO },
+        schema: {
+          summary: 'An activation: its state, history and the executor status per site',
+          tags: TAGS,
+          params: EventParams,
+        },
+      },
+      async (req) => market().status(req.params.portfolio, req.params.event),
+    );
+
+    app.post(
+      '/api/portfolios/:portfolio/events/:event/cancel',
+      {
+        config: { access: PORTFOLIO },
+        schema: {
+          summary: 'Cancel an activation (the executor restores the assets)',
+          tags: TAGS,
+          params: EventParams,
+        },
+      },
+      async (req) => {
+        const view = await market().cancel(req.params.portfolio, req.params.event, req.identity!.username);
+        await s.audit.append({
+          actor: req.identity!.username,
+          action: 'activation_cancel',
+          target: `${req.params.portfolio}/${req.params.event}`,
+          ip: req.ip,
+          details: { state: view.activation.state },
+        });
+        return view;
+      },
+    );
+
+    app.post(
+      '/api/portfolios/:portfolio/events/:event/report',
+      {
+        config: { access: PORTFOLIO },
+        schema: {
+          summary: 'Measure the activation against its baseline and store its delivery report',
+          tags: TAGS,
+          params: EventParams,
+        },
+      },
+      async (req, reply) =>
+        reply.code(201).send(await market().report(req.params.portfolio, req.params.event)),
+    );
+
+    app.get(
+      '/api/portfolios/:portfolio/reports',
+      {
+        config: { access: PORTFOLIO },
+        schema: {
+          summary: 'Settlement rows of the activations that started in the range (JSON or CSV)',
+          tags: TAGS,
+          params: PortfolioParams,
+          querystring: Range.extend({ format: z.enum(['json', 'csv']).default('json') }),
+        },
+      },
+      async (req, reply) => {
+        const m = market();
+        const r = range(req.query, m.clock());
+        const rows = await m.reports(req.params.portfolio, r);
+        const name = `gridflex-${req.params.portfolio}-${new Date(r.fromMs).toISOString().slice(0, 10)}`;
+        if (req.query.format === 'csv')
+          return reply
+            .type('text/csv; charset=utf-8')
+            .header('content-disposition', `attachment; filename="${name}.csv"`)
+            .send(settlementCsv(rows));
+        return reply.type('application/json; charset=utf-8').send(settlementJson(rows));
+      },
+    );
+
+    app.get(
+      '/api/portfolios/:portfolio/live',
+      {
+        config: { access: PORTFOLIO },
+        schema: {
+          summary: "Server-Sent Events of the portfolio's activations (event `activation`)",
+          tags: TAGS,
+          params: PortfolioParams,
+        },
+      },
+      async (req, reply) => {
+        const portfolio = findPortfolio(market().portfolios, req.params.portfolio);
+        reply.hijack();
+        const raw: ServerResponse = reply.raw;
+        raw.writeHead(200, {
+          ...securityHeaders(req),
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-store',
+          'x-accel-buffering': 'no',
+        });
+        raw.write('retry: 3000\n\n');
+        const sub = ctx.hub
+          .topic('market')
+          .pipe(filter((u) => u.portfolioId === portfolio.id))
+          .subscribe({ next: (u) => raw.write(sse('activation', u)), complete: () => end() });
+        const heartbeat = setInterval(async () => {
+          const still = await identify(req, s.auth).catch(() => null);
+          if (!still) return end();
+          raw.write(': keep-alive\n\n');
+        }, s.settings.liveHeartbeatMs);
+        const end = () => {
+          if (!open.delete(end)) return;
+          clearInterval(heartbeat);
+          sub.unsubscribe();
+          raw.end();
+        };
+        open.add(end);
+        req.raw.on('close', end);
+      },
+    );
+  };
+}

@@ -1,0 +1,435 @@
+import uPlot from '/web/vendor/uPlot.esm.js';
+import { api, el } from './dom.js';
+import { lang, t } from './i18n.js';
+
+// Household and board pages over the ledger's bills (/api/bills, /api/units/…/bills/…,
+// /api/communities/…/summary). Texts live here, in both languages, beside the pages that use them.
+const TEXTS = {
+  en: {
+    noBills: 'No bills have been issued for you yet.',
+    billFor: '{period} · {unit}',
+    total: 'Total',
+    openBill: 'Open the bill for {period}',
+    consumptionTitle: 'My consumption',
+    consumptionOf: 'Daily consumption in {period}',
+    billTitle: 'Bill {period}',
+    recipient: '{name} · {unit}',
+    consumption: 'Consumption',
+    solar: 'Solar from the building',
+    grid: 'From the grid',
+    selfSufficiency: 'Self-sufficiency',
+    gridOnly: 'Grid alone would have cost',
+    saving: 'Your saving',
+    charges: 'Charges',
+    item: 'Item',
+    amount: 'Amount',
+    daily: 'Daily use: solar and grid',
+    dailySummary:
+      '{days} days: {solar} from the building’s solar, {grid} from the grid; highest day {maxDay} with {max}.',
+    dailyTable: 'Show the daily numbers as a table',
+    date: 'Date',
+    checkpoint: 'Ledger checkpoint',
+    checkpointText:
+      'This bill is entry {entry} of the community’s tamper-evident ledger. Its checkpoint is entry {seq}; anyone can check that nothing before it was changed:',
+    downloadPdf: 'Download PDF',
+    downloadHtml: 'Download printable page',
+    estimated: '{n} of {all} quarter-hours were estimated (missing meter data).',
+    back: 'Back to the bills',
+    notFound: 'This bill does not exist or is not yours.',
+    dashboard: 'Community dashboard',
+    noSummary: 'No month has been billed for this community yet.',
+    period: 'Month',
+    production: 'Solar production',
+    selfConsumption: 'Self-consumed',
+    exported: 'Exported to the grid',
+    autarky: 'Self-sufficiency of the community',
+    revenue: 'Internal solar revenue',
+    feedIn: 'Feed-in revenue',
+    gridInvoice: 'Grid invoice',
+    allBills: 'All units’ bills',
+    unit: 'Unit',
+    resident: 'Billed to',
+    privacy: 'Community totals are shown to the board only: in a small building they reveal neighbours’ use.',
+    chooseCommunity: 'Community',
+  },
+  de: {
+    noBills: 'Für Sie wurden noch keine Rechnungen ausgestellt.',
+    billFor: '{period} · {unit}',
+    total: 'Total',
+    openBill: 'Rechnung {period} öffnen',
+    consumptionTitle: 'Mein Verbrauch',
+    consumptionOf: 'Verbrauch pro Tag im {period}',
+    billTitle: 'Rechnung {period}',
+    recipient: '{name} · {unit}',
+    consumption: 'Verbrauch',
+    solar: 'Solarstrom vom Haus',
+    grid: 'Aus dem Netz',
+    selfSufficiency: 'Eigenversorgung',
+    gridOnly: 'Nur aus dem Netz hätte gekostet',
+    saving: 'Ihre Ersparnis',
+    charges: 'Positionen',
+    item: 'Position',
+    amount: 'Betrag',
+    daily: 'Verbrauch pro Tag: Solar und Netz',
+    dailySummary:
+      '{days} Tage: {solar} Solarstrom vom Haus, {grid} aus dem Netz; höchster Tag {maxDay} mit {max}.',
+    dailyTable: 'Tageswerte als Tabelle zeigen',
+    date: 'Datum',
+    checkpoint: 'Prüfpunkt im Journal',
+    checkpointText:
+      'Diese Rechnung ist Eintrag {entry} im fälschungssicheren Journal der Gemeinschaft. Ihr Prüfpunkt ist Eintrag {seq}; jede Person kann prüfen, dass davor nichts verändert wurde:',
+    downloadPdf: 'PDF herunterladen',
+    downloadHtml: 'Druckversion herunterladen',
+    estimated: '{n} von {all} Viertelstunden wurden geschätzt (fehlende Zählerdaten).',
+    back: 'Zurück zu den Rechnungen',
+    notFound: 'Diese Rechnung gibt es nicht, oder sie ist nicht Ihre.',
+    dashboard: 'Übersicht der Gemeinschaft',
+    noSummary: 'Für diese Gemeinschaft wurde noch kein Monat abgerechnet.',
+    period: 'Monat',
+    production: 'Solarproduktion',
+    selfConsumption: 'Selbst verbraucht',
+    exported: 'Ins Netz eingespeist',
+    autarky: 'Eigenversorgung der Gemeinschaft',
+    revenue: 'Interner Solarerlös',
+    feedIn: 'Einspeiseerlös',
+    gridInvoice: 'Netzrechnung',
+    allBills: 'Rechnungen aller Einheiten',
+    unit: 'Einheit',
+    resident: 'Rechnung an',
+    privacy:
+      'Summen der Gemeinschaft sieht nur der Vorstand: in einem kleinen Haus verraten sie den Verbrauch der Nachbarn.',
+    chooseCommunity: 'Gemeinschaft',
+  },
+};
+
+function tb(key, params = {}) {
+  const text = TEXTS[lang()]?.[key] ?? TEXTS.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, k) => String(params[k] ?? ''));
+}
+
+const kwh = (mWh) =>
+  `${new Intl.NumberFormat(lang(), { maximumFractionDigits: 1 }).format(mWh / 1_000_000)} kWh`;
+const money = (minor, currency) =>
+  new Intl.NumberFormat(lang(), { style: 'currency', currency }).format(minor / 100);
+const percent = (bp) => `${new Intl.NumberFormat(lang(), { maximumFractionDigits: 1 }).format(bp / 100)} %`;
+const monthName = (period) => {
+  const m = /^(\d{4})-(\d{2})$/.exec(period);
+  return m
+    ? new Intl.DateTimeFormat(lang(), { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(
+        new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, 1)),
+      )
+    : period;
+};
+const billHref = (b) => `#/bill/${encodeURIComponent(b.unit)}/${encodeURIComponent(b.id)}`;
+
+function kpis(items) {
+  return el(
+    'dl',
+    { class: 'kpis' },
+    items.map(([label, value]) =>
+      el('div', { class: 'kpi' }, el('dt', { text: label }), el('dd', { text: value })),
+    ),
+  );
+}
+
+function table(caption, head, rows) {
+  return el(
+    'div',
+    { class: 'table-wrap' },
+    el(
+      'table',
+      {},
+      caption ? el('caption', { class: 'visually-hidden', text: caption }) : null,
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          head.map((h, i) => el('th', { scope: 'col', class: i > 0 ? 'num' : null, text: h })),
+        ),
+      ),
+      el('tbody', {}, rows),
+    ),
+  );
+}
+
+/**
+ * Daily solar and grid as bars (uPlot), the solar part drawn over the day's total; the text
+ * alternative is a summary (the chart's label) and the same numbers as a table.
+ */
+function dailyChart(container, days, title, cleanup) {
+  const total = days.map((d) => (d.solarMwh + d.gridMwh) / 1_000_000);
+  const solar = days.map((d) => d.solarMwh / 1_000_000);
+  const maxAt = total.indexOf(Math.max(...total));
+  const summary = tb('dailySummary', {
+    days: days.length,
+    solar: kwh(days.reduce((s, d) => s + d.solarMwh, 0)),
+    grid: kwh(days.reduce((s, d) => s + d.gridMwh, 0)),
+    maxDay: days[maxAt]?.date ?? '',
+    max: kwh((total[maxAt] ?? 0) * 1_000_000),
+  });
+  const figure = el('div', { class: 'chart', role: 'img', 'aria-label': summary });
+  container.append(
+    el('h2', { text: title }),
+    figure,
+    el('p', { class: 'muted', text: summary }),
+    el(
+      'details',
+      {},
+      el('summary', { text: tb('dailyTable') }),
+      table(
+        title,
+        [tb('date'), tb('solar'), tb('grid')],
+        days.map((d) =>
+          el(
+            'tr',
+            {},
+            el('th', { scope: 'row', text: d.date }),
+            el('td', { class: 'num', text: kwh(d.solarMwh) }),
+            el('td', { class: 'num', text: kwh(d.gridMwh) }),
+          ),
+        ),
+      ),
+    ),
+  );
+  const xs = days.map((d) => Date.parse(`${d.date}T12:00:00Z`) / 1000);
+  const bars = uPlot.paths.bars({ size: [0.7, 40] });
+  const width = () => Math.max(280, figure.clientWidth || container.clientWidth || 600);
+  const plot = new uPlot(
+    {
+      width: width(),
+      height: 220,
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
+      series: [
+        {},
+        {
+          label: `${tb('grid')} (kWh)`,
+          stroke: '#5c6670',
+          fill: '#8a949e',
+          paths: bars,
+          points: { show: false },
+        },
+        {
+          label: `${tb('solar')} (kWh)`,
+          stroke: '#b07d00',
+          fill: '#f2b705',
+          paths: bars,
+          points: { show: false },
+        },
+      ],
+      axes: [{}, { size: 50 }],
+    },
+    // The grid series is the day's total; solar, drawn on top, covers its own part of it.
+    [xs, total, solar],
+    figure,
+  );
+  const onResize = () => plot.setSize({ width: width(), height: 220 });
+  window.addEventListener('resize', onResize);
+  cleanup.push(() => {
+    window.removeEventListener('resize', onResize);
+    plot.destroy();
+  });
+}
+
+function billList(bills, withUnit) {
+  return el(
+    'ul',
+    { class: 'cards bills' },
+    bills.map((b) =>
+      el(
+        'li',
+        { class: 'card' },
+        el(
+          'a',
+          { href: billHref(b), 'aria-label': tb('openBill', { period: monthName(b.period) }) },
+          withUnit ? `${b.unitName}: ${monthName(b.period)}` : monthName(b.period),
+        ),
+        el('p', { class: 'total', text: money(b.totalMinor, b.currency) }),
+        el('p', {
+          class: 'muted',
+          text: `${b.recipient} · ${tb('solar')} ${kwh(b.solarMwh)} / ${kwh(b.consumptionMwh)} · ${tb('saving')} ${money(b.savingMinor, b.currency)}`,
+        }),
+      ),
+    ),
+  );
+}
+
+/** Resident: my bills (newest first) and my consumption from the latest bill. */
+export async function billsPage({ page, cleanup }) {
+  const res = await api('/api/bills');
+  const bills = res.status === 200 ? res.body.bills : [];
+  if (bills.length === 0) return page(t('billsTitle'), el('p', { text: tb('noBills') }));
+  const chart = el('section', { class: 'card', id: 'consumption' });
+  page(t('billsTitle'), billList(bills, false), el('h2', { text: tb('consumptionTitle') }), chart);
+  const latest = await api(
+    `/api/units/${encodeURIComponent(bills[0].unit)}/bills/${encodeURIComponent(bills[0].id)}`,
+  );
+  if (latest.status === 200)
+    dailyChart(
+      chart,
+      latest.body.daily,
+      tb('consumptionOf', { period: monthName(latest.body.period) }),
+      cleanup,
+    );
+}
+
+/** One bill: totals, solar/grid split, saving, lines, daily chart, downloads and the checkpoint. */
+export async function billPage({ page, me, cleanup }, unit, id) {
+  const path = `/api/units/${encodeURIComponent(unit)}/bills/${encodeURIComponent(id)}`;
+  const res = await api(path);
+  const back = el(
+    'p',
+    {},
+    el('a', { href: me.role === 'resident' ? '#/bills' : '#/community', text: tb('back') }),
+  );
+  if (res.status !== 200) return page(tb('notFound'), back);
+  const b = res.body;
+  const cur = b.currency;
+  const q = b.quality;
+  const estimated = q.estimatedIntervals + q.sourceEstimatedIntervals;
+  const chart = el('section', { class: 'card' });
+  page(
+    tb('billTitle', { period: monthName(b.period) }),
+    el('p', {
+      class: 'muted',
+      text: tb('recipient', { name: b.recipient.name, unit: b.recipient.unitName }),
+    }),
+    el('p', { class: 'total', id: 'bill-total' }, `${tb('total')} ${money(b.totalMinor, cur)}`),
+    kpis([
+      [tb('consumption'), kwh(b.energy.consumptionMwh)],
+      [tb('solar'), kwh(b.energy.solarMwh)],
+      [tb('grid'), kwh(b.energy.gridMwh)],
+      [tb('selfSufficiency'), percent(b.energy.selfSufficiencyBp)],
+      [tb('gridOnly'), money(b.gridOnlyMinor, cur)],
+      [tb('saving'), money(b.savingMinor, cur)],
+    ]),
+    estimated > 0
+      ? el('p', { class: 'note', text: tb('estimated', { n: estimated, all: b.intervals }) })
+      : null,
+    el(
+      'p',
+      { class: 'actions' },
+      el('a', {
+        class: 'button',
+        href: `${path}?format=pdf`,
+        download: `${b.id}.pdf`,
+        text: tb('downloadPdf'),
+      }),
+      el('a', {
+        class: 'button',
+        href: `${path}?format=html`,
+        download: `${b.id}.html`,
+        text: tb('downloadHtml'),
+      }),
+    ),
+    el('h2', { text: tb('charges') }),
+    table(
+      tb('charges'),
+      [tb('item'), tb('amount')],
+      [
+        ...b.lines.map((l) =>
+          el(
+            'tr',
+            {},
+            el(
+              'th',
+              { scope: 'row' },
+              l.label,
+              l.kind === 'solar' || l.kind === 'grid'
+                ? el('span', { class: 'muted sub', text: kwh(l.mWh) })
+                : null,
+            ),
+            el('td', { class: 'num', text: money(l.amountMinor, cur) }),
+          ),
+        ),
+        el(
+          'tr',
+          { class: 'sum' },
+          el('th', { scope: 'row', text: tb('total') }),
+          el('td', { class: 'num', text: money(b.totalMinor, cur) }),
+        ),
+      ],
+    ),
+    chart,
+    el(
+      'section',
+      { class: 'card', id: 'checkpoint', 'aria-labelledby': 'checkpoint-h' },
+      el('h2', { id: 'checkpoint-h', text: tb('checkpoint') }),
+      el('p', { text: tb('checkpointText', { entry: b.entry.seq, seq: b.checkpoint.seq }) }),
+      el('code', {
+        class: 'hash',
+        text: `gridflex ledger verify --checkpoint ${b.checkpoint.seq}:${b.checkpoint.hash}`,
+      }),
+    ),
+    back,
+  );
+  dailyChart(chart, b.daily, tb('daily'), cleanup);
+}
+
+/** Board (and admin): the community's totals per billed month and every unit's bill. */
+export async function communityPage({ page, me }) {
+  const all = await api('/api/bills');
+  const bills = all.status === 200 ? all.body.bills : [];
+  const granted = me.grants.find((g) => g.kind === 'community')?.ref;
+  const community = granted ?? bills[0]?.community ?? '';
+  const res = community ? await api(`/api/communities/${encodeURIComponent(community)}/summary`) : null;
+  const periods = res?.status === 200 ? res.body.periods : [];
+  const latest = periods[0]?.summary;
+  const cur = latest?.currency ?? 'CHF';
+  page(
+    t('communityTitle', { name: community }),
+    el('h2', { text: tb('dashboard') }),
+    latest
+      ? el(
+          'section',
+          { class: 'card', id: 'dashboard', 'aria-label': `${tb('dashboard')} ${monthName(latest.period)}` },
+          el('h3', { text: monthName(latest.period) }),
+          kpis([
+            [tb('production'), kwh(latest.productionMwh)],
+            [tb('selfConsumption'), `${kwh(latest.selfConsumedMwh)} (${percent(latest.selfConsumptionBp)})`],
+            [tb('exported'), kwh(latest.exportedMwh)],
+            [tb('autarky'), percent(latest.autarkyBp)],
+            [tb('revenue'), money(latest.solarRevenueMinor, cur)],
+            [
+              tb('feedIn'),
+              money(
+                latest.feedIn.reduce((s, f) => s + f.amountMinor, 0),
+                cur,
+              ),
+            ],
+            [
+              tb('gridInvoice'),
+              money(
+                latest.gridInvoice.reduce((s, g) => s + g.amountMinor, 0),
+                cur,
+              ),
+            ],
+          ]),
+          el('p', { class: 'muted', text: tb('privacy') }),
+        )
+      : el('p', { text: tb('noSummary') }),
+    periods.length > 1
+      ? table(
+          tb('dashboard'),
+          [tb('period'), tb('production'), tb('selfConsumption'), tb('exported'), tb('revenue')],
+          periods.map(({ summary: s }) =>
+            el(
+              'tr',
+              {},
+              el('th', { scope: 'row', text: monthName(s.period) }),
+              el('td', { class: 'num', text: kwh(s.productionMwh) }),
+              el('td', { class: 'num', text: kwh(s.selfConsumedMwh) }),
+              el('td', { class: 'num', text: kwh(s.exportedMwh) }),
+              el('td', { class: 'num', text: money(s.solarRevenueMinor, s.currency) }),
+            ),
+          ),
+        )
+      : null,
+    el('h2', { text: tb('allBills') }),
+    billList(
+      bills.filter((b) => b.community === community),
+      true,
+    ),
+  );
+}

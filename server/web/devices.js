@@ -1,0 +1,479 @@
+// The manager's devices page (add from a profile, test the connection, map points, save) and
+// the audit page of setpoint writes.
+import { api, el } from './dom.js';
+import { formatTime, formatValue, t } from './i18n.js';
+
+const KINDS = [
+  'active_power',
+  'reactive_power',
+  'energy_import',
+  'energy_export',
+  'state_of_charge',
+  'temperature',
+  'frequency',
+  'voltage',
+  'current',
+  'power_factor',
+  'setpoint',
+  'status',
+];
+
+/** Points a profile offers by default: its registers that are named like a point kind. */
+function defaultPoints(profile, profiles) {
+  if (profile === 'sunspec') return [{ id: 'power', kind: 'active_power', register: '203.W' }];
+  const p = profiles.find((x) => x.id === profile);
+  if (!p) return [{ id: 'power', kind: 'active_power', register: '' }];
+  const asKind = {
+    power: 'active_power',
+    energy_import: 'energy_import',
+    energy_export: 'energy_export',
+    frequency: 'frequency',
+  };
+  return p.registers
+    .filter((r) => asKind[r.name])
+    .map((r) => ({ id: r.name, kind: asKind[r.name], register: r.name }));
+}
+
+function field(id, label, input) {
+  return el('div', { class: 'field' }, el('label', { for: id, text: label }), input);
+}
+
+function issuesList(body) {
+  const issues = body?.details?.issues ?? [];
+  return el(
+    'div',
+    { role: 'alert', class: 'error' },
+    el('p', { text: body?.message ?? t('loginError') }),
+    issues.length > 0
+      ? el(
+          'ul',
+          {},
+          issues.map((i) => el('li', { text: `${i.path}: ${i.message}` })),
+        )
+      : null,
+  );
+}
+
+function readingsTable(caption, rows) {
+  return el(
+    'div',
+    { class: 'table-wrap' },
+    el(
+      'table',
+      {},
+      el('caption', { text: caption }),
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          ['point', 'value', 'unit', 'quality'].map((k) => el('th', { scope: 'col', text: t(k) })),
+        ),
+      ),
+      el('tbody', {}, rows),
+    ),
+  );
+}
+
+/** Devices of a site: the list, and the form to add one or change its point mapping. */
+export async function devicesPage({ siteId, site, page, cleanup, status }) {
+  const [profilesRes, savedRes] = await Promise.all([
+    api('/api/profiles'),
+    api(`/api/sites/${encodeURIComponent(siteId)}/devices`),
+  ]);
+  const profiles = profilesRes.status === 200 ? profilesRes.body.profiles : [];
+  const saved = savedRes.status === 200 ? savedRes.body.devices : [];
+  const buildings = site.buildings.map((b) => b.id);
+
+  const input = (id, attrs = {}) => el('input', { id, name: id, ...attrs });
+  const protocol = el(
+    'select',
+    { id: 'dev-protocol' },
+    el('option', { value: 'modbus', text: 'Modbus TCP' }),
+    el('option', { value: 'opcua', text: 'OPC UA' }),
+  );
+  const profile = el(
+    'select',
+    { id: 'dev-profile' },
+    [...profiles.map((p) => p.id), 'sunspec'].map((id) => el('option', { value: id, text: id })),
+  );
+  const building = el(
+    'select',
+    { id: 'dev-building' },
+    buildings.map((b) => el('option', { value: b, text: b })),
+  );
+  const devId = input('dev-id', { required: true, autocapitalize: 'none', pattern: '[a-z0-9_-]+' });
+  const devName = input('dev-name');
+  const host = input('dev-host', { value: '127.0.0.1' });
+  const port = input('dev-port', { type: 'number', value: '502', min: '1', max: '65535' });
+  const unitId = input('dev-unit', { type: 'number', value: '1', min: '0', max: '255' });
+  const endpoint = input('dev-endpoint', { value: 'opc.tcp://127.0.0.1:4840' });
+  const modbusFields = el(
+    'fieldset',
+    { class: 'modbus' },
+    el('legend', { text: 'Modbus' }),
+    field('dev-profile', t('devProfile'), profile),
+    field('dev-host', t('devHost'), host),
+    field('dev-port', t('devPort'), port),
+    field('dev-unit', t('devUnit'), unitId),
+  );
+  const opcuaFields = el(
+    'fieldset',
+    { class: 'opcua', hidden: true },
+    el('legend', { text: 'OPC UA' }),
+    field('dev-endpoint', t('devEndpoint'), endpoint),
+  );
+
+  // Point mapping: one row per point (id, kind, register or node id).
+  const pointRows = el('tbody', {});
+  const addPointRow = (p = { id: '', kind: 'active_power', register: '' }) => {
+    const n = pointRows.children.length;
+    const idIn = el('input', { 'aria-label': t('pointId', { n: n + 1 }), value: p.id, class: 'pt-id' });
+    const kindSel = el(
+      'select',
+      { 'aria-label': t('pointKind', { n: n + 1 }), class: 'pt-kind' },
+      KINDS.map((k) => el('option', { value: k, text: k, selected: k === p.kind })),
+    );
+    const regIn = el('input', {
+      'aria-label': t('pointRegister', { n: n + 1 }),
+      value: p.register ?? p.nodeId ?? '',
+      class: 'pt-reg',
+    });
+    const unitIn = el('input', {
+      'aria-label': t('pointUnit', { n: n + 1 }),
+      value: p.unit ?? '',
+      class: 'pt-unit',
+      size: 4,
+    });
+    const remove = el('button', { type: 'button', class: 'secondary', text: t('remove') });
+    const row = el(
+      'tr',
+      {},
+      el('td', {}, idIn),
+      el('td', {}, kindSel),
+      el('td', {}, regIn),
+      el('td', {}, unitIn),
+      el('td', {}, remove),
+    );
+    remove.addEventListener('click', () => row.remove());
+    pointRows.append(row);
+  };
+  const setPoints = (points) => {
+    pointRows.replaceChildren();
+    for (const p of points) addPointRow(p);
+  };
+  const addPoint = el('button', { type: 'button', class: 'secondary', text: t('addPoint') });
+  addPoint.addEventListener('click', () => addPointRow());
+  const showProtocol = () => {
+    modbusFields.hidden = protocol.value !== 'modbus';
+    opcuaFields.hidden = protocol.value !== 'opcua';
+  };
+  protocol.addEventListener('change', () => {
+    showProtocol();
+    setPoints(
+      protocol.value === 'opcua'
+        ? [{ id: 'power', kind: 'active_power', register: 'ns=2;s=' }]
+        : defaultPoints(profile.value, profiles),
+    );
+  });
+  profile.addEventListener('change', () => setPoints(defaultPoints(profile.value, profiles)));
+
+  /** The gateway device the form describes; the server validates it and names bad fields. */
+  const device = () => {
+    const points = [...pointRows.children].map((row) => {
+      const id = row.querySelector('.pt-id').value.trim();
+      const kind = row.querySelector('.pt-kind').value;
+      const ref = row.querySelector('.pt-reg').value.trim();
+      const unit = row.querySelector('.pt-unit').value.trim();
+      const p = { id, kind, ...(unit ? { unit } : {}) };
+      if (protocol.value === 'opcua') return { ...p, nodeId: ref };
+      return ref && ref !== id ? { ...p, register: ref } : p;
+    });
+    const common = {
+      id: devId.value.trim(),
+      ...(devName.value.trim() ? { name: devName.value.trim() } : {}),
+      points,
+    };
+    return protocol.value === 'opcua'
+      ? {
+          ...common,
+          protocol: 'opcua',
+          connection: { endpointUrl: endpoint.value.trim(), securityMode: 'None', securityPolicy: 'None' },
+        }
+      : {
+          ...common,
+          protocol: 'modbus',
+          profile: profile.value,
+          connection: {
+            transport: 'tcp',
+            host: host.value.trim(),
+            port: Number(port.value),
+            unitId: Number(unitId.value),
+          },
+        };
+  };
+
+  const result = el('div', { id: 'dev-result', 'aria-live': 'polite' });
+  const testBtn = el('button', { type: 'button', id: 'dev-test', text: t('testConnection') });
+  const saveBtn = el('button', { type: 'submit', id: 'dev-save', text: t('saveDevice') });
+  const form = el(
+    'form',
+    { class: 'card device-form', 'aria-labelledby': 'dev-form-h', novalidate: true },
+    el('h2', { id: 'dev-form-h', text: t('addDevice') }),
+    field('dev-id', t('devId'), devId),
+    field('dev-name', t('devName'), devName),
+    field('dev-building', t('devBuilding'), building),
+    field('dev-protocol', t('devProtocol'), protocol),
+    modbusFields,
+    opcuaFields,
+    el(
+      'div',
+      { class: 'table-wrap' },
+      el(
+        'table',
+        { class: 'points-editor' },
+        el('caption', { text: t('pointMapping') }),
+        el(
+          'thead',
+          {},
+          el(
+            'tr',
+            {},
+            ['pointIdH', 'pointKindH', 'pointRegisterH', 'unit', ''].map((k) =>
+              el('th', { scope: 'col', text: k ? t(k) : '' }),
+            ),
+          ),
+        ),
+        pointRows,
+      ),
+    ),
+    el('p', {}, addPoint),
+    el('p', { class: 'actions' }, testBtn, saveBtn),
+    result,
+  );
+
+  testBtn.addEventListener('click', async () => {
+    result.replaceChildren(el('p', { text: t('testing') }));
+    const res = await api(`/api/sites/${encodeURIComponent(siteId)}/devices/test`, {
+      method: 'POST',
+      body: { device: device() },
+    });
+    if (res.status !== 200) return result.replaceChildren(issuesList(res.body));
+    result.replaceChildren(
+      readingsTable(
+        t('testResult'),
+        res.body.points.map((p) =>
+          el(
+            'tr',
+            { 'data-point': p.point },
+            el('th', { scope: 'row', text: p.point }),
+            el('td', { class: 'num', text: p.value === null ? '—' : formatValue(p.value, p.unit) }),
+            el('td', { text: p.unit }),
+            el('td', { class: `quality-${p.quality}`, text: t(`quality_${p.quality}`) }),
+          ),
+        ),
+      ),
+      res.body.errors.length > 0
+        ? el(
+            'ul',
+            { class: 'error' },
+            res.body.errors.map((e) => el('li', { text: e })),
+          )
+        : null,
+    );
+  });
+
+  let source = null;
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const d = device();
+    const res = await api(`/api/sites/${encodeURIComponent(siteId)}/devices/${encodeURIComponent(d.id)}`, {
+      method: 'PUT',
+      body: { device: d, building: building.value },
+    });
+    if (res.status !== 200) return result.replaceChildren(issuesList(res.body));
+    // Its live values, as the running gateway polls it.
+    const cells = new Map();
+    const rows = d.points.map((p) => {
+      const key = `${siteId}/${d.id}/${p.id}`;
+      const value = el('td', { class: 'num', 'data-point': key, text: t('noValue') });
+      const unit = el('td', { text: '' });
+      const quality = el('td', { text: '' });
+      cells.set(key, { value, unit, quality });
+      return el('tr', {}, el('th', { scope: 'row', text: p.id }), value, unit, quality);
+    });
+    result.replaceChildren(
+      el('p', { class: 'ok', text: res.body.polling ? t('savedPolling') : t('savedNotPolling') }),
+      readingsTable(t('liveOf', { device: d.id }), rows),
+    );
+    source?.close();
+    source = new EventSource(`/api/sites/${encodeURIComponent(siteId)}/live`);
+    const units = new Map(
+      site.buildings.flatMap((b) => b.devices.flatMap((x) => x.points.map((p) => [p.key, p.unit]))),
+    );
+    const show = (readings) => {
+      for (const r of readings) {
+        const cell = cells.get(r.pointId);
+        if (!cell) continue;
+        const unit = units.get(r.pointId) ?? '';
+        cell.value.textContent = r.value === null ? '—' : formatValue(r.value, unit);
+        cell.unit.textContent = unit;
+        cell.quality.textContent = t(`quality_${r.quality}`);
+        cell.quality.className = `quality-${r.quality}`;
+      }
+    };
+    // The saved device's units are in the sites list once saved: fetch them once.
+    const fresh = await api('/api/sites');
+    for (const s of fresh.status === 200 ? fresh.body.sites : [])
+      for (const b of s.buildings)
+        for (const x of b.devices) for (const p of x.points) units.set(p.key, p.unit);
+    source.addEventListener('snapshot', (e) => show(JSON.parse(e.data)));
+    source.addEventListener('readings', (e) => show(JSON.parse(e.data)));
+    source.addEventListener('error', () => {
+      status.textContent = t('liveLost');
+    });
+  });
+  cleanup.push(() => source?.close());
+
+  const edit = (s) => {
+    const d = s.device;
+    devId.value = d.id;
+    devName.value = d.name ?? '';
+    building.value = s.building;
+    protocol.value = d.protocol;
+    showProtocol();
+    if (d.protocol === 'modbus') {
+      profile.value = d.profile;
+      host.value = d.connection.host ?? '';
+      port.value = String(d.connection.port ?? 502);
+      unitId.value = String(d.connection.unitId ?? 1);
+    } else endpoint.value = d.connection.endpointUrl;
+    setPoints(
+      d.points.map((p) => ({
+        ...p,
+        register: typeof p.register === 'string' ? p.register : (p.nodeId ?? ''),
+      })),
+    );
+    devId.focus();
+  };
+
+  const deviceList = el(
+    'section',
+    { class: 'card', 'aria-labelledby': 'dev-list-h' },
+    el('h2', { id: 'dev-list-h', text: t('devicesOf', { name: site.name }) }),
+    el(
+      'div',
+      { class: 'table-wrap' },
+      el(
+        'table',
+        {},
+        el(
+          'thead',
+          {},
+          el(
+            'tr',
+            {},
+            ['device', 'devProtocol', 'devProfile', 'points', ''].map((k) =>
+              el('th', { scope: 'col', text: k ? t(k) : '' }),
+            ),
+          ),
+        ),
+        el(
+          'tbody',
+          {},
+          site.buildings.flatMap((b) =>
+            b.devices.map((d) => {
+              const s = saved.find((x) => x.device.id === d.id);
+              const btn = s
+                ? el('button', {
+                    type: 'button',
+                    class: 'secondary',
+                    text: t('editMapping'),
+                    'aria-label': t('editMappingOf', { device: d.id }),
+                  })
+                : null;
+              btn?.addEventListener('click', () => edit(s));
+              return el(
+                'tr',
+                {},
+                el('th', { scope: 'row', text: d.name ? `${d.name} (${d.id})` : d.id }),
+                el('td', { text: d.protocol }),
+                el('td', { text: d.profile }),
+                el('td', { class: 'num', text: String(d.points.length) }),
+                el('td', {}, btn ?? el('span', { class: 'muted', text: t('fromConfig') })),
+              );
+            }),
+          ),
+        ),
+      ),
+    ),
+  );
+
+  setPoints(defaultPoints(profile.value, profiles));
+  page(
+    t('devicesTitle', { name: site.name }),
+    el('p', {}, el('a', { href: `#/site/${siteId}`, text: t('backToSite') })),
+    form,
+    deviceList,
+  );
+}
+
+/** Setpoint writes to the site's devices (and refusals) from the audit log. */
+export async function writesPage({ siteId, site, page }) {
+  const res = await api(`/api/sites/${encodeURIComponent(siteId)}/writes?limit=200`);
+  const writes = res.status === 200 ? res.body.writes : [];
+  page(
+    t('writesTitle', { name: site.name }),
+    el('p', {}, el('a', { href: `#/site/${siteId}`, text: t('backToSite') })),
+    writes.length === 0
+      ? el('p', { class: 'card', text: t('noWrites') })
+      : el(
+          'div',
+          { class: 'table-wrap card' },
+          el(
+            'table',
+            {},
+            el('caption', { text: t('writesCaption') }),
+            el(
+              'thead',
+              {},
+              el(
+                'tr',
+                {},
+                [
+                  'updated',
+                  'point',
+                  'writeWho',
+                  'writeWhy',
+                  'writeRequested',
+                  'writeOld',
+                  'writeReadBack',
+                  'writeOutcome',
+                ].map((k) => el('th', { scope: 'col', text: t(k) })),
+              ),
+            ),
+            el(
+              'tbody',
+              {},
+              writes.map((w) => {
+                const d = w.details ?? {};
+                const num = (v) => (v === null || v === undefined ? '—' : String(v));
+                return el(
+                  'tr',
+                  {},
+                  el('td', { text: formatTime(Date.parse(w.ts)) }),
+                  el('th', { scope: 'row', text: w.target ?? '' }),
+                  el('td', { text: w.actor ?? '' }),
+                  el('td', { text: d.why ?? '' }),
+                  el('td', { class: 'num', text: num(d.requested) }),
+                  el('td', { class: 'num', text: num(d.old) }),
+                  el('td', { class: 'num', text: num(d.readBack) }),
+                  el('td', { text: `${d.outcome ?? w.outcome}${d.reason ? `: ${d.reason}` : ''}` }),
+                );
+              }),
+            ),
+          ),
+        ),
+  );
+}
