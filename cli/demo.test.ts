@@ -2,14 +2,16 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freePortPair } from '../sim/testing.js';
 import { buildProgram, COMMANDS } from './program.js';
 import { runCli, startCli } from './testing.js';
 
 describe('gridflex demo', () => {
-  it('starts the store and API, serves /health and /docs, and stops cleanly on Ctrl-C', async () => {
+  it('polls the simulator into the store and the live stream, serves /health and /docs, and stops on Ctrl-C', async () => {
     const data = await mkdtemp(join(tmpdir(), 'gfx-demo-'));
+    const simPort = await freePortPair();
     const demo = await startCli(
-      ['demo', '--port', '0', '--data', data],
+      ['demo', '--port', '0', '--data', data, '--sim-port-base', String(simPort)],
       /running at (http:\/\/\S+)/,
       {},
       150_000,
@@ -35,6 +37,38 @@ describe('gridflex demo', () => {
       sites: { id: string }[];
     };
     expect(sites.sites.map((s) => s.id)).toEqual(['zev-bern']);
+    expect(demo.output()).toMatch(/gateway: +polling \d+ simulated devices of zev-bern/);
+
+    // The live stream carries the simulator's grid meter as the gateway polls it…
+    const key = 'zev-bern/house-grid-meter/power';
+    const live = await fetch(`${base}/api/sites/zev-bern/live`, { headers: { cookie } });
+    expect(live.headers.get('content-type')).toContain('text/event-stream');
+    const reader = live.body!.getReader();
+    let text = '';
+    let seen: { value: number; quality: string } | undefined;
+    while (!seen) {
+      const chunk = await reader.read();
+      if (chunk.done) throw new Error(`live stream ended before a good ${key} reading: ${text.slice(-500)}`);
+      text += new TextDecoder().decode(chunk.value);
+      for (const m of text.matchAll(/^event: readings\ndata: (.*)$/gm)) {
+        const batch = JSON.parse(m[1]!) as { pointId: string; value: number; quality: string }[];
+        seen ??= batch.find((r) => r.pointId === key && r.quality === 'good');
+      }
+    }
+    await reader.cancel();
+    expect(typeof seen.value).toBe('number');
+    // …and the store has it (the writer batches, so ask until it is there).
+    let stored: { ts: string; value: number | null }[] = [];
+    while (stored.length === 0) {
+      const res = await fetch(`${base}/api/points/${encodeURIComponent(key)}/readings?bucket=raw`, {
+        headers: { cookie },
+      });
+      expect(res.status).toBe(200);
+      stored = ((await res.json()) as { readings: { ts: string; value: number | null }[] }).readings.filter(
+        (r) => r.value !== null,
+      );
+      if (stored.length === 0) await new Promise((r) => setTimeout(r, 500));
+    }
     expect(await demo.stop()).toBe(0);
     expect(demo.output()).toContain('SIGINT received, stopping');
     // Starting the CLI from source takes 25-90 s on the shared 2-core machine under load.

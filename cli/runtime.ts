@@ -1,8 +1,11 @@
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { VERSION } from '../config/version.js';
+import { Gateway, type GatewayConfig, type GatewayOptions } from '../gateway/index.js';
 import { listPoints, type Site } from '../model/index.js';
+import type { DeviceHost } from '../server/context.js';
 import { AuditLog, buildApp } from '../server/index.js';
+import { applySavedDevice, SiteDeviceRepository } from '../server/routes/devices.js';
 import { openStore, type Store } from '../store/index.js';
 import { DiskQueue, Hub, StoreWriter } from '../stream/index.js';
 
@@ -11,6 +14,8 @@ export interface RuntimeOptions {
   databaseUrl?: string;
   sites: Site[];
   logLevel: string;
+  /** Options of every gateway the runtime starts (link backoff, OPC UA client PKI folder). */
+  gateway?: GatewayOptions;
 }
 
 /** The running core: store, hub, store writer (with its disk spool) and the HTTP app. */
@@ -22,6 +27,8 @@ export interface Runtime {
   /** Hand `audit.append` to modules that must record what they did (setpoint writes, activations). */
   audit: AuditLog;
   sites: Site[];
+  /** Gateways polling into the hub; devices saved over the API are added here while running. */
+  gateways: LiveGateways;
   stop(): Promise<void>;
 }
 
@@ -36,8 +43,27 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const hub = new Hub();
   const disk = await DiskQueue.open(join(dataDir, 'spool'));
   const writer = new StoreWriter(store.readings, { disk }).start(hub.readings$);
+  const gateways = new LiveGateways(hub, options.gateway);
+  const audit = new AuditLog(store.db);
+  // Every gateway write and refusal goes to the audit log, which the manager's writes page reads.
+  hub.topic('writes').subscribe((w) => {
+    audit
+      .append({
+        actor: w.who,
+        action: 'setpoint_write',
+        target: `${w.site}/${w.device}/${w.point}`,
+        outcome:
+          w.outcome === 'written'
+            ? 'ok'
+            : w.outcome === 'refused' || w.outcome === 'rejected'
+              ? 'refused'
+              : 'failed',
+        details: { ...w },
+      })
+      .catch((err: unknown) => console.error(`gridflex: audit of a write failed: ${(err as Error).message}`));
+  });
   const app = await buildApp(
-    { store, hub, writer, sites: options.sites, version: VERSION },
+    { store, hub, writer, sites: options.sites, version: VERSION, devices: gateways },
     { logger: { level: options.logLevel } },
   );
   writer.status$.subscribe((s) => {
@@ -50,11 +76,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     hub,
     writer,
     app,
-    audit: new AuditLog(store.db),
+    audit,
     sites: options.sites,
+    gateways,
     stop: () => {
       stopping ??= (async () => {
         await app.close();
+        await gateways.stop();
         hub.close();
         await writer.stop();
         await store.close();
@@ -62,6 +90,74 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       return stopping;
     },
   };
+}
+
+/**
+ * The gateways of a running process. Each `add` polls its devices with a gateway of its own;
+ * a device id that is already polled is taken out of its old gateway first (which restarts
+ * with the rest), so a re-mapped device is never polled twice.
+ */
+export class LiveGateways implements DeviceHost {
+  private readonly running: Gateway[] = [];
+  private queue: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly options: GatewayOptions = {},
+  ) {}
+
+  add(cfg: GatewayConfig): Promise<void> {
+    const next = this.queue.then(() => this.replace(cfg));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async replace(cfg: GatewayConfig): Promise<void> {
+    if (this.stopped) return;
+    const ids = new Set(cfg.devices.map((d) => d.id));
+    for (const [i, gw] of [...this.running.entries()].reverse()) {
+      if (gw.cfg.site !== cfg.site || !gw.cfg.devices.some((d) => ids.has(d.id))) continue;
+      this.running.splice(i, 1);
+      await gw.stop();
+      const rest = gw.cfg.devices.filter((d) => !ids.has(d.id));
+      if (rest.length > 0) this.launch({ ...gw.cfg, devices: rest });
+    }
+    this.launch(cfg);
+  }
+
+  private launch(cfg: GatewayConfig): void {
+    const gw = new Gateway(cfg, this.hub, this.options);
+    gw.start();
+    this.running.push(gw);
+  }
+
+  /** Device ids polled now, per site (for the demo's summary and tests). */
+  devices(): string[] {
+    return this.running.flatMap((g) => g.cfg.devices.map((d) => `${g.cfg.site}/${d.id}`));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.queue;
+    await Promise.all(this.running.splice(0).map((g) => g.stop()));
+  }
+}
+
+/** Devices saved over the API in earlier runs: into the sites, and polled. Returns how many. */
+export async function restoreSavedDevices(rt: Runtime): Promise<number> {
+  let n = 0;
+  for (const saved of await new SiteDeviceRepository(rt.store.db).list()) {
+    if (!(await applySavedDevice(rt.store, rt.sites, saved))) continue;
+    await rt.gateways.add({
+      site: saved.site,
+      pollInterval: 5000,
+      profiles: saved.profiles,
+      devices: [saved.device],
+    });
+    n += 1;
+  }
+  return n;
 }
 
 /** Stop cleanly on Ctrl-C or a service manager's TERM; a second signal exits at once. */

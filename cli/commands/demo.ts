@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { loadConfigFile } from '../../config/load.js';
+import { loadConfigFile, validateConfig } from '../../config/load.js';
 import { packageRoot } from '../../config/version.js';
-import { SitesConfigSchema } from '../../model/index.js';
+import { type GatewayConfig, GatewayConfigSchema, gatewaySite, toModelDevice } from '../../gateway/config.js';
+import { DeviceSchema, type Site, SitesConfigSchema } from '../../model/index.js';
 import { ensureDemoUsers } from '../../server/index.js';
 import { PortOptionSchema, parseOptions } from '../args.js';
-import { startRuntime, stopOnSignals } from '../runtime.js';
+import { restoreSavedDevices, startRuntime, stopOnSignals } from '../runtime.js';
 import { startBackgroundSimulator } from './sim.js';
 
 export const DemoOptionsSchema = z.object({
@@ -15,7 +16,58 @@ export const DemoOptionsSchema = z.object({
   data: z.string().min(1),
   sites: z.string().min(1).optional(),
   sim: z.string().min(1),
+  simPortBase: PortOptionSchema.refine(
+    (p) => p >= 1 && p <= 65534,
+    'expected a port from 1 to 65534 (OPC UA uses the next one)',
+  ),
 });
+
+/**
+ * The gateway file of the simulator the demo runs (sim/gateway-config.ts, the one place its
+ * register maps are written down), and the building each device belongs to.
+ */
+async function simulatedGateway(
+  scenarioName: string,
+  host: string,
+  portBase: number,
+): Promise<{ cfg: GatewayConfig; buildingOf: Map<string, string> }> {
+  const [{ loadScenario }, { plannedEndpoints }, { gatewayConfigFor }, { Simulation }] = await Promise.all([
+    import('../../sim/scenario.js'),
+    import('../../sim/endpoints.js'),
+    import('../../sim/gateway-config.js'),
+    import('../../sim/physics/simulation.js'),
+  ]);
+  const scenario = await loadScenario(scenarioName);
+  const endpoints = plannedEndpoints(scenario, host, portBase);
+  const raw = gatewayConfigFor(new Simulation(scenario, { seed: 1, startMs: 0 }), endpoints);
+  const cfg = validateConfig(GatewayConfigSchema, raw, `gateway file of the simulated ${scenario.id}`);
+  // gatewayConfigFor returns one device per endpoint, in the same order.
+  const buildingOf = new Map(cfg.devices.map((d, i) => [d.id, endpoints[i]!.building]));
+  return { cfg, buildingOf };
+}
+
+/**
+ * The demo's sites with the simulated site's devices taken from the simulator: the sites file
+ * keeps the site's name, grid connection and assets; a site it does not list is added as is.
+ */
+export function withSimulatedDevices(
+  sites: Site[],
+  cfg: GatewayConfig,
+  buildingOf: Map<string, string>,
+): Site[] {
+  const site = sites.find((s) => s.id === cfg.site);
+  if (!site) return [...sites, gatewaySite(cfg)];
+  const merged: Site = {
+    ...site,
+    buildings: site.buildings.map((b) => ({
+      ...b,
+      devices: cfg.devices
+        .filter((d) => buildingOf.get(d.id) === b.id)
+        .map((d) => DeviceSchema.parse(toModelDevice(d))),
+    })),
+  };
+  return sites.map((s) => (s === site ? merged : s));
+}
 
 export function register(program: Command): void {
   program
@@ -31,16 +83,28 @@ export function register(program: Command): void {
       process.env.GRIDFLEX_DATA ?? './data',
     )
     .option('--sites <file>', 'sites file (YAML or JSON); default: the bundled Bern example')
-    .option('--sim <scenario>', 'simulated site to run in-process on ports 5020/5021, or none', 'zev-bern')
+    .option(
+      '--sim <scenario>',
+      'simulated site to run in-process and poll with the gateway, or none',
+      'zev-bern',
+    )
+    .option('--sim-port-base <p>', "the simulator's Modbus TCP port; OPC UA listens on the next one", '5020')
     .action(async (raw) => {
       const opts = parseOptions(DemoOptionsSchema, raw, 'demo');
       const sitesFile = opts.sites ?? `${packageRoot()}/deploy/examples/sites.yaml`;
-      const { sites } = await loadConfigFile(SitesConfigSchema, sitesFile);
+      const { sites: fileSites } = await loadConfigFile(SitesConfigSchema, sitesFile);
+      const simulated =
+        opts.sim === 'none' ? null : await simulatedGateway(opts.sim, opts.host, opts.simPortBase);
+      const sites = simulated
+        ? withSimulatedDevices(fileSites, simulated.cfg, simulated.buildingOf)
+        : fileSites;
       const rt = await startRuntime({
         dataDir: opts.data,
         databaseUrl: process.env.DATABASE_URL,
         sites,
         logLevel: process.env.LOG_LEVEL ?? 'warn',
+        // The simulator starts a few seconds after the gateway: retry soon, not after a minute.
+        gateway: { link: { maxBackoffMs: 5000 }, opcua: { pkiDir: join(opts.data, 'gateway-pki') } },
       });
       const users = await ensureDemoUsers(rt.store, sites);
       const address = await rt.app.listen({ port: opts.port, host: opts.host });
@@ -56,14 +120,24 @@ export function register(program: Command): void {
           ? null
           : startBackgroundSimulator(
               opts.sim,
-              { host: opts.host, portBase: 5020, pkiDir: join(opts.data, 'sim-pki') },
+              { host: opts.host, portBase: opts.simPortBase, pkiDir: join(opts.data, 'sim-pki') },
               (line) => console.log(line),
             );
+      // The gateway connects on its own once the simulator listens (it retries with backoff).
+      if (simulated) await rt.gateways.add(simulated.cfg);
+      const restored = await restoreSavedDevices(rt);
+      console.log(
+        simulated
+          ? `  gateway:  polling ${simulated.cfg.devices.length} simulated devices of ${simulated.cfg.site}` +
+              (restored > 0 ? ` and ${restored} saved over the API` : '')
+          : `  gateway:  none (--sim none): pages show stored values only${restored > 0 ? `; polling ${restored} devices saved over the API` : ''}`,
+      );
       console.log('Press Ctrl-C to stop.');
       stopOnSignals(
         async () => {
-          await sim?.stop();
+          // The gateway first: stopping it while its devices still answer is quick and clean.
           await rt.stop();
+          await sim?.stop();
         },
         (line) => console.log(line),
       );
