@@ -39,18 +39,22 @@ export interface SavedDevice {
 export class SiteDeviceRepository {
   constructor(private readonly db: Db) {}
 
-  async save(d: Omit<SavedDevice, 'updatedAt'>): Promise<void> {
+  /**
+   * Keep the device as the manager wrote it (durations as "5s", defaults left out), not the
+   * parsed form: `list` validates it again with the schema of the version that reads it.
+   */
+  async save(d: {
+    site: string;
+    building: string;
+    deviceId: string;
+    written: { device: unknown; profiles: unknown };
+    updatedBy: string | null;
+  }): Promise<void> {
     await this.db.query(
       `INSERT INTO site_devices (site, device_id, building, config, updated_by) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (site, device_id) DO UPDATE
        SET building = EXCLUDED.building, config = EXCLUDED.config, updated_by = EXCLUDED.updated_by, updated_at = now()`,
-      [
-        d.site,
-        d.device.id,
-        d.building,
-        JSON.stringify({ device: d.device, profiles: d.profiles }),
-        d.updatedBy,
-      ],
+      [d.site, d.deviceId, d.building, JSON.stringify(d.written), d.updatedBy],
     );
   }
 
@@ -146,7 +150,18 @@ export async function applySavedDevice(store: Store, sites: Site[], saved: Saved
 /** The longest a connection test may take: a manager waits for it in the browser. */
 const TEST_TIMEOUT_MS = 15_000;
 
-/** One read of a device that is not polled yet, through a throw-away gateway. */
+/** Where a device is, as a manager typed it: host and port, serial port, or endpoint URL. */
+function addressOf(device: GatewayDevice): string {
+  if (device.protocol === 'opcua') return device.connection.endpointUrl;
+  const c = device.connection;
+  return c.transport === 'rtu' ? c.path : `${c.host}:${c.port}`;
+}
+
+/**
+ * One read of a device that is not polled yet, through a throw-away gateway. A device that
+ * does not answer at all is an error (502 `GFX_DEVICE_UNREACHABLE`); one that answers with
+ * some bad points is a result, each point with its quality.
+ */
 export async function testDevice(cfg: GatewayConfig) {
   const gateway = new Gateway(cfg, new Hub(), { link: { maxBackoffMs: 1000 } });
   try {
@@ -167,6 +182,14 @@ export async function testDevice(cfg: GatewayConfig) {
     ]).finally(() => clearTimeout(timer));
     const device = cfg.devices[0]!;
     const byKey = new Map(outcome.readings.map((r) => [r.pointId, r]));
+    if (outcome.unreachable && !outcome.readings.some((r) => r.quality !== 'bad'))
+      throw new GridflexError(
+        'GFX_DEVICE_UNREACHABLE',
+        `the device at ${addressOf(device)} did not answer: check the address, the port and that it is switched on${
+          outcome.errors.length > 0 ? ` (${outcome.errors.map((e) => String(e)).join('; ')})` : ''
+        }`,
+        { status: 502 },
+      );
     return {
       points: device.points.map((p) => {
         const r = byKey.get(`${cfg.site}/${device.id}/${p.id}`);
@@ -359,15 +382,21 @@ export function deviceRoutes(ctx: AppContext, s: Services, host?: DeviceHost): F
             },
           ]);
         const actor = req.identity?.username ?? null;
-        const saved = {
+        await repo.save({
+          site: site.id,
+          building: body.building,
+          deviceId: device.id,
+          written: { device: body.device, profiles: body.profiles },
+          updatedBy: actor,
+        });
+        await applySavedDevice(ctx.store, ctx.sites, {
           site: site.id,
           building: body.building,
           device,
           profiles: cfg.profiles,
           updatedBy: actor,
-        };
-        await repo.save(saved);
-        await applySavedDevice(ctx.store, ctx.sites, { ...saved, updatedAt: new Date().toISOString() });
+          updatedAt: new Date().toISOString(),
+        });
         await s.audit.append({
           actor,
           action: 'config_change',
