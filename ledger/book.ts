@@ -30,7 +30,7 @@ export interface PeriodSummary {
 }
 
 export class BillBook {
-  private constructor(private readonly ledger: Ledger) {}
+  private constructor(readonly ledger: Ledger) {}
 
   static async open(store: Store): Promise<BillBook> {
     return new BillBook(await Ledger.open(store));

@@ -26,6 +26,7 @@ export {
   tariffAt,
 } from './community.js';
 export { kwh, money, parseScaled } from './decimal.js';
+export { completeMonths, type DemoBills, ensureCommunityBills, lastCompleteMonth } from './demo.js';
 export { type IssuedBill, type IssueResult, issueBills } from './issue.js';
 export { Flag, parseReadingsCsv, type ReadingsBatch, registerDeltas, seriesFor } from './readings.js';
 export { allocationCsv, billCsv, billHtml, billJson, summaryText } from './render.js';

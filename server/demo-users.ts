@@ -7,6 +7,9 @@ import { AuthRepository } from './auth/repository.js';
 import type { Role } from './auth/roles.js';
 import { migrateServer } from './services.js';
 
+/** The unit of the demo resident: a flat of the bundled zev-bern community. */
+export const DEMO_RESIDENT_UNIT = 'apt-1';
+
 export interface DemoUser {
   username: string;
   role: Role;
@@ -17,7 +20,9 @@ export interface DemoUser {
 /**
  * One user per role for `gridflex demo`, each with a fresh random password on every start
  * (printed once), so a demo left listening on a network never has a guessable login.
- * The resident's unit and the board's community are placeholders until ledger/ defines them.
+ * The resident holds flat apt-1 and the board the community of the first site: with the default
+ * sites that is the ZEV of the simulated zev-bern building (deploy/examples/zev-bern-community.yaml),
+ * whose bills `gridflex demo` issues at start.
  */
 export async function ensureDemoUsers(store: Store, sites: readonly Site[]): Promise<DemoUser[]> {
   await migrateServer(store);
@@ -28,7 +33,7 @@ export async function ensureDemoUsers(store: Store, sites: readonly Site[]): Pro
     { username: 'admin', role: 'admin', grants: [] },
     { username: 'manager', role: 'manager', grants: siteGrants },
     { username: 'operator', role: 'operator', grants: [{ kind: 'portfolio', ref: 'demo' }, ...siteGrants] },
-    { username: 'resident', role: 'resident', grants: [{ kind: 'unit', ref: 'flat-1' }] },
+    { username: 'resident', role: 'resident', grants: [{ kind: 'unit', ref: DEMO_RESIDENT_UNIT }] },
     { username: 'board', role: 'board', grants: [{ kind: 'community', ref: community }] },
   ];
   const audit = new AuditLog(store.db);

@@ -4,8 +4,10 @@ import { z } from 'zod';
 import { loadConfigFile, validateConfig } from '../../config/load.js';
 import { packageRoot } from '../../config/version.js';
 import { type GatewayConfig, GatewayConfigSchema, gatewaySite, toModelDevice } from '../../gateway/config.js';
+import { ensureCommunityBills } from '../../ledger/index.js';
 import { DeviceSchema, type Site, SitesConfigSchema } from '../../model/index.js';
 import { ensureDemoUsers } from '../../server/index.js';
+import type { Store } from '../../store/index.js';
 import { PortOptionSchema, parseOptions } from '../args.js';
 import { restoreSavedDevices, startRuntime, stopOnSignals } from '../runtime.js';
 import { startBackgroundSimulator } from './sim.js';
@@ -69,6 +71,30 @@ export function withSimulatedDevices(
   return sites.map((s) => (s === site ? merged : s));
 }
 
+/**
+ * Bills for the demo resident and board: the bundled zev-bern community, billed at start when
+ * the ledger holds none of its bills (ledger/demo.ts). Only when the demo runs that site.
+ */
+async function demoBills(store: Store, sites: Site[]): Promise<string[]> {
+  const root = `${packageRoot()}/deploy/examples`;
+  if (!sites.some((s) => s.id === 'zev-bern')) return [];
+  try {
+    const r = await ensureCommunityBills(store, {
+      communityFile: `${root}/zev-bern-community.yaml`,
+      readingsFile: `${root}/zev-bern-readings.csv.gz`,
+      nowMs: Date.now(),
+    });
+    if (r.periods.length === 0) return [`ledger:   no complete month of readings for ${r.community} yet`];
+    return r.periods.map(
+      (p) =>
+        `ledger:   ${p.bills} bills for ${p.label} (${r.community}, ${p.source === 'ledger' ? 'issued before' : `from the ${p.source} readings`})`,
+    );
+  } catch (err) {
+    // The demo still runs without bills; say why instead of hiding it.
+    return [`ledger:   no demo bills: ${(err as Error).message}`];
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('demo')
@@ -107,6 +133,7 @@ export function register(program: Command): void {
         gateway: { link: { maxBackoffMs: 5000 }, opcua: { pkiDir: join(opts.data, 'gateway-pki') } },
       });
       const users = await ensureDemoUsers(rt.store, sites);
+      const ledgerLines = await demoBills(rt.store, sites);
       const address = await rt.app.listen({ port: opts.port, host: opts.host });
       console.log('Demo users (new passwords at every start):');
       for (const u of users)
@@ -115,6 +142,7 @@ export function register(program: Command): void {
       console.log(`  store:    ${rt.store.description}`);
       console.log(`  API docs: ${address}/docs`);
       console.log(`  health:   ${address}/health`);
+      for (const line of ledgerLines) console.log(`  ${line}`);
       const sim =
         opts.sim === 'none'
           ? null

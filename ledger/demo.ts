@@ -1,0 +1,108 @@
+import { readFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
+import { loadConfigFile } from '../config/load.js';
+import { GridflexError } from '../model/index.js';
+import type { Store } from '../store/index.js';
+import { BillBook } from './book.js';
+import { CommunitySchema, compileCommunity } from './community.js';
+import { issueBills } from './issue.js';
+import { parseReadingsCsv, QUARTER_MS, type ReadingsBatch } from './readings.js';
+import { communityReadingsFromStore } from './store-readings.js';
+import { localTime, monthPeriod } from './time.js';
+
+/** What `ensureCommunityBills` found or did, one line per billed month. */
+export interface DemoBills {
+  community: string;
+  status: 'existing' | 'issued' | 'none';
+  periods: { label: string; bills: number; source: 'ledger' | 'store' | 'bundled' }[];
+}
+
+function monthLabel(year: number, month: number): string {
+  return `${year}-${String(month).padStart(2, '0')}`;
+}
+
+/** The month before the one `nowMs` falls in, in the community's zone. */
+export function lastCompleteMonth(nowMs: number, tz: string): string {
+  const lt = localTime(nowMs, tz);
+  return lt.month === 1 ? monthLabel(lt.year - 1, 12) : monthLabel(lt.year, lt.month - 1);
+}
+
+/** Every month the batch covers completely (all meters, every interval), oldest first. */
+export function completeMonths(batch: ReadingsBatch, tz: string): string[] {
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const series of batch.meters.values())
+    for (const t of series.keys()) {
+      if (t < first) first = t;
+      if (t > last) last = t;
+    }
+  if (first > last) return [];
+  const out: string[] = [];
+  let { year, month } = localTime(first, tz);
+  for (;;) {
+    const p = monthPeriod(monthLabel(year, month), tz);
+    if (p.startMs > last) break;
+    const whole = [...batch.meters.values()].every((s) => {
+      for (let t = p.startMs; t < p.endMs; t += QUARTER_MS) if (!s.has(t)) return false;
+      return true;
+    });
+    if (whole) out.push(p.label);
+    month = month === 12 ? 1 : month + 1;
+    if (month === 1) year++;
+  }
+  return out;
+}
+
+/**
+ * Bills for a demo (or a fresh installation): when the ledger holds no bill of the community,
+ * issue the last complete month from the store's gateway history if it covers that month, else
+ * every complete month of a bundled readings file (CSV, gzip when the name ends in .gz) that
+ * ended before `nowMs`. Nothing is issued when bills exist, so a restart changes nothing.
+ */
+export async function ensureCommunityBills(
+  store: Store,
+  options: { communityFile: string; readingsFile: string; nowMs: number },
+): Promise<DemoBills> {
+  const config = await loadConfigFile(CommunitySchema, options.communityFile);
+  const book = await BillBook.open(store);
+  const existing = await book.bills({ community: config.id });
+  if (existing.length > 0) {
+    const byPeriod = new Map<string, number>();
+    for (const b of existing) byPeriod.set(b.period, (byPeriod.get(b.period) ?? 0) + 1);
+    return {
+      community: config.id,
+      status: 'existing',
+      periods: [...byPeriod].map(([label, bills]) => ({ label, bills, source: 'ledger' as const })),
+    };
+  }
+  const community = compileCommunity(config);
+  const ledger = book.ledger;
+  const latest = lastCompleteMonth(options.nowMs, community.tz);
+  if (config.points) {
+    const period = monthPeriod(latest, community.tz);
+    try {
+      const batch = await communityReadingsFromStore(store, config, period.startMs, period.endMs);
+      const r = await issueBills(ledger, community, period, batch);
+      return {
+        community: config.id,
+        status: 'issued',
+        periods: [{ label: latest, bills: r.bills.length, source: 'store' }],
+      };
+    } catch (err) {
+      // No whole month of gateway history (the usual case for a demo): the bundled file.
+      const noHistory = ['GFX_LEDGER_DATA_GAP', 'GFX_STORE_UNKNOWN_POINT'];
+      if (!(err instanceof GridflexError) || !noHistory.includes(err.code)) throw err;
+    }
+  }
+  const raw = await readFile(options.readingsFile);
+  const text = (options.readingsFile.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+  const batch = parseReadingsCsv(text);
+  const periods: DemoBills['periods'] = [];
+  for (const label of completeMonths(batch, community.tz)) {
+    const period = monthPeriod(label, community.tz);
+    if (period.endMs > options.nowMs) continue;
+    const r = await issueBills(ledger, community, period, batch);
+    periods.push({ label, bills: r.bills.length, source: 'bundled' });
+  }
+  return { community: config.id, status: periods.length > 0 ? 'issued' : 'none', periods };
+}
