@@ -1,0 +1,248 @@
+import { filter, firstValueFrom, Subject, timeout } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { validateConfig } from '../config/load.js';
+import { Gateway, GatewayConfigSchema } from '../gateway/index.js';
+import { type Reading, type Site, SiteSchema } from '../model/index.js';
+import { plannedEndpoints } from '../sim/endpoints.js';
+import { gatewayConfigFor } from '../sim/gateway-config.js';
+import { startModbusServer } from '../sim/modbus/server.js';
+import type { BatteryDevice } from '../sim/physics/building.js';
+import { Simulation } from '../sim/physics/simulation.js';
+import { loadScenario } from '../sim/scenario.js';
+import { freePort } from '../sim/testing.js';
+import type { Store } from '../store/index.js';
+import { testBackends } from '../store/testing.js';
+import { Hub } from '../stream/index.js';
+import {
+  type LiveEvent,
+  LiveLoop,
+  materiallyChanged,
+  obligationLimits,
+  profileForecaster,
+  type Tariff,
+  tariffPrices,
+} from './live.js';
+import { migrateOptimizer, PlanRepository } from './plan-store.js';
+import { SolveWorker } from './pool.js';
+import type { Plan, PlanRequest } from './replan.js';
+import { sitePlanner } from './replan.js';
+import { GatewaySetpointSink } from './setpoint-sink.js';
+
+const bern = (over: Partial<Site> = {}): Site =>
+  SiteSchema.parse({
+    id: 'zev-bern',
+    name: 'ZEV Bern',
+    location: { lat: 46.95, lon: 7.45 },
+    timezone: 'Europe/Zurich',
+    grid: { importLimitKw: 80, exportLimitKw: 30 },
+    buildings: [
+      {
+        id: 'house',
+        name: 'house',
+        kind: 'apartment_block',
+        devices: [],
+        assets: [
+          {
+            id: 'battery',
+            type: 'battery',
+            capacityKwh: 20,
+            maxChargeKw: 10,
+            maxDischargeKw: 10,
+            measure: { soc: 'zev-bern/house-battery/soc', power: 'zev-bern/house-battery/power' },
+            control: {
+              mode: 'zev-bern/house-battery/mode',
+              charge_rate: 'zev-bern/house-battery/charge_rate',
+              discharge_rate: 'zev-bern/house-battery/discharge_rate',
+            },
+          },
+          { id: 'pv', type: 'pv', kwp: 30, inverterKw: 27 },
+        ],
+      },
+    ],
+    ...over,
+  });
+
+/** Cheap before 06:00 local, dear after: a plan starting at 04:00 charges the battery now. */
+const nightCheap: Tariff = {
+  currency: 'CHF',
+  import: { otherPerKwh: 0.4, windows: [{ fromHour: 0, toHour: 6, perKwh: 0.1 }] },
+  exportPerKwh: 0.05,
+};
+
+describe('live loop helpers', () => {
+  it('prices a horizon by local time window', () => {
+    const start = Date.parse('2026-01-15T04:00:00Z'); // 05:00 in Bern
+    const p = tariffPrices(nightCheap, start, 8, 15, 'Europe/Zurich');
+    expect(p.import).toEqual([0.1, 0.1, 0.1, 0.1, 0.4, 0.4, 0.4, 0.4]);
+    expect(p.export.every((x) => x === 0.05)).toBe(true);
+  });
+
+  it('applies an obligation to the slots it overlaps only', () => {
+    const start = 1_000 * 900_000;
+    const limits = obligationLimits(
+      bern(),
+      [{ id: 'dr-1', startMs: start + 900_000, endMs: start + 2 * 900_000, importLimitKw: 5 }],
+      start,
+      3,
+      15,
+    );
+    expect(limits?.importLimitKw).toEqual([80, 5, 80]);
+    expect(limits?.exportLimitKw).toEqual([30, 30, 30]);
+  });
+
+  it('calls a state change material only past the thresholds', () => {
+    const m = { socPct: 5, temperatureC: 0.5 };
+    const s = { socPct: { b: 50 }, temperatureC: {} };
+    expect(materiallyChanged(s, { socPct: { b: 53 }, temperatureC: {} }, m)).toBe(false);
+    expect(materiallyChanged(s, { socPct: { b: 56 }, temperatureC: {} }, m)).toBe(true);
+    expect(materiallyChanged(null, s, m)).toBe(true);
+  });
+
+  it('re-plans on a material change, keeps the shifted plan past the budget, and waits for state', async () => {
+    const readings = new Subject<Reading>();
+    const ticks = new Subject<number>();
+    const start = Date.parse('2026-01-15T03:00:00Z');
+    let now = start;
+    let slowNext = false;
+    const loop = new LiveLoop({
+      site: bern(),
+      readings$: readings,
+      clock: () => now,
+      forecast: profileForecaster(bern(), { meanLoadKw: 5 }),
+      tariff: nightCheap,
+      ticks$: ticks,
+      budgetMs: 2_000,
+      refreshMs: 0,
+      solve: async (request: PlanRequest, previous: Plan | null, signal: AbortSignal) => {
+        const { optimize } = await import('./optimize.js');
+        const { highsSolver } = await import('./solvers/highs.js');
+        if (slowNext)
+          await new Promise((resolve) => {
+            const t = setTimeout(resolve, 10_000);
+            signal.addEventListener('abort', () => {
+              clearTimeout(t);
+              resolve(null);
+            });
+          });
+        void previous;
+        return optimize(request.problem, highsSolver);
+      },
+    }).start();
+    const events: LiveEvent[] = [];
+    loop.events$.subscribe((e) => events.push(e));
+    const next = (kind: LiveEvent['kind']) =>
+      firstValueFrom(
+        loop.events$.pipe(
+          filter((e) => e.kind === kind),
+          timeout(30_000),
+        ),
+      );
+    try {
+      const waiting = next('waiting');
+      ticks.next(0);
+      expect((await waiting).kind).toBe('waiting');
+      let plan = next('plan');
+      readings.next({ pointId: 'zev-bern/house-battery/soc', ts: now, value: 40, quality: 'good' });
+      let e = await plan;
+      expect(e.kind === 'plan' && e.plan.source).toBe('solved');
+      expect(e.kind === 'plan' && e.trigger).toBe('state changed');
+      // A small SoC move is not material: no new plan before the next slot.
+      readings.next({ pointId: 'zev-bern/house-battery/soc', ts: now, value: 42, quality: 'good' });
+      now += 900_000;
+      slowNext = true;
+      plan = next('plan');
+      ticks.next(1);
+      e = await plan;
+      expect(e.kind === 'plan' && e.plan.source).toBe('previous');
+      expect(e.kind === 'plan' && e.plan.message).toMatch(/budget/);
+      expect(e.kind === 'plan' && e.plan.slot).toBe(loop.slotAt(now));
+      expect(events.filter((x) => x.kind === 'plan')).toHaveLength(2);
+    } finally {
+      await loop.stop();
+    }
+  }, 60_000);
+});
+
+const pglite = testBackends.find((b) => !b.skipReason)!;
+
+describe('live loop on the zev-bern simulator', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+
+  it('plans, writes the battery setpoint through the gateway, and the simulated battery follows', async () => {
+    const scenario = await loadScenario('zev-bern');
+    const start = Date.parse('2026-01-15T03:00:00Z'); // 04:00 in Bern: the cheap hours
+    const sim = new Simulation(scenario, { seed: 3, startMs: start });
+    sim.advanceBy(10);
+    const port = await freePort();
+    const server = await startModbusServer(sim, { host: '127.0.0.1', port });
+    cleanup.push(() => server.close());
+    const hub = new Hub();
+    cleanup.push(async () => hub.close());
+    const generated = gatewayConfigFor(sim, plannedEndpoints(scenario, '127.0.0.1', port)) as {
+      devices: { id: string }[];
+    };
+    const cfg = validateConfig(
+      GatewayConfigSchema,
+      { ...generated, devices: generated.devices.filter((d) => d.id === 'house-battery') },
+      'zev-bern battery',
+    );
+    const gw = new Gateway(cfg, hub, { clock: () => sim.tMs });
+    cleanup.push(() => gw.stop());
+    const store: Store = await pglite.open();
+    cleanup.push(() => store.close());
+    await migrateOptimizer(store);
+    const plans = new PlanRepository(store.db);
+    const worker = new SolveWorker();
+    cleanup.push(() => worker.close());
+    const site = bern();
+    const loop = new LiveLoop({
+      site,
+      readings$: hub.readings$,
+      clock: () => sim.tMs,
+      forecast: profileForecaster(site, { meanLoadKw: 6 }),
+      tariff: nightCheap,
+      solve: sitePlanner({ worker, stabilityPenaltyPerKwh: 0.005, site: site.id }),
+      budgetMs: 60_000,
+      sink: new GatewaySetpointSink((r) =>
+        gw.write({ device: r.device, point: r.point, value: r.value, who: r.who, why: r.why }),
+      ),
+      plans,
+      refreshMs: 0,
+    }).start();
+    cleanup.push(() => loop.stop());
+    const dispatched = firstValueFrom(
+      loop.events$.pipe(
+        filter((e) => e.kind === 'dispatch'),
+        timeout(90_000),
+      ),
+    );
+    const battery = sim.buildings[0]!.device('battery') as BatteryDevice;
+    const storedBefore = battery.storedWh;
+    const poll = await gw.pollOnce();
+    expect(poll.errors).toEqual([]);
+    const d = await dispatched;
+    if (d.kind !== 'dispatch') throw new Error('expected a dispatch');
+    const sp = d.setpoints.find((s) => s.assetId === 'battery')!;
+    // Cheap now, dear from 06:00: the plan charges at once.
+    expect(sp.kw).toBeGreaterThan(1);
+    expect(d.writes.map((w) => [w.pointId.split('/')[2], w.outcome])).toEqual([
+      ['charge_rate', 'written'],
+      ['discharge_rate', 'written'],
+      ['mode', 'written'],
+    ]);
+    expect(battery.setpointW).toBeCloseTo(sp.kw * 1000, -2);
+    sim.advanceBy(60);
+    expect(battery.meter.powerW).toBeGreaterThan(900 * sp.kw);
+    expect(battery.storedWh).toBeGreaterThan(storedBefore);
+    // The plan is stored with its inputs, including the measured SoC it started from.
+    const stored = await plans.latest('zev-bern');
+    expect(stored?.source).toBe('solved');
+    const inputs = stored?.request.inputs as { state: { socPct: Record<string, number> } };
+    expect(inputs.state.socPct.battery).toBeCloseTo((storedBefore / 20_000) * 100, 0);
+    // The write went through the safety layer's audit trail, as the optimizer.
+    expect(gw.records.filter((r) => r.who === 'optimizer')).toHaveLength(3);
+  }, 120_000);
+});

@@ -1,0 +1,430 @@
+import {
+  BehaviorSubject,
+  concatMap,
+  distinctUntilChanged,
+  EMPTY,
+  filter,
+  from,
+  map,
+  merge,
+  type Observable,
+  Subject,
+  type Subscription,
+  scan,
+  share,
+  startWith,
+  tap,
+  timer,
+} from 'rxjs';
+import { z } from 'zod';
+import { parseOrThrow, type Reading, type Site, ValidationError } from '../model/index.js';
+import { clearSkyPvKw, fallbackLoadKw, localHour, pvForecastKw, YIELD_DEFAULT } from './forecast.js';
+import type { PlanRepository } from './plan-store.js';
+import { type Plan, type PlanRequest, type ReplanOptions, replan } from './replan.js';
+import { type AssetSetpoint, type SetpointSink, type SetpointWrite, setpointsAt } from './setpoint-sink.js';
+import { type SiteInputs, siteProblem } from './site-problem.js';
+
+/**
+ * Time-of-use tariff (README "Live loop"): an import price per kWh by local time window, the
+ * rest of the day at `import.otherPerKwh`, and one export price. Windows are [from, to) in the
+ * site's time zone, whole hours.
+ */
+export const TariffSchema = z.object({
+  currency: z.string().min(1).default('CHF'),
+  import: z.object({
+    otherPerKwh: z.number(),
+    windows: z
+      .array(
+        z
+          .object({
+            fromHour: z.number().int().min(0).max(23),
+            toHour: z.number().int().min(1).max(24),
+            perKwh: z.number(),
+          })
+          .refine((w) => w.toHour > w.fromHour, { path: ['toHour'], message: 'must be after fromHour' }),
+      )
+      .default([]),
+  }),
+  exportPerKwh: z.number(),
+});
+export type Tariff = z.output<typeof TariffSchema>;
+
+/**
+ * Default tariff: a Swiss two-rate household tariff in round figures (high rate 07–21 h
+ * local, low rate otherwise, a typical feed-in rate). Assumed values, not a real utility's.
+ */
+export const DEFAULT_TARIFF: Tariff = {
+  currency: 'CHF',
+  import: { otherPerKwh: 0.22, windows: [{ fromHour: 7, toHour: 21, perKwh: 0.32 }] },
+  exportPerKwh: 0.08,
+};
+
+/** Per-slot prices of a tariff over a horizon. */
+export function tariffPrices(
+  tariff: Tariff,
+  startMs: number,
+  slots: number,
+  slotMinutes: number,
+  timezone: string,
+): { import: number[]; export: number[] } {
+  const imp = Array.from({ length: slots }, (_, t) => {
+    const h = localHour(startMs + t * slotMinutes * 60_000, timezone);
+    return (
+      tariff.import.windows.find((w) => h >= w.fromHour && h < w.toHour)?.perKwh ?? tariff.import.otherPerKwh
+    );
+  });
+  return { import: imp, export: imp.map(() => tariff.exportPerKwh) };
+}
+
+/**
+ * A market obligation of the site (allocated by market/ before the solve): while it runs, the
+ * grid import and/or export must stay within these limits (e.g. an activated demand response
+ * caps import). Limits tighter than the connection's only.
+ */
+export interface Obligation {
+  id: string;
+  startMs: number;
+  endMs: number;
+  importLimitKw?: number;
+  exportLimitKw?: number;
+}
+
+/** Per-slot grid limits from the connection and the obligations active in each slot. */
+export function obligationLimits(
+  site: Site,
+  obligations: readonly Obligation[],
+  startMs: number,
+  slots: number,
+  slotMinutes: number,
+): { importLimitKw: number[]; exportLimitKw: number[] } | null {
+  if (obligations.length === 0) return null;
+  const slotMs = slotMinutes * 60_000;
+  const importLimitKw: number[] = [];
+  const exportLimitKw: number[] = [];
+  for (let t = 0; t < slots; t++) {
+    const a = startMs + t * slotMs;
+    let imp = site.grid.importLimitKw;
+    let exp = site.grid.exportLimitKw;
+    for (const o of obligations) {
+      if (o.endMs <= a || o.startMs >= a + slotMs) continue;
+      if (o.importLimitKw !== undefined) imp = Math.min(imp, o.importLimitKw);
+      if (o.exportLimitKw !== undefined) exp = Math.min(exp, o.exportLimitKw);
+    }
+    importLimitKw.push(imp);
+    exportLimitKw.push(exp);
+  }
+  return { importLimitKw, exportLimitKw };
+}
+
+export interface SiteForecast {
+  pvKw: number[];
+  baseLoadKw: number[];
+  outdoorC: number | number[];
+}
+
+/** Forecasts for a horizon; may read the store (forecast-store.ts). */
+export type Forecaster = (startMs: number, slots: number, slotMinutes: number) => Promise<SiteForecast>;
+
+/**
+ * The forecaster without history: PV = clear sky of every `pv` asset × `pvYield` (default the
+ * documented YIELD_DEFAULT), base load = the fallback profile around `meanLoadKw`, outdoor
+ * temperature constant. Pass a store-backed one (forecast-store.ts) where history exists.
+ */
+export function profileForecaster(
+  site: Site,
+  o: { meanLoadKw: number; outdoorC?: number; pvYield?: number },
+): Forecaster {
+  const pv = site.buildings.flatMap((b) => b.assets).filter((a) => a.type === 'pv');
+  return async (startMs, slots, slotMinutes) => {
+    const pvKw = Array(slots).fill(0) as number[];
+    for (const a of pv) {
+      const kw = pvForecastKw(
+        clearSkyPvKw(site.location, a.kwp, startMs, slots, slotMinutes, a.inverterKw),
+        o.pvYield ?? YIELD_DEFAULT,
+      );
+      kw.forEach((v, t) => {
+        pvKw[t]! += v;
+      });
+    }
+    return {
+      pvKw,
+      baseLoadKw: fallbackLoadKw(startMs, slots, slotMinutes, site.timezone, o.meanLoadKw),
+      outdoorC: o.outdoorC ?? 10,
+    };
+  };
+}
+
+/** Measured state the LP starts from, by asset id. */
+export interface LiveState {
+  socPct: Record<string, number>;
+  temperatureC: Record<string, number>;
+}
+
+/** Which reading feeds which state entry: batteries' `measure.soc`, thermal zones' `measure.temperature`. */
+export function stateBindings(site: Site): Map<string, { kind: 'soc' | 'temperature'; assetId: string }> {
+  const out = new Map<string, { kind: 'soc' | 'temperature'; assetId: string }>();
+  for (const a of site.buildings.flatMap((b) => b.assets)) {
+    if (a.type === 'battery' && a.measure.soc) out.set(a.measure.soc, { kind: 'soc', assetId: a.id });
+    if (a.type === 'thermal' && a.measure.temperature)
+      out.set(a.measure.temperature, { kind: 'temperature', assetId: a.id });
+  }
+  return out;
+}
+
+/** The latest good value of every bound state point; uncertain/bad readings are not state. */
+export function liveState$(site: Site, readings$: Observable<Reading>): Observable<LiveState> {
+  const bindings = stateBindings(site);
+  return readings$.pipe(
+    filter((r) => r.quality === 'good' && r.value !== null && bindings.has(r.pointId)),
+    scan(
+      (s, r) => {
+        const b = bindings.get(r.pointId)!;
+        return b.kind === 'soc'
+          ? { ...s, socPct: { ...s.socPct, [b.assetId]: Math.min(100, Math.max(0, r.value!)) } }
+          : { ...s, temperatureC: { ...s.temperatureC, [b.assetId]: r.value! } };
+      },
+      { socPct: {}, temperatureC: {} } as LiveState,
+    ),
+  );
+}
+
+/** Thresholds past which a change re-plans at once rather than at the next slot. */
+export interface MaterialChange {
+  /** Percentage points of battery SoC away from the value the plan started from. */
+  socPct: number;
+  /** Kelvin away from the zone temperature the plan started from. */
+  temperatureC: number;
+}
+export const DEFAULT_MATERIAL: MaterialChange = { socPct: 5, temperatureC: 0.5 };
+
+/** Does `now` differ materially from `planned` (a missing value on either side counts)? */
+export function materiallyChanged(planned: LiveState | null, now: LiveState, m: MaterialChange): boolean {
+  if (!planned) return true;
+  const differs = (a: Record<string, number>, b: Record<string, number>, tol: number) =>
+    Object.keys({ ...a, ...b }).some(
+      (k) => a[k] === undefined || b[k] === undefined || Math.abs(a[k] - b[k]) >= tol,
+    );
+  return (
+    differs(planned.socPct, now.socPct, m.socPct) ||
+    differs(planned.temperatureC, now.temperatureC, m.temperatureC)
+  );
+}
+
+/** What the loop reports: every plan (and whether it was solved or kept), every dispatch, every wait. */
+export type LiveEvent =
+  | { kind: 'plan'; plan: Plan; trigger: string; storedId: number | null }
+  | { kind: 'dispatch'; slot: number; setpoints: AssetSetpoint[]; writes: SetpointWrite[] }
+  | { kind: 'waiting'; message: string }
+  | { kind: 'error'; message: string };
+
+export interface LiveLoopOptions {
+  site: Site;
+  readings$: Observable<Reading>;
+  /** Wall clock (ms), or the simulated clock in a bench. */
+  clock: () => number;
+  forecast: Forecaster;
+  tariff?: Tariff;
+  /** Market obligations of this site; each emission replaces the list (may never emit). */
+  obligations$?: Observable<readonly Obligation[]>;
+  /** Solves one request (replan.ts `sitePlanner` on a worker, or in-thread in a bench). */
+  solve: ReplanOptions['solve'];
+  /** Time budget of each solve; past it the previous plan (shifted) stays in force. */
+  budgetMs?: number;
+  sink?: SetpointSink;
+  plans?: PlanRepository;
+  slotMinutes?: number;
+  slots?: number;
+  material?: MaterialChange;
+  /** Slot boundaries; default a timer on the clock's quarter-hours. Tests and benches drive their own. */
+  ticks$?: Observable<unknown>;
+  /** Re-send the setpoints in force this often (device fail-safes revert without it); 0 = never. */
+  refreshMs?: number;
+  /** Battery wear cost per kWh of throughput, passed to the problem. */
+  batteryWearPerKwh?: number;
+}
+
+/**
+ * The live re-plan loop of one site (README "Live loop"). Inputs: the latest measured state
+ * (from the hub's readings via the assets' `measure` bindings), forecasts, tariff prices and
+ * market obligations. A request is made at every slot boundary and whenever the state moves
+ * materially or the obligations change; replan.ts solves it (a newer request cancels the older
+ * solve; past the budget the previous plan, shifted, is kept and the event says so). Every plan
+ * is stored with its inputs; the setpoints of the slot in force go to the sink at every plan and
+ * every `refreshMs`.
+ */
+export class LiveLoop {
+  readonly events$: Observable<LiveEvent>;
+  private readonly events = new Subject<LiveEvent>();
+  private readonly current = new BehaviorSubject<Plan | null>(null);
+  private sub: Subscription | null = null;
+  private dispatching: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(private readonly o: LiveLoopOptions) {
+    this.events$ = this.events.asObservable();
+  }
+
+  get plan(): Plan | null {
+    return this.current.value;
+  }
+
+  private get slotMs(): number {
+    return (this.o.slotMinutes ?? 15) * 60_000;
+  }
+
+  slotAt(ms: number): number {
+    return Math.floor(ms / this.slotMs);
+  }
+
+  /** Start; `stop()` ends every subscription and waits for a dispatch under way. */
+  start(): this {
+    const o = this.o;
+    const slotMinutes = o.slotMinutes ?? 15;
+    const slots = o.slots ?? 96;
+    const material = o.material ?? DEFAULT_MATERIAL;
+    const state$ = liveState$(o.site, o.readings$).pipe(share());
+    let latest: LiveState = { socPct: {}, temperatureC: {} };
+    let planned: LiveState | null = null;
+    let obligations: readonly Obligation[] = [];
+    const ticks$ = o.ticks$ ?? timer(this.slotMs - (o.clock() % this.slotMs), this.slotMs).pipe(startWith(0));
+    const triggers$: Observable<string> = merge(
+      ticks$.pipe(map(() => 'slot')),
+      state$.pipe(
+        tap((s) => {
+          latest = s;
+        }),
+        filter((s) => materiallyChanged(planned, s, material)),
+        map(() => 'state changed'),
+      ),
+      (o.obligations$ ?? EMPTY).pipe(
+        distinctUntilChanged((a, b) => JSON.stringify(a) === JSON.stringify(b)),
+        tap((list) => {
+          obligations = list;
+        }),
+        map(() => 'market obligations changed'),
+      ),
+    );
+    const requests$ = triggers$.pipe(
+      concatMap((trigger) =>
+        from(
+          this.request(latest, obligations, slots, slotMinutes).then(
+            (r) => {
+              if (r) planned = r.state;
+              return r ? [{ ...r.request, inputs: { ...(r.request.inputs as object), trigger } }] : [];
+            },
+            (err: unknown) => {
+              this.report(err);
+              return [];
+            },
+          ),
+        ),
+      ),
+      concatMap((rs) => from(rs)),
+    );
+    const plans$ = replan(requests$, { solve: o.solve, budgetMs: o.budgetMs ?? 20_000 });
+    this.sub = plans$
+      .pipe(
+        concatMap(async (plan) => {
+          this.current.next(plan);
+          let storedId: number | null = null;
+          if (o.plans) {
+            try {
+              storedId = await o.plans.save(o.site.id, plan, o.clock());
+            } catch (err) {
+              this.report(err);
+            }
+          }
+          const trigger = (plan.request.inputs as { trigger?: string } | undefined)?.trigger ?? 'slot';
+          this.events.next({ kind: 'plan', plan, trigger, storedId });
+          await this.dispatch();
+        }),
+      )
+      .subscribe({ error: (err: unknown) => this.report(err) });
+    if ((o.refreshMs ?? 20_000) > 0)
+      this.sub.add(timer(o.refreshMs ?? 20_000, o.refreshMs ?? 20_000).subscribe(() => void this.dispatch()));
+    return this;
+  }
+
+  private report(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    const waiting = err instanceof ValidationError && err.code === 'GFX_OPT_STATE';
+    this.events.next(
+      waiting
+        ? { kind: 'waiting', message: `${message}: ${err.issues.map((i) => i.message).join('; ')}` }
+        : { kind: 'error', message },
+    );
+  }
+
+  /** The request for the slot in force, or null (reported) while the state is incomplete. */
+  private async request(
+    state: LiveState,
+    obligations: readonly Obligation[],
+    slots: number,
+    slotMinutes: number,
+  ): Promise<{ request: PlanRequest; state: LiveState } | null> {
+    const o = this.o;
+    const now = o.clock();
+    const slot = this.slotAt(now);
+    const startMs = slot * this.slotMs;
+    const forecast = await o.forecast(startMs, slots, slotMinutes);
+    const limits = obligationLimits(o.site, obligations, startMs, slots, slotMinutes);
+    const inputs: SiteInputs = {
+      startMs,
+      slots,
+      slotMinutes,
+      state: { socPct: { ...state.socPct }, temperatureC: { ...state.temperatureC } },
+      forecast,
+      prices: tariffPrices(o.tariff ?? DEFAULT_TARIFF, startMs, slots, slotMinutes, o.site.timezone),
+      ...(limits ? { grid: limits } : {}),
+      batteryWearPerKwh: o.batteryWearPerKwh ?? 0,
+      ...(obligations.length > 0 ? { reservations: obligations } : {}),
+    };
+    const problem = siteProblem(o.site, inputs);
+    return { request: { slot, startMs, problem, inputs }, state };
+  }
+
+  /** Send the setpoints of the slot in force now (one dispatch at a time). */
+  dispatch(): Promise<void> {
+    const run = this.dispatching.then(async () => {
+      const plan = this.current.value;
+      const sink = this.o.sink;
+      if (!plan || !sink || this.stopped) return;
+      const slot = this.slotAt(this.o.clock());
+      if (slot - plan.slot >= plan.schedule.importKw.length) return;
+      const setpoints = setpointsAt(plan, slot);
+      if (setpoints.length === 0) return;
+      const why = `plan of slot ${plan.slot} (${plan.source}), slot ${slot - plan.slot}: ${describe(setpoints)}`;
+      try {
+        const writes = await sink.send(this.o.site, setpoints, why);
+        this.events.next({ kind: 'dispatch', slot, setpoints, writes });
+      } catch (err) {
+        this.report(err);
+      }
+    });
+    this.dispatching = run.catch(() => undefined);
+    return run;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.sub?.unsubscribe();
+    this.sub = null;
+    await this.dispatching;
+    this.events.complete();
+  }
+}
+
+function describe(setpoints: readonly AssetSetpoint[]): string {
+  return setpoints
+    .map((s) =>
+      s.type === 'battery'
+        ? `${s.assetId} ${s.kw > 1e-3 ? `charge ${s.kw.toFixed(1)} kW` : s.kw < -1e-3 ? `discharge ${(-s.kw).toFixed(1)} kW` : 'idle'}`
+        : `${s.assetId} ${s.kw.toFixed(1)} kW`,
+    )
+    .join(', ');
+}
+
+/** A tariff from a config value; a ValidationError names the field. */
+export function parseTariff(raw: unknown): Tariff {
+  return parseOrThrow(TariffSchema, raw, 'tariff');
+}
