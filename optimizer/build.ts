@@ -1,4 +1,4 @@
-import { LpBuilder, type LpModel } from './lp.js';
+import type { LpModel } from './lp.js';
 import { decisionBlocks, horizon, type Problem, slotHours, valueAt, window } from './problem.js';
 
 /** Column indices of each asset's variables, by slot (null: the variable does not exist). */
@@ -47,6 +47,155 @@ export interface BuildOptions {
   anchor?: { targets: ReadonlyMap<string, number>; penaltyPerKwh: number };
 }
 
+class F64 {
+  a = new Float64Array(256);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+  done(): Float64Array {
+    return this.a.slice(0, this.n);
+  }
+}
+
+class I32 {
+  a = new Int32Array(256);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Int32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+  done(): Int32Array {
+    return this.a.slice(0, this.n);
+  }
+}
+
+type Entries = [number, number][];
+
+/**
+ * Builds the LpModel straight into typed arrays. Columns and rows are identified by index; a
+ * name is a family (`battery[b1].soc`) and an optional slot, and the strings
+ * (`battery[b1].soc[12]`) are made only when someone reads `colNames`/`rowNames` (diagnosis,
+ * explanation, anchors). The profile at 100 assets × 96 slots was dominated by per-cell name
+ * strings, [column, value] tuples and the garbage they left.
+ */
+class ModelBuilder {
+  private readonly families: string[] = [];
+  private readonly familyIds = new Map<string, number>();
+  private readonly colCost = new F64();
+  private readonly colLower = new F64();
+  private readonly colUpper = new F64();
+  private readonly colFamily = new I32();
+  private readonly colSlot = new I32();
+  private readonly rowLower = new F64();
+  private readonly rowUpper = new F64();
+  private readonly rowFamily = new I32();
+  private readonly rowSlot = new I32();
+  private readonly starts = new I32();
+  private readonly indices = new I32();
+  private readonly values = new F64();
+
+  constructor() {
+    this.starts.push(0);
+  }
+
+  get numCols(): number {
+    return this.colCost.n;
+  }
+
+  /** The id of a name family (interned). */
+  family(name: string): number {
+    let id = this.familyIds.get(name);
+    if (id === undefined) {
+      id = this.families.length;
+      this.families.push(name);
+      this.familyIds.set(name, id);
+    }
+    return id;
+  }
+
+  /** Adds a column named family[slot] (no index when slot < 0); returns its index. */
+  col(family: number, slot: number, lower: number, upper: number, cost: number): number {
+    this.colCost.push(cost);
+    this.colLower.push(lower);
+    this.colUpper.push(upper);
+    this.colFamily.push(family);
+    this.colSlot.push(slot);
+    return this.colCost.n - 1;
+  }
+
+  /** Adds an entry to the row being written; zeros are left out. */
+  add(col: number, coef: number): void {
+    if (coef === 0) return;
+    this.indices.push(col);
+    this.values.push(coef);
+  }
+
+  /** Closes the row being written as lower ≤ Σ coef·x ≤ upper; returns its index. */
+  end(family: number, slot: number, lower: number, upper: number): number {
+    this.starts.push(this.indices.n);
+    this.rowLower.push(lower);
+    this.rowUpper.push(upper);
+    this.rowFamily.push(family);
+    this.rowSlot.push(slot);
+    return this.rowLower.n - 1;
+  }
+
+  /** A whole row from entries naming distinct columns. */
+  row(family: number, slot: number, lower: number, upper: number, entries: Entries): number {
+    for (const [c, v] of entries) this.add(c, v);
+    return this.end(family, slot, lower, upper);
+  }
+
+  colName(j: number): string {
+    return nameOf(this.families, this.colFamily.a[j]!, this.colSlot.a[j]!);
+  }
+
+  finish(): LpModel {
+    const families = this.families;
+    const names = (family: Int32Array, slot: Int32Array) => {
+      let cache: string[] | undefined;
+      return () => {
+        cache ??= Array.from(family, (f, j) => nameOf(families, f, slot[j]!));
+        return cache;
+      };
+    };
+    const model = {
+      numCols: this.colCost.n,
+      numRows: this.rowLower.n,
+      offset: 0,
+      colCost: this.colCost.done(),
+      colLower: this.colLower.done(),
+      colUpper: this.colUpper.done(),
+      rowLower: this.rowLower.done(),
+      rowUpper: this.rowUpper.done(),
+      starts: this.starts.done(),
+      indices: this.indices.done(),
+      values: this.values.done(),
+    };
+    // Made on first read and not enumerable, so a model posted to a solver thread carries no
+    // names (the solvers do not use them).
+    Object.defineProperties(model, {
+      colNames: { get: names(this.colFamily.done(), this.colSlot.done()) },
+      rowNames: { get: names(this.rowFamily.done(), this.rowSlot.done()) },
+    });
+    return model as LpModel;
+  }
+}
+
+function nameOf(families: readonly string[], family: number, slot: number): string {
+  return slot < 0 ? families[family]! : `${families[family]}[${slot}]`;
+}
+
 /**
  * The site's LP, exactly the model of README.md: costs in currency, powers in kW, energies in
  * kWh. Pure: the same problem always gives the same model, columns and rows in the same order.
@@ -54,88 +203,103 @@ export interface BuildOptions {
 export function buildLp(p: Problem, options: BuildOptions = {}): { lp: LpModel; layout: Layout } {
   const T = horizon(p);
   const dt = slotHours(p);
-  const b = new LpBuilder();
+  const b = new ModelBuilder();
   const elastic = options.elastic === true;
   const cost = (c: number) => (elastic ? 0 : c);
-  const range = (n: number) => Array.from({ length: n }, (_, t) => t);
+  const perSlot = (family: string, make: (f: number, t: number) => number) => {
+    const f = b.family(family);
+    const cols: number[] = new Array(T);
+    for (let t = 0; t < T; t++) cols[t] = make(f, t);
+    return cols;
+  };
 
   const layout: Layout = {
     T,
     dtH: dt,
-    import: range(T).map((t) =>
-      b.col(
-        `grid.import[${t}]`,
-        0,
-        valueAt(p.grid.importLimitKw, t, Infinity),
-        cost(p.prices.import[t]! * dt),
-      ),
+    import: perSlot('grid.import', (f, t) =>
+      b.col(f, t, 0, valueAt(p.grid.importLimitKw, t, Infinity), cost(p.prices.import[t]! * dt)),
     ),
-    export: range(T).map((t) =>
-      b.col(
-        `grid.export[${t}]`,
-        0,
-        valueAt(p.grid.exportLimitKw, t, Infinity),
-        cost(-p.prices.export[t]! * dt),
-      ),
+    export: perSlot('grid.export', (f, t) =>
+      b.col(f, t, 0, valueAt(p.grid.exportLimitKw, t, Infinity), cost(-p.prices.export[t]! * dt)),
     ),
-    pvUsed: range(T).map((t) => b.col(`pv.used[${t}]`, 0, p.pvKw[t]!, 0)),
+    pvUsed: perSlot('pv.used', (f, t) => b.col(f, t, 0, p.pvKw[t]!, 0)),
     peak: null,
     balanceRows: [],
-    shortfall: elastic ? range(T).map((t) => b.col(`slack.shortfall[${t}]`, 0, Infinity, dt)) : [],
-    surplus: elastic ? range(T).map((t) => b.col(`slack.surplus[${t}]`, 0, Infinity, dt)) : [],
+    shortfall: elastic ? perSlot('slack.shortfall', (f, t) => b.col(f, t, 0, Infinity, dt)) : [],
+    surplus: elastic ? perSlot('slack.surplus', (f, t) => b.col(f, t, 0, Infinity, dt)) : [],
     assets: new Map(),
     reserves: new Map(),
   };
   // Decision columns are shared by the slots of a block (one block per slot by default).
   const blocks = decisionBlocks(p);
   /** One column per block over [from, to), repeated per slot; null outside. */
-  const perBlock = (from: number, to: number, make: (start: number, len: number) => number) => {
-    const cols: (number | null)[] = Array(T).fill(null);
+  const perBlock = (
+    family: string,
+    from: number,
+    to: number,
+    make: (f: number, start: number, len: number) => number,
+  ) => {
+    const f = b.family(family);
+    const cols: (number | null)[] = new Array(T).fill(null);
     for (const [b0, b1] of blocks) {
       const start = Math.max(b0, from);
       const end = Math.min(b1, to);
       if (start >= end) continue;
-      const c = make(start, end - start);
+      const c = make(f, start, end - start);
       for (let t = start; t < end; t++) cols[t] = c;
     }
     return cols;
   };
-  const everySlot = (make: (start: number, len: number) => number) => perBlock(0, T, make) as number[];
+  const everySlot = (family: string, make: (f: number, start: number, len: number) => number) =>
+    perBlock(family, 0, T, make) as number[];
 
-  // Per slot: entries of the balance row (supply positive) and its right-hand side (demand).
-  const balance: [number, number][][] = range(T).map((t) => {
-    const e: [number, number][] = [
-      [layout.import[t]!, 1],
-      [layout.export[t]!, -1],
-      [layout.pvUsed[t]!, 1],
-    ];
-    if (elastic) e.push([layout.shortfall[t]!, 1], [layout.surplus[t]!, -1]);
-    return e;
-  });
-  const demand = range(T).map((t) => p.baseLoadKw[t]!);
+  // The balance rows are written last; their entries (supply positive) are collected as
+  // (slot, column, coefficient) in creation order, and the right-hand side is the demand.
+  const balSlot = new I32();
+  const balCol = new I32();
+  const balCoef = new F64();
+  const supply = (t: number, c: number, v: number) => {
+    balSlot.push(t);
+    balCol.push(c);
+    balCoef.push(v);
+  };
+  for (let t = 0; t < T; t++) {
+    supply(t, layout.import[t]!, 1);
+    supply(t, layout.export[t]!, -1);
+    supply(t, layout.pvUsed[t]!, 1);
+    if (elastic) {
+      supply(t, layout.shortfall[t]!, 1);
+      supply(t, layout.surplus[t]!, -1);
+    }
+  }
+  const demand = Float64Array.from(p.baseLoadKw.slice(0, T));
 
   for (const a of p.assets) {
     const tag = `${a.type}[${a.id}]`;
     switch (a.type) {
       case 'battery': {
         const wear = (len: number) => cost(a.wearCostPerKwh * dt * len);
-        const charge = everySlot((t, n) => b.col(`${tag}.charge[${t}]`, 0, a.maxChargeKw, wear(n)));
-        const discharge = everySlot((t, n) => b.col(`${tag}.discharge[${t}]`, 0, a.maxDischargeKw, wear(n)));
+        const charge = everySlot(`${tag}.charge`, (f, t, n) => b.col(f, t, 0, a.maxChargeKw, wear(n)));
+        const discharge = everySlot(`${tag}.discharge`, (f, t, n) =>
+          b.col(f, t, 0, a.maxDischargeKw, wear(n)),
+        );
         const finalMin = Math.max(a.minSocKwh, a.finalMinKwh ?? 0);
         // soc[t] is the energy at the start of slot t, for t = 1..T (soc[0] = initialKwh).
-        const soc = range(T).map((t) =>
-          b.col(`${tag}.soc[${t + 1}]`, t + 1 === T ? finalMin : a.minSocKwh, a.capacityKwh, 0),
+        const soc = perSlot(`${tag}.soc`, (f, t) =>
+          b.col(f, t + 1, t + 1 === T ? finalMin : a.minSocKwh, a.capacityKwh, 0),
         );
+        const energy = b.family(`${tag}.energy`);
+        const gain = -a.chargeEfficiency * dt;
+        const drain = dt / a.dischargeEfficiency;
         for (let t = 0; t < T; t++) {
-          const entries: [number, number][] = [
-            [soc[t]!, 1],
-            [charge[t]!, -a.chargeEfficiency * dt],
-            [discharge[t]!, dt / a.dischargeEfficiency],
-          ];
-          if (t > 0) entries.push([soc[t - 1]!, -1]);
+          b.add(soc[t]!, 1);
+          b.add(charge[t]!, gain);
+          b.add(discharge[t]!, drain);
+          if (t > 0) b.add(soc[t - 1]!, -1);
           const rhs = t === 0 ? a.initialKwh : 0;
-          b.row(`${tag}.energy[${t + 1}]`, rhs, rhs, entries);
-          balance[t]!.push([discharge[t]!, 1], [charge[t]!, -1]);
+          b.end(energy, t + 1, rhs, rhs);
+          supply(t, discharge[t]!, 1);
+          supply(t, charge[t]!, -1);
         }
         layout.assets.set(a.id, { type: 'battery', charge, discharge, soc });
         break;
@@ -143,28 +307,36 @@ export function buildLp(p: Problem, options: BuildOptions = {}): { lp: LpModel; 
       case 'shiftable':
       case 'ev': {
         const [start, end] = window(a, T);
-        const power = perBlock(start, end, (t) => b.col(`${tag}.power[${t}]`, 0, a.maxKw, 0));
-        const energy = new Map<number, number>();
-        power.forEach((c, t) => {
-          if (c === null) return;
-          energy.set(c, (energy.get(c) ?? 0) + dt);
-          balance[t]!.push([c, -1]);
-        });
-        const entries = [...energy];
-        b.row(`${tag}.energy`, a.energyKwh, a.energyKwh, entries);
+        const power = perBlock(`${tag}.power`, start, end, (f, t) => b.col(f, t, 0, a.maxKw, 0));
+        // A block's column carries dt per slot it covers.
+        let last = -1;
+        let hours = 0;
+        for (let t = 0; t < T; t++) {
+          const c = power[t];
+          if (c === null || c === undefined) continue;
+          if (c !== last) {
+            if (last >= 0) b.add(last, hours);
+            last = c;
+            hours = 0;
+          }
+          hours += dt;
+          supply(t, c, -1);
+        }
+        if (last >= 0) b.add(last, hours);
+        b.end(b.family(`${tag}.energy`), -1, a.energyKwh, a.energyKwh);
         layout.assets.set(a.id, { type: a.type, power });
         break;
       }
       case 'sheddable': {
-        const shed = everySlot((t0, n) => {
+        const shed = everySlot(`${tag}.shed`, (f, t0, n) => {
           // Held for the block, so bounded by the smallest baseline in it.
           let least = Infinity;
           for (let t = t0; t < t0 + n; t++) least = Math.min(least, valueAt(a.baselineKw, t));
-          return b.col(`${tag}.shed[${t0}]`, 0, a.maxShedFraction * least, cost(a.costPerKwh * dt * n));
+          return b.col(f, t0, 0, a.maxShedFraction * least, cost(a.costPerKwh * dt * n));
         });
         for (let t = 0; t < T; t++) {
           demand[t]! += valueAt(a.baselineKw, t);
-          balance[t]!.push([shed[t]!, 1]);
+          supply(t, shed[t]!, 1);
         }
         layout.assets.set(a.id, { type: 'sheddable', shed });
         break;
@@ -172,23 +344,22 @@ export function buildLp(p: Problem, options: BuildOptions = {}): { lp: LpModel; 
       case 'thermal': {
         const loss = dt / (a.capacitanceKwhPerK * a.resistanceKPerKw);
         const gain = (dt * a.cop) / a.capacitanceKwhPerK;
-        const power = everySlot((t) => b.col(`${tag}.power[${t}]`, 0, a.maxKw, 0));
+        const power = everySlot(`${tag}.power`, (f, t) => b.col(f, t, 0, a.maxKw, 0));
         // temp[t] is the zone temperature at the start of slot t (t = 1..T), held in the
         // comfort band of slot min(t, T-1).
-        const temp = range(T).map((t) => {
+        const temp = perSlot(`${tag}.temp`, (f, t) => {
           const band = Math.min(t + 1, T - 1);
-          return b.col(`${tag}.temp[${t + 1}]`, valueAt(a.minC, band), valueAt(a.maxC, band), 0);
+          return b.col(f, t + 1, valueAt(a.minC, band), valueAt(a.maxC, band), 0);
         });
+        const row = b.family(`${tag}.temp`);
         for (let t = 0; t < T; t++) {
-          const entries: [number, number][] = [
-            [temp[t]!, 1],
-            [power[t]!, -gain],
-          ];
+          b.add(temp[t]!, 1);
+          b.add(power[t]!, -gain);
           let rhs = loss * valueAt(a.outdoorC, t);
-          if (t > 0) entries.push([temp[t - 1]!, -(1 - loss)]);
+          if (t > 0) b.add(temp[t - 1]!, -(1 - loss));
           else rhs += (1 - loss) * a.initialC;
-          b.row(`${tag}.temp[${t + 1}]`, rhs, rhs, entries);
-          balance[t]!.push([power[t]!, -1]);
+          b.end(row, t + 1, rhs, rhs);
+          supply(t, power[t]!, -1);
         }
         layout.assets.set(a.id, { type: 'thermal', power, temp });
         break;
@@ -197,43 +368,55 @@ export function buildLp(p: Problem, options: BuildOptions = {}): { lp: LpModel; 
   }
 
   if (p.peakChargePerKw > 0 && !elastic) {
-    const peak = b.col('grid.peak', 0, Infinity, p.peakChargePerKw);
+    const peak = b.col(b.family('grid.peak'), -1, 0, Infinity, p.peakChargePerKw);
     layout.peak = peak;
-    for (let t = 0; t < T; t++)
-      b.row(`grid.peak[${t}]`, -Infinity, 0, [
-        [layout.import[t]!, 1],
-        [peak, -1],
-      ]);
+    const f = b.family('grid.peak');
+    for (let t = 0; t < T; t++) {
+      b.add(layout.import[t]!, 1);
+      b.add(peak, -1);
+      b.end(f, t, -Infinity, 0);
+    }
   }
 
   if (p.reservations?.length && !elastic) addReserves(p, b, layout);
 
   if (options.anchor && !elastic) {
     const { targets, penaltyPerKwh } = options.anchor;
-    const byName = new Map(b.columnNames().map((n, j) => [n, j]));
+    const byName = new Map<string, number>();
+    for (let j = 0; j < b.numCols; j++) byName.set(b.colName(j), j);
+    const dev = b.family('anchor.dev');
+    const above = b.family('anchor.above');
+    const below = b.family('anchor.below');
     for (const [name, target] of targets) {
       const j = byName.get(name);
       if (j === undefined) continue;
-      const dev = b.col(`anchor.dev[${j}]`, 0, Infinity, penaltyPerKwh * dt);
-      b.row(`anchor.above[${j}]`, -Infinity, target, [
-        [j, 1],
-        [dev, -1],
-      ]);
-      b.row(`anchor.below[${j}]`, target, Infinity, [
-        [j, 1],
-        [dev, 1],
-      ]);
+      const d = b.col(dev, j, 0, Infinity, penaltyPerKwh * dt);
+      b.add(j, 1);
+      b.add(d, -1);
+      b.end(above, j, -Infinity, target);
+      b.add(j, 1);
+      b.add(d, 1);
+      b.end(below, j, target, Infinity);
     }
   }
 
-  for (let t = 0; t < T; t++)
-    layout.balanceRows.push(b.row(`balance[${t}]`, demand[t]!, demand[t]!, balance[t]!));
+  // Counting sort of the balance entries by slot, keeping their order within a slot.
+  const first = new Int32Array(T + 1);
+  for (let k = 0; k < balSlot.n; k++) first[balSlot.a[k]! + 1]!++;
+  for (let t = 0; t < T; t++) first[t + 1]! += first[t]!;
+  const order = new Int32Array(balSlot.n);
+  const next = first.slice(0, T);
+  for (let k = 0; k < balSlot.n; k++) order[next[balSlot.a[k]!]!++] = k;
+  const balanceFamily = b.family('balance');
+  for (let t = 0; t < T; t++) {
+    for (let k = first[t]!; k < first[t + 1]!; k++) b.add(balCol.a[order[k]!]!, balCoef.a[order[k]!]!);
+    layout.balanceRows.push(b.end(balanceFamily, t, demand[t]!, demand[t]!));
+  }
 
   return { lp: b.finish(), layout };
 }
 
 type Dir = 'up' | 'down';
-type Entries = [number, number][];
 /** An affine expression Σ coef·x + constant (a state at a point in time). */
 interface Affine {
   entries: Entries;
@@ -246,7 +429,7 @@ interface Affine {
  * headroom an activation from any moment of it needs until the end of its sustain time.
  * Columns of several reservations in the same slot add up (they may be activated together).
  */
-function addReserves(p: Problem, b: LpBuilder, layout: Layout): void {
+function addReserves(p: Problem, b: ModelBuilder, layout: Layout): void {
   const { T, dtH: dt } = layout;
   const reservations = p.reservations ?? [];
   const need = (r: (typeof reservations)[number], dir: Dir, t: number) =>
@@ -281,14 +464,14 @@ function addReserves(p: Problem, b: LpBuilder, layout: Layout): void {
         if (kw <= 0) continue;
         const entries: Entries = [];
         const add = (key: string, list: (number | null)[]) => {
-          const c = b.col(`reserve[${r.id}].${dir}[${key}][${t}]`, 0, Infinity, 0);
+          const c = b.col(b.family(`reserve[${r.id}].${dir}[${key}]`), t, 0, Infinity, 0);
           list[t] = c;
           entries.push([c, 1]);
           holdersOf(key, dir)[t]!.push({ col: c, h: hours(r), reach: reach(r, t) });
         };
         for (const a of providers()) add(a.id, (dir === 'up' ? cols.up : cols.down).get(a.id)!);
         if (dir === 'down') add('pv', cols.pvDown);
-        b.row(`reserve[${r.id}].${dir}[${t}]`, kw, Infinity, entries);
+        b.row(b.family(`reserve[${r.id}].${dir}`), t, kw, Infinity, entries);
       }
     }
   }
@@ -311,7 +494,7 @@ function addReserves(p: Problem, b: LpBuilder, layout: Layout): void {
       const last = Math.max(...hs.map((x) => x.reach));
       for (let s = t; s <= last; s++) {
         const entries: Entries = hs.filter((x) => s <= x.reach).map((x) => [x.col, 1]);
-        b.row(`reserve[${key}].${dir}.power[${t}]`, -Infinity, limit(s), [...entries, ...planned(s)]);
+        b.row(b.family(`reserve[${key}].${dir}.power`), t, -Infinity, limit(s), [...entries, ...planned(s)]);
       }
     });
   };
@@ -343,10 +526,10 @@ function addReserves(p: Problem, b: LpBuilder, layout: Layout): void {
     if ((t + 1) * dt + maxH <= T * dt + 1e-9) points.add((t + 1) * dt + maxH);
     return [...points].sort((x, y) => x - y);
   };
-  const row = (name: string, lower: number, upper: number, terms: Entries, state: Affine) => {
+  const row = (family: string, slot: number, lower: number, upper: number, terms: Entries, state: Affine) => {
     const merged = new Map<number, number>();
     for (const [c, v] of [...state.entries, ...terms]) merged.set(c, (merged.get(c) ?? 0) + v);
-    b.row(name, lower - state.constant, upper - state.constant, [...merged]);
+    b.row(b.family(family), slot, lower - state.constant, upper - state.constant, [...merged]);
   };
 
   for (const a of p.assets) {
@@ -380,13 +563,14 @@ function addReserves(p: Problem, b: LpBuilder, layout: Layout): void {
             const e = interpolate(state, tau);
             if (dir === 'up')
               row(
-                `reserve[${a.id}].up.energy[${t}]`,
+                `reserve[${a.id}].up.energy`,
+                t,
                 a.minSocKwh,
                 Infinity,
                 terms.map(([c, v]) => [c, -v]),
                 e,
               );
-            else row(`reserve[${a.id}].down.energy[${t}]`, -Infinity, a.capacityKwh, terms, e);
+            else row(`reserve[${a.id}].down.energy`, t, -Infinity, a.capacityKwh, terms, e);
           }
         });
       }
@@ -428,13 +612,14 @@ function addReserves(p: Problem, b: LpBuilder, layout: Layout): void {
             const th = interpolate(state, tau);
             if (dir === 'up')
               row(
-                `reserve[${a.id}].up.comfort[${t}]`,
+                `reserve[${a.id}].up.comfort`,
+                t,
                 band(tau, 'minC'),
                 Infinity,
                 terms.map(([c, v]) => [c, -v]),
                 th,
               );
-            else row(`reserve[${a.id}].down.comfort[${t}]`, -Infinity, band(tau, 'maxC'), terms, th);
+            else row(`reserve[${a.id}].down.comfort`, t, -Infinity, band(tau, 'maxC'), terms, th);
           }
         });
       }
@@ -476,7 +661,7 @@ function addReserves(p: Problem, b: LpBuilder, layout: Layout): void {
       const limit = valueAt(dir === 'up' ? p.grid.exportLimitKw : p.grid.importLimitKw, s, Infinity);
       if (!Number.isFinite(limit)) continue;
       const sign = dir === 'up' ? -1 : 1;
-      b.row(`reserve.grid.${dir === 'up' ? 'export' : 'import'}[${s}]`, -Infinity, limit - worst[s], [
+      b.row(b.family(`reserve.grid.${dir === 'up' ? 'export' : 'import'}`), s, -Infinity, limit - worst[s], [
         [layout.import[s]!, sign],
         [layout.export[s]!, -sign],
       ]);
