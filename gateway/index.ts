@@ -16,3 +16,11 @@ export { BUILTIN_PROFILES } from './profiles.js';
 export { type Profile, ProfileSchema, type Register, RegisterSchema } from './register-map.js';
 export type { WriteOutcome, WriteRecord, WriteRequest } from './safety.js';
 export { decodeSunSpecString, discoverSunSpec, SUNSPEC_MODELS, type SunSpecMap } from './sunspec.js';
+export {
+  SetpointWriteRepository,
+  type StoredWriteRecord,
+  type WriteLog,
+  type WritePage,
+  type WriteQuery,
+  WriteQuerySchema,
+} from './write-log.js';

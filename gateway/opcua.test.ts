@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -285,5 +285,58 @@ describe('OPC UA devices', { timeout: 120_000 }, () => {
     } finally {
       await gw.stop();
     }
+  });
+});
+
+describe('the OPC UA client certificate folder (--pki)', { timeout: 240_000 }, () => {
+  it('gridflex read --pki keeps the client certificate there and trusts only servers put there', async () => {
+    const file = join(dir, 'pki-read.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        site: 'bern',
+        devices: [
+          {
+            id: 'bms',
+            protocol: 'opcua',
+            connection: {
+              endpointUrl: endpoint(),
+              securityMode: 'SignAndEncrypt',
+              securityPolicy: 'Basic256Sha256',
+            },
+            points: [{ id: 'power', kind: 'active_power', nodeId: 'ns=1;s=Bms.Power' }],
+          },
+        ],
+      }),
+    );
+    const pki = join(dir, 'cli-read-pki');
+    const untrusted = await runCli(['read', '--config', file, '--once', '--pki', pki]);
+    expect(untrusted.stderr).toMatch(/^gridflex: bms/m);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stdout).toMatch(/"quality":"bad"/);
+    expect(await readdir(join(pki, 'own', 'certs'))).toContain('client_certificate.pem');
+    const rejected = await readdir(join(pki, 'rejected'));
+    expect(rejected).toHaveLength(1);
+    await rename(join(pki, 'rejected', rejected[0]!), join(pki, 'trusted', 'certs', rejected[0]!));
+    const trusted = await runCli(['read', '--config', file, '--once', '--pki', pki]);
+    expect(trusted.stderr).not.toMatch(/^gridflex:/m);
+    expect(trusted.code).toBe(0);
+    expect(JSON.parse(trusted.stdout.trim().split('\n').at(-1)!)).toMatchObject({
+      device: 'bms',
+      point: 'power',
+      quality: 'good',
+    });
+  });
+
+  it('names --pki when it is a file', async () => {
+    const res = await runCli([
+      'read',
+      '--config',
+      join(dir, 'pki-read.json'),
+      '--pki',
+      join(dir, 'pki-read.json'),
+    ]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/--pki: expected a folder, not a file/);
   });
 });

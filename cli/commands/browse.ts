@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,19 @@ import { browseOpcUa } from '../../gateway/index.js';
 import { OpcUaConnectionSchema } from '../../model/index.js';
 import { parseOptions } from '../args.js';
 
+/**
+ * `--pki <dir>`: the OPC UA client's certificate folder (own/ holds the client certificate, made
+ * on first use; trusted/ and rejected/ the server certificates). It may not exist yet, but a
+ * file there would make node-opcua fail much later with an unclear error.
+ */
+export const PkiOptionSchema = z
+  .string()
+  .min(1, 'expected a folder')
+  .refine(
+    (dir) => statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? true,
+    'expected a folder, not a file',
+  );
+
 export const BrowseOptionsSchema = z.object({
   opcua: z
     .string()
@@ -14,7 +28,7 @@ export const BrowseOptionsSchema = z.object({
   depth: z.string().regex(/^\d+$/, 'expected a whole number').transform(Number),
   securityMode: z.enum(['None', 'Sign', 'SignAndEncrypt']),
   securityPolicy: z.enum(['None', 'Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss']),
-  pki: z.string().min(1).optional(),
+  pki: PkiOptionSchema.optional(),
 });
 
 export function register(program: Command): void {

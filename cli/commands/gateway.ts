@@ -2,16 +2,18 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfigFile } from '../../config/load.js';
-import { Gateway, GatewayConfigSchema, gatewaySite } from '../../gateway/index.js';
+import { Gateway, GatewayConfigSchema, gatewaySite, SetpointWriteRepository } from '../../gateway/index.js';
 import { listPoints } from '../../model/index.js';
 import { openStore } from '../../store/index.js';
 import { DiskQueue, Hub, StoreWriter } from '../../stream/index.js';
 import { parseOptions } from '../args.js';
 import { stopOnSignals } from '../runtime.js';
+import { PkiOptionSchema } from './browse.js';
 
 export const GatewayOptionsSchema = z.object({
   config: z.string().min(1),
   data: z.string().min(1),
+  pki: PkiOptionSchema.optional(),
 });
 
 export function register(program: Command): void {
@@ -26,6 +28,7 @@ export function register(program: Command): void {
       'folder of the embedded database, spool and write audit (env GRIDFLEX_DATA)',
       process.env.GRIDFLEX_DATA ?? './data',
     )
+    .option('--pki <dir>', 'OPC UA client certificate folder (default: node-opcua per-user folder)')
     .action(async (raw) => {
       const opts = parseOptions(GatewayOptionsSchema, raw, 'gateway');
       const cfg = await loadConfigFile(GatewayConfigSchema, opts.config);
@@ -40,7 +43,11 @@ export function register(program: Command): void {
         onError: (err) =>
           console.error(`gridflex: store write failed, spooling to disk: ${(err as Error).message}`),
       }).start(hub.readings$);
-      const gw = new Gateway(cfg, hub, { auditFile: join(dataDir, 'writes.jsonl') });
+      const gw = new Gateway(cfg, hub, {
+        auditFile: join(dataDir, 'writes.jsonl'),
+        writeLog: await SetpointWriteRepository.open(store),
+        ...(opts.pki ? { opcua: { pkiDir: resolve(opts.pki) } } : {}),
+      });
       gw.start();
       const points = cfg.devices.reduce((n, d) => n + d.points.length, 0);
       console.log(`Gridflex gateway is running: ${cfg.devices.length} devices, ${points} points`);
@@ -49,6 +56,9 @@ export function register(program: Command): void {
       stopOnSignals(
         async () => {
           await gw.stop();
+          await gw
+            .flushAudit()
+            .catch((err: Error) => console.error(`gridflex: a write record was not stored: ${err.message}`));
           hub.close();
           const s = await writer.stop();
           await store.close();

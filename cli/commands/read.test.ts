@@ -9,6 +9,8 @@ import {
   startModbusTcp,
   type TestDevice,
 } from '../../gateway/testing.js';
+import { SetpointWriteRepository } from '../../gateway/write-log.js';
+import { openStore } from '../../store/index.js';
 import { runCli, startCli } from '../testing.js';
 
 let dir: string;
@@ -114,19 +116,10 @@ describe('gridflex read, write, scan and gateway', { timeout: 120_000 }, () => {
         },
       ],
     });
-    const ok = await runCli([
-      'write',
-      '--config',
-      file,
-      '--point',
-      'ctl/limit',
-      '--value',
-      '70',
-      '--who',
-      'bob',
-      '--data',
-      data,
-    ]);
+    const ok = await runCli(
+      ['write', '--config', file, '--point', 'ctl/limit', '--value', '70', '--who', 'bob', '--data', data],
+      { DATABASE_URL: '' },
+    );
     expect(ok.code).toBe(0);
     expect(jsonLines(ok.stdout)[0]).toMatchObject({
       outcome: 'written',
@@ -135,17 +128,10 @@ describe('gridflex read, write, scan and gateway', { timeout: 120_000 }, () => {
       readBack: 70,
       who: 'bob',
     });
-    const refused = await runCli([
-      'write',
-      '--config',
-      file,
-      '--point',
-      'limit',
-      '--value',
-      '90',
-      '--data',
-      data,
-    ]);
+    const refused = await runCli(
+      ['write', '--config', file, '--point', 'limit', '--value', '90', '--data', data],
+      { DATABASE_URL: '' },
+    );
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/write refused: 90 is outside the allowed range 0 to 80/);
     const audit = (await readFile(join(data, 'writes.jsonl'), 'utf8'))
@@ -153,6 +139,13 @@ describe('gridflex read, write, scan and gateway', { timeout: 120_000 }, () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(audit.map((a) => a.outcome)).toEqual(['written', 'refused']);
+    const store = await openStore({ dataDir: data });
+    try {
+      const stored = await (await SetpointWriteRepository.open(store)).list({ site: 'bern' });
+      expect(stored.items.map(({ id: _id, ...r }) => r)).toEqual(audit.reverse());
+    } finally {
+      await store.close();
+    }
     const bad = await runCli(['write', '--config', file, '--point', 'ctl/limit', '--value', 'ten']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--value: expected a number/);

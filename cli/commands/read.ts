@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfigFile } from '../../config/load.js';
@@ -6,10 +7,12 @@ import { GridflexError, type Reading, unitOf } from '../../model/index.js';
 import { Hub } from '../../stream/index.js';
 import { parseOptions } from '../args.js';
 import { stopOnSignals } from '../runtime.js';
+import { PkiOptionSchema } from './browse.js';
 
 export const ReadOptionsSchema = z.object({
   config: z.string().min(1),
   once: z.boolean().default(false),
+  pki: PkiOptionSchema.optional(),
 });
 
 /** One JSON line per reading: `{device, point, ts, value, unit, quality}`. */
@@ -35,11 +38,12 @@ export function register(program: Command): void {
     .description('read every point of a gateway file and print one JSON line per point')
     .requiredOption('--config <file>', 'gateway file (YAML or JSON)')
     .option('--once', 'poll each device once and exit (non-zero when a device is unreachable)')
+    .option('--pki <dir>', 'OPC UA client certificate folder (default: node-opcua per-user folder)')
     .action(async (raw) => {
       const opts = parseOptions(ReadOptionsSchema, raw, 'read');
       const cfg = await loadConfigFile(GatewayConfigSchema, opts.config);
       const hub = new Hub();
-      const gw = new Gateway(cfg, hub);
+      const gw = new Gateway(cfg, hub, opts.pki ? { opcua: { pkiDir: resolve(opts.pki) } } : {});
       if (!opts.once) {
         hub.readings$.subscribe((r) => console.log(readingLines(cfg, [r])[0]));
         gw.start();

@@ -3,10 +3,17 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfigFile } from '../../config/load.js';
-import { Gateway, GatewayConfigSchema } from '../../gateway/index.js';
+import {
+  Gateway,
+  GatewayConfigSchema,
+  SetpointWriteRepository,
+  type WriteRecord,
+} from '../../gateway/index.js';
 import { GridflexError, ValidationError } from '../../model/index.js';
+import { openStore } from '../../store/index.js';
 import { Hub } from '../../stream/index.js';
 import { parseOptions } from '../args.js';
+import { PkiOptionSchema } from './browse.js';
 
 export const WriteOptionsSchema = z.object({
   config: z.string().min(1),
@@ -18,6 +25,7 @@ export const WriteOptionsSchema = z.object({
   who: z.string().min(1),
   why: z.string().min(1),
   data: z.string().min(1),
+  pki: PkiOptionSchema.optional(),
 });
 
 export function register(program: Command): void {
@@ -31,9 +39,10 @@ export function register(program: Command): void {
     .option('--why <text>', 'why (recorded)', 'manual write from the command line')
     .option(
       '--data <dir>',
-      'folder holding the write audit writes.jsonl (env GRIDFLEX_DATA)',
+      'folder of the embedded database and writes.jsonl; the record goes to the store (env GRIDFLEX_DATA, DATABASE_URL)',
       process.env.GRIDFLEX_DATA ?? './data',
     )
+    .option('--pki <dir>', 'OPC UA client certificate folder (default: node-opcua per-user folder)')
     .action(async (raw) => {
       const opts = parseOptions(WriteOptionsSchema, raw, 'write');
       const cfg = await loadConfigFile(GatewayConfigSchema, opts.config);
@@ -57,10 +66,27 @@ export function register(program: Command): void {
       const { mkdir } = await import('node:fs/promises');
       const dataDir = resolve(opts.data);
       await mkdir(dataDir, { recursive: true });
-      const gw = new Gateway(cfg, new Hub(), { auditFile: join(dataDir, 'writes.jsonl') });
-      const rec = await gw.write({ device, point, value: opts.value, who: opts.who, why: opts.why });
-      await gw.stop();
-      console.log(JSON.stringify(rec));
+      // Opened before the write: without a place to record it, nothing is written.
+      const url = process.env.DATABASE_URL;
+      const store = await openStore(url ? { url } : { dataDir });
+      let rec: WriteRecord;
+      try {
+        const gw = new Gateway(cfg, new Hub(), {
+          auditFile: join(dataDir, 'writes.jsonl'),
+          writeLog: await SetpointWriteRepository.open(store),
+          ...(opts.pki ? { opcua: { pkiDir: resolve(opts.pki) } } : {}),
+        });
+        rec = await gw.write({ device, point, value: opts.value, who: opts.who, why: opts.why });
+        await gw.stop();
+        console.log(JSON.stringify(rec));
+        await gw.flushAudit().catch((err: Error) => {
+          throw new GridflexError('GFX_GW_AUDIT', `the write record was not stored: ${err.message}`, {
+            status: 500,
+          });
+        });
+      } finally {
+        await store.close();
+      }
       if (rec.outcome === 'written') return;
       throw new GridflexError(
         `GFX_GW_WRITE_${rec.outcome.toUpperCase()}`,

@@ -1,0 +1,164 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { announceSkip, testBackends } from '../store/testing.js';
+import { Hub } from '../stream/index.js';
+import { GatewayConfigSchema } from './config.js';
+import { Gateway } from './gateway.js';
+import { freePort, RegisterImage, startModbusTcp } from './testing.js';
+import { SetpointWriteRepository } from './write-log.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A battery inverter (limit in W, int16 × 10 at holding 10; a locked register at 11) and a dead device. */
+async function setup(port: number, deadPort: number) {
+  return GatewayConfigSchema.parse({
+    site: 'bern',
+    profiles: {
+      inverter: {
+        registers: {
+          limit: { address: 10, type: 'int16', scale: 10, unit: 'W', writable: true },
+          locked: { address: 11, writable: true, unit: 'W' },
+          status: { address: 12 },
+        },
+      },
+    },
+    devices: [
+      {
+        id: 'inv',
+        protocol: 'modbus',
+        profile: 'inverter',
+        connection: { transport: 'tcp', host: '127.0.0.1', port },
+        points: [
+          {
+            id: 'limit',
+            kind: 'setpoint',
+            unit: 'W',
+            writable: true,
+            min: 0,
+            max: 5000,
+            outOfRange: 'clamp',
+            minWriteInterval: '1h',
+          },
+          { id: 'locked', kind: 'setpoint', unit: 'W', writable: true, min: 0, max: 100 },
+          { id: 'status', kind: 'status' },
+        ],
+      },
+      {
+        id: 'gone',
+        protocol: 'modbus',
+        profile: 'inverter',
+        connection: { transport: 'tcp', host: '127.0.0.1', port: deadPort, timeoutMs: 300 },
+        points: [{ id: 'limit', kind: 'setpoint', unit: 'W', writable: true, min: 0, max: 5000 }],
+      },
+    ],
+  });
+}
+
+const ask = (device: string, point: string, value: number, who = 'optimizer') => ({
+  device,
+  point,
+  value,
+  who,
+  why: 'evening peak',
+});
+
+for (const backend of testBackends) {
+  announceSkip(backend, 'setpoint write records');
+  describe.skipIf(backend.skipReason !== null)(`setpoint write records on ${backend.name}`, () => {
+    it('stores every write and refusal with who, why, old and new value and outcome', async () => {
+      const img = new RegisterImage()
+        .put('holding', 10, [150])
+        .put('holding', 11, [0])
+        .put('holding', 12, [1]);
+      img.onWrite = (address) => {
+        if (address === 11) throw { modbusErrorCode: 3, msg: 'locked by the installer' };
+      };
+      const dev = await startModbusTcp(img);
+      cleanups.push(dev.stop);
+      const store = await backend.open();
+      cleanups.push(() => store.close());
+      const log = await SetpointWriteRepository.open(store);
+      const cfg = await setup(dev.port, await freePort());
+      let now = 1_700_000_000_000;
+      const gw = new Gateway(cfg, new Hub(), {
+        writeLog: log,
+        clock: () => now,
+        link: { maxBackoffMs: 1000 },
+      });
+      cleanups.push(() => gw.stop());
+
+      await gw.write(ask('inv', 'limit', 9000, 'alice')); // clamped to 5000, written
+      now += 1000;
+      await gw.write(ask('inv', 'limit', 2000)); // rate-limited
+      now += 1000;
+      await gw.write(ask('inv', 'status', 0)); // not allow-listed
+      now += 1000;
+      await gw.write(ask('inv', 'locked', 50)); // Modbus exception
+      now += 1000;
+      await gw.write(ask('gone', 'limit', 100)); // unreachable
+      await gw.flushAudit();
+
+      const page = await log.list({ site: 'bern' });
+      const stored = page.items.reverse().map(({ id: _id, ...r }) => r);
+      expect(stored).toEqual(gw.records);
+      expect(stored.map((r) => [r.device, r.point, r.who, r.outcome, r.requested, r.value, r.old])).toEqual([
+        ['inv', 'limit', 'alice', 'written', 9000, 5000, 1500],
+        ['inv', 'limit', 'optimizer', 'refused', 2000, null, null],
+        ['inv', 'status', 'optimizer', 'refused', 0, null, null],
+        ['inv', 'locked', 'optimizer', 'rejected', 50, 50, 0],
+        ['gone', 'limit', 'optimizer', 'failed', 100, 100, null],
+      ]);
+      expect(stored[0]).toMatchObject({
+        clamped: true,
+        readBack: 5000,
+        why: 'evening peak',
+        ts: 1_700_000_000_000,
+      });
+      expect(stored[1]!.reason).toMatch(/rate-limited/);
+      expect(stored[2]!.reason).toMatch(/not writable/);
+      expect(stored[3]!.reason).toMatch(/exception/i);
+
+      const older = await log.list({ site: 'bern', device: 'inv', point: 'limit', limit: 1, offset: 1 });
+      expect(older.items.map((r) => r.outcome)).toEqual(['written']);
+      expect(older.nextOffset).toBeNull();
+      await expect(store.db.query('UPDATE setpoint_writes SET why = $1', ['edited'])).rejects.toThrow(
+        /append-only/,
+      );
+    });
+
+    it('a restarted gateway keeps the rate limit of the writes stored before', async () => {
+      const img = new RegisterImage()
+        .put('holding', 10, [150])
+        .put('holding', 11, [0])
+        .put('holding', 12, [1]);
+      const dev = await startModbusTcp(img);
+      cleanups.push(dev.stop);
+      const store = await backend.open();
+      cleanups.push(() => store.close());
+      const cfg = await setup(dev.port, await freePort());
+      let now = 1_700_000_000_000;
+      const first = new Gateway(cfg, new Hub(), {
+        writeLog: await SetpointWriteRepository.open(store),
+        clock: () => now,
+      });
+      expect((await first.write(ask('inv', 'limit', 1000))).outcome).toBe('written');
+      await first.stop();
+      await first.flushAudit();
+
+      now += 60_000;
+      const second = new Gateway(cfg, new Hub(), {
+        writeLog: await SetpointWriteRepository.open(store),
+        clock: () => now,
+      });
+      cleanups.push(() => second.stop());
+      const rec = await second.write(ask('inv', 'limit', 2000));
+      expect(rec).toMatchObject({ outcome: 'refused', value: null });
+      expect(rec.reason).toMatch(/rate-limited: last write 60000 ms ago/);
+      await second.flushAudit();
+      const page = await (await SetpointWriteRepository.open(store)).list({ site: 'bern' });
+      expect(page.items.map((r) => r.outcome)).toEqual(['refused', 'written']);
+    });
+  });
+}
