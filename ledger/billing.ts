@@ -381,7 +381,7 @@ export function billPeriod(c: Community, period: Period, batch: ReadingsBatch): 
       if (bp > 0n)
         vatLines.push({
           kind: 'vat',
-          label: `VAT ${(Number(bp) / 100).toFixed(2)} % on ${base}`,
+          label: `VAT ${(Number(bp) / 100).toFixed(2)} % on ${cfg.currency} ${majorUnits(base)}`,
           tariffVersion: versions
             .filter((x) => x.vatBp === bp)
             .map((x) => x.version)
@@ -491,4 +491,11 @@ export function billPeriod(c: Community, period: Period, batch: ReadingsBatch): 
     summary,
     intervals: { startMs: period.startMs, production, exported, consumption, solar, flags },
   };
+}
+
+/** 16069n → "160.69" (both currencies have cents). */
+function majorUnits(minor: bigint): string {
+  const sign = minor < 0n ? '-' : '';
+  const abs = minor < 0n ? -minor : minor;
+  return `${sign}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`;
 }

@@ -10,6 +10,7 @@ const TEXTS = {
     billFor: '{period} · {unit}',
     total: 'Total',
     openBill: 'Open the bill for {period}',
+    openBillOf: 'Open the bill of {unit} for {period}',
     consumptionTitle: 'My consumption',
     consumptionOf: 'Daily consumption in {period}',
     billTitle: 'Bill {period}',
@@ -57,6 +58,7 @@ const TEXTS = {
     billFor: '{period} · {unit}',
     total: 'Total',
     openBill: 'Rechnung {period} öffnen',
+    openBillOf: 'Rechnung {period} von {unit} öffnen',
     consumptionTitle: 'Mein Verbrauch',
     consumptionOf: 'Verbrauch pro Tag im {period}',
     billTitle: 'Rechnung {period}',
@@ -120,6 +122,11 @@ const monthName = (period) => {
       )
     : period;
 };
+/** The shell's `page` without the absent (null) parts, which it would print as text. */
+const present =
+  (page) =>
+  (title, ...children) =>
+    page(title, ...children.filter((c) => c !== null && c !== undefined));
 const billHref = (b) => `#/bill/${encodeURIComponent(b.unit)}/${encodeURIComponent(b.id)}`;
 
 function kpis(items) {
@@ -242,7 +249,13 @@ function billList(bills, withUnit) {
         { class: 'card' },
         el(
           'a',
-          { href: billHref(b), 'aria-label': tb('openBill', { period: monthName(b.period) }) },
+          {
+            href: billHref(b),
+            // Each link names its unit too: a board's list holds one bill per unit and month.
+            'aria-label': withUnit
+              ? tb('openBillOf', { unit: b.unitName, period: monthName(b.period) })
+              : tb('openBill', { period: monthName(b.period) }),
+          },
           withUnit ? `${b.unitName}: ${monthName(b.period)}` : monthName(b.period),
         ),
         el('p', { class: 'total', text: money(b.totalMinor, b.currency) }),
@@ -256,7 +269,8 @@ function billList(bills, withUnit) {
 }
 
 /** Resident: my bills (newest first) and my consumption from the latest bill. */
-export async function billsPage({ page, cleanup }) {
+export async function billsPage({ page: shell, cleanup }) {
+  const page = present(shell);
   const res = await api('/api/bills');
   const bills = res.status === 200 ? res.body.bills : [];
   if (bills.length === 0) return page(t('billsTitle'), el('p', { text: tb('noBills') }));
@@ -275,7 +289,8 @@ export async function billsPage({ page, cleanup }) {
 }
 
 /** One bill: totals, solar/grid split, saving, lines, daily chart, downloads and the checkpoint. */
-export async function billPage({ page, me, cleanup }, unit, id) {
+export async function billPage({ page: shell, me, cleanup }, unit, id) {
+  const page = present(shell);
   const path = `/api/units/${encodeURIComponent(unit)}/bills/${encodeURIComponent(id)}`;
   const res = await api(path);
   const back = el(
@@ -368,7 +383,8 @@ export async function billPage({ page, me, cleanup }, unit, id) {
 }
 
 /** Board (and admin): the community's totals per billed month and every unit's bill. */
-export async function communityPage({ page, me }) {
+export async function communityPage({ page: shell, me }) {
+  const page = present(shell);
   const all = await api('/api/bills');
   const bills = all.status === 200 ? all.body.bills : [];
   const granted = me.grants.find((g) => g.kind === 'community')?.ref;
