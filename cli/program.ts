@@ -22,6 +22,7 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   bill: () => import('./commands/bill.js'),
   ledger: () => import('./commands/ledger.js'),
   user: () => import('./commands/user.js'),
+  market: () => import('./commands/market.js'),
 };
 
 /**
