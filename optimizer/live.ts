@@ -375,6 +375,7 @@ export class LiveLoop {
       state: { socPct: { ...state.socPct }, temperatureC: { ...state.temperatureC } },
       forecast,
       prices: tariffPrices(o.tariff ?? DEFAULT_TARIFF, startMs, slots, slotMinutes, o.site.timezone),
+      currency: (o.tariff ?? DEFAULT_TARIFF).currency,
       ...(limits ? { grid: limits } : {}),
       batteryWearPerKwh: o.batteryWearPerKwh ?? 0,
       ...(obligations.length > 0 ? { reservations: obligations } : {}),

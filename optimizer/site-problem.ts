@@ -50,6 +50,8 @@ export const SiteInputsSchema = z.object({
     .default({}),
   /** Battery wear per kWh of throughput (currency), applied to every battery. */
   batteryWearPerKwh: kw.default(0),
+  /** Currency of the prices (the tariff's), for display. */
+  currency: z.string().min(1).optional(),
   /** Market reservations for this site, opaque here: carried with the plan until reserves enter the LP. */
   reservations: z.unknown().optional(),
 });

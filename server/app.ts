@@ -16,6 +16,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
 import { liveRoutes } from './routes/live.js';
 import { marketRoutes } from './routes/market.js';
+import { planRoutes } from './routes/plan.js';
 import { readingRoutes } from './routes/readings.js';
 import { siteRoutes } from './routes/sites.js';
 import { webRoutes } from './routes/web.js';
@@ -68,6 +69,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   await app.register(marketRoutes(ctx, services));
   await app.register(deviceRoutes(ctx, services, ctx.devices));
   await app.register(billRoutes(ctx));
+  await app.register(planRoutes(ctx));
   await app.register(await webRoutes());
   return app;
 }
