@@ -34,7 +34,7 @@ describe('gateway configuration', () => {
   it.each([
     [
       { devices: [device({ profile: 'sdm999' })] },
-      /devices\[0\]\.profile: unknown profile "sdm999" \(known: sdm630, em24, abb-b23, sunspec\)/,
+      /devices\[0\]\.profile: unknown profile "sdm999" \(known: sdm630, em24, abb-b23, umg604, sunspec\)/,
     ],
     [
       { devices: [device({ points: [{ id: 'powr', kind: 'active_power' }] })] },

@@ -53,7 +53,7 @@ export const ModbusGatewayDeviceSchema = z.object({
   ...deviceCommon,
   protocol: z.literal('modbus'),
   connection: ModbusConnectionSchema,
-  /** A built-in profile (sdm630, em24, abb-b23), one of the file's `profiles`, or `sunspec`. */
+  /** A built-in profile (sdm630, em24, abb-b23, umg604), one of the file's `profiles`, or `sunspec`. */
   profile: z.string().min(1),
   /** Probe only this SunSpec base instead of 40000, 0, 50000. */
   sunspecBase: z.number().int().min(0).max(65533).optional(),

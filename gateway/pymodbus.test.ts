@@ -47,7 +47,7 @@ describe.skipIf(dep.skipReason !== null)('interoperability with pymodbus (indepe
     server?.kill('SIGTERM');
   });
 
-  it('reads SDM630, EM24 and ABB B23 maps exactly as encoded by Python', async () => {
+  it('reads SDM630, EM24, ABB B23 and Janitza UMG 604 maps exactly as encoded by Python', async () => {
     const conn = (unitId: number) => ({ transport: 'tcp', host: '127.0.0.1', port, unitId });
     const cfg = GatewayConfigSchema.parse({
       site: 'interop',
@@ -71,10 +71,13 @@ describe.skipIf(dep.skipReason !== null)('interoperability with pymodbus (indepe
           connection: conn(2),
           points: [
             { id: 'voltage_l1', kind: 'voltage' },
+            { id: 'current_l1', kind: 'current' },
+            { id: 'power_l2', kind: 'active_power' },
             { id: 'power', kind: 'active_power' },
             { id: 'power_factor', kind: 'power_factor' },
             { id: 'frequency', kind: 'frequency' },
             { id: 'energy_import', kind: 'energy_import' },
+            { id: 'energy_export', kind: 'energy_export' },
           ],
         },
         {
@@ -86,8 +89,25 @@ describe.skipIf(dep.skipReason !== null)('interoperability with pymodbus (indepe
             { id: 'energy_import', kind: 'energy_import' },
             { id: 'energy_export', kind: 'energy_export' },
             { id: 'voltage_l1', kind: 'voltage' },
+            { id: 'current_l1', kind: 'current' },
+            { id: 'power', kind: 'active_power' },
+            { id: 'power_l1', kind: 'active_power' },
+            { id: 'frequency', kind: 'frequency' },
+          ],
+        },
+        {
+          id: 'umg',
+          protocol: 'modbus',
+          profile: 'umg604',
+          connection: conn(4),
+          points: [
+            { id: 'voltage_l1', kind: 'voltage' },
+            { id: 'current_l1', kind: 'current' },
+            { id: 'reactive_power_l1', kind: 'reactive_power' },
             { id: 'power', kind: 'active_power' },
             { id: 'frequency', kind: 'frequency' },
+            { id: 'energy_import', kind: 'energy_import', register: 'energy_consumption' },
+            { id: 'energy_export', kind: 'energy_export', register: 'energy_production' },
           ],
         },
       ],
@@ -104,17 +124,32 @@ describe.skipIf(dep.skipReason !== null)('interoperability with pymodbus (indepe
         'sdm/frequency': [Math.fround(49.98), 'good'],
         'sdm/energy_import': [Math.fround(12345.678) * 1000, 'good'],
         'em24/voltage_l1': [230.1, 'good'],
+        'em24/current_l1': [12.345, 'good'],
+        'em24/power_l2': [-7000, 'good'],
         'em24/power': [-432.1, 'good'],
         'em24/power_factor': [-0.985, 'good'],
         'em24/frequency': [50, 'good'],
         'em24/energy_import': [12_345_600, 'good'],
+        'em24/energy_export': [214_748_364_700, 'good'],
         'abb/energy_import': [98_765_432_100, 'good'],
         'abb/energy_export': [null, 'bad'],
         'abb/voltage_l1': [230.5, 'good'],
+        'abb/current_l1': [12.34, 'good'],
         'abb/power': [-2500.75, 'good'],
+        'abb/power_l1': [null, 'bad'],
         'abb/frequency': [50.02, 'good'],
+        'umg/voltage_l1': [Math.fround(230.4), 'good'],
+        'umg/current_l1': [7.5, 'good'],
+        'umg/reactive_power_l1': [-12.25, 'good'],
+        'umg/power': [-3456.5, 'good'],
+        'umg/frequency': [Math.fround(49.95), 'good'],
+        'umg/energy_import': [8_765_432, 'good'],
+        'umg/energy_export': [1_234_567, 'good'],
       });
-      expect(out.errors).toEqual(['abb/energy_export: not-implemented marker 0xffffffffffffffff']);
+      expect(out.errors).toEqual([
+        'abb/energy_export: not-implemented marker 0xffffffffffffffff',
+        'abb/power_l1: not-implemented marker 0x7fffffff',
+      ]);
     } finally {
       await gw.stop();
     }
