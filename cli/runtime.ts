@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { VERSION } from '../config/version.js';
 import { Gateway, type GatewayConfig, type GatewayOptions } from '../gateway/index.js';
+import { SetpointWriteRepository } from '../gateway/write-log.js';
 import { listPoints, type Site } from '../model/index.js';
 import type { DeviceHost } from '../server/context.js';
 import { AuditLog, buildApp } from '../server/index.js';
@@ -43,9 +44,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const hub = new Hub();
   const disk = await DiskQueue.open(join(dataDir, 'spool'));
   const writer = new StoreWriter(store.readings, { disk }).start(hub.readings$);
-  const gateways = new LiveGateways(hub, options.gateway);
+  // Every write and refusal goes to the `setpoint_writes` table, which the manager's writes page reads.
+  const writeLog = await SetpointWriteRepository.open(store);
+  const gateways = new LiveGateways(hub, { ...options.gateway, writeLog });
   const audit = new AuditLog(store.db);
-  // Every gateway write and refusal goes to the audit log, which the manager's writes page reads.
+  // …and to the audit log, beside logins and configuration changes.
   hub.topic('writes').subscribe((w) => {
     audit
       .append({

@@ -20,6 +20,7 @@ import { planRoutes } from './routes/plan.js';
 import { readingRoutes } from './routes/readings.js';
 import { siteRoutes } from './routes/sites.js';
 import { webRoutes } from './routes/web.js';
+import { writeRoutes } from './routes/writes.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { makeServices, migrateServer } from './services.js';
 
@@ -68,6 +69,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   await app.register(liveRoutes(ctx, services));
   await app.register(marketRoutes(ctx, services));
   await app.register(deviceRoutes(ctx, services, ctx.devices));
+  await app.register(writeRoutes(ctx));
   await app.register(billRoutes(ctx));
   await app.register(planRoutes(ctx));
   await app.register(await webRoutes());

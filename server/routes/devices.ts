@@ -262,7 +262,7 @@ export function flowPoints(site: Site) {
   };
 }
 
-/** Device management for managers: profiles, connection test, save (audited, hot-added), flows, writes. */
+/** Device management for managers: profiles, connection test, save (audited, hot-added), flows. */
 export function deviceRoutes(ctx: AppContext, s: Services, host?: DeviceHost): FastifyPluginAsyncZod {
   const repo = new SiteDeviceRepository(ctx.store.db);
   const siteOf = (id: string) => {
@@ -437,44 +437,6 @@ export function deviceRoutes(ctx: AppContext, s: Services, host?: DeviceHost): F
         },
       },
       async (req) => flowPoints(siteOf(req.params.site)),
-    );
-
-    app.get(
-      '/api/sites/:site/writes',
-      {
-        config: { access: { roles: [...MANAGERS], scope: SITE_SCOPE } },
-        schema: {
-          summary: "Setpoint writes to a site's devices (and refusals), newest first, from the audit log",
-          tags: ['devices'],
-          params: z.object({ site: IdSchema }),
-          querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
-        },
-      },
-      async (req) => {
-        siteOf(req.params.site);
-        const res = await ctx.store.db.query<{
-          id: string | number;
-          ts: Date;
-          actor: string | null;
-          target: string | null;
-          outcome: string;
-          details: Record<string, unknown> | string | null;
-        }>(
-          `SELECT id, ts, actor, target, outcome, details FROM audit_log
-           WHERE action = 'setpoint_write' AND split_part(target, '/', 1) = $1 ORDER BY id DESC LIMIT $2`,
-          [req.params.site, req.query.limit],
-        );
-        return {
-          writes: res.rows.map((r) => ({
-            id: Number(r.id),
-            ts: new Date(r.ts).toISOString(),
-            actor: r.actor,
-            target: r.target,
-            outcome: r.outcome,
-            details: typeof r.details === 'string' ? JSON.parse(r.details) : r.details,
-          })),
-        };
-      },
     );
   };
 }

@@ -1,7 +1,10 @@
 import { billPage, billsPage, communityPage } from './bills.js';
 import { readingsChart } from './chart.js';
+import { devicesPage } from './devices.js';
 import { api, el } from './dom.js';
 import { formatTime, formatValue, lang, setLang, t } from './i18n.js';
+import { flowsCard, siteLinks } from './site.js';
+import { writesPage } from './writes.js';
 
 const main = document.getElementById('main');
 const status = document.getElementById('status');
@@ -20,6 +23,16 @@ const HOME = {
 const PAGES = [
   { path: /^#\/sites$/, nav: 'navSites', roles: ['admin', 'manager', 'operator'], render: sitesPage },
   { path: /^#\/site\/([a-z0-9_-]+)$/, roles: ['admin', 'manager', 'operator'], render: sitePage },
+  {
+    path: /^#\/site\/([a-z0-9_-]+)\/devices$/,
+    roles: ['admin', 'manager'],
+    render: (id) => withSite(id, (site) => devicesPage({ ...view(), siteId: id, site, status })),
+  },
+  {
+    path: /^#\/site\/([a-z0-9_-]+)\/writes$/,
+    roles: ['admin', 'manager'],
+    render: (id) => withSite(id, (site) => writesPage({ ...view(), siteId: id, site })),
+  },
   { path: /^#\/portfolio$/, nav: 'navPortfolio', roles: ['admin', 'operator'], render: portfolioPage },
   { path: /^#\/bills$/, nav: 'navBills', roles: ['resident'], render: () => billsPage(view()) },
   {
@@ -173,6 +186,12 @@ async function sitesPage() {
   );
 }
 
+/** A site page for a site the caller may see; any other id is refused like a foreign one. */
+async function withSite(siteId, render) {
+  const site = (await loadSites()).find((s) => s.id === siteId);
+  return site ? render(site) : refused();
+}
+
 async function sitePage(siteId) {
   const site = (await loadSites()).find((s) => s.id === siteId);
   if (!site) return refused();
@@ -202,8 +221,11 @@ async function sitePage(siteId) {
     { id: 'chart-point' },
     chartable.map((p) => el('option', { value: p.key, text: `${p.device}: ${p.name ?? p.id}` })),
   );
+  const flows = await flowsCard(site.id);
   page(
     t('siteTitle', { name: site.name }),
+    siteLinks(site.id, me.role),
+    flows.node,
     el(
       'section',
       { class: 'card', 'aria-labelledby': 'live-h' },
@@ -240,6 +262,7 @@ async function sitePage(siteId) {
   );
 
   const show = (readings) => {
+    flows.show(readings);
     for (const r of readings) {
       const cell = cells.get(r.pointId);
       if (!cell) continue;

@@ -1,7 +1,7 @@
-// The manager's devices page (add from a profile, test the connection, map points, save) and
-// the audit page of setpoint writes.
+// The manager's devices page: add from a profile, test the connection, map points, save, and
+// watch the saved device's live values.
 import { api, el } from './dom.js';
-import { formatTime, formatValue, t } from './i18n.js';
+import { formatValue, t } from './i18n.js';
 
 const KINDS = [
   'active_power',
@@ -416,64 +416,5 @@ export async function devicesPage({ siteId, site, page, cleanup, status }) {
     el('p', {}, el('a', { href: `#/site/${siteId}`, text: t('backToSite') })),
     form,
     deviceList,
-  );
-}
-
-/** Setpoint writes to the site's devices (and refusals) from the audit log. */
-export async function writesPage({ siteId, site, page }) {
-  const res = await api(`/api/sites/${encodeURIComponent(siteId)}/writes?limit=200`);
-  const writes = res.status === 200 ? res.body.writes : [];
-  page(
-    t('writesTitle', { name: site.name }),
-    el('p', {}, el('a', { href: `#/site/${siteId}`, text: t('backToSite') })),
-    writes.length === 0
-      ? el('p', { class: 'card', text: t('noWrites') })
-      : el(
-          'div',
-          { class: 'table-wrap card' },
-          el(
-            'table',
-            {},
-            el('caption', { text: t('writesCaption') }),
-            el(
-              'thead',
-              {},
-              el(
-                'tr',
-                {},
-                [
-                  'updated',
-                  'point',
-                  'writeWho',
-                  'writeWhy',
-                  'writeRequested',
-                  'writeOld',
-                  'writeReadBack',
-                  'writeOutcome',
-                ].map((k) => el('th', { scope: 'col', text: t(k) })),
-              ),
-            ),
-            el(
-              'tbody',
-              {},
-              writes.map((w) => {
-                const d = w.details ?? {};
-                const num = (v) => (v === null || v === undefined ? '—' : String(v));
-                return el(
-                  'tr',
-                  {},
-                  el('td', { text: formatTime(Date.parse(w.ts)) }),
-                  el('th', { scope: 'row', text: w.target ?? '' }),
-                  el('td', { text: w.actor ?? '' }),
-                  el('td', { text: d.why ?? '' }),
-                  el('td', { class: 'num', text: num(d.requested) }),
-                  el('td', { class: 'num', text: num(d.old) }),
-                  el('td', { class: 'num', text: num(d.readBack) }),
-                  el('td', { text: `${d.outcome ?? w.outcome}${d.reason ? `: ${d.reason}` : ''}` }),
-                );
-              }),
-            ),
-          ),
-        ),
   );
 }

@@ -86,3 +86,15 @@ export async function flowsCard(siteId) {
     },
   };
 }
+
+/** Links from the site overview to its devices and its setpoint writes (managers and admins). */
+export function siteLinks(siteId, role) {
+  if (role !== 'admin' && role !== 'manager') return null;
+  const id = encodeURIComponent(siteId);
+  return el(
+    'nav',
+    { class: 'site-links', 'aria-label': t('siteLinks') },
+    el('a', { href: `#/site/${id}/devices`, text: t('navDevices') }),
+    el('a', { href: `#/site/${id}/writes`, text: t('navWrites') }),
+  );
+}
