@@ -46,6 +46,8 @@ interface SiteRun {
   offline: Set<string>;
   deliveredKwh: Map<string, number>;
   restore?: ReturnType<typeof restoreSchedule>;
+  /** Assets whose return to base was rate-limited: written again at every follow-up until taken. */
+  pendingBase: Set<string>;
 }
 
 interface Run {
@@ -95,6 +97,7 @@ export class GatewayExecutor implements ActivationExecutor {
           allocations: [],
           offline: new Set<string>(),
           deliveredKwh: new Map<string, number>(),
+          pendingBase: new Set<string>(),
           exec: {
             siteId: s.siteId,
             requestedKw: s.kw,
@@ -163,21 +166,21 @@ export class GatewayExecutor implements ActivationExecutor {
       const after = new Map(result.allocations.map((a) => [a.id, a.kw]));
       const changed = site.assets.filter((a) => (before.get(a.id) ?? 0) !== (after.get(a.id) ?? 0));
       s.allocations = result.allocations;
-      const dropped = await this.writeAssets(run, s, changed, (a) => after.get(a.id) ?? 0);
+      const verdicts = await this.writeAssets(run, s, changed, (a) => after.get(a.id) ?? 0);
       this.account(s);
-      if (dropped === 0) return;
+      if (!verdicts.includes('dropped')) return;
     }
   }
 
-  /** Write each asset's setpoints (assets in parallel, one asset's commands in order). Returns how many dropped. */
+  /** Write each asset's setpoints (assets in parallel, one asset's commands in order); a verdict per asset. */
   private async writeAssets(
     run: Run,
     s: SiteRun,
     assets: RuntimeAsset[],
     kwOf: (a: RuntimeAsset) => number,
     why = `${run.plan.productId} activation ${run.plan.id}`,
-  ): Promise<number> {
-    const verdicts = await Promise.all(
+  ): Promise<('ok' | 'later' | 'dropped')[]> {
+    return Promise.all(
       assets.map(async (asset) => {
         const kw = kwOf(asset);
         const { commands } =
@@ -185,7 +188,6 @@ export class GatewayExecutor implements ActivationExecutor {
         return this.writeCommands(s, asset, commands, why);
       }),
     );
-    return verdicts.filter((v) => v === 'dropped').length;
   }
 
   private async writeCommands(
@@ -237,8 +239,8 @@ export class GatewayExecutor implements ActivationExecutor {
           if (!s.site) continue;
           const kw = new Map(s.allocations.map((a) => [a.id, a.kw]));
           const active = s.site.assets.filter((a) => kw.has(a.id));
-          const dropped = await this.writeAssets(run, s, active, (a) => kw.get(a.id)!);
-          if (dropped > 0) await this.dispatchSite(run, s);
+          const verdicts = await this.writeAssets(run, s, active, (a) => kw.get(a.id)!);
+          if (verdicts.includes('dropped')) await this.dispatchSite(run, s);
           this.account(s);
         }
       } else if (run.status.state === 'restoring') await this.stepRestore(run, now);
@@ -251,7 +253,9 @@ export class GatewayExecutor implements ActivationExecutor {
   /**
    * Back to base: assets that owe nothing return at once; energy owed (a battery's discharge)
    * is scheduled per slot under the grid import limit on top of the measured import, which
-   * still lacks what the returning assets will draw again, so that is added first.
+   * still lacks what every activated asset will draw again at its base, so that is added
+   * first. A return to base the rate limit holds back is written again at each follow-up, and
+   * the activation is not `done` before every asset has taken it.
    */
   private async beginRestore(run: Run, reason: string): Promise<void> {
     run.status.state = 'restoring';
@@ -262,7 +266,9 @@ export class GatewayExecutor implements ActivationExecutor {
       const byId = new Map(s.site.assets.map((a) => [a.id, a]));
       const owing = s.site.assets.filter((a) => owedKwh(a, s.deliveredKwh.get(a.id) ?? 0) > 0);
       const returning = s.allocations.filter((a) => !owing.some((o) => o.id === a.id));
-      const returnKw = returning.reduce((x, a) => x + this.sign(run) * a.kw, 0);
+      // Every asset goes back to its base (the owing ones before they recharge on top of it),
+      // so the import rises by all of the activation's allocations, not only the returning ones.
+      const returnKw = s.allocations.reduce((x, a) => x + this.sign(run) * a.kw, 0);
       const measured = s.site.siteImportKw?.();
       const loadKw = (measured ?? s.site.gridImportLimitKw) + returnKw;
       s.restore = restoreSchedule({
@@ -283,13 +289,11 @@ export class GatewayExecutor implements ActivationExecutor {
         s.exec.messages.push('no measured import: nothing restored, the grid limit could not be checked');
       for (const [id, kwh] of Object.entries(s.restore.unrestoredKwh))
         s.exec.messages.push(`${id}: ${kwh.toFixed(2)} kWh could not be restored within the horizon`);
-      await this.writeAssets(
-        run,
-        s,
-        returning.map((a) => byId.get(a.id)!),
-        () => 0,
-        `end of ${run.plan.id}`,
-      );
+      const back = returning.map((a) => byId.get(a.id)!);
+      const verdicts = await this.writeAssets(run, s, back, () => 0, `end of ${run.plan.id}`);
+      back.forEach((a, i) => {
+        if (verdicts[i] === 'later') s.pendingBase.add(a.id);
+      });
       s.allocations = s.allocations.filter((a) => owing.some((o) => o.id === a.id));
     }
     await this.stepRestore(run, now);
@@ -300,13 +304,29 @@ export class GatewayExecutor implements ActivationExecutor {
     for (const s of run.sites) {
       if (!s.site || !s.restore) continue;
       const slot = s.restore.slots.find((x) => x.startMs <= now && now < x.startMs + this.slotMs);
-      const later = s.restore.slots.some((x) => x.startMs > now && Object.keys(x.assets).length > 0);
+      // The slot under way counts: done only after its charging has been written back to base.
+      const later = s.restore.slots.some(
+        (x) => x.startMs + this.slotMs > now && Object.keys(x.assets).length > 0,
+      );
       remaining ||= later;
       for (const asset of s.site.assets) {
+        if (s.pendingBase.has(asset.id)) {
+          const v = await this.writeCommands(s, asset, baseCommands(asset), `end of ${run.plan.id}`);
+          if (v !== 'later') s.pendingBase.delete(asset.id);
+          else remaining = true;
+          continue;
+        }
         if (asset.kind !== 'battery' || !s.deliveredKwh.has(asset.id)) continue;
         const kw = slot?.assets[asset.id] ?? 0;
         // Restoring is charging: a change downwards from the base by `kw`.
-        await this.writeCommands(s, asset, commandsFor(asset, -kw).commands, `restore after ${run.plan.id}`);
+        const v = await this.writeCommands(
+          s,
+          asset,
+          commandsFor(asset, -kw).commands,
+          `restore after ${run.plan.id}`,
+        );
+        // The last write (back to base) must land before the activation is done.
+        if (v === 'later' && !later) remaining = true;
       }
     }
     if (!remaining) {

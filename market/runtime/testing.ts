@@ -1,0 +1,176 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Subscription } from 'rxjs';
+import { validateConfig } from '../../config/load.js';
+import { Gateway, GatewayConfigSchema } from '../../gateway/index.js';
+import type { Reading } from '../../model/index.js';
+import { gatewayConfigFor } from '../../sim/gateway-config.js';
+import { type RunningSimulator, startSimulator } from '../../sim/runner.js';
+import { type Scenario, ScenarioSchema } from '../../sim/scenario.js';
+import { freePortPair } from '../../sim/testing.js';
+import { Hub } from '../../stream/index.js';
+import { type BatteryAsset, BatteryAssetSchema, type FanAsset, FanAssetSchema } from './assets.js';
+
+/**
+ * Tests and the bench only: a simulated building (sim/) over real Modbus and OPC UA on
+ * loopback, the real gateway polling it with its safety layer, and the runtime assets that
+ * match the simulated devices.
+ */
+
+type GatewayPoint = Record<string, unknown> & { id: string; writable?: boolean };
+type GatewayDevice = { id: string; protocol: string; points: GatewayPoint[] } & Record<string, unknown>;
+
+export interface Rig {
+  sim: RunningSimulator;
+  gateway: Gateway;
+  hub: Hub;
+  /** The simulation's clock (the gateway stamps readings and writes with it). */
+  clock: () => number;
+  site: string;
+  /** Latest good value per hub key (`site/device/point`). */
+  latest: Map<string, { ts: number; value: number }>;
+  /** Every good reading of these keys since the rig started, in arrival order. */
+  history: (key: string) => { ts: number; value: number }[];
+  stop(): Promise<void>;
+}
+
+export interface RigOptions {
+  speed: number;
+  startMs: number;
+  seed?: number;
+  /** Keep only the generated gateway devices for which this is true (default all). */
+  devices?: (device: GatewayDevice) => boolean;
+  /** Change a generated point (e.g. a poll interval or a tighter min/max). */
+  point?: (device: GatewayDevice, point: GatewayPoint) => GatewayPoint;
+  /** Extra devices appended to the gateway file as they are. */
+  extraDevices?: (generated: GatewayDevice[]) => GatewayDevice[];
+}
+
+/** A scenario from plain data (the sim's own schema with its defaults). */
+export function scenario(data: unknown): Scenario {
+  return ScenarioSchema.parse(data);
+}
+
+export async function startRig(s: Scenario, o: RigOptions): Promise<Rig> {
+  const pki = mkdtempSync(join(tmpdir(), 'gfx-market-rig-'));
+  const portBase = await freePortPair();
+  const realStart = Date.now();
+  const clock = () => o.startMs + (Date.now() - realStart) * o.speed;
+  const sim = await startSimulator(s, {
+    seed: o.seed ?? 7,
+    speed: o.speed,
+    host: '127.0.0.1',
+    portBase,
+    pkiDir: join(pki, 'server'),
+    startMs: o.startMs,
+    now: () => Date.now(),
+  });
+  const generated = gatewayConfigFor(sim.sim, sim.endpoints) as { devices: GatewayDevice[] } & Record<
+    string,
+    unknown
+  >;
+  const devices = generated.devices
+    .filter((d) => o.devices?.(d) ?? true)
+    .map((d) => ({ ...d, points: d.points.map((p) => o.point?.(d, p) ?? p) }));
+  const cfg = validateConfig(
+    GatewayConfigSchema,
+    { ...generated, devices: [...devices, ...(o.extraDevices?.(devices) ?? [])] },
+    'market test gateway',
+  );
+  const hub = new Hub();
+  const gateway = new Gateway(cfg, hub, {
+    clock,
+    opcua: { pkiDir: join(pki, 'client'), acceptUnknownCertificates: true },
+  });
+  const latest = new Map<string, { ts: number; value: number }>();
+  const all = new Map<string, { ts: number; value: number }[]>();
+  const sub: Subscription = hub.readings$.subscribe((r: Reading) => {
+    if (r.value === null || r.quality === 'bad') return;
+    const v = { ts: r.ts, value: r.value };
+    latest.set(r.pointId, v);
+    const list = all.get(r.pointId) ?? [];
+    if (list.length === 0) all.set(r.pointId, list);
+    list.push(v);
+  });
+  gateway.start();
+  return {
+    sim,
+    gateway,
+    hub,
+    clock,
+    site: String(generated.site),
+    latest,
+    history: (key) => all.get(key) ?? [],
+    async stop() {
+      sub.unsubscribe();
+      await gateway.stop();
+      hub.close();
+      await sim.stop();
+      rmSync(pki, { recursive: true, force: true });
+    },
+  };
+}
+
+export const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Wait (real time) until `ok()`; a generous timeout, never a timing assertion. */
+export async function until(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await wait(50);
+  }
+}
+
+/** The runtime asset of a simulated battery (its SunSpec 124 points as the sim's gateway file names them). */
+export function batteryAsset(rig: Rig, building: string, extra: Partial<BatteryAsset> = {}): BatteryAsset {
+  const d = rig.sim.sim.building(building)?.device('battery');
+  if (d?.type !== 'battery') throw new Error(`${building} has no battery`);
+  return BatteryAssetSchema.parse({
+    kind: 'battery',
+    id: `${building}-battery`,
+    siteId: rig.site,
+    device: `${building}-battery`,
+    modePoint: 'mode',
+    chargePoint: 'charge_rate',
+    dischargePoint: 'discharge_rate',
+    ratedKw: d.params.maxChargeW / 1000,
+    maxChargeKw: d.params.maxChargeW / 1000,
+    maxDischargeKw: d.params.maxDischargeW / 1000,
+    storedKwh: d.storedWh / 1000,
+    maxKwh: d.params.capacityWh / 1000,
+    ...extra,
+  });
+}
+
+/** The runtime assets of a building's simulated fans (OPC UA speed setpoints on `<building>-bms`). */
+export function fanAssets(rig: Rig, building: string, extra: Partial<FanAsset> = {}): FanAsset[] {
+  const b = rig.sim.sim.building(building);
+  if (!b) throw new Error(`no building ${building}`);
+  return b.devices.flatMap((d) =>
+    d.type === 'sheddable'
+      ? [
+          FanAssetSchema.parse({
+            kind: 'fan',
+            id: `${building}-${d.id}`,
+            siteId: rig.site,
+            device: `${building}-bms`,
+            point: `${d.id}-speed`,
+            ratedKw: d.spec.ratedKw,
+            law: d.spec.law,
+            basePct: d.spec.defaultPct,
+            minPct: d.spec.minPct,
+            maxPct: d.spec.maxPct,
+            ...extra,
+          }),
+        ]
+      : [],
+  );
+}
+
+/** Mean of a key's readings with `fromMs ≤ ts < toMs` (simulation time). */
+export function meanOf(rig: Rig, key: string, fromMs: number, toMs: number): number | undefined {
+  const xs = rig.history(key).filter((r) => r.ts >= fromMs && r.ts < toMs);
+  return xs.length === 0 ? undefined : xs.reduce((a, r) => a + r.value, 0) / xs.length;
+}
