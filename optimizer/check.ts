@@ -1,4 +1,4 @@
-import { horizon, type Problem, slotHours, valueAt, window } from './problem.js';
+import { decisionBlocks, horizon, type Problem, slotHours, valueAt, window } from './problem.js';
 import type { Schedule } from './schedule.js';
 
 /**
@@ -150,9 +150,41 @@ export function checkSchedule(p: Problem, s: Schedule, tol = 1e-5): CheckResult 
     }
   }
 
+  if (p.resolution) checkBlocks(p, s, near, out);
+
   for (let t = 0; t < T; t++) {
     const grid = s.importKw[t]! - s.exportKw[t]!;
     if (!near(grid, net[t]!)) out.push(`balance at slot ${t}: grid ${grid} kW, site needs ${net[t]} kW`);
   }
   return { violations: out };
+}
+
+/**
+ * Multi-resolution horizon (README): every asset decision is the same in all slots of a coarse
+ * block (within the asset's own window).
+ */
+function checkBlocks(p: Problem, s: Schedule, near: (a: number, b: number) => boolean, out: string[]): void {
+  const T = horizon(p);
+  const blocks = decisionBlocks(p).filter(([b0, b1]) => b1 - b0 > 1);
+  const held = (name: string, values: readonly number[], from = 0, to = T) => {
+    for (const [b0, b1] of blocks) {
+      const start = Math.max(b0, from);
+      for (let t = start + 1; t < Math.min(b1, to); t++)
+        if (!near(values[t]!, values[start]!)) {
+          out.push(`${name} changes within the block of slots ${b0}–${b1 - 1} (slot ${t})`);
+          break;
+        }
+    }
+  };
+  for (const a of p.assets) {
+    const as = s.assets[a.id];
+    const name = `${a.type} ${a.id}`;
+    if (a.type === 'battery' && as?.type === 'battery') {
+      held(`${name} charge`, as.chargeKw);
+      held(`${name} discharge`, as.dischargeKw);
+    } else if ((a.type === 'shiftable' || a.type === 'ev') && (as?.type === 'shiftable' || as?.type === 'ev'))
+      held(`${name} power`, as.powerKw, ...window(a, T));
+    else if (a.type === 'sheddable' && as?.type === 'sheddable') held(`${name} shed`, as.shedKw);
+    else if (a.type === 'thermal' && as?.type === 'thermal') held(`${name} power`, as.powerKw);
+  }
 }
