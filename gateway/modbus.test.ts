@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Reading } from '../model/index.js';
 import { Hub } from '../stream/index.js';
 import { type GatewayConfig, GatewayConfigSchema } from './config.js';
 import { Gateway } from './gateway.js';
@@ -195,6 +196,67 @@ describe('Modbus polling over loopback', () => {
       value = (await g.pollOnce()).readings[0]!.value;
     }
     expect(value).toBe(999);
+  });
+
+  it('gives every point of a device that went away exactly one bad reading per failed poll, never a value', async () => {
+    const dev = await serve(startModbusTcp(sdm630Image()));
+    const hub = new Hub();
+    const published: Reading[] = [];
+    hub.readings$.subscribe((r) => published.push(r));
+    const g = new Gateway(
+      GatewayConfigSchema.parse({
+        site: 'bern',
+        devices: [
+          {
+            id: 'meter',
+            protocol: 'modbus',
+            profile: 'sdm630',
+            retries: 0,
+            connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port, timeoutMs: 500 },
+            points: [
+              { id: 'power', kind: 'active_power' },
+              { id: 'voltage_l1', kind: 'voltage', deadband: 5 },
+              // A second poll group (own interval) on the same device.
+              { id: 'energy_import', kind: 'energy_import', pollInterval: '1m' },
+            ],
+          },
+        ],
+      }) as GatewayConfig,
+      hub,
+      { link: { minBackoffMs: 50, maxBackoffMs: 200 } },
+    );
+    cleanups.push(() => g.stop());
+    const points = ['bern/meter/power', 'bern/meter/voltage_l1', 'bern/meter/energy_import'];
+    const up = await g.pollOnce();
+    expect(up.readings.map((r) => [r.pointId, r.quality])).toEqual(points.map((p) => [p, 'good']));
+
+    await dev.stop();
+    const before = published.length;
+    for (let i = 0; i < 3; i++) {
+      const down = await g.pollOnce();
+      expect(down.unreachable).toBe(true);
+      expect(down.readings).toEqual(
+        points.map((pointId) => ({ pointId, ts: expect.any(Number), value: null, quality: 'bad' })),
+      );
+    }
+    // On the hub too, except that a deadband point repeats an unchanged bad reading only after maxSilence.
+    const during = published.slice(before);
+    expect(during.every((r) => r.value === null && r.quality === 'bad')).toBe(true);
+    expect(during.filter((r) => r.pointId === 'bern/meter/power')).toHaveLength(3);
+    expect(during.filter((r) => r.pointId === 'bern/meter/energy_import')).toHaveLength(3);
+    expect(during.filter((r) => r.pointId === 'bern/meter/voltage_l1')).toHaveLength(1);
+
+    await dev.start();
+    let back: Reading[] = [];
+    for (let i = 0; i < 40 && (back.length === 0 || back.some((r) => r.quality !== 'good')); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      back = (await g.pollOnce()).readings;
+    }
+    expect(back.map((r) => [r.pointId, r.value, r.quality])).toEqual([
+      ['bern/meter/power', 1234.5, 'good'],
+      ['bern/meter/voltage_l1', 230.5, 'good'],
+      ['bern/meter/energy_import', 1_500_250, 'good'],
+    ]);
   });
 
   it('keeps the rest of a device readable when the map names an address the device lacks', async () => {
