@@ -128,3 +128,81 @@ describe('gateway against the simulator: OPC UA users', { timeout: 120_000 }, ()
     expect(out.errors[0]).toMatch(/^house-bms: cannot use connection\.auth\.certificateFile .*nope\.pem/);
   });
 });
+
+describe('gateway against the simulator: SunSpec model 123 power limit', { timeout: 120_000 }, () => {
+  /** The simulated PV inverter, with its model 123 controls as points; only the limit and its switch allow-listed. */
+  function inverterConfig(): GatewayConfig {
+    const generated = gatewayConfigFor(running.sim, running.endpoints) as {
+      devices: { protocol: string; points: { register?: string }[] }[];
+    };
+    const pv = generated.devices.find((d) => d.points.some((p) => p.register === '103.WH'))!;
+    const control = { kind: 'setpoint', writable: true, minWriteInterval: '1ms' };
+    return GatewayConfigSchema.parse({
+      ...generated,
+      devices: [
+        {
+          ...pv,
+          points: [
+            ...pv.points,
+            // At most 80 % from Gridflex, whatever is asked.
+            {
+              ...control,
+              id: 'limit',
+              unit: '%',
+              register: '123.WMaxLimPct',
+              min: 0,
+              max: 80,
+              outOfRange: 'clamp',
+            },
+            { ...control, id: 'limit_enabled', unit: '', register: '123.WMaxLim_Ena', min: 0, max: 1 },
+            // Readable, but not allow-listed: the revert timeout is the installer's.
+            { id: 'limit_revert', kind: 'status', register: '123.WMaxLimPct_RvrtTms' },
+          ],
+        },
+      ],
+    });
+  }
+
+  it('writes WMaxLimPct through the safety layer: scaled by WMaxLimPct_SF, clamped, refused when not allow-listed', async () => {
+    const cfg = inverterConfig();
+    const device = cfg.devices[0]!.id;
+    const gw = new Gateway(cfg, new Hub());
+    const ask = (point: string, value: number) =>
+      gw.write({ device, point, value, who: 'test', why: 'curtail PV' });
+    try {
+      const before = await gw.pollOnce();
+      const limitId = `${cfg.site}/${device}/limit`;
+      expect(before.readings.find((r) => r.pointId === limitId)).toMatchObject({
+        value: 100,
+        quality: 'good',
+      });
+
+      expect(await ask('limit_enabled', 1)).toMatchObject({ outcome: 'written', old: 0, readBack: 1 });
+      expect(await ask('limit', 42.5)).toMatchObject({
+        outcome: 'written',
+        old: 100,
+        value: 42.5,
+        readBack: 42.5,
+      });
+      expect(await ask('limit', 95)).toMatchObject({
+        outcome: 'written',
+        clamped: true,
+        value: 80,
+        readBack: 80,
+        reason: 'clamped to 80',
+      });
+      const revert = await ask('limit_revert', 0);
+      expect(revert).toMatchObject({ outcome: 'refused', value: null });
+      expect(revert.reason).toMatch(/not writable \(not allow-listed\)/);
+
+      const after = await gw.pollOnce();
+      const value = (id: string) =>
+        after.readings.find((r) => r.pointId === `${cfg.site}/${device}/${id}`)?.value;
+      expect(value('limit')).toBe(80);
+      expect(value('limit_enabled')).toBe(1);
+      expect(value('limit_revert')).toBeGreaterThan(0);
+    } finally {
+      await gw.stop();
+    }
+  });
+});

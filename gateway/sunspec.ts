@@ -89,7 +89,7 @@ const meterFloat = (name: string): ModelDef => ({
 
 /**
  * The SunSpec models Gridflex understands, with point offsets computed from sunspec/models
- * (see shared reference devices.md). Models 124 and 802 are partial [unverified types].
+ * (see shared reference devices.md). Models 123, 124 and 802 are partial [unverified types].
  */
 export const SUNSPEC_MODELS: Readonly<Record<number, ModelDef>> = {
   1: { name: 'common', points: { DA: { offset: 66, type: 'uint16', unit: '' } } },
@@ -104,6 +104,19 @@ export const SUNSPEC_MODELS: Readonly<Record<number, ModelDef>> = {
   212: meterFloat('meter, split phase (float)'),
   213: meterFloat('meter, wye (float)'),
   214: meterFloat('meter, delta (float)'),
+  // Offsets as served by sim/ (sim/README.md, model 123) and the SunSpec model 123 definition;
+  // not in shared/reference/devices.md [unverified against the sunspec/models JSON]. A real
+  // inverter applies WMaxLimPct only while WMaxLim_Ena = 1, and reverts after
+  // WMaxLimPct_RvrtTms seconds without a new write (0 = never).
+  123: {
+    name: 'immediate controls',
+    points: {
+      Conn: { offset: 4, type: 'uint16', unit: '' },
+      WMaxLimPct: { offset: 5, type: 'uint16', sf: 23, unit: '%', writable: true },
+      WMaxLimPct_RvrtTms: { offset: 7, type: 'uint16', unit: 's', writable: true },
+      WMaxLim_Ena: { offset: 9, type: 'uint16', unit: '', writable: true },
+    },
+  },
   124: {
     name: 'storage (legacy)',
     points: {
