@@ -31,5 +31,6 @@ export { type IssuedBill, type IssueResult, issueBills } from './issue.js';
 export { Flag, parseReadingsCsv, type ReadingsBatch, registerDeltas, seriesFor } from './readings.js';
 export { allocationCsv, billCsv, billHtml, billJson, summaryText } from './render.js';
 export { apportion, apportionRational, hashId, roundHalfUp, tieKey } from './rounding.js';
+export { parseSdatCh, type SdatBatch, type SdatDocument } from './sdat-ch.js';
 export { billedMeters, communityReadingsFromStore, readingsFromStore } from './store-readings.js';
 export { formatLocal, localTime, monthPeriod, type Period } from './time.js';

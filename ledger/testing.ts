@@ -59,3 +59,47 @@ export function exampleCsv(startMs: number): string {
   }
   return `${rows.join('\n')}\n`;
 }
+
+/**
+ * Our readings CSV as SDAT-CH E66 documents, one per meter (one MeteringData block from its
+ * first to its last interval, which must be contiguous): `production` meters become
+ * ProductionMeteringPoints, `estimated` rows Condition 56.
+ */
+export function csvToSdatCh(csv: string, production: readonly string[]): { name: string; text: string }[] {
+  const byMeter = new Map<string, { start: number; kwh: string; quality: string }[]>();
+  const [head, ...lines] = csv.trim().split('\n');
+  const cols = head!.split(',');
+  for (const line of lines) {
+    const cells = line.split(',');
+    const get = (c: string) => cells[cols.indexOf(c)] ?? '';
+    const rows = byMeter.get(get('meter')) ?? [];
+    rows.push({ start: Date.parse(get('start')), kwh: get('kwh'), quality: get('quality') });
+    byMeter.set(get('meter'), rows);
+  }
+  return [...byMeter].map(([meter, rows]) => {
+    rows.sort((a, b) => a.start - b.start);
+    const start = rows[0]!.start;
+    const end = rows.at(-1)!.start + 900_000;
+    const point = production.includes(meter) ? 'ProductionMeteringPoint' : 'ConsumptionMeteringPoint';
+    const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+    const observations = rows
+      .map(
+        (r) =>
+          `<rsm:Observation><rsm:Position><rsm:Sequence>${(r.start - start) / 900_000 + 1}</rsm:Sequence></rsm:Position><rsm:Volume>${r.kwh}</rsm:Volume><rsm:Condition>${r.quality === 'estimated' ? 56 : 21}</rsm:Condition></rsm:Observation>`,
+      )
+      .join('\n');
+    const text = `<?xml version="1.0" encoding="UTF-8"?>
+<rsm:ValidatedMeteredData_12 xmlns:rsm="http://www.strom.ch">
+<rsm:ValidatedMeteredData_HeaderInformation><rsm:InstanceDocument><rsm:DocumentID>${meter}-${start}</rsm:DocumentID><rsm:DocumentType><rsm:ebIXCode>E66</rsm:ebIXCode></rsm:DocumentType></rsm:InstanceDocument></rsm:ValidatedMeteredData_HeaderInformation>
+<rsm:MeteringData>
+<rsm:Interval><rsm:StartDateTime>${iso(start)}</rsm:StartDateTime><rsm:EndDateTime>${iso(end)}</rsm:EndDateTime></rsm:Interval>
+<rsm:Resolution><rsm:Resolution>15</rsm:Resolution><rsm:Unit>MIN</rsm:Unit></rsm:Resolution>
+<rsm:${point}><rsm:VSENationalID>${meter}</rsm:VSENationalID></rsm:${point}>
+<rsm:Product><rsm:ID><rsm:ebIXCode>8716867000030</rsm:ebIXCode></rsm:ID><rsm:MeasureUnit>KWH</rsm:MeasureUnit></rsm:Product>
+${observations}
+</rsm:MeteringData>
+</rsm:ValidatedMeteredData_12>
+`;
+    return { name: `${meter}.xml`, text };
+  });
+}

@@ -1,9 +1,10 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../config/version.js';
 import { monthPeriod, parseReadingsCsv } from '../../ledger/index.js';
+import { csvToSdatCh } from '../../ledger/testing.js';
 import { openStore } from '../../store/index.js';
 import { chromium } from '../../testkit/system.js';
 import { runCli } from '../testing.js';
@@ -188,6 +189,54 @@ describe('gridflex bill and gridflex ledger verify', () => {
       const neither = await cli(['bill', '--community', community, '--period', '2026-10']);
       expect(neither.code).toBe(2);
       expect(neither.stderr).toMatch(/--readings: give either --readings CSV or --from-store/);
+      const format = await cli([
+        'bill',
+        '--community',
+        community,
+        '--readings',
+        csv,
+        '--readings-format',
+        'mscons',
+        '--period',
+        '2026-10',
+      ]);
+      expect(format.code).toBe(2);
+      expect(format.stderr).toMatch(/--readings-format: /);
+    },
+    SLOW,
+  );
+
+  it(
+    'bills from a folder of SDAT-CH E66 documents as from the same readings in CSV',
+    async () => {
+      const xmlDir = join(dir, 'sdat');
+      await mkdir(xmlDir);
+      for (const doc of csvToSdatCh(octoberCsv(), ['pv'])) await writeFile(join(xmlDir, doc.name), doc.text);
+      const out = join(dir, 'bills-sdat');
+      const r = await cli([
+        'bill',
+        '--community',
+        community,
+        '--readings',
+        xmlDir,
+        '--readings-format',
+        'sdat-ch',
+        '--period',
+        '2026-10',
+        '--format',
+        'json',
+        '--out',
+        out,
+        '--data',
+        join(dir, 'data-sdat'),
+      ]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/zev-example 2026-10: 2980 quarter-hours/);
+      expect(r.stdout).toMatch(/issued: 4 bills/);
+      const anna = JSON.parse(await readFile(join(out, 'zev-example-2026-10-anna.json'), 'utf8'));
+      expect(anna.quality).toMatchObject({ estimatedIntervals: 0, sourceEstimatedIntervals: 0 });
+      expect(anna.energy.solarMwh).toBeGreaterThan(0);
     },
     SLOW,
   );

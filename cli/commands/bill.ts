@@ -1,5 +1,5 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfigFile } from '../../config/load.js';
@@ -15,6 +15,8 @@ import {
   Ledger,
   monthPeriod,
   parseReadingsCsv,
+  parseSdatCh,
+  type ReadingsBatch,
   summaryText,
 } from '../../ledger/index.js';
 import { htmlToPdf } from '../../ledger/pdf.js';
@@ -26,6 +28,7 @@ export const BillOptionsSchema = z
   .object({
     community: z.string().min(1),
     readings: z.string().min(1).optional(),
+    readingsFormat: z.enum(['csv', 'sdat-ch']).default('csv'),
     fromStore: z.boolean().default(false),
     period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected a month such as 2026-10'),
     method: z.enum(['static', 'dynamic', 'hybrid']).optional(),
@@ -46,7 +49,11 @@ export function register(program: Command): void {
       'allocate communal solar for one month, issue each unit’s bill into the tamper-evident ledger and write the bills',
     )
     .requiredOption('--community <file>', 'community file (YAML or JSON)')
-    .option('--readings <csv>', '15-minute readings: meter,start,kwh[,quality]')
+    .option(
+      '--readings <file>',
+      '15-minute readings: a CSV (meter,start,kwh[,quality]), or for sdat-ch an XML file or a folder of them',
+    )
+    .option('--readings-format <f>', 'csv or sdat-ch (SDAT-CH E66 load profiles)', 'csv')
     .option(
       '--from-store',
       'read the meters from the store (the community file’s points map) instead of a CSV',
@@ -78,13 +85,13 @@ export function register(program: Command): void {
       }
       const community = compileCommunity(config);
       const period = monthPeriod(opts.period, community.tz);
-      const csv = opts.readings ? await readCsv(opts.readings) : null;
+      const imported = opts.readings ? await readReadings(opts.readings, opts.readingsFormat) : null;
       const store = await openStore(
         process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : { dataDir: opts.data },
       );
       try {
-        const batch = csv
-          ? parseReadingsCsv(csv)
+        const batch = imported
+          ? imported()
           : await communityReadingsFromStore(store, config, period.startMs, period.endMs);
         const ledger = await Ledger.open(store);
         const result = await issueBills(ledger, community, period, batch, { correct: opts.correct });
@@ -124,10 +131,24 @@ export function register(program: Command): void {
     });
 }
 
-async function readCsv(path: string): Promise<string> {
+/** The readings file(s), read now (a bad path exits 2); parsed when the batch is needed. */
+async function readReadings(path: string, format: 'csv' | 'sdat-ch'): Promise<() => ReadingsBatch> {
   try {
-    return await readFile(path, 'utf8');
-  } catch {
-    throw new GridflexError('GFX_CLI_ARGS', `--readings: cannot read ${path}`, { status: 400 });
+    if (format === 'csv') {
+      const text = await readFile(path, 'utf8');
+      return () => parseReadingsCsv(text);
+    }
+    const names = (await stat(path)).isDirectory()
+      ? (await readdir(path)).filter((n) => n.toLowerCase().endsWith('.xml')).map((n) => join(path, n))
+      : [path];
+    if (names.length === 0) throw new Error('no .xml file');
+    const docs = await Promise.all(
+      names.map(async (name) => ({ name: basename(name), text: await readFile(name, 'utf8') })),
+    );
+    return () => parseSdatCh(docs);
+  } catch (err) {
+    throw new GridflexError('GFX_CLI_ARGS', `--readings: cannot read ${path} (${(err as Error).message})`, {
+      status: 400,
+    });
   }
 }
