@@ -3,7 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { VERSION } from '../config/version.js';
 import { Gateway, type GatewayConfig, type GatewayOptions } from '../gateway/index.js';
 import { SetpointWriteRepository } from '../gateway/write-log.js';
+import { type RunningMarket, startMarket } from '../market/start.js';
 import { listPoints, type Site } from '../model/index.js';
+import { PlanRepository } from '../optimizer/plan-store.js';
 import type { DeviceHost } from '../server/context.js';
 import { AuditLog, buildApp } from '../server/index.js';
 import { applySavedDevice, SiteDeviceRepository } from '../server/routes/devices.js';
@@ -17,6 +19,8 @@ export interface RuntimeOptions {
   logLevel: string;
   /** Options of every gateway the runtime starts (link backoff, OPC UA client PKI folder). */
   gateway?: GatewayOptions;
+  /** Run the market (market/start.ts: bundled portfolios, availability, activations) for the operator API. */
+  market?: boolean;
 }
 
 /** The running core: store, hub, store writer (with its disk spool) and the HTTP app. */
@@ -30,6 +34,7 @@ export interface Runtime {
   sites: Site[];
   /** Gateways polling into the hub; devices saved over the API are added here while running. */
   gateways: LiveGateways;
+  market?: RunningMarket;
   stop(): Promise<void>;
 }
 
@@ -65,8 +70,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       })
       .catch((err: unknown) => console.error(`gridflex: audit of a write failed: ${(err as Error).message}`));
   });
+  // Availability reads each site's latest optimiser plan when one is stored, else asset limits.
+  const plans = new PlanRepository(store.db);
+  const market = options.market
+    ? await startMarket({ store, sites: options.sites, hub, plans: (site) => plans.latest(site) })
+    : undefined;
   const app = await buildApp(
-    { store, hub, writer, sites: options.sites, version: VERSION, devices: gateways },
+    {
+      store,
+      hub,
+      writer,
+      sites: options.sites,
+      version: VERSION,
+      devices: gateways,
+      market: market?.service,
+    },
     { logger: { level: options.logLevel } },
   );
   writer.status$.subscribe((s) => {
@@ -82,8 +100,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     audit,
     sites: options.sites,
     gateways,
+    market,
     stop: () => {
       stopping ??= (async () => {
+        await market?.stop();
         await app.close();
         await gateways.stop();
         hub.close();

@@ -131,6 +131,7 @@ export function register(program: Command): void {
         logLevel: process.env.LOG_LEVEL ?? 'warn',
         // The simulator starts a few seconds after the gateway: retry soon, not after a minute.
         gateway: { link: { maxBackoffMs: 5000 }, opcua: { pkiDir: join(opts.data, 'gateway-pki') } },
+        market: true,
       });
       const users = await ensureDemoUsers(rt.store, sites);
       const ledgerLines = await demoBills(rt.store, sites);
@@ -143,6 +144,10 @@ export function register(program: Command): void {
       console.log(`  API docs: ${address}/docs`);
       console.log(`  health:   ${address}/health`);
       for (const line of ledgerLines) console.log(`  ${line}`);
+      for (const p of rt.market?.portfolios ?? [])
+        console.log(
+          `  market:   portfolio ${p.id} (${p.sites.join(', ')}) for the operator: ${p.products.join(', ')}`,
+        );
       const sim =
         opts.sim === 'none'
           ? null

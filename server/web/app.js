@@ -3,6 +3,7 @@ import { readingsChart } from './chart.js';
 import { devicesPage } from './devices.js';
 import { api, el } from './dom.js';
 import { formatTime, formatValue, lang, setLang, t } from './i18n.js';
+import { portfolioPage } from './market.js';
 import { flowsCard, siteLinks } from './site.js';
 import { writesPage } from './writes.js';
 
@@ -33,7 +34,12 @@ const PAGES = [
     roles: ['admin', 'manager'],
     render: (id) => withSite(id, (site) => writesPage({ ...view(), siteId: id, site })),
   },
-  { path: /^#\/portfolio$/, nav: 'navPortfolio', roles: ['admin', 'operator'], render: portfolioPage },
+  {
+    path: /^#\/portfolio$/,
+    nav: 'navPortfolio',
+    roles: ['admin', 'operator'],
+    render: () => portfolioPage(view()),
+  },
   { path: /^#\/bills$/, nav: 'navBills', roles: ['resident'], render: () => billsPage(view()) },
   {
     path: /^#\/bill\/([a-z0-9_-]+)\/([A-Za-z0-9_.-]+)$/,
@@ -290,19 +296,6 @@ async function sitePage(siteId) {
   select.addEventListener('change', drawChart);
   cleanup.push(() => removeChart());
   await drawChart();
-}
-
-async function portfolioPage() {
-  const sites = await loadSites();
-  page(
-    t('portfolioTitle'),
-    notYet(t('flexTitle'), t('portfolioNotYet')),
-    el(
-      'ul',
-      {},
-      sites.map((s) => el('li', {}, el('a', { href: `#/site/${s.id}`, text: s.name }))),
-    ),
-  );
 }
 
 /** What a page module (bills.js) needs from the shell. */

@@ -1,0 +1,177 @@
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BrowserContext, type Page, chromium as playwright } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Runtime, startRuntime } from '../cli/runtime.js';
+import { loadConfigFile } from '../config/load.js';
+import { packageRoot } from '../config/version.js';
+import { SitesConfigSchema } from '../model/index.js';
+import { chromium } from '../testkit/system.js';
+import { type DemoUser, ensureDemoUsers } from './demo-users.js';
+
+/**
+ * The operator's portfolio page as `gridflex demo` serves it: the runtime with the market on
+ * (bundled portfolio `demo` over zev-bern, availability from the battery's limits), the demo
+ * users, browsed in headless Chromium.
+ */
+const browserDep = chromium();
+const SHOTS = fileURLToPath(new URL('../.screenshots/', import.meta.url));
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+];
+const H = 3_600_000;
+
+let rt: Runtime;
+let base: string;
+let users: Record<string, DemoUser>;
+let context: BrowserContext;
+let profile: string;
+let dataDir: string;
+
+describe.skipIf(browserDep.skipReason)('operator portfolio page (headless Chromium)', () => {
+  beforeAll(async () => {
+    await mkdir(SHOTS, { recursive: true });
+    dataDir = await mkdtemp(join(tmpdir(), 'gfx-market-web-'));
+    const { sites } = await loadConfigFile(SitesConfigSchema, `${packageRoot()}/deploy/examples/sites.yaml`);
+    rt = await startRuntime({ dataDir, sites, logLevel: 'silent', market: true });
+    users = Object.fromEntries((await ensureDemoUsers(rt.store, sites)).map((u) => [u.role, u]));
+    base = await rt.app.listen({ host: '127.0.0.1', port: 0 });
+    profile = await mkdtemp(join(tmpdir(), 'gfx-chromium-'));
+    context = await playwright.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium',
+      args: ARGS,
+      headless: true,
+      locale: 'en-US',
+      viewport: { width: 1200, height: 900 },
+      acceptDownloads: true,
+    });
+  }, 180_000);
+  afterAll(async () => {
+    await context?.close();
+    if (profile) await rm(profile, { recursive: true, force: true });
+    await rt?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function login(role: string, landing: string): Promise<Page> {
+    await context.clearCookies();
+    const page = await context.newPage();
+    await page.goto(base);
+    await page.getByLabel('Username').fill(users[role]!.username);
+    await page.getByLabel('Password').fill(users[role]!.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(`**/${landing}`);
+    return page;
+  }
+
+  const h1 = (page: Page) => page.locator('h1').textContent();
+
+  it('lands the demo operator on its portfolio with availability as a chart and a table', async () => {
+    const page = await login('operator', '#/portfolio');
+    await expect.poll(() => h1(page)).toBe('Portfolio Demo portfolio (ZEV Bern)');
+    const chart = page.locator('#availability [role="img"]');
+    await expect
+      .poll(() => chart.getAttribute('aria-label'))
+      .toMatch(/^Up \(less consumption\): between [\d.,]+ kW and [\d.,]+ kW; down/);
+    // The battery (10 kW, SoC unknown: the middle of its band) offers up to 10 kW every hour.
+    const rows = page.locator('#availability details tbody tr');
+    expect(await rows.count()).toBe(24);
+    const up = (await rows.locator('td:nth-child(2)').allTextContents()).map((s) => Number.parseFloat(s));
+    expect(Math.max(...up)).toBeGreaterThan(0);
+    expect(Math.max(...up)).toBeLessThanOrEqual(10);
+    expect(await page.locator('#availability canvas').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: join(SHOTS, 'operator-portfolio.png'), fullPage: true });
+
+    // German: the same page in the operator's other language.
+    await page.selectOption('#lang', 'de');
+    await expect
+      .poll(() => page.locator('#availability h2').textContent())
+      .toBe('Verfügbare Flexibilität, nächste 24 Stunden');
+    await page.selectOption('#lang', 'en');
+    await page.close();
+  });
+
+  it('shows an obligation and an activation posted over the API, and downloads the report', async () => {
+    const page = await login('operator', '#/portfolio');
+    await expect.poll(() => h1(page)).toBe('Portfolio Demo portfolio (ZEV Bern)');
+    // The battery reports 95 % (the simulator would): 10 kW held for the DR event's 75 minutes.
+    await rt.store.readings.ingest([
+      { pointId: 'zev-bern/house-battery/soc', ts: Date.now(), value: 95, quality: 'good' },
+    ]);
+    // The operator's own session (same origin) sells an hour of the DR event and calls it.
+    const next = Math.ceil(Date.now() / H) * H;
+    const outcome = await page.evaluate(
+      async ({ from, to }) => {
+        const post = (url: string, body: unknown) =>
+          fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          });
+        const built = (await (
+          await post('/api/portfolios/demo/bids', {
+            productId: 'dr-event',
+            from,
+            to,
+            strategy: { kind: 'fixed', priceCentsPerMwh: 5000 },
+          })
+        ).json()) as { bids: { id: string }[] };
+        const bidId = built.bids[0]?.id;
+        const accepted = await post('/api/portfolios/demo/acceptances', {
+          productId: 'dr-event',
+          acceptances: [{ bidId }],
+        });
+        const event = await post('/api/portfolios/demo/events', {
+          id: 'web-dr-1',
+          productId: 'dr-event',
+          kw: 5,
+          durationMs: 1_800_000,
+          start: from,
+        });
+        return { bids: built.bids.length, accepted: accepted.status, event: event.status };
+      },
+      { from: new Date(next).toISOString(), to: new Date(next + H).toISOString() },
+    );
+    expect(outcome).toEqual({ bids: 1, accepted: 201, event: 201 });
+    await page.reload();
+    await expect
+      .poll(() => page.locator('#bids tbody td:last-child').allTextContents())
+      .toContain('obligation');
+    await expect
+      .poll(() => page.locator('#activations [data-activation="web-dr-1"]').textContent())
+      .toContain('web-dr-1 · dr-event');
+
+    const download = page.waitForEvent('download');
+    await page.getByRole('link', { name: 'Download CSV' }).click();
+    const file = await (await download).path();
+    const csv = await readFile(file, 'utf8');
+    expect(csv.split('\r\n')[0]).toMatch(/^activationId,productId,siteId,start,end,requestedKw,/);
+    const href = await page.locator('#reports a[href*="format=json"]').getAttribute('href');
+    const json = await page.evaluate(
+      async (url) => (await fetch(url)).json() as Promise<{ columns: string[] }>,
+      href!,
+    );
+    expect(json.columns).toContain('deliveredWh');
+    await page.close();
+  });
+
+  it('refuses the page to a resident, and the API too', async () => {
+    const page = await login('resident', '#/bills');
+    // Let the bills page finish first: a late render would overwrite the refusal.
+    await expect.poll(() => h1(page)).toBe('My bills');
+    await page.goto(`${base}/#/portfolio`);
+    await expect.poll(() => page.locator('main').getAttribute('data-refused')).toBe('true');
+    expect(await h1(page)).toBe('You do not have access to this page.');
+    const status = await page.evaluate(
+      async () => (await fetch('/api/portfolios/demo/availability?product=dr-event')).status,
+    );
+    expect(status).toBe(403);
+    await page.close();
+  });
+});

@@ -1,0 +1,430 @@
+import uPlot from '/web/vendor/uPlot.esm.js';
+import { api, el } from './dom.js';
+import { lang } from './i18n.js';
+
+// The grid operator's portfolio page over the market API (/api/portfolios/…): availability per
+// hour (chart and table), bids and obligations, activations with delivery against the baseline
+// (refreshed live), report downloads. Texts live here, in both languages.
+const TEXTS = {
+  en: {
+    title: 'Portfolio {name}',
+    noPortfolio: 'No portfolio is assigned to you yet. Ask your administrator.',
+    choosePortfolio: 'Portfolio',
+    chooseProduct: 'Product',
+    sites: 'Sites: {sites}',
+    availability: 'Available flexibility, next 24 hours',
+    availabilityHint:
+      'Per hour, what can be held for the whole hour (the lowest quarter-hour), after what is already sold.',
+    availabilitySummary:
+      'Up (less consumption): between {upMin} and {upMax}; down (more consumption): between {downMin} and {downMax}, over {hours} hours.',
+    availabilityEmpty: 'No availability could be computed: {reason}',
+    availabilityTable: 'Show the hourly numbers as a table',
+    hour: 'Hour',
+    up: 'Up',
+    down: 'Down',
+    bids: 'Bids and obligations',
+    noBids: 'No bids in the next 24 hours.',
+    period: 'Period',
+    product: 'Product',
+    power: 'Power',
+    price: 'Price',
+    status: 'Status',
+    accepted: 'obligation',
+    open: 'offered',
+    pricePerMwh: '{price} per MW and hour',
+    activations: 'Activations and events, last 7 days',
+    noActivations: 'No activations in the last 7 days.',
+    activation: 'Activation',
+    state: 'State',
+    requested: 'Requested',
+    baseline: 'Baseline',
+    metered: 'Metered',
+    delivered: 'Delivered',
+    ratio: 'Performance',
+    noReport: 'no report yet',
+    start: 'Start',
+    reports: 'Delivery reports',
+    reportsHint: 'Settlement rows of the activations of the last 30 days.',
+    downloadCsv: 'Download CSV',
+    downloadJson: 'Download JSON',
+    state_received: 'received',
+    state_dispatching: 'dispatching',
+    state_active: 'active',
+    state_restoring: 'restoring',
+    state_completed: 'completed',
+    state_failed: 'failed',
+    state_cancelled: 'cancelled',
+    updated: 'Activation {id} is now {state}.',
+  },
+  de: {
+    title: 'Portfolio {name}',
+    noPortfolio: 'Ihnen ist noch kein Portfolio zugewiesen. Fragen Sie Ihre Administration.',
+    choosePortfolio: 'Portfolio',
+    chooseProduct: 'Produkt',
+    sites: 'Standorte: {sites}',
+    availability: 'Verfügbare Flexibilität, nächste 24 Stunden',
+    availabilityHint:
+      'Je Stunde, was die ganze Stunde gehalten werden kann (die schwächste Viertelstunde), nach Abzug des bereits Verkauften.',
+    availabilitySummary:
+      'Positiv (weniger Verbrauch): zwischen {upMin} und {upMax}; negativ (mehr Verbrauch): zwischen {downMin} und {downMax}, über {hours} Stunden.',
+    availabilityEmpty: 'Die Verfügbarkeit konnte nicht berechnet werden: {reason}',
+    availabilityTable: 'Stundenwerte als Tabelle zeigen',
+    hour: 'Stunde',
+    up: 'Positiv',
+    down: 'Negativ',
+    bids: 'Gebote und Verpflichtungen',
+    noBids: 'Keine Gebote in den nächsten 24 Stunden.',
+    period: 'Zeitraum',
+    product: 'Produkt',
+    power: 'Leistung',
+    price: 'Preis',
+    status: 'Status',
+    accepted: 'Verpflichtung',
+    open: 'angeboten',
+    pricePerMwh: '{price} pro MW und Stunde',
+    activations: 'Abrufe und Ereignisse, letzte 7 Tage',
+    noActivations: 'Keine Abrufe in den letzten 7 Tagen.',
+    activation: 'Abruf',
+    state: 'Zustand',
+    requested: 'Angefordert',
+    baseline: 'Referenz (Baseline)',
+    metered: 'Gemessen',
+    delivered: 'Erbracht',
+    ratio: 'Erfüllung',
+    noReport: 'noch kein Bericht',
+    start: 'Beginn',
+    reports: 'Erbringungsnachweise',
+    reportsHint: 'Abrechnungszeilen der Abrufe der letzten 30 Tage.',
+    downloadCsv: 'CSV herunterladen',
+    downloadJson: 'JSON herunterladen',
+    state_received: 'empfangen',
+    state_dispatching: 'wird verteilt',
+    state_active: 'aktiv',
+    state_restoring: 'Rückführung',
+    state_completed: 'abgeschlossen',
+    state_failed: 'fehlgeschlagen',
+    state_cancelled: 'abgebrochen',
+    updated: 'Abruf {id} ist jetzt {state}.',
+  },
+};
+
+function tm(key, params = {}) {
+  const text = TEXTS[lang()]?.[key] ?? TEXTS.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, k) => String(params[k] ?? ''));
+}
+
+const H = 3_600_000;
+const nf = (digits) => new Intl.NumberFormat(lang(), { maximumFractionDigits: digits });
+const kw = (v) => `${nf(1).format(v)} kW`;
+const kwh = (wh) => `${nf(1).format(wh / 1000)} kWh`;
+const time = (ms) =>
+  new Intl.DateTimeFormat(lang(), { dateStyle: 'short', timeStyle: 'short' }).format(new Date(ms));
+const hourLabel = (ms) =>
+  new Intl.DateTimeFormat(lang(), { weekday: 'short', hour: '2-digit', minute: '2-digit' }).format(
+    new Date(ms),
+  );
+const iso = (ms) => new Date(ms).toISOString();
+const q = (params) => new URLSearchParams(params).toString();
+
+function table(caption, head, rows) {
+  return el(
+    'div',
+    { class: 'table-wrap' },
+    el(
+      'table',
+      {},
+      el('caption', { class: 'visually-hidden', text: caption }),
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          head.map((h, i) => el('th', { scope: 'col', class: i > 0 ? 'num' : null, text: h })),
+        ),
+      ),
+      el('tbody', {}, rows),
+    ),
+  );
+}
+
+/** Quarter-hour slots → hours: what can be held for the whole hour is its weakest slot. */
+export function hourly(slots) {
+  const hours = new Map();
+  for (const s of slots) {
+    const h = Math.floor(s.startMs / H) * H;
+    const cur = hours.get(h);
+    hours.set(
+      h,
+      cur
+        ? { startMs: h, upKw: Math.min(cur.upKw, s.upKw), downKw: Math.min(cur.downKw, s.downKw) }
+        : { startMs: h, upKw: s.upKw, downKw: s.downKw },
+    );
+  }
+  return [...hours.values()].sort((a, b) => a.startMs - b.startMs);
+}
+
+function availabilityChart(container, hours, cleanup) {
+  const ups = hours.map((h) => h.upKw);
+  const downs = hours.map((h) => h.downKw);
+  const summary = tm('availabilitySummary', {
+    upMin: kw(Math.min(...ups)),
+    upMax: kw(Math.max(...ups)),
+    downMin: kw(Math.min(...downs)),
+    downMax: kw(Math.max(...downs)),
+    hours: hours.length,
+  });
+  const figure = el('div', { class: 'chart', role: 'img', 'aria-label': summary });
+  container.append(
+    figure,
+    el('p', { class: 'muted', id: 'availability-summary', text: summary }),
+    el(
+      'details',
+      {},
+      el('summary', { text: tm('availabilityTable') }),
+      table(
+        tm('availability'),
+        [tm('hour'), `${tm('up')} (kW)`, `${tm('down')} (kW)`],
+        hours.map((h) =>
+          el(
+            'tr',
+            {},
+            el('th', { scope: 'row', text: hourLabel(h.startMs) }),
+            el('td', { class: 'num', text: kw(h.upKw) }),
+            el('td', { class: 'num', text: kw(h.downKw) }),
+          ),
+        ),
+      ),
+    ),
+  );
+  const bars = uPlot.paths.bars({ size: [0.4, 30], align: 1 });
+  const width = () => Math.max(280, figure.clientWidth || container.clientWidth || 600);
+  const plot = new uPlot(
+    {
+      width: width(),
+      height: 240,
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
+      series: [
+        {},
+        {
+          label: `${tm('up')} (kW)`,
+          stroke: '#0b5cad',
+          fill: '#4a90d9',
+          paths: bars,
+          points: { show: false },
+        },
+        {
+          label: `${tm('down')} (kW)`,
+          stroke: '#8a4b00',
+          fill: '#d98c2b',
+          paths: uPlot.paths.bars({ size: [0.4, 30], align: -1 }),
+          points: { show: false },
+        },
+      ],
+      axes: [{}, { size: 60 }],
+    },
+    [hours.map((h) => h.startMs / 1000 + 1800), ups, downs],
+    figure,
+  );
+  const onResize = () => plot.setSize({ width: width(), height: 240 });
+  window.addEventListener('resize', onResize);
+  cleanup.push(() => {
+    window.removeEventListener('resize', onResize);
+    plot.destroy();
+  });
+}
+
+async function availabilitySection(portfolio, product, nowMs, cleanup) {
+  const box = el('section', { class: 'card', id: 'availability', 'aria-labelledby': 'availability-h' });
+  box.append(
+    el('h2', { id: 'availability-h', text: tm('availability') }),
+    el('p', { class: 'muted', text: tm('availabilityHint') }),
+  );
+  const from = Math.floor(nowMs / H) * H;
+  const res = await api(
+    `/api/portfolios/${encodeURIComponent(portfolio.id)}/availability?${q({ product, from: iso(from), to: iso(from + 24 * H) })}`,
+  );
+  const hours = res.status === 200 ? hourly(res.body.slots) : [];
+  if (hours.length === 0)
+    box.append(
+      el('p', { role: 'status', text: tm('availabilityEmpty', { reason: res.body?.message ?? res.status }) }),
+    );
+  else availabilityChart(box, hours, cleanup);
+  return box;
+}
+
+async function bidsSection(portfolio, nowMs) {
+  const from = Math.floor(nowMs / H) * H;
+  const res = await api(
+    `/api/portfolios/${encodeURIComponent(portfolio.id)}/bids?${q({ from: iso(from), to: iso(from + 24 * H) })}`,
+  );
+  const bids = res.status === 200 ? res.body.bids : [];
+  const price = (cents) =>
+    tm('pricePerMwh', {
+      price: new Intl.NumberFormat(lang(), { style: 'currency', currency: 'EUR' }).format(cents / 100),
+    });
+  const obligations = new Map((res.status === 200 ? res.body.obligations : []).map((o) => [o.id, o]));
+  return el(
+    'section',
+    { class: 'card', id: 'bids', 'aria-labelledby': 'bids-h' },
+    el('h2', { id: 'bids-h', text: tm('bids') }),
+    bids.length === 0
+      ? el('p', { text: tm('noBids') })
+      : table(
+          tm('bids'),
+          [tm('period'), tm('product'), tm('power'), tm('price'), tm('status')],
+          bids.map(({ bid, accepted }) => {
+            const held = obligations.get(bid.id);
+            return el(
+              'tr',
+              {},
+              el('th', { scope: 'row', text: `${time(bid.startMs)}–${time(bid.endMs)}` }),
+              el('td', { class: 'num', text: bid.productId }),
+              el('td', { class: 'num', text: kw(held?.kw ?? bid.kw) }),
+              el('td', { class: 'num', text: price(held?.priceCentsPerMwh ?? bid.priceCentsPerMwh) }),
+              el('td', { class: 'num', text: accepted ? tm('accepted') : tm('open') }),
+            );
+          }),
+        ),
+  );
+}
+
+async function activationsBody(portfolio, nowMs) {
+  const range = q({ from: iso(nowMs - 7 * 24 * H), to: iso(nowMs + 24 * H) });
+  const base = `/api/portfolios/${encodeURIComponent(portfolio.id)}`;
+  const [events, reports] = await Promise.all([
+    api(`${base}/events?${range}`),
+    api(`${base}/reports?${range}&format=json`),
+  ]);
+  const list = events.status === 200 ? events.body.events : [];
+  if (list.length === 0) return el('p', { text: tm('noActivations') });
+  const rows = reports.status === 200 ? reports.body.rows : [];
+  const total = new Map(rows.filter((r) => r.siteId === 'portfolio').map((r) => [r.activationId, r]));
+  return table(
+    tm('activations'),
+    [
+      tm('activation'),
+      tm('start'),
+      tm('state'),
+      tm('requested'),
+      tm('baseline'),
+      tm('metered'),
+      tm('delivered'),
+      tm('ratio'),
+    ],
+    list.map((a) => {
+      const r = total.get(a.id);
+      const cells = r
+        ? [
+            kwh(r.baselineWh),
+            kwh(r.meteredWh),
+            kwh(r.deliveredWh),
+            `${nf(1).format(r.performanceRatio * 100)} %`,
+          ]
+        : [tm('noReport'), '', '', ''];
+      return el(
+        'tr',
+        { 'data-activation': a.id },
+        el('th', { scope: 'row', text: `${a.id} · ${a.productId}` }),
+        el('td', { class: 'num', text: time(a.request.startMs) }),
+        el('td', { class: 'num', text: tm(`state_${a.state}`) }),
+        el('td', { class: 'num', text: kw(a.request.kw) }),
+        cells.map((c) => el('td', { class: 'num', text: c })),
+      );
+    }),
+  );
+}
+
+function reportsSection(portfolio, nowMs) {
+  const range = { from: iso(nowMs - 30 * 24 * H), to: iso(nowMs + 24 * H) };
+  const href = (format) =>
+    `/api/portfolios/${encodeURIComponent(portfolio.id)}/reports?${q({ ...range, format })}`;
+  return el(
+    'section',
+    { class: 'card', id: 'reports', 'aria-labelledby': 'reports-h' },
+    el('h2', { id: 'reports-h', text: tm('reports') }),
+    el('p', { class: 'muted', text: tm('reportsHint') }),
+    el(
+      'p',
+      { class: 'actions' },
+      el('a', {
+        class: 'button',
+        href: href('csv'),
+        download: `gridflex-${portfolio.id}.csv`,
+        text: tm('downloadCsv'),
+      }),
+      ' ',
+      el('a', {
+        class: 'button',
+        href: href('json'),
+        download: `gridflex-${portfolio.id}.json`,
+        text: tm('downloadJson'),
+      }),
+    ),
+  );
+}
+
+/** The operator's page: one portfolio (chosen when the caller sees several) and one product at a time. */
+export async function portfolioPage({ page, cleanup }, choice = {}) {
+  const res = await api('/api/portfolios');
+  const portfolios = res.status === 200 ? res.body.portfolios : [];
+  if (portfolios.length === 0) return page(tm('title', { name: '' }), el('p', { text: tm('noPortfolio') }));
+  const portfolio = portfolios.find((p) => p.id === choice.portfolio) ?? portfolios[0];
+  const product = portfolio.products.includes(choice.product) ? choice.product : portfolio.products[0];
+  const nowMs = Date.now();
+  const redraw = (next) => {
+    for (const undo of cleanup.splice(0)) undo();
+    return portfolioPage({ page, cleanup }, next);
+  };
+  const portfolioSelect = el(
+    'select',
+    { id: 'portfolio-choice' },
+    portfolios.map((p) => el('option', { value: p.id, text: p.name, selected: p.id === portfolio.id })),
+  );
+  portfolioSelect.addEventListener('change', () => redraw({ portfolio: portfolioSelect.value }));
+  const productSelect = el(
+    'select',
+    { id: 'product-choice' },
+    portfolio.products.map((p) => el('option', { value: p, text: p, selected: p === product })),
+  );
+  productSelect.addEventListener('change', () =>
+    redraw({ portfolio: portfolio.id, product: productSelect.value }),
+  );
+
+  const activationsBox = el('div', { id: 'activations-body' }, await activationsBody(portfolio, nowMs));
+  const live = el('p', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite' });
+  page(
+    tm('title', { name: portfolio.name }),
+    el('p', { class: 'muted', text: tm('sites', { sites: portfolio.sites.join(', ') }) }),
+    el(
+      'p',
+      { class: 'choices' },
+      portfolios.length > 1
+        ? el('label', { for: 'portfolio-choice', text: `${tm('choosePortfolio')} ` })
+        : null,
+      portfolios.length > 1 ? portfolioSelect : null,
+      ' ',
+      el('label', { for: 'product-choice', text: `${tm('chooseProduct')} ` }),
+      productSelect,
+    ),
+    await availabilitySection(portfolio, product, nowMs, cleanup),
+    await bidsSection(portfolio, nowMs),
+    el(
+      'section',
+      { class: 'card', id: 'activations', 'aria-labelledby': 'activations-h' },
+      el('h2', { id: 'activations-h', text: tm('activations') }),
+      activationsBox,
+      live,
+    ),
+    reportsSection(portfolio, nowMs),
+  );
+
+  // Activations change state on their own (dispatch, restore): the table follows the stream.
+  const source = new EventSource(`/api/portfolios/${encodeURIComponent(portfolio.id)}/live`);
+  source.addEventListener('activation', async (e) => {
+    const u = JSON.parse(e.data);
+    live.textContent = tm('updated', { id: u.activationId, state: tm(`state_${u.state}`) });
+    activationsBox.replaceChildren(await activationsBody(portfolio, Date.now()));
+  });
+  cleanup.push(() => source.close());
+}
