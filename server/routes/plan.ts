@@ -16,6 +16,7 @@ const SlotSchema = z.object({
   baseLoadKw: z.number(),
   marginalPrice: z.number().nullable().describe('Cost of one more kWh in the slot (dual of the balance)'),
   assets: z.record(z.string(), z.number()).describe('kW per asset; battery positive = charging'),
+  batteryKw: z.number().nullable().describe('All batteries, positive = charging; null without a battery'),
 });
 
 const PlanViewSchema = z.object({
@@ -131,6 +132,7 @@ function slotsOf(p: StoredPlan): z.infer<typeof SlotSchema>[] {
       baseLoadKw: inputs.forecast?.baseLoadKw?.[t] ?? p.request.problem.baseLoadKw[t] ?? 0,
       marginalPrice: p.result?.explanation?.marginalPricePerKwh?.[t] ?? null,
       assets,
+      batteryKw: batteryKw(p, t),
     };
   });
 }

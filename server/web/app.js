@@ -3,6 +3,7 @@ import { readingsChart } from './chart.js';
 import { devicesPage } from './devices.js';
 import { api, el } from './dom.js';
 import { formatTime, formatValue, lang, setLang, t } from './i18n.js';
+import { planCard, planPage } from './plan.js';
 import { portfolioPage } from './market.js';
 import { flowsCard, siteLinks } from './site.js';
 import { writesPage } from './writes.js';
@@ -24,6 +25,11 @@ const HOME = {
 const PAGES = [
   { path: /^#\/sites$/, nav: 'navSites', roles: ['admin', 'manager', 'operator'], render: sitesPage },
   { path: /^#\/site\/([a-z0-9_-]+)$/, roles: ['admin', 'manager', 'operator'], render: sitePage },
+  {
+    path: /^#\/site\/([a-z0-9_-]+)\/plan$/,
+    roles: ['admin', 'manager', 'operator'],
+    render: (id) => planPage(view(), id, refused),
+  },
   {
     path: /^#\/site\/([a-z0-9_-]+)\/devices$/,
     roles: ['admin', 'manager'],
@@ -262,7 +268,7 @@ async function sitePage(siteId) {
     el(
       'div',
       { class: 'cards' },
-      notYet(t('planTitle'), t('planNotYet')),
+      planCard(site.id),
       notYet(t('savingsTitle'), t('savingsNotYet')),
     ),
   );

@@ -1,0 +1,168 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { type BrowserContext, chromium as playwright } from 'playwright-core';
+import { filter, firstValueFrom, Subject, timeout } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listPoints, parseOrThrow, type Reading, SitesConfigSchema } from '../model/index.js';
+import { LiveLoop, profileForecaster } from '../optimizer/live.js';
+import { optimize } from '../optimizer/optimize.js';
+import { migrateOptimizer, PlanRepository } from '../optimizer/plan-store.js';
+import { highsSolver } from '../optimizer/solvers/highs.js';
+import { openStore, type Store } from '../store/index.js';
+import { Hub } from '../stream/index.js';
+import { chromium } from '../testkit/system.js';
+import { buildApp } from './app.js';
+import { addRoleUsers, ROLE_USERS } from './testing.js';
+
+/**
+ * The plan page over a plan made by the real live loop (optimizer/live.ts) for the current
+ * slot and stored with its inputs, browsed by the site's manager in headless Chromium.
+ */
+const browserDep = chromium();
+const SHOTS = fileURLToPath(new URL('../.screenshots/', import.meta.url));
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+];
+
+const sites = parseOrThrow(
+  SitesConfigSchema,
+  {
+    sites: [
+      {
+        id: 'bern',
+        name: 'ZEV Bern',
+        location: { lat: 46.95, lon: 7.45 },
+        timezone: 'Europe/Zurich',
+        grid: { importLimitKw: 60, exportLimitKw: 30 },
+        buildings: [
+          {
+            id: 'house',
+            name: 'House',
+            devices: [
+              {
+                id: 'house-grid-meter',
+                name: 'Grid meter',
+                protocol: 'modbus',
+                profile: 'sdm630',
+                connection: { transport: 'tcp', host: '127.0.0.1', port: 5020, unitId: 1 },
+                points: [{ id: 'power', name: 'Grid power', kind: 'active_power' }],
+              },
+            ],
+            assets: [
+              {
+                id: 'battery',
+                type: 'battery',
+                capacityKwh: 20,
+                maxChargeKw: 10,
+                maxDischargeKw: 10,
+                measure: { soc: 'bern/house-battery/soc' },
+              },
+              { id: 'pv', type: 'pv', kwp: 30, inverterKw: 27 },
+            ],
+          },
+        ],
+      },
+    ],
+  },
+  'test sites',
+).sites;
+
+let store: Store;
+let app: FastifyInstance;
+let base: string;
+let context: BrowserContext;
+let profile: string;
+
+describe.skipIf(browserDep.skipReason)('plan page in headless Chromium', () => {
+  beforeAll(async () => {
+    await mkdir(SHOTS, { recursive: true });
+    store = await openStore({ dataDir: 'memory://' });
+    await store.readings.describePoints(listPoints(sites));
+    await migrateOptimizer(store);
+    const site = sites[0]!;
+    const now = Date.now();
+    // The local hour in force now is far cheaper than the rest of the day: the plan charges now.
+    const hour = Number(
+      new Intl.DateTimeFormat('en-GB', { timeZone: site.timezone, hour: '2-digit', hourCycle: 'h23' }).format(
+        now,
+      ),
+    );
+    const readings = new Subject<Reading>();
+    const loop = new LiveLoop({
+      site,
+      readings$: readings,
+      clock: Date.now,
+      forecast: profileForecaster(site, { meanLoadKw: 5 }),
+      tariff: {
+        currency: 'CHF',
+        import: { otherPerKwh: 0.4, windows: [{ fromHour: hour, toHour: hour + 1, perKwh: 0.1 }] },
+        exportPerKwh: 0.05,
+      },
+      ticks$: new Subject(),
+      refreshMs: 0,
+      plans: new PlanRepository(store.db),
+      solve: (request) => optimize(request.problem, highsSolver),
+    }).start();
+    const planned = firstValueFrom(
+      loop.events$.pipe(
+        filter((e) => e.kind === 'plan' && e.storedId !== null),
+        timeout(60_000),
+      ),
+    );
+    readings.next({ pointId: 'bern/house-battery/soc', ts: now, value: 30, quality: 'good' });
+    await planned;
+    await loop.stop();
+    await store.readings.ingest([
+      { pointId: 'bern/house-grid-meter/power', ts: now - 60_000, value: 4_000, quality: 'good' },
+    ]);
+    app = await buildApp({ store, hub: new Hub(), sites, version: 'test' });
+    await addRoleUsers(store);
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    profile = await mkdtemp(join(tmpdir(), 'gfx-chromium-'));
+    context = await playwright.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium',
+      args: ARGS,
+      headless: true,
+      locale: 'en-US',
+      viewport: { width: 1200, height: 900 },
+    });
+  }, 180_000);
+  afterAll(async () => {
+    await context?.close();
+    if (profile) await rm(profile, { recursive: true, force: true });
+    await app?.close();
+    await store?.close();
+  });
+
+  it('shows the manager the decision in force, why, and today against actual, with a text alternative', async () => {
+    const page = await context.newPage();
+    await page.goto(base);
+    await page.getByLabel('Username').fill(ROLE_USERS.manager.username);
+    await page.getByLabel('Password').fill(ROLE_USERS.manager.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL('**/#/sites');
+    await page.goto(`${base}/#/site/bern`);
+    await page.getByRole('link', { name: 'Open the plan' }).click();
+    await page.waitForURL('**/#/site/bern/plan');
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Plan of bern');
+    await expect
+      .poll(() => page.locator('#plan-decision').textContent())
+      .toMatch(/^battery: charge [\d.]+ kW$/);
+    expect(await page.locator('#plan-binding li').allTextContents()).not.toEqual([]);
+    expect(await page.locator('#plan-source').textContent()).toMatch(/^Planned .* \(state changed\)\.$/);
+    await expect.poll(() => page.locator('#plan-chart canvas').count()).toBeGreaterThan(0);
+    expect(await page.locator('#plan-chart').getAttribute('aria-label')).toMatch(
+      /^\d+ quarter-hours planned today, grid at most .*; 1 measured, grid at most 4 kW\.$/,
+    );
+    expect(await page.locator('#plan-table tbody tr').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: join(SHOTS, 'manager-plan.png'), fullPage: true });
+    await page.close();
+  });
+});

@@ -1,0 +1,227 @@
+// The site's plan (optimizer/live.ts via GET /api/sites/:site/plan): the decision in force and
+// why, and today's schedule against what was measured, as a chart with a text alternative.
+import uPlot from '/web/vendor/uPlot.esm.js';
+import { api, el } from './dom.js';
+import { formatTime, formatValue, lang, t } from './i18n.js';
+
+const kw = (x) => (x === null || x === undefined ? t('noValue') : formatValue(x * 1000, 'W'));
+
+function money(x, currency) {
+  if (x === null || x === undefined) return t('noValue');
+  return new Intl.NumberFormat(lang(), { style: 'currency', currency, maximumFractionDigits: 3 }).format(x);
+}
+
+/** A setpoint in words: "battery: charge 5 kW". */
+function decision(s) {
+  if (Math.abs(s.kw) < 1e-3) return t('planIdle', { asset: s.assetId });
+  return t(s.kw > 0 ? 'planCharge' : 'planDischarge', { asset: s.assetId, power: kw(Math.abs(s.kw)) });
+}
+
+/** A binding constraint family in words, e.g. `battery[battery].soc` at upper → "battery full". */
+function bindingText(b) {
+  const m = /^(\w+)\[([^\]]+)\]\.(\w+)$/.exec(b.family);
+  if (m) return t(`planBind_${m[1]}_${m[3]}_${b.at}`, { asset: m[2] });
+  return t(`planBind_${b.family.replace('.', '_')}_${b.at}`);
+}
+
+/** Today's rows: planned (plans in force, then the current plan) and actual, per slot. */
+function todayRows(view) {
+  const ahead = new Map((view.plan?.slots ?? []).map((s) => [s.startMs, s]));
+  return view.today.slots.map((s) => {
+    const future = ahead.get(s.startMs);
+    return {
+      startMs: s.startMs,
+      plannedGrid: s.plannedGridKw ?? (future ? future.importKw - future.exportKw : null),
+      actualGrid: s.actualGridKw,
+      plannedBattery: s.plannedBatteryKw ?? future?.batteryKw ?? null,
+      actualBattery: s.actualBatteryKw,
+      price: future?.importPrice ?? null,
+    };
+  });
+}
+
+function chartCard(rows, cleanup) {
+  const known = rows.filter((r) => r.plannedGrid !== null || r.actualGrid !== null);
+  const box = el('section', { class: 'card', 'aria-labelledby': 'plan-chart-h' });
+  box.append(el('h2', { id: 'plan-chart-h', text: t('planChartTitle') }));
+  if (known.length === 0) {
+    box.append(el('p', { class: 'muted', text: t('planChartEmpty') }));
+    return box;
+  }
+  const planned = rows.filter((r) => r.plannedGrid !== null).map((r) => r.plannedGrid);
+  const actual = rows.filter((r) => r.actualGrid !== null).map((r) => r.actualGrid);
+  const summary = t('planChartSummary', {
+    slots: planned.length,
+    plannedMax: kw(planned.length ? Math.max(...planned) : null),
+    actualSlots: actual.length,
+    actualMax: kw(actual.length ? Math.max(...actual) : null),
+  });
+  const figure = el('div', { class: 'chart', role: 'img', 'aria-label': summary, id: 'plan-chart' });
+  box.append(
+    figure,
+    el('p', { class: 'muted', text: summary }),
+    el(
+      'details',
+      {},
+      el('summary', { text: t('chartTable') }),
+      el(
+        'div',
+        { class: 'table-wrap' },
+        el(
+          'table',
+          { id: 'plan-table' },
+          el(
+            'thead',
+            {},
+            el(
+              'tr',
+              {},
+              ['time', 'planGridPlanned', 'planGridActual', 'planBatteryPlanned', 'planBatteryActual'].map(
+                (k) => el('th', { scope: 'col', text: t(k) }),
+              ),
+            ),
+          ),
+          el(
+            'tbody',
+            {},
+            known.map((r) =>
+              el(
+                'tr',
+                {},
+                el('td', { text: formatTime(r.startMs) }),
+                el('td', { class: 'num', text: kw(r.plannedGrid) }),
+                el('td', { class: 'num', text: kw(r.actualGrid) }),
+                el('td', { class: 'num', text: kw(r.plannedBattery) }),
+                el('td', { class: 'num', text: kw(r.actualBattery) }),
+              ),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+  const xs = rows.map((r) => r.startMs / 1000);
+  const width = () => Math.max(280, figure.clientWidth || box.clientWidth || 600);
+  // uPlot is drawn after the box is in the page (it measures its container).
+  queueMicrotask(() => {
+    const plot = new uPlot(
+      {
+        width: width(),
+        height: 300,
+        series: [
+          {},
+          { label: t('planGridPlanned'), stroke: '#0b5cad', width: 2, dash: [6, 4] },
+          { label: t('planGridActual'), stroke: '#0b5cad', width: 2 },
+          { label: t('planBatteryPlanned'), stroke: '#b35900', width: 2, dash: [6, 4] },
+          { label: t('planBatteryActual'), stroke: '#b35900', width: 2 },
+        ],
+        axes: [{}, { values: (_u, ticks) => ticks.map((v) => kw(v)), size: 80 }],
+      },
+      [
+        xs,
+        rows.map((r) => r.plannedGrid),
+        rows.map((r) => r.actualGrid),
+        rows.map((r) => r.plannedBattery),
+        rows.map((r) => r.actualBattery),
+      ],
+      figure,
+    );
+    const onResize = () => plot.setSize({ width: width(), height: 300 });
+    window.addEventListener('resize', onResize);
+    cleanup.push(() => {
+      window.removeEventListener('resize', onResize);
+      plot.destroy();
+    });
+  });
+  return box;
+}
+
+function decisionCard(view) {
+  const p = view.plan;
+  const c = view.current;
+  const card = el('section', { class: 'card', 'aria-labelledby': 'plan-now-h', id: 'plan-now' });
+  card.append(el('h2', { id: 'plan-now-h', text: t('planNowTitle') }));
+  if (!p) {
+    card.append(el('p', { text: t('planNone') }));
+    return card;
+  }
+  if (!c) {
+    card.append(el('p', { text: t('planExpired', { time: formatTime(p.createdMs) }) }));
+    return card;
+  }
+  card.append(
+    el('p', {
+      class: 'flow-value',
+      id: 'plan-decision',
+      text: c.setpoints.map(decision).join(' · ') || t('planNoAssets'),
+    }),
+    el(
+      'dl',
+      { class: 'kpis' },
+      el(
+        'div',
+        { class: 'kpi' },
+        el('dt', { text: t('planPriceNow') }),
+        el('dd', { text: money(c.importPrice, view.currency) }),
+      ),
+      el(
+        'div',
+        { class: 'kpi' },
+        el('dt', { text: t('planMarginal') }),
+        el('dd', { text: c.marginalPrice === null ? t('noValue') : money(c.marginalPrice, view.currency) }),
+      ),
+      el(
+        'div',
+        { class: 'kpi' },
+        el('dt', { text: t('planSavings') }),
+        el('dd', { id: 'plan-savings', text: money(p.savings, view.currency) }),
+      ),
+    ),
+    el('h3', { text: t('planWhy') }),
+    c.binding.length === 0
+      ? el('p', { class: 'muted', text: t('planNoBinding') })
+      : el(
+          'ul',
+          { id: 'plan-binding' },
+          c.binding.map((b) => el('li', { text: bindingText(b) })),
+        ),
+    el('p', {
+      class: p.source === 'solved' ? 'muted' : 'error',
+      id: 'plan-source',
+      text:
+        p.source === 'solved'
+          ? t('planSolved', { time: formatTime(p.createdMs), trigger: p.trigger ?? '' })
+          : t('planKept', { message: p.message ?? '' }),
+    }),
+  );
+  return card;
+}
+
+/** The plan page of a site (`#/site/<id>/plan`). */
+export async function planPage({ page, cleanup }, siteId, refused) {
+  const res = await api(`/api/sites/${encodeURIComponent(siteId)}/plan`);
+  if (res.status !== 200) return refused();
+  const view = res.body;
+  const rows = todayRows(view);
+  page(
+    t('planPageTitle', { site: siteId }),
+    el('p', {}, el('a', { href: `#/site/${encodeURIComponent(siteId)}`, text: t('planBack') })),
+    decisionCard(view),
+    chartCard(rows, cleanup),
+  );
+}
+
+/** The site page's card that links to the plan. */
+export function planCard(siteId) {
+  return el(
+    'section',
+    { class: 'card' },
+    el('h2', { text: t('planTitle') }),
+    el('p', { text: t('planCardText') }),
+    el(
+      'p',
+      {},
+      el('a', { href: `#/site/${encodeURIComponent(siteId)}/plan`, id: 'plan-link', text: t('planOpen') }),
+    ),
+  );
+}
