@@ -3,8 +3,8 @@ import { readingsChart } from './chart.js';
 import { devicesPage } from './devices.js';
 import { api, el } from './dom.js';
 import { formatTime, formatValue, lang, setLang, t } from './i18n.js';
-import { planCard, planPage } from './plan.js';
 import { portfolioPage } from './market.js';
+import { planCard, planPage } from './plan.js';
 import { flowsCard, siteLinks } from './site.js';
 import { writesPage } from './writes.js';
 
