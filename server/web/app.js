@@ -265,12 +265,7 @@ async function sitePage(siteId) {
       ? el('p', {}, el('label', { for: 'chart-point', text: `${t('choosePoint')} ` }), select)
       : null,
     chartable.length > 0 ? chartBox : null,
-    el(
-      'div',
-      { class: 'cards' },
-      planCard(site.id),
-      notYet(t('savingsTitle'), t('savingsNotYet')),
-    ),
+    el('div', { class: 'cards' }, planCard(site.id), notYet(t('savingsTitle'), t('savingsNotYet'))),
   );
 
   const show = (readings) => {

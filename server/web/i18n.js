@@ -68,7 +68,8 @@ const TEXTS = {
     planKept: 'Kept an earlier plan: {message}',
     planChartTitle: 'Today: plan against actual',
     planChartEmpty: 'Nothing planned or measured today yet.',
-    planChartSummary: '{slots} quarter-hours planned today, grid at most {plannedMax}; {actualSlots} measured, grid at most {actualMax}.',
+    planChartSummary:
+      '{slots} quarter-hours planned today, grid at most {plannedMax}; {actualSlots} measured, grid at most {actualMax}.',
     planGridPlanned: 'Grid, planned',
     planGridActual: 'Grid, measured',
     planBatteryPlanned: 'Battery, planned (+ charging)',
@@ -226,7 +227,8 @@ const TEXTS = {
     planBack: 'Zurück zum Standort',
     planNowTitle: 'Jetzt',
     planNone: 'Noch kein Fahrplan: Der Optimierer hat diesen Standort nicht geplant (läuft er?).',
-    planExpired: 'Der letzte Fahrplan ({time}) ist abgelaufen; der Optimierer plant diesen Standort gerade nicht.',
+    planExpired:
+      'Der letzte Fahrplan ({time}) ist abgelaufen; der Optimierer plant diesen Standort gerade nicht.',
     planNoAssets: 'Keine steuerbare Anlage in diesem Fahrplan.',
     planIdle: '{asset}: Ruhe',
     planCharge: '{asset}: laden mit {power}',
@@ -240,7 +242,8 @@ const TEXTS = {
     planKept: 'Früherer Fahrplan beibehalten: {message}',
     planChartTitle: 'Heute: Plan gegen Ist',
     planChartEmpty: 'Heute ist noch nichts geplant oder gemessen.',
-    planChartSummary: '{slots} Viertelstunden heute geplant, Netz höchstens {plannedMax}; {actualSlots} gemessen, Netz höchstens {actualMax}.',
+    planChartSummary:
+      '{slots} Viertelstunden heute geplant, Netz höchstens {plannedMax}; {actualSlots} gemessen, Netz höchstens {actualMax}.',
     planGridPlanned: 'Netz, geplant',
     planGridActual: 'Netz, gemessen',
     planBatteryPlanned: 'Batterie, geplant (+ laden)',
