@@ -8,12 +8,13 @@ export type AssetColumns =
   | { type: 'sheddable'; shed: number[] }
   | { type: 'thermal'; power: number[]; temp: number[] };
 
-/** Per direction and asset id: the reserve column of each slot (null where none is held). */
+/**
+ * Per direction and asset id: the reserve column of each slot (null where none is held). Up
+ * comes from batteries, heat pumps and sheddable loads, down from batteries and heat pumps.
+ */
 export interface ReserveColumns {
   up: Map<string, (number | null)[]>;
   down: Map<string, (number | null)[]>;
-  /** Down reserve from curtailing PV that the plan uses. */
-  pvDown: (number | null)[];
 }
 
 export interface Layout {
@@ -451,14 +452,18 @@ function addReserves(p: Problem, b: ModelBuilder, layout: Layout): void {
     }
     return list;
   };
-  const providers = () =>
-    p.assets.filter((a) => a.type === 'battery' || a.type === 'thermal' || a.type === 'sheddable');
+  // The assets the market's HeadroomPlan describes (market/availability.ts); a sheddable load
+  // offers up only.
+  const providers = (dir: Dir) =>
+    p.assets.filter(
+      (a) => a.type === 'battery' || a.type === 'thermal' || (a.type === 'sheddable' && dir === 'up'),
+    );
 
   for (const r of reservations) {
-    const cols: ReserveColumns = { up: new Map(), down: new Map(), pvDown: Array(T).fill(null) };
+    const cols: ReserveColumns = { up: new Map(), down: new Map() };
     layout.reserves.set(r.id, cols);
     for (const dir of ['up', 'down'] as const) {
-      for (const a of providers()) (dir === 'up' ? cols.up : cols.down).set(a.id, Array(T).fill(null));
+      for (const a of providers(dir)) (dir === 'up' ? cols.up : cols.down).set(a.id, Array(T).fill(null));
       for (let t = 0; t < T; t++) {
         const kw = need(r, dir, t);
         if (kw <= 0) continue;
@@ -469,8 +474,7 @@ function addReserves(p: Problem, b: ModelBuilder, layout: Layout): void {
           entries.push([c, 1]);
           holdersOf(key, dir)[t]!.push({ col: c, h: hours(r), reach: reach(r, t) });
         };
-        for (const a of providers()) add(a.id, (dir === 'up' ? cols.up : cols.down).get(a.id)!);
-        if (dir === 'down') add('pv', cols.pvDown);
+        for (const a of providers(dir)) add(a.id, (dir === 'up' ? cols.up : cols.down).get(a.id)!);
         b.row(b.family(`reserve[${r.id}].${dir}`), t, kw, Infinity, entries);
       }
     }
@@ -630,20 +634,8 @@ function addReserves(p: Problem, b: ModelBuilder, layout: Layout): void {
         (s) => at(cols.shed, s, 1),
         (s) => a.maxShedFraction * valueAt(a.baselineKw, s),
       );
-      powerRows(
-        a.id,
-        'down',
-        (s) => at(cols.shed, s, -1),
-        () => 0,
-      );
     }
   }
-  powerRows(
-    'pv',
-    'down',
-    (s) => at(layout.pvUsed, s, -1),
-    () => 0,
-  );
 
   // The grid connection must take an activation on top of the plan in every slot it reaches.
   for (const dir of ['up', 'down'] as const) {

@@ -151,6 +151,7 @@ export function checkSchedule(p: Problem, s: Schedule, tol = 1e-5): CheckResult 
   }
 
   if (p.resolution) checkBlocks(p, s, near, out);
+  if (p.reservations?.length) checkReserves(p, s, tol, out);
 
   for (let t = 0; t < T; t++) {
     const grid = s.importKw[t]! - s.exportKw[t]!;
@@ -186,5 +187,144 @@ function checkBlocks(p: Problem, s: Schedule, near: (a: number, b: number) => bo
       held(`${name} power`, as.powerKw, ...window(a, T));
     else if (a.type === 'sheddable' && as?.type === 'sheddable') held(`${name} shed`, as.shedKw);
     else if (a.type === 'thermal' && as?.type === 'thermal') held(`${name} power`, as.powerKw);
+  }
+}
+
+/**
+ * Market reservations (README "Market reservations"), checked by simulating the activation
+ * rather than by the LP's rows: every reservation is covered by its assets in every slot, and
+ * for activations starting on a grid of moments across the slot (twelve per slot, plus both
+ * ends), all reservations held in that slot activated together and held for their sustain
+ * times keep each asset within its power limits, a battery within [minSocKwh, capacityKwh]
+ * (one kW for one hour moves at most 1/ηd kWh either way), a heat pump's zone within its
+ * comfort band (the exact 1R1C deviation cop·ΔP·R·(1 − e^{−τ/RC}) on top of the planned,
+ * linearly interpolated temperature), and the grid connection within its limits. Like the LP,
+ * an activation is followed up to the end of the horizon only.
+ */
+function checkReserves(p: Problem, s: Schedule, tol: number, out: string[]): void {
+  const T = horizon(p);
+  const dt = slotHours(p);
+  const reservations = p.reservations ?? [];
+  if (!s.reserves) {
+    out.push('the problem has reservations but the schedule holds none');
+    return;
+  }
+  const end = T * dt;
+  const interpolate = (series: readonly number[], tau: number) => {
+    const x = Math.min(tau / dt, T);
+    const k = Math.min(Math.floor(x), T - 1);
+    return series[k]! + (series[k + 1]! - series[k]!) * (x - k);
+  };
+  /** Slots an activation from anywhere in slot t reaches when held for h hours. */
+  const slotsReached = (t: number, h: number) => {
+    const last = Math.min(T - 1, Math.ceil((t + 1 + h / dt) * (1 - 1e-12)) - 1);
+    return Array.from({ length: last - t + 1 }, (_, k) => t + k);
+  };
+  for (const dir of ['up', 'down'] as const) {
+    const need = (r: (typeof reservations)[number], t: number) =>
+      valueAt(dir === 'up' ? r.upKw : r.downKw, t);
+    for (const r of reservations) {
+      const held = s.reserves[r.id]?.[dir === 'up' ? 'upKw' : 'downKw'] ?? {};
+      for (let t = 0; t < T; t++) {
+        let sum = 0;
+        for (const series of Object.values(held)) {
+          const v = series[t] ?? 0;
+          if (v < -tol) out.push(`reservation ${r.id} ${dir} holds ${v} kW at slot ${t}`);
+          sum += v;
+        }
+        if (sum < need(r, t) - tol)
+          out.push(`reservation ${r.id} ${dir} holds ${sum} kW at slot ${t}, needs ${need(r, t)}`);
+      }
+    }
+    // The grid connection takes the whole activation on top of the plan.
+    const limit = dir === 'up' ? p.grid.exportLimitKw : p.grid.importLimitKw;
+    for (let t = 0; t < T; t++)
+      for (const r of reservations) {
+        if (need(r, t) <= 0) continue;
+        for (const x of slotsReached(t, r.sustainMinutes / 60)) {
+          const others = reservations
+            .filter((o) => o !== r && slotsReached(t, o.sustainMinutes / 60).includes(x))
+            .reduce((sum, o) => sum + need(o, t), 0);
+          const flow = dir === 'up' ? s.exportKw[x]! - s.importKw[x]! : s.importKw[x]! - s.exportKw[x]!;
+          const lim = valueAt(limit, x, Infinity);
+          if (flow + need(r, t) + others > lim + tol)
+            out.push(
+              `grid ${dir === 'up' ? 'export' : 'import'} limit at slot ${x} cannot take the ${dir} reserve of slot ${t}`,
+            );
+        }
+      }
+  }
+
+  for (const a of p.assets) {
+    const as = s.assets[a.id];
+    if (!as) continue;
+    for (const dir of ['up', 'down'] as const) {
+      const heldAt = (t: number) =>
+        reservations
+          .map((r) => ({
+            kw: s.reserves?.[r.id]?.[dir === 'up' ? 'upKw' : 'downKw'][a.id]?.[t] ?? 0,
+            h: r.sustainMinutes / 60,
+          }))
+          .filter((x) => x.kw > tol);
+      for (let t = 0; t < T; t++) {
+        const held = heldAt(t);
+        if (held.length === 0) continue;
+        const name = `${a.type} ${a.id} ${dir} reserve of slot ${t}`;
+        // Power: the plan plus every reserve whose window covers the slot.
+        for (let x = t; x < T; x++) {
+          const kw = held.filter((h) => slotsReached(t, h.h).includes(x)).reduce((sum, h) => sum + h.kw, 0);
+          if (kw === 0) break;
+          let room = 0;
+          if (as.type === 'battery' && a.type === 'battery') {
+            const net = as.dischargeKw[x]! - as.chargeKw[x]!;
+            room = dir === 'up' ? a.maxDischargeKw - net : a.maxChargeKw + net;
+          } else if (as.type === 'thermal' && a.type === 'thermal')
+            room = dir === 'up' ? as.powerKw[x]! : a.maxKw - as.powerKw[x]!;
+          else if (as.type === 'sheddable' && a.type === 'sheddable' && dir === 'up')
+            room = a.maxShedFraction * valueAt(a.baselineKw, x) - as.shedKw[x]!;
+          if (kw > room + tol) out.push(`${name}: ${kw} kW but only ${room} kW free at slot ${x}`);
+        }
+        // State: activations starting across the slot.
+        if (as.type !== 'battery' && as.type !== 'thermal') continue;
+        for (let k = 0; k <= 12; k++) {
+          const start = (t + k / 12) * dt;
+          const maxH = Math.max(...held.map((h) => h.h));
+          const taus = new Set<number>();
+          for (let j = 1; j <= 24; j++) taus.add(start + (maxH * j) / 24);
+          for (const h of held) taus.add(start + h.h);
+          for (let b = t + 1; b * dt < start + maxH; b++) taus.add(b * dt);
+          for (const tau of taus) {
+            if (tau > end + 1e-9) continue;
+            if (as.type === 'battery' && a.type === 'battery') {
+              const moved = held.reduce(
+                (sum, h) => sum + (Math.min(tau - start, h.h) * h.kw) / a.dischargeEfficiency,
+                0,
+              );
+              const e = interpolate(as.socKwh, tau) + (dir === 'up' ? -moved : moved);
+              if (dir === 'up' ? e < a.minSocKwh - tol : e > a.capacityKwh + tol)
+                out.push(
+                  `${name}: an activation from ${start.toFixed(3)} h leaves ${e.toFixed(4)} kWh at ${tau.toFixed(3)} h`,
+                );
+            } else if (as.type === 'thermal' && a.type === 'thermal') {
+              const rc = a.resistanceKPerKw * a.capacitanceKwhPerK;
+              const dev = held.reduce(
+                (sum, h) =>
+                  sum + a.cop * h.kw * a.resistanceKPerKw * (1 - Math.exp(-Math.min(tau - start, h.h) / rc)),
+                0,
+              );
+              const theta = interpolate(as.temperatureC, tau) + (dir === 'up' ? -dev : dev);
+              const k0 = Math.min(Math.floor(tau / dt + 1e-9), T - 1);
+              const k1 = Math.min(Math.ceil(tau / dt - 1e-9), T - 1);
+              const lo = Math.max(valueAt(a.minC, k0), valueAt(a.minC, k1));
+              const hi = Math.min(valueAt(a.maxC, k0), valueAt(a.maxC, k1));
+              if (dir === 'up' ? theta < lo - tol : theta > hi + tol)
+                out.push(
+                  `${name}: an activation from ${start.toFixed(3)} h brings the zone to ${theta.toFixed(4)} °C at ${tau.toFixed(3)} h`,
+                );
+            }
+          }
+        }
+      }
+    }
   }
 }

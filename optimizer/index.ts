@@ -3,6 +3,7 @@ export { type AssetColumns, type BuildOptions, buildLp, type Layout } from './bu
 export { type CheckResult, type CostBreakdown, checkSchedule, scheduleCost } from './check.js';
 export { assetAloneInfeasibility, diagnoseInfeasibility, type Infeasibility } from './diagnose.js';
 export { type Binding, type Explanation, explain } from './explain.js';
+export { type HeadroomOptions, headroomFromSchedule } from './headroom.js';
 export { LpBuilder, type LpModel, objectiveOf, rowActivity, toCplexLp } from './lp.js';
 export { type OptimizeResult, optimize } from './optimize.js';
 export {

@@ -16,7 +16,7 @@ export interface Schedule {
   assets: Record<string, AssetSchedule>;
   /**
    * Per reservation id (only when the problem has reservations): the kW each asset holds per
-   * slot, up and down, and the down reserve held by curtailing PV.
+   * slot, up and down.
    */
   reserves?: Record<string, ReserveSchedule>;
 }
@@ -24,7 +24,6 @@ export interface Schedule {
 export interface ReserveSchedule {
   upKw: Record<string, number[]>;
   downKw: Record<string, number[]>;
-  pvDownKw: number[];
 }
 
 /** Reads a schedule out of an LP solution. */
@@ -75,10 +74,7 @@ export function extractSchedule(p: Problem, layout: Layout, x: ArrayLike<number>
     const byAsset = (m: Map<string, (number | null)[]>) =>
       Object.fromEntries([...m].map(([id, cols]) => [id, cols.map(v)]));
     schedule.reserves = Object.fromEntries(
-      [...layout.reserves].map(([id, r]) => [
-        id,
-        { upKw: byAsset(r.up), downKw: byAsset(r.down), pvDownKw: r.pvDown.map(v) },
-      ]),
+      [...layout.reserves].map(([id, r]) => [id, { upKw: byAsset(r.up), downKw: byAsset(r.down) }]),
     );
   }
   return schedule;
