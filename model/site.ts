@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AssetSchema } from './asset.js';
 import { DeviceSchema } from './device.js';
-import { IdSchema } from './ids.js';
+import { IdSchema, PointKeySchema } from './ids.js';
 import { type PointKind, type Unit, unitOf } from './point.js';
 
 export const TimezoneSchema = z.string().refine(
@@ -27,6 +27,8 @@ export const GridConnectionSchema = z.object({
   exportLimitKw: z.number().nonnegative(),
   /** Main fuse, for information; the import limit is what the controller respects. */
   fuseA: z.number().positive().optional(),
+  /** The point measuring power at the connection (W, import positive), for the site's power flows. */
+  measure: z.object({ power: PointKeySchema.optional() }).optional(),
 });
 
 export const BuildingKindSchema = z.enum([

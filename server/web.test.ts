@@ -3,9 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { type BrowserContext, chromium as playwright } from 'playwright-core';
+import { type BrowserContext, type Page, chromium as playwright } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LiveGateways } from '../cli/runtime.js';
+import { SetpointWriteRepository } from '../gateway/write-log.js';
 import { listPoints, parseOrThrow, SitesConfigSchema } from '../model/index.js';
+import { type RunningSimulator, startSimulator } from '../sim/runner.js';
+import { loadScenario } from '../sim/scenario.js';
+import { freePortPair } from '../sim/testing.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
 import { chromium } from '../testkit/system.js';
@@ -35,19 +40,59 @@ const sites = parseOrThrow(
         name: 'ZEV Bern',
         location: { lat: 46.95, lon: 7.45 },
         timezone: 'Europe/Zurich',
-        grid: { importLimitKw: 60, exportLimitKw: 30 },
+        grid: {
+          importLimitKw: 60,
+          exportLimitKw: 30,
+          measure: { power: 'bern/grid-meter/power' },
+        },
         buildings: [
           {
             id: 'house',
             name: 'House',
             devices: [
               {
-                id: 'meter',
+                id: 'grid-meter',
                 name: 'Grid meter',
                 protocol: 'modbus',
                 profile: 'sdm630',
                 connection: { transport: 'tcp', host: '127.0.0.1', port: 5020, unitId: 1 },
                 points: [{ id: 'power', name: 'Grid power', kind: 'active_power' }],
+              },
+              {
+                id: 'pv',
+                name: 'PV inverter',
+                protocol: 'modbus',
+                profile: 'sunspec',
+                connection: { transport: 'tcp', host: '127.0.0.1', port: 5020, unitId: 2 },
+                points: [{ id: 'power', kind: 'active_power' }],
+              },
+              {
+                id: 'battery',
+                name: 'Battery',
+                protocol: 'modbus',
+                profile: 'sunspec',
+                connection: { transport: 'tcp', host: '127.0.0.1', port: 5020, unitId: 3 },
+                points: [
+                  { id: 'power', kind: 'active_power' },
+                  { id: 'soc', kind: 'state_of_charge' },
+                ],
+              },
+            ],
+            assets: [
+              {
+                id: 'pv',
+                type: 'pv',
+                kwp: 10,
+                inverterKw: 10,
+                measure: { power: 'bern/pv/power' },
+              },
+              {
+                id: 'battery',
+                type: 'battery',
+                capacityKwh: 20,
+                maxChargeKw: 10,
+                maxDischargeKw: 10,
+                measure: { power: 'bern/battery/power', soc: 'bern/battery/soc' },
               },
             ],
           },
@@ -58,13 +103,17 @@ const sites = parseOrThrow(
   'test sites',
 ).sites;
 
-/** Where each role lands, a heading it sees there, and a page it must be refused. */
-const LANDING: Record<Role, { hash: string; heading: string; refused: string }> = {
-  admin: { hash: '#/sites', heading: 'Your sites', refused: '#/bills' },
-  manager: { hash: '#/sites', heading: 'Your sites', refused: '#/community' },
-  operator: { hash: '#/portfolio', heading: 'Portfolio', refused: '#/bills' },
-  resident: { hash: '#/bills', heading: 'My bills', refused: '#/site/bern' },
-  board: { hash: '#/community', heading: 'Community bern', refused: '#/sites' },
+/** The focused element's outline, as the browser draws it (the DOM types are not in the test's lib). */
+const FOCUS_RING =
+  "(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + s.outlineWidth; })()";
+
+/** Where each role lands, a heading it sees there, and pages it must be refused. */
+const LANDING: Record<Role, { hash: string; heading: string; refused: string[] }> = {
+  admin: { hash: '#/sites', heading: 'Your sites', refused: ['#/bills'] },
+  manager: { hash: '#/sites', heading: 'Your sites', refused: ['#/community', '#/portfolio'] },
+  operator: { hash: '#/portfolio', heading: 'Portfolio', refused: ['#/bills', '#/site/bern/devices'] },
+  resident: { hash: '#/bills', heading: 'My bills', refused: ['#/site/bern', '#/site/bern/writes'] },
+  board: { hash: '#/community', heading: 'Community bern', refused: ['#/sites'] },
 };
 
 let store: Store;
@@ -72,6 +121,9 @@ let app: FastifyInstance;
 let base: string;
 let context: BrowserContext;
 let profile: string;
+let gateways: LiveGateways;
+let simulator: RunningSimulator | undefined;
+let simDir: string | undefined;
 const hub = new Hub();
 
 async function openBrowser(locale: string) {
@@ -85,6 +137,32 @@ async function openBrowser(locale: string) {
   });
 }
 
+/** Publish readings on the hub until `check` passes (a page subscribes only once it is open). */
+async function whilePublishing(
+  readings: () => { pointId: string; value: number }[],
+  check: () => Promise<void>,
+) {
+  const timer = setInterval(
+    () => hub.publishReadings(readings().map((r) => ({ ...r, ts: Date.now(), quality: 'good' as const }))),
+    200,
+  );
+  try {
+    await check();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Phone width: screenshot, and nothing wider than the screen (tables scroll inside their box). */
+async function phoneShot(page: Page, name: string) {
+  const before = page.viewportSize();
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
+  const overflow = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+  expect(overflow, `${name} is wider than a phone`).toBeLessThanOrEqual(0);
+  if (before) await page.setViewportSize(before);
+}
+
 describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
   beforeAll(async () => {
     await mkdir(SHOTS, { recursive: true });
@@ -93,21 +171,25 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
     const now = Date.now();
     await store.readings.ingest(
       Array.from({ length: 96 }, (_, i) => ({
-        pointId: 'bern/meter/power',
+        pointId: 'bern/grid-meter/power',
         ts: now - (96 - i) * 15 * 60_000,
         value: 2000 + 1500 * Math.sin(i / 8),
         quality: 'good' as const,
       })),
     );
-    app = await buildApp({ store, hub, sites, version: 'test' });
+    gateways = new LiveGateways(hub, { link: { minBackoffMs: 100, maxBackoffMs: 1000 } });
+    app = await buildApp({ store, hub, sites, version: 'test', devices: gateways });
     await addRoleUsers(store);
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     context = await openBrowser('en-US');
-  });
+  }, 120_000);
   afterAll(async () => {
     await context?.close();
     await rm(profile, { recursive: true, force: true });
     await app?.close();
+    await gateways?.stop();
+    await simulator?.stop();
+    if (simDir) await rm(simDir, { recursive: true, force: true });
     await store?.close();
   });
 
@@ -123,21 +205,32 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
   }
 
   it.each(Object.keys(LANDING) as Role[])(
-    '%s logs in, lands on its page and is refused another',
+    '%s logs in, lands on its page and is refused pages of other roles',
     async (role) => {
       const page = await login(role);
-      await expect.poll(() => page.locator('h1').textContent()).toBe(LANDING[role].heading);
+      // Pages of other modules may add a name to the heading (a portfolio's, a community's).
+      await expect
+        .poll(() => page.locator('h1').textContent())
+        .toMatch(new RegExp(`^${LANDING[role].heading}`));
       await page.screenshot({ path: join(SHOTS, `${role}-home.png`), fullPage: true });
-      await page.goto(`${base}/${LANDING[role].refused}`);
-      await expect.poll(() => page.locator('h1').textContent()).toBe('You do not have access to this page.');
+      await phoneShot(page, `${role}-home`);
+      for (const hash of LANDING[role].refused) {
+        await page.goto(`${base}/${hash}`);
+        await expect
+          .poll(() => page.locator('h1').textContent(), { message: hash })
+          .toBe('You do not have access to this page.');
+      }
       await page.close();
     },
+    60_000,
   );
 
   it('refuses a wrong password with a message and keeps the user on the login form', async () => {
     await context.clearCookies();
     const page = await context.newPage();
     await page.goto(base);
+    await page.screenshot({ path: join(SHOTS, 'login.png') });
+    await phoneShot(page, 'login');
     await page.getByLabel('Username').fill('max');
     await page.getByLabel('Password').fill('wrong password');
     await page.getByRole('button', { name: 'Log in' }).click();
@@ -147,36 +240,177 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
     await page.close();
   });
 
-  it('shows a manager live values from the hub and a readings chart with a text alternative', async () => {
+  it('shows a manager the site overview: live power flows, live values and a chart with a text alternative', async () => {
     const page = await login('manager');
     await page.getByRole('link', { name: 'Open ZEV Bern' }).click();
     await page.waitForURL('**/#/site/bern');
-    const cell = page.locator('[data-point="bern/meter/power"]');
-    const publisher = setInterval(
-      () =>
-        hub.publishReadings([{ pointId: 'bern/meter/power', ts: Date.now(), value: 4321, quality: 'good' }]),
-      200,
+    const flow = (id: string) => page.locator(`#flow-${id}-value`);
+    const detail = (id: string) => page.locator(`#flow-${id}-detail`);
+    await whilePublishing(
+      () => [
+        { pointId: 'bern/grid-meter/power', value: 2000 },
+        { pointId: 'bern/pv/power', value: 3000 },
+        { pointId: 'bern/battery/power', value: -500 },
+        { pointId: 'bern/battery/soc', value: 55 },
+      ],
+      async () => {
+        await expect.poll(() => flow('loads').textContent(), { timeout: 20_000 }).toBe('4.5 kW');
+      },
     );
-    try {
-      await expect.poll(() => cell.textContent(), { timeout: 15_000 }).toBe('4.32 kW');
-    } finally {
-      clearInterval(publisher);
-    }
+    expect(await flow('grid').textContent()).toBe('2 kW');
+    expect(await detail('grid').textContent()).toBe('drawing from the grid');
+    expect(await flow('pv').textContent()).toBe('3 kW');
+    expect(await flow('battery').textContent()).toBe('500 W');
+    expect(await detail('battery').textContent()).toBe('charging · charged 55 %');
+    expect(await page.locator('[data-point="bern/grid-meter/power"]').textContent()).toBe('2 kW');
+
+    // Exporting at midday: the grid tile says so, the loads follow.
+    await whilePublishing(
+      () => [
+        { pointId: 'bern/grid-meter/power', value: -1500 },
+        { pointId: 'bern/pv/power', value: 4000 },
+        { pointId: 'bern/battery/power', value: 0 },
+      ],
+      async () => {
+        await expect
+          .poll(() => detail('grid').textContent(), { timeout: 20_000 })
+          .toBe('feeding into the grid');
+      },
+    );
+    await expect.poll(() => flow('loads').textContent()).toBe('2.5 kW');
+
     const chart = page.locator('#chart [role="img"]');
     await expect
       .poll(() => chart.getAttribute('aria-label'))
       .toMatch(/^Grid power over the last 24 hours: lowest/);
     expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0);
-    expect(await page.getByText('Not available yet', { exact: true }).count()).toBe(2);
+    await expect.poll(() => page.getByText('There is no plan or baseline for today yet').count()).toBe(1);
     await page.screenshot({ path: join(SHOTS, 'manager-site.png'), fullPage: true });
-    await page.setViewportSize({ width: 375, height: 800 });
-    await page.screenshot({ path: join(SHOTS, 'manager-site-phone.png'), fullPage: true });
-    const overflow = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
-    expect(overflow).toBeLessThanOrEqual(0);
+    await phoneShot(page, 'manager-site');
     await page.close();
-  });
+  }, 90_000);
 
-  it('is keyboard navigable: the first Tab reaches the skip link, which is visible when focused', async () => {
+  it('lets a manager add a device against the running simulator: test the connection, save it, see its live value', async () => {
+    simDir = await mkdtemp(join(tmpdir(), 'gfx-web-sim-'));
+    const scenario = await loadScenario('zev-bern');
+    simulator = await startSimulator(scenario, {
+      seed: 1,
+      speed: 1,
+      host: '127.0.0.1',
+      portBase: await freePortPair(),
+      pkiDir: join(simDir, 'pki'),
+      now: Date.now,
+    });
+    const meter = simulator.endpoints.find((e) => e.device === 'grid-meter' && e.profile === 'sdm630')!;
+    expect(meter, 'the zev-bern grid meter is an SDM630').toBeDefined();
+
+    const page = await login('manager');
+    await page.goto(`${base}/#/site/bern`);
+    await page.getByRole('link', { name: 'Devices' }).click();
+    await page.waitForURL('**/#/site/bern/devices');
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Devices of ZEV Bern');
+    await page.getByLabel('Device id').fill('sim-meter');
+    await page.getByLabel('Name (optional)').fill('Simulated grid meter');
+    await page.getByLabel('Profile').selectOption('sdm630');
+    await page.getByLabel('Address (host name or IP)').fill('127.0.0.1');
+    await page.getByLabel('Port').fill(String(meter.port));
+    await page.getByLabel('Modbus unit id').fill(String(meter.unitId));
+
+    // Keyboard: the test button is reached and pressed without a mouse, with a visible focus ring.
+    await page.getByRole('button', { name: 'Add a point' }).focus();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.id')).toBe('dev-test');
+    const ring = await page.evaluate(FOCUS_RING);
+    expect(ring).toBe('solid 3px');
+    await page.keyboard.press('Enter');
+    const tested = page.locator('#dev-result tr[data-point="power"]');
+    await expect.poll(() => tested.count(), { timeout: 30_000 }).toBe(1);
+    expect(await tested.locator('td').nth(0).textContent()).toMatch(/^-?[\d.,]+ k?W$/);
+    expect(await tested.locator('td').nth(1).textContent()).toBe('W');
+    expect(await tested.locator('td').nth(2).textContent()).toBe('good');
+    await page.screenshot({ path: join(SHOTS, 'manager-device-test.png'), fullPage: true });
+
+    await page.getByRole('button', { name: 'Save and start polling' }).click();
+    await expect
+      .poll(() => page.locator('#dev-result .ok').textContent(), { timeout: 30_000 })
+      .toBe('Saved. The gateway is polling the device; its values appear below.');
+    const live = page.locator('[data-point="bern/sim-meter/power"]');
+    await expect.poll(() => live.textContent(), { timeout: 60_000 }).toMatch(/^-?[\d.,]+ k?W$/);
+    expect(gateways.devices()).toEqual(['bern/sim-meter']);
+    await page.screenshot({ path: join(SHOTS, 'manager-devices.png'), fullPage: true });
+    await phoneShot(page, 'manager-devices');
+
+    // An unreachable address is a plain message naming it, not a table of empty values.
+    await page.getByLabel('Device id').fill('nowhere');
+    await page.getByLabel('Port').fill('1');
+    await page.getByRole('button', { name: 'Test the connection' }).click();
+    await expect
+      .poll(() => page.locator('#dev-result [role="alert"]').textContent(), { timeout: 30_000 })
+      .toContain('127.0.0.1:1 did not answer');
+    await page.close();
+  }, 240_000);
+
+  it("shows a manager the site's setpoint writes and refusals: who, why, old and new value, outcome", async () => {
+    const log = await SetpointWriteRepository.open(store);
+    const write = {
+      site: 'bern',
+      device: 'battery',
+      point: 'power',
+      clamped: false,
+      reason: null,
+    };
+    await log.append({
+      ...write,
+      ts: Date.now() - 60_000,
+      who: 'optimizer',
+      why: 'charge from solar surplus',
+      requested: 3000,
+      value: 3000,
+      old: 1000,
+      readBack: 3000,
+      outcome: 'written',
+    });
+    await log.append({
+      ...write,
+      ts: Date.now(),
+      who: 'max',
+      why: 'manual test',
+      requested: 50_000,
+      value: null,
+      old: null,
+      readBack: null,
+      outcome: 'refused',
+      reason: 'above the maximum 10000',
+    });
+    const page = await login('manager');
+    await page.goto(`${base}/#/site/bern`);
+    await page.getByRole('link', { name: 'Setpoint writes' }).click();
+    await page.waitForURL('**/#/site/bern/writes');
+    const rows = page.locator('#writes tbody tr');
+    await expect.poll(() => rows.count()).toBe(2);
+    const cells = async (i: number) => (await rows.nth(i).locator('th, td').allTextContents()).slice(1);
+    expect(await cells(0)).toEqual([
+      'Battery: power',
+      'max',
+      'manual test',
+      '—',
+      '50 kW',
+      'refused by the safety layer: above the maximum 10000',
+    ]);
+    expect(await cells(1)).toEqual([
+      'Battery: power',
+      'optimizer',
+      'charge from solar surplus',
+      '1 kW',
+      '3 kW',
+      'written',
+    ]);
+    await page.screenshot({ path: join(SHOTS, 'manager-writes.png'), fullPage: true });
+    await phoneShot(page, 'manager-writes');
+    await page.close();
+  }, 60_000);
+
+  it('is keyboard navigable: the first Tab reaches the skip link, focus is visible on every control', async () => {
     await context.clearCookies();
     const page = await context.newPage();
     await page.goto(base);
@@ -184,6 +418,20 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
     expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
     const box = await page.getByText('Skip to content').boundingBox();
     expect(box!.x).toBeGreaterThanOrEqual(0);
+    const focused = async () => ({
+      id: String(await page.evaluate('document.activeElement.id')),
+      outline: String(await page.evaluate(FOCUS_RING)),
+    });
+    // Through the language switch to the login form, each stop with its focus ring.
+    const seen: string[] = [];
+    for (let i = 0; i < 6 && !seen.includes('password'); i++) {
+      await page.keyboard.press('Tab');
+      const f = await focused();
+      expect(f.outline, `focus ring on #${f.id}`).toBe('solid 3px');
+      seen.push(f.id);
+    }
+    expect(seen).toEqual(expect.arrayContaining(['lang', 'username', 'password']));
+    await page.keyboard.type('x');
     await page.close();
   });
 

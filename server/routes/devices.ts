@@ -245,17 +245,22 @@ const TestResultSchema = z.object({
 const SITE_SCOPE = { kind: 'site', param: 'site' } as const;
 const MANAGERS = ['admin', 'manager'] as const;
 
-/** The points of a site's power flows: grid meters by id, PV and battery by their asset bindings. */
+/**
+ * The points of a site's power flows, from the bindings in the sites file: the grid
+ * connection's `measure.power`, and the PV and battery assets' `measure` points. A sites file
+ * without a grid binding falls back to devices named `grid-meter` (the simulator's name).
+ */
 export function flowPoints(site: Site) {
-  const keys = (pred: (deviceId: string) => boolean) =>
-    listPoints([site])
-      .filter((p) => p.kind === 'active_power' && pred(p.deviceId))
-      .map((p) => p.key);
   const assets = site.buildings.flatMap((b) => b.assets);
   const bound = (type: string, what: string) =>
     assets.flatMap((a) => (a.type === type && a.measure[what] ? [a.measure[what]] : []));
+  const gridMeters = listPoints([site])
+    .filter(
+      (p) => p.kind === 'active_power' && (p.deviceId === 'grid-meter' || p.deviceId.endsWith('-grid-meter')),
+    )
+    .map((p) => p.key);
   return {
-    grid: keys((d) => d === 'grid-meter' || d.endsWith('-grid-meter')),
+    grid: site.grid.measure?.power ? [site.grid.measure.power] : gridMeters,
     pv: bound('pv', 'power'),
     battery: bound('battery', 'power'),
     soc: bound('battery', 'soc'),
