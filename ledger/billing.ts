@@ -1,7 +1,8 @@
 import { GridflexError } from '../model/index.js';
 import { allocate } from './allocate.js';
-import { batteryPool } from './battery.js';
+import { type BatteryContent, batteryPool } from './battery.js';
 import { type Community, type Tariff, tariffAt } from './community.js';
+import { parseScaled } from './decimal.js';
 import { Flag, QUARTER_MS, type ReadingsBatch, seriesFor } from './readings.js';
 import { apportion, apportionRational, hashId, roundHalfUp } from './rounding.js';
 import { localTime, type Period } from './time.js';
@@ -85,6 +86,16 @@ export interface Summary {
   gridResidualMwh: number | null;
   billsTotalMinor: number;
   perBill: { id: string; name: string; unit: string; totalMinor: number }[];
+  /**
+   * The shared battery's tracked content at the start and end of the period (solar and grid
+   * parts, mWh) and the energy it took from and gave as grid; null without a battery.
+   */
+  battery?: {
+    opening: BatteryContent;
+    closing: BatteryContent;
+    gridChargedMwh: number;
+    gridDischargedMwh: number;
+  } | null;
 }
 
 export interface Billing {
@@ -116,7 +127,17 @@ function zoneOf(t: Tariff, weekday: number, minute: number): number {
   return t.zones.length - 1;
 }
 
-export function billPeriod(c: Community, period: Period, batch: ReadingsBatch): Billing {
+export interface BillOptions {
+  /** The battery content carried over from the previous period (its summary's `battery.closing`). */
+  batteryOpening?: BatteryContent;
+}
+
+export function billPeriod(
+  c: Community,
+  period: Period,
+  batch: ReadingsBatch,
+  options: BillOptions = {},
+): Billing {
   const cfg = c.config;
   const units = cfg.units;
   const n = units.length;
@@ -129,10 +150,27 @@ export function billPeriod(c: Community, period: Period, batch: ReadingsBatch): 
     const s = series(p.meter);
     for (let t = 0; t < T; t++) production[t]! += s.values[t]!;
   }
+  let battery: Summary['battery'] = null;
   if (cfg.battery) {
     const ch = series(cfg.battery.chargeMeter).values;
     const dis = series(cfg.battery.dischargeMeter).values;
-    production.set(batteryPool(production, ch, dis).pool);
+    const opening = options.batteryOpening ?? { solarMwh: 0, gridMwh: 0 };
+    const capacity = cfg.battery.capacityKwh;
+    const b = batteryPool(
+      production,
+      ch,
+      dis,
+      opening,
+      capacity === undefined ? undefined : Number(parseScaled(capacity, 6, 'battery.capacityKwh')),
+    );
+    production.set(b.pool);
+    const total = (a: Float64Array) => a.reduce((s, x) => s + x, 0);
+    battery = {
+      opening,
+      closing: b.closing,
+      gridChargedMwh: total(b.gridCharged),
+      gridDischargedMwh: total(b.gridDischarged),
+    };
   }
   const consumption = new Float64Array(T * n);
   const flags = new Uint8Array(T * n);
@@ -485,6 +523,7 @@ export function billPeriod(c: Community, period: Period, batch: ReadingsBatch): 
       unit: b.recipient.unit,
       totalMinor: b.totalMinor,
     })),
+    battery,
   };
   return {
     bills,

@@ -82,7 +82,14 @@ export const CommunitySchema = z
     gridMeter: Id,
     production: z.array(z.object({ meter: Id })).min(1),
     /** A shared battery: PV charging leaves the pool, discharging joins it. */
-    battery: z.object({ chargeMeter: Id, dischargeMeter: Id }).optional(),
+    battery: z
+      .object({
+        chargeMeter: Id,
+        dischargeMeter: Id,
+        /** Usable capacity, kWh: the tracked content is cut back to it (losses leave the tracking). */
+        capacityKwh: Decimal.optional(),
+      })
+      .optional(),
     units: z
       .array(
         z.object({

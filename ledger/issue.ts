@@ -1,5 +1,6 @@
 import { GridflexError } from '../model/index.js';
 import type { Db } from '../store/index.js';
+import type { BatteryContent } from './battery.js';
 import { type Bill, type Billing, billPeriod } from './billing.js';
 import { canonicalJson, sha256 } from './canonical.js';
 import type { Checkpoint, Entry, Ledger } from './chain.js';
@@ -31,7 +32,7 @@ export interface IssueResult {
   inputHash: string;
 }
 
-function inputHash(c: Community, period: Period, b: Billing): string {
+function inputHash(c: Community, period: Period, b: Billing, opening: BatteryContent | undefined): string {
   const h = (a: Float64Array | Uint8Array) => sha256(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   return sha256(
     canonicalJson({
@@ -42,6 +43,8 @@ function inputHash(c: Community, period: Period, b: Billing): string {
       production: h(b.intervals.production),
       consumption: h(b.intervals.consumption),
       flags: h(b.intervals.flags),
+      // Only when something carried over, so the hashes of earlier runs stay as they were.
+      ...(opening && (opening.solarMwh > 0 || opening.gridMwh > 0) ? { batteryOpening: opening } : {}),
     }),
   );
 }
@@ -49,6 +52,27 @@ function inputHash(c: Community, period: Period, b: Billing): string {
 interface RunBody {
   period: string;
   inputHash: string;
+  /** Absent in runs written before the battery carry-over. */
+  endMs?: number;
+  summary: { battery?: { closing: BatteryContent } | null };
+}
+
+/**
+ * The shared battery's content at the start of `period`: the closing content of the run in
+ * force for the period that ended when this one starts. None (empty) for the first period, or
+ * when that period was never billed.
+ */
+function carriedBattery(existing: readonly Entry[], period: Period): BatteryContent | undefined {
+  const reversed = new Set(
+    existing.filter((e) => e.kind === 'correction').flatMap((e) => JSON.parse(e.body).reverses as number[]),
+  );
+  let found: BatteryContent | undefined;
+  for (const e of existing) {
+    if (e.kind !== 'allocation_run' || reversed.has(e.seq)) continue;
+    const body = JSON.parse(e.body) as RunBody;
+    if (body.endMs === period.startMs && body.summary.battery) found = body.summary.battery.closing;
+  }
+  return found;
 }
 
 export async function issueBills(
@@ -58,9 +82,10 @@ export async function issueBills(
   batch: ReadingsBatch,
   options: { correct?: boolean; reason?: string } = {},
 ): Promise<IssueResult> {
-  const billing = billPeriod(community, period, batch);
   const id = community.config.id;
-  const hash = inputHash(community, period, billing);
+  const opening = community.config.battery ? carriedBattery(await ledger.entries(id), period) : undefined;
+  const billing = billPeriod(community, period, batch, { batteryOpening: opening });
+  const hash = inputHash(community, period, billing, opening);
   return ledger.db.transaction(async (tx: Db) => {
     const existing = await ledger.entries(id, tx);
     if (!existing.some((e) => e.kind === 'readings_accepted' && JSON.parse(e.body).sha256 === batch.sha256))
@@ -129,6 +154,8 @@ export async function issueBills(
       'allocation_run',
       {
         period: period.label,
+        startMs: period.startMs,
+        endMs: period.endMs,
         method: community.config.allocation.method,
         hybridVariant: community.config.allocation.hybridVariant,
         inputHash: hash,

@@ -170,6 +170,11 @@ export function summaryText(s: Summary): string {
       : [
           `  grid meter ${kwh(s.gridMeterMwh)} kWh; residual not billed to units ${kwh(s.gridResidualMwh ?? 0)} kWh`,
         ]),
+    ...(s.battery
+      ? [
+          `  battery: content ${kwh(s.battery.opening.solarMwh)} solar + ${kwh(s.battery.opening.gridMwh)} grid kWh at the start, ${kwh(s.battery.closing.solarMwh)} + ${kwh(s.battery.closing.gridMwh)} kWh at the end; charged from the grid ${kwh(s.battery.gridChargedMwh)} kWh, given back as grid ${kwh(s.battery.gridDischargedMwh)} kWh`,
+        ]
+      : []),
     ...s.perBill.map(
       (b) => `  ${b.unit.padEnd(8)} ${b.name.padEnd(24)} ${cur} ${money(b.totalMinor).padStart(10)}`,
     ),
