@@ -145,6 +145,10 @@ export async function connectOpcUa(
   });
   let timer: NodeJS.Timeout | undefined;
   try {
+    // The client's key and certificate are made on first use of a PKI folder, which takes
+    // seconds on a busy machine: not the server's answer, so not within the connect timeout.
+    await client.clientCertificateManager.initialize();
+    await client.createDefaultCertificate();
     await Promise.race([
       client.connect(conn.endpointUrl),
       new Promise((_, reject) => {

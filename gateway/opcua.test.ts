@@ -197,7 +197,7 @@ describe('OPC UA devices', { timeout: 120_000 }, () => {
 
   it('gridflex browse lists the nodes', async () => {
     const res = await runCli(['browse', '--opcua', endpoint(), '--pki', join(dir, 'cli-pki')]);
-    expect(res.code).toBe(0);
+    expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/^ {2}ns=1;s=Bms\.Power {2}Variable {2}1:Power$/m);
   });
 
