@@ -15,10 +15,13 @@ export interface SolveOptions {
 }
 
 /**
- * Size (columns) from which interior point beats simplex on the site LP: simplex wins at
- * 100 assets (13k columns) and interior point at 1,000 (129k); 300 assets (39k) is about even.
+ * Size (columns) from which interior point beats dual simplex on the site LP, measured with
+ * bench/optimizer.ts (section 6, README "Measured"): simplex is 2.3–2.7× faster up to 200
+ * assets (26k columns), even at 300 (39k), 1.7× faster at 500 (65k); interior point is
+ * faster at 1,000 assets (129k columns, 0.75×). A warm re-plan always uses simplex (it starts
+ * from the previous basis; interior point cannot).
  */
-export const IPM_MIN_COLUMNS = 40_000;
+export const IPM_MIN_COLUMNS = 100_000;
 
 /** The HiGHS algorithm `auto` stands for at this size. */
 export function algorithmFor(

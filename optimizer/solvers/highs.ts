@@ -118,7 +118,8 @@ export class PersistentHighs implements LpSolver {
       this.model = h.createModel(modelData(lp));
     }
     this.last = lp;
-    return runModel(h, this.model, lp, options, started);
+    const algorithm = this.warm && (options.algorithm ?? 'auto') === 'auto' ? 'simplex' : options.algorithm;
+    return runModel(h, this.model, lp, { ...options, algorithm }, started);
   }
 
   dispose(): void {

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { buildLp } from './build.js';
+import { randomProblem } from './generate.js';
+import { parseProblem } from './problem.js';
+import { algorithmFor, IPM_MIN_COLUMNS } from './solver.js';
+import { highsSolver } from './solvers/highs.js';
+
+describe('HiGHS algorithm by model size', () => {
+  it('auto picks simplex below IPM_MIN_COLUMNS and interior point from there; an explicit choice stands', () => {
+    expect(algorithmFor(IPM_MIN_COLUMNS - 1)).toBe('simplex');
+    expect(algorithmFor(IPM_MIN_COLUMNS)).toBe('ipm');
+    expect(algorithmFor(10, 'ipm')).toBe('ipm');
+    expect(algorithmFor(10 * IPM_MIN_COLUMNS, 'simplex')).toBe('simplex');
+  });
+
+  it('simplex and interior point reach the same optimum on a mixed site', async () => {
+    const { lp } = buildLp(parseProblem(randomProblem(41, { assets: 8, peakChargePerKw: 0.1 })));
+    const simplex = await highsSolver.solve(lp, { algorithm: 'simplex' });
+    const ipm = await highsSolver.solve(lp, { algorithm: 'ipm' });
+    expect(ipm.status).toBe('optimal');
+    expect(Math.abs(ipm.objective! - simplex.objective!)).toBeLessThan(
+      1e-6 * Math.max(1, Math.abs(simplex.objective!)),
+    );
+  });
+});
