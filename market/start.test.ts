@@ -115,5 +115,7 @@ describe('startMarket', () => {
 
   it('finds the grid meter of a site', () => {
     expect(gridMeterPoint(sites[0]!)).toBe('zev-bern/house-grid-meter/power');
+    const declared = { ...sites[0]!, grid: { ...sites[0]!.grid, measure: { power: 'zev-bern/main/p' } } };
+    expect(gridMeterPoint(declared)).toBe('zev-bern/main/p');
   });
 });

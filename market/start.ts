@@ -69,10 +69,14 @@ export class NoExecutor implements ActivationExecutor {
 }
 
 /**
- * The grid meter of a site: the first device whose id contains `grid` with an `active_power`
- * point (the sites file's `house-grid-meter`, the simulator's `grid-meter`).
+ * The grid meter of a site: the point its grid connection declares (`grid.measure.power`),
+ * else the first device whose id contains `grid` with an `active_power` point (the sites
+ * file's `house-grid-meter`, the simulator's `grid-meter`).
  */
 export function gridMeterPoint(site: Site): string | undefined {
+  // `grid.measure` is newer than some sites files (and schemas): read it when present.
+  const declared = (site.grid as { measure?: { power?: string } }).measure?.power;
+  if (declared) return declared;
   for (const b of site.buildings)
     for (const d of b.devices) {
       if (!d.id.includes('grid')) continue;

@@ -146,6 +146,10 @@ describe.skipIf(browserDep.skipReason)('operator portfolio page (headless Chromi
     await expect
       .poll(() => page.locator('#activations [data-activation="web-dr-1"]').textContent())
       .toContain('web-dr-1 · dr-event');
+    // It starts at the next hour: received, nothing dispatched yet.
+    expect(await page.locator('[data-activation="web-dr-1"] td').allTextContents()).toEqual(
+      expect.arrayContaining(['received', '0 kW', 'no report yet']),
+    );
 
     const download = page.waitForEvent('download');
     await page.getByRole('link', { name: 'Download CSV' }).click();

@@ -37,6 +37,7 @@ const TEXTS = {
     activation: 'Activation',
     state: 'State',
     requested: 'Requested',
+    dispatched: 'Dispatched now',
     baseline: 'Baseline',
     metered: 'Metered',
     delivered: 'Delivered',
@@ -87,6 +88,7 @@ const TEXTS = {
     activation: 'Abruf',
     state: 'Zustand',
     requested: 'Angefordert',
+    dispatched: 'Jetzt verteilt',
     baseline: 'Referenz (Baseline)',
     metered: 'Gemessen',
     delivered: 'Erbracht',
@@ -114,6 +116,7 @@ function tm(key, params = {}) {
 }
 
 const H = 3_600_000;
+const FINAL = ['completed', 'failed', 'cancelled'];
 const nf = (digits) => new Intl.NumberFormat(lang(), { maximumFractionDigits: digits });
 const kw = (v) => `${nf(1).format(v)} kW`;
 const kwh = (wh) => `${nf(1).format(wh / 1000)} kWh`;
@@ -300,6 +303,15 @@ async function activationsBody(portfolio, nowMs) {
   if (list.length === 0) return el('p', { text: tm('noActivations') });
   const rows = reports.status === 200 ? reports.body.rows : [];
   const total = new Map(rows.filter((r) => r.siteId === 'portfolio').map((r) => [r.activationId, r]));
+  // Running activations: what the executor has placed at the devices right now.
+  const running = list.filter((a) => !FINAL.includes(a.state));
+  const statuses = await Promise.all(running.map((a) => api(`${base}/events/${encodeURIComponent(a.id)}`)));
+  const dispatched = new Map(
+    running.map((a, i) => {
+      const sites = statuses[i].status === 200 ? (statuses[i].body.execution?.sites ?? []) : [];
+      return [a.id, sites.reduce((sum, x) => sum + x.dispatchedKw, 0)];
+    }),
+  );
   return table(
     tm('activations'),
     [
@@ -307,6 +319,7 @@ async function activationsBody(portfolio, nowMs) {
       tm('start'),
       tm('state'),
       tm('requested'),
+      tm('dispatched'),
       tm('baseline'),
       tm('metered'),
       tm('delivered'),
@@ -329,6 +342,7 @@ async function activationsBody(portfolio, nowMs) {
         el('td', { class: 'num', text: time(a.request.startMs) }),
         el('td', { class: 'num', text: tm(`state_${a.state}`) }),
         el('td', { class: 'num', text: kw(a.request.kw) }),
+        el('td', { class: 'num', text: dispatched.has(a.id) ? kw(dispatched.get(a.id)) : '' }),
         cells.map((c) => el('td', { class: 'num', text: c })),
       );
     }),
