@@ -312,6 +312,22 @@ for (const backend of testBackends.filter((b) => b.name !== 'pglite-timescale'))
       await refusedUnchanged(() => call('POST', '/api/portfolios/alpine/events/nope/report'), 404);
     });
 
+    it('cancels an activation once: a repeat is a no-op, another portfolio or an unknown id 404', async () => {
+      const url = '/api/portfolios/alpine/events/A39-1/cancel';
+      await refusedUnchanged(() => call('POST', '/api/portfolios/nordic/events/A39-1/cancel'), 404);
+      await refusedUnchanged(() => call('POST', '/api/portfolios/alpine/events/nope/cancel'), 404);
+      await refusedUnchanged(() => call('POST', url, 'readonly'), 403, 'GFX_TOKEN_READ_ONLY');
+      const first = await call('POST', url);
+      expect(first.statusCode, first.body).toBe(200);
+      expect(first.json().activation.state).toBe('restoring');
+      expect(first.json().history.at(-1).note).toBe('cancel requested by olga');
+      const after = await repo.counts();
+      const again = await call('POST', url);
+      expect(again.statusCode).toBe(200);
+      expect(again.json().activation).toEqual(first.json().activation);
+      expect(await repo.counts()).toEqual(after);
+    });
+
     it('works from a browser session as well (cookie and Origin)', async () => {
       const cookie = await loginCookie(app, ROLE_USERS.operator.username, ROLE_USERS.operator.password);
       const res = await app.inject({
