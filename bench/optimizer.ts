@@ -7,21 +7,34 @@
  *  4. a warm re-plan on a persistent HiGHS model after a ±3 % price change, versus cold;
  *  5. the same fleet re-planned over one solver thread per core, cold then warm (±3 % prices).
  *
- *   npx tsx bench/optimizer.ts [--sizes 1,10,100,1000] [--repeat 5] [--fleet 100x10] [--replan 1000x5] [--warm 100]
+ *  6. simplex vs interior point by size: where `auto` switches (IPM_MIN_COLUMNS);
+ *  7. a PV-surplus site with negative export prices (export and curtailment exercised);
+ *  8. the multi-resolution horizon against full resolution: cost and solve time;
+ *  9. the cost of holding a market reservation (re-solve with and without).
+ *
+ *   npx tsx bench/optimizer.ts [--sizes 1,10,100,1000] [--repeat 5] [--fleet 100x10] [--replan 1000x5]
+ *     [--warm 100] [--switch 100,200,300,500] [--only sizes,fleet,replan,warm,threads,switch,pv,horizon,reserve]
  */
 
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { baselineSchedule } from '../optimizer/baseline.js';
 import { buildLp } from '../optimizer/build.js';
 import { randomProblem } from '../optimizer/generate.js';
 import {
+  algorithmFor,
+  checkSchedule,
+  IPM_MIN_COLUMNS,
   JSL_MAX_SIZE,
   jslSize,
   type LpModel,
+  optimize,
+  type ProblemInput,
   parseProblem,
   planFleet,
   SOLVERS,
   SolveWorker,
+  scheduleCost,
 } from '../optimizer/index.js';
 import type { SolveOptions } from '../optimizer/solver.js';
 import { PersistentHighs } from '../optimizer/solvers/highs.js';
@@ -33,8 +46,11 @@ const { values: args } = parseArgs({
     fleet: { type: 'string', default: '100x10' },
     replan: { type: 'string', default: '1000x5' },
     warm: { type: 'string', default: '100' },
+    switch: { type: 'string', default: '100,200,300,500' },
+    only: { type: 'string', default: 'sizes,fleet,replan,warm,threads,switch,pv,horizon,reserve' },
   },
 });
+const ONLY = new Set(args.only.split(','));
 const REPEAT = Number(args.repeat);
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -118,38 +134,77 @@ const site = (seed: number, assets: number) =>
 
 await SOLVERS.highs.solve(site(0, 1)); // load the WebAssembly runtime outside the timings
 
-console.log(`1. One site, 96 slots, mixed assets (median of ${REPEAT}; the largest once)`);
-console.log(
-  'assets | columns | rows   | build    | HiGHS simplex | HiGHS ipm | jsl        | HiGHS/jsl | objective gap',
-);
-for (const n of args.sizes.split(',').map(Number)) {
-  const t0 = performance.now();
-  const lp = site(n, n);
-  const build = performance.now() - t0;
-  const repeat = n >= 1000 ? 1 : REPEAT;
-  const simplex = await timeSolve('highs', lp, repeat, { algorithm: 'simplex' });
-  const ipm = await timeSolve('highs', lp, repeat, { algorithm: 'ipm' });
-  let jslCell = `refused (size ${jslSize(lp)} > ${JSL_MAX_SIZE})`;
-  let ratio = '';
-  let gap = '';
-  if (jslSize(lp) <= JSL_MAX_SIZE) {
-    const j = await timeSolve('jsl', lp, Math.min(repeat, 3));
-    jslCell = ms(j.ms);
-    ratio = (Math.min(simplex.ms, ipm.ms) / j.ms).toFixed(3);
-    gap = (
-      Math.abs(j.objective - simplex.objective) / Math.max(1, Math.abs(simplex.objective))
-    ).toExponential(1);
-  }
+/** A ±3 % change of the import prices (k selects the change), as a re-plan would see. */
+const nudge = (input: ProblemInput, k: number): ProblemInput => ({
+  ...input,
+  prices: {
+    import: input.prices.import.map((p, t) => p * (1 + 0.03 * Math.sin(k + t))),
+    export: input.prices.export,
+  },
+});
+
+if (ONLY.has('sizes')) {
   console.log(
-    `${n} | ${lp.numCols} | ${lp.numRows} | ${ms(build)} | ${ms(simplex.ms)} | ${ms(ipm.ms)} | ${jslCell} | ${ratio} | ${gap}`,
+    `\n1. One site, 96 slots, mixed assets: cold solve (default algorithm) and warm re-plan after a ±3 % price change (median of ${REPEAT}; 1,000 assets once)`,
   );
+  console.log('assets | columns | rows | build | cold | algorithm | warm | jsl | HiGHS/jsl | objective gap');
+  for (const n of args.sizes.split(',').map(Number)) {
+    const input = randomProblem(n, { assets: n, negativeExport: n % 2 === 0, peakChargePerKw: 0.1 });
+    const builds: number[] = [];
+    const lpOf = (i: ProblemInput) => {
+      const t0 = performance.now();
+      const { lp } = buildLp(parseProblem(i));
+      builds.push(performance.now() - t0);
+      return lp;
+    };
+    const lp = lpOf(input);
+    const repeat = n >= 1000 ? 1 : REPEAT;
+    const cold = await timeSolve('highs', lp, repeat);
+    const persistent = new PersistentHighs();
+    await persistent.solve(lp);
+    const warm: number[] = [];
+    for (let k = 1; k <= repeat; k++) {
+      const w = await persistent.solve(lpOf(nudge(input, k)));
+      if (!persistent.warm || w.status !== 'optimal') throw new Error('expected a warm optimal re-plan');
+      warm.push(w.solveMs);
+    }
+    persistent.dispose();
+    let jslCell = `refused (size ${jslSize(lp)})`;
+    let ratio = '';
+    let gap = '';
+    if (jslSize(lp) <= JSL_MAX_SIZE) {
+      const j = await timeSolve('jsl', lp, Math.min(repeat, 3));
+      jslCell = ms(j.ms);
+      ratio = (cold.ms / j.ms).toFixed(3);
+      gap = (Math.abs(j.objective - cold.objective) / Math.max(1, Math.abs(cold.objective))).toExponential(1);
+    }
+    console.log(
+      `${n} | ${lp.numCols} | ${lp.numRows} | ${ms(median(builds))} | ${ms(cold.ms)} | ${algorithmFor(lp.numCols)} | ${ms(median(warm))} | ${jslCell} | ${ratio} | ${gap}`,
+    );
+  }
+}
+
+if (ONLY.has('switch')) {
+  console.log(`\n6. Simplex vs interior point by size (HiGHS; median of ${Math.min(REPEAT, 3)})`);
+  console.log(
+    `assets | columns | simplex | ipm | ipm/simplex | auto picks (IPM_MIN_COLUMNS = ${IPM_MIN_COLUMNS})`,
+  );
+  for (const n of args.switch.split(',').map(Number)) {
+    const lp = site(n, n);
+    const repeat = n >= 1000 ? 1 : Math.min(REPEAT, 3);
+    const simplex = await timeSolve('highs', lp, repeat, { algorithm: 'simplex' });
+    const ipm = await timeSolve('highs', lp, repeat, { algorithm: 'ipm' });
+    console.log(
+      `${n} | ${lp.numCols} | ${ms(simplex.ms)} | ${ms(ipm.ms)} | ${(ipm.ms / simplex.ms).toFixed(2)} | ${algorithmFor(lp.numCols)}`,
+    );
+  }
 }
 
 const [fleetSites, fleetAssets] = args.fleet.split('x').map(Number) as [number, number];
-console.log(
-  `\n2. Fleet of ${fleetSites} sites × ${fleetAssets} assets: per site vs one monolithic LP (HiGHS)`,
-);
-{
+if (ONLY.has('fleet')) {
+  console.log(
+    `\n2. Fleet of ${fleetSites} sites × ${fleetAssets} assets: per site vs one monolithic LP (HiGHS)`,
+  );
   const lps = Array.from({ length: fleetSites }, (_, k) => site(1000 + k, fleetAssets));
   let perSite = 0;
   let sum = 0;
@@ -168,10 +223,10 @@ console.log(
 }
 
 const [replanSites, replanAssets] = args.replan.split('x').map(Number) as [number, number];
-console.log(
-  `\n3. Re-plan of ${replanSites} sites × ${replanAssets} assets, one thread (HiGHS, build + solve)`,
-);
-{
+if (ONLY.has('replan')) {
+  console.log(
+    `\n3. Re-plan of ${replanSites} sites × ${replanAssets} assets, one thread (HiGHS, build + solve)`,
+  );
   const t0 = performance.now();
   const times: number[] = [];
   for (let k = 0; k < replanSites; k++) {
@@ -185,21 +240,12 @@ console.log(
 }
 
 const warmAssets = Number(args.warm);
-console.log(
-  `\n4. Re-plan of one ${warmAssets}-asset site after a ±3 % price change: cold vs warm (median of ${REPEAT})`,
-);
-{
+if (ONLY.has('warm')) {
+  console.log(
+    `\n4. Re-plan of one ${warmAssets}-asset site after a ±3 % price change: cold vs warm (median of ${REPEAT})`,
+  );
   const input = randomProblem(7000, { assets: warmAssets });
-  const nudged = (k: number) =>
-    buildLp(
-      parseProblem({
-        ...input,
-        prices: {
-          import: input.prices.import.map((p, t) => p * (1 + 0.03 * Math.sin(k + t))),
-          export: input.prices.export,
-        },
-      }),
-    ).lp;
+  const nudged = (k: number) => buildLp(parseProblem(nudge(input, k))).lp;
   const cold: number[] = [];
   const warm: number[] = [];
   const site = new PersistentHighs();
@@ -218,10 +264,10 @@ console.log(
 }
 
 const cores = availableParallelism();
-console.log(
-  `\n5. Re-plan of ${replanSites} sites × ${replanAssets} assets over ${cores} solver threads (build on the main thread)`,
-);
-{
+if (ONLY.has('threads')) {
+  console.log(
+    `\n5. Re-plan of ${replanSites} sites × ${replanAssets} assets over ${cores} solver threads (build on the main thread)`,
+  );
   const workers = Array.from({ length: cores }, () => new SolveWorker());
   const fleet = (k: number) =>
     Array.from({ length: replanSites }, (_, i) => {
@@ -230,11 +276,7 @@ console.log(
         negativeExport: i % 2 === 0,
         peakChargePerKw: 0.1,
       });
-      const prices = input.prices.import.map((p, t) => p * (1 + 0.03 * Math.sin(k + t)));
-      return {
-        site: `site-${i}`,
-        problem: parseProblem({ ...input, prices: { ...input.prices, import: prices } }),
-      };
+      return { site: `site-${i}`, problem: parseProblem(k === 0 ? input : nudge(input, k)) };
     });
   await Promise.all(workers.map((w) => w.solve(site(0, 1), 'highs'))); // start the threads outside the timing
   for (const [label, k, warm] of [
@@ -249,4 +291,77 @@ console.log(
     console.log(`${label}: ${ms(performance.now() - t0)}${bad ? ` (${bad} not optimal)` : ''}`);
   }
   await Promise.all(workers.map((w) => w.close()));
+}
+
+const kwh = (xs: number[], dt: number) => xs.reduce((a, b) => a + b, 0) * dt;
+
+if (ONLY.has('pv')) {
+  console.log('\n7. PV surplus with negative export prices (10 assets, PV × 4, HiGHS)');
+  const input = randomProblem(8000, { assets: 10, negativeExport: true });
+  const pvKw = input.pvKw.map((v) => 4 * v);
+  const p = parseProblem({ ...input, pvKw });
+  const r = await optimize(p, SOLVERS.highs);
+  if (r.status !== 'optimal') throw new Error(`PV case: ${r.status}`);
+  const s = r.schedule!;
+  const dt = p.slotMinutes / 60;
+  const negative = p.prices.export.map((v, t) => (v < 0 ? t : -1)).filter((t) => t >= 0);
+  const exportedWhenNegative = kwh(
+    negative.map((t) => s.exportKw[t]!),
+    dt,
+  );
+  console.log(
+    `solve ${ms(r.timing.solveMs)}; PV available ${kwh(pvKw, dt).toFixed(1)} kWh, used ${kwh(s.pvUsedKw, dt).toFixed(1)}, curtailed ${(kwh(pvKw, dt) - kwh(s.pvUsedKw, dt)).toFixed(1)}; exported ${kwh(s.exportKw, dt).toFixed(1)} kWh (${exportedWhenNegative.toFixed(3)} kWh in the ${negative.length} slots with a negative export price)`,
+  );
+  console.log(
+    `cost ${r.objective!.toFixed(2)} vs baseline ${r.baselineCost.toFixed(2)} (savings ${r.savings!.toFixed(2)}); checker: ${checkSchedule(p, s).violations.length} violations`,
+  );
+}
+
+if (ONLY.has('horizon')) {
+  console.log(
+    `\n8. Multi-resolution horizon (16 quarter-hours, then hourly decisions) vs full resolution, 100 assets (median of ${REPEAT})`,
+  );
+  console.log(
+    'seed | columns full → multi | rows | solve full | solve multi | cost gap | share of savings lost',
+  );
+  for (const seed of [9001, 9002, 9003]) {
+    const input = randomProblem(seed, { assets: 100, negativeExport: seed % 2 === 0, peakChargePerKw: 0.1 });
+    const full = parseProblem(input);
+    const multi = parseProblem({ ...input, resolution: { fineSlots: 16, coarseFactor: 4 } });
+    const a = buildLp(full).lp;
+    const b = buildLp(multi).lp;
+    const fa = await timeSolve('highs', a, REPEAT);
+    const fb = await timeSolve('highs', b, REPEAT);
+    const base = scheduleCost(full, baselineSchedule(full)).total;
+    console.log(
+      `${seed} | ${a.numCols} → ${b.numCols} | ${a.numRows} → ${b.numRows} | ${ms(fa.ms)} | ${ms(fb.ms)} | ${(((fb.objective - fa.objective) / Math.abs(fa.objective)) * 100).toFixed(2)} % | ${(((fb.objective - fa.objective) / (base - fa.objective)) * 100).toFixed(1)} %`,
+    );
+  }
+}
+
+if (ONLY.has('reserve')) {
+  console.log(
+    '\n9. Cost of holding a reservation: 3 kW up and 2 kW down, 8:00–16:00, held 75 min (10 assets)',
+  );
+  for (const seed of [9101, 9102, 9103]) {
+    const input = randomProblem(seed, { assets: 10 });
+    const T = input.prices.import.length;
+    const during = (kw: number) => Array.from({ length: T }, (_, t) => (t >= 32 && t < 64 ? kw : 0));
+    const free = await optimize(parseProblem(input), SOLVERS.highs);
+    const p = parseProblem({
+      ...input,
+      reservations: [
+        { id: 'up', upKw: during(3), sustainMinutes: 75 },
+        { id: 'down', downKw: during(2), sustainMinutes: 75 },
+      ],
+    });
+    const held = await optimize(p, SOLVERS.highs);
+    if (held.status !== 'optimal') {
+      console.log(`${seed}: ${held.status} (${held.message ?? ''})`);
+      continue;
+    }
+    console.log(
+      `${seed}: cost ${free.objective!.toFixed(3)} → ${held.objective!.toFixed(3)} (holding costs ${(held.objective! - free.objective!).toFixed(3)}); LP ${free.size.columns}×${free.size.rows} → ${held.size.columns}×${held.size.rows}; solve ${ms(free.timing.solveMs)} → ${ms(held.timing.solveMs)}; checker ${checkSchedule(p, held.schedule!).violations.length} violations`,
+    );
+  }
 }
