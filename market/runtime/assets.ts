@@ -61,9 +61,41 @@ export const BatteryAssetSchema = z.object({
   rampKwPerS: z.number().positive().default(1000),
 });
 
-export const RuntimeAssetSchema = z.union([FanAssetSchema, BatteryAssetSchema]);
+/**
+ * A heat pump on a zone thermostat (BMS setpoint), moved by thermal coasting: the setpoint is
+ * lowered to `coastSetpointC`, so the thermostat stays off while the zone cools from where it
+ * is. The lower switch-on point of the thermostat (coast − band/2) may not be under the zone's
+ * comfort limit, so coasting never takes the zone below it. The pump is on or off: what it
+ * gives is its expected mean draw at this hour (`meanKw`, e.g. from the same hours of the
+ * baseline days), not a chosen amount. No down: it cannot be made to draw more on request here.
+ */
+export const HeatPumpAssetSchema = z
+  .object({
+    ...base,
+    kind: z.literal('heat_pump'),
+    setpointPoint: z.string().min(1),
+    baseSetpointC: z.number(),
+    coastSetpointC: z.number(),
+    /** Thermostat hysteresis, K (switches on below setpoint − band/2). */
+    bandC: z.number().nonnegative(),
+    /** The lowest zone temperature the occupants accept, °C. */
+    comfortMinC: z.number(),
+    meanKw: z.number().nonnegative(),
+    rampKwPerS: z.number().positive().default(100),
+  })
+  .refine((h) => h.coastSetpointC < h.baseSetpointC, {
+    path: ['coastSetpointC'],
+    message: 'coastSetpointC must be below baseSetpointC',
+  })
+  .refine((h) => h.coastSetpointC - h.bandC / 2 >= h.comfortMinC, {
+    path: ['coastSetpointC'],
+    message: 'coasting would let the zone fall below comfortMinC (coastSetpointC − bandC/2 < comfortMinC)',
+  });
+
+export const RuntimeAssetSchema = z.union([FanAssetSchema, BatteryAssetSchema, HeatPumpAssetSchema]);
 export type FanAsset = z.infer<typeof FanAssetSchema>;
 export type BatteryAsset = z.infer<typeof BatteryAssetSchema>;
+export type HeatPumpAsset = z.infer<typeof HeatPumpAssetSchema>;
 export type RuntimeAsset = z.infer<typeof RuntimeAssetSchema>;
 
 export interface SetpointCommand {
@@ -76,11 +108,13 @@ const fanKw = (f: FanAsset, pct: number) => f.ratedKw * (f.law === 'cubic' ? (pc
 
 /** Consumption of the asset at its base operating point, kW (+ drawn from the building). */
 export function baseConsumptionKw(asset: RuntimeAsset): number {
+  if (asset.kind === 'heat_pump') return asset.meanKw;
   return asset.kind === 'fan' ? fanKw(asset, asset.basePct) : asset.baseKw;
 }
 
 /** The largest change the asset can make in `direction` from its base, kW (≥ 0). */
 export function headroomKw(asset: RuntimeAsset, direction: 'up' | 'down'): number {
+  if (asset.kind === 'heat_pump') return direction === 'up' ? asset.meanKw : 0;
   if (asset.kind === 'fan') {
     const now = fanKw(asset, asset.basePct);
     return Math.max(
@@ -96,7 +130,7 @@ export function headroomKw(asset: RuntimeAsset, direction: 'up' | 'down'): numbe
 
 /** Energy the asset can give in `direction` before a limit; undefined = none (a fan has no store). */
 export function energyLimitKwh(asset: RuntimeAsset, direction: 'up' | 'down'): number | undefined {
-  if (asset.kind === 'fan') return undefined;
+  if (asset.kind !== 'battery') return undefined;
   return Math.max(0, direction === 'up' ? asset.storedKwh - asset.minKwh : asset.maxKwh - asset.storedKwh);
 }
 
@@ -127,6 +161,19 @@ export function commandsFor(
   asset: RuntimeAsset,
   changeKw: number,
 ): { commands: SetpointCommand[]; kw: number } {
+  if (asset.kind === 'heat_pump') {
+    const coast = changeKw > 0;
+    return {
+      commands: [
+        {
+          device: asset.device,
+          point: asset.setpointPoint,
+          value: coast ? asset.coastSetpointC : asset.baseSetpointC,
+        },
+      ],
+      kw: coast ? asset.meanKw : 0,
+    };
+  }
   if (asset.kind === 'fan') {
     const target = Math.max(0, fanKw(asset, asset.basePct) - changeKw);
     const exact =
@@ -161,6 +208,6 @@ export function baseCommands(asset: RuntimeAsset): SetpointCommand[] {
  * losses); a fan that ran slower owes nothing.
  */
 export function owedKwh(asset: RuntimeAsset, deliveredKwh: number): number {
-  if (asset.kind === 'fan' || deliveredKwh <= 0) return 0;
+  if (asset.kind !== 'battery' || deliveredKwh <= 0) return 0;
   return deliveredKwh / asset.roundTripEfficiency;
 }

@@ -41,6 +41,8 @@ export interface RigOptions {
   seed?: number;
   /** Keep only the generated gateway devices for which this is true (default all). */
   devices?: (device: GatewayDevice) => boolean;
+  /** Keep only the generated points for which this is true (default all). */
+  keepPoint?: (device: GatewayDevice, point: GatewayPoint) => boolean;
   /** Change a generated point (e.g. a poll interval or a tighter min/max). */
   point?: (device: GatewayDevice, point: GatewayPoint) => GatewayPoint;
   /** Extra devices appended to the gateway file as they are. */
@@ -72,7 +74,10 @@ export async function startRig(s: Scenario, o: RigOptions): Promise<Rig> {
   >;
   const devices = generated.devices
     .filter((d) => o.devices?.(d) ?? true)
-    .map((d) => ({ ...d, points: d.points.map((p) => o.point?.(d, p) ?? p) }));
+    .map((d) => ({
+      ...d,
+      points: d.points.filter((p) => o.keepPoint?.(d, p) ?? true).map((p) => o.point?.(d, p) ?? p),
+    }));
   const cfg = validateConfig(
     GatewayConfigSchema,
     { ...generated, devices: [...devices, ...(o.extraDevices?.(devices) ?? [])] },
@@ -94,6 +99,11 @@ export async function startRig(s: Scenario, o: RigOptions): Promise<Rig> {
     list.push(v);
   });
   gateway.start();
+  // Every device's first reading: its session/link is up before anything writes to it (writes
+  // racing a first OPC UA connect would each open a session of their own).
+  const ids = cfg.devices.filter((d) => d.points.length > 0).map((d) => `${generated.site}/${d.id}/`);
+  const up = () => ids.every((id) => [...latest.keys()].some((k) => k.startsWith(id)));
+  await until('a first reading from every device', up, 120_000);
   return {
     sim,
     gateway,
