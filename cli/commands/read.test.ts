@@ -151,6 +151,40 @@ describe('gridflex read, write, scan and gateway', { timeout: 120_000 }, () => {
     expect(bad.stderr).toMatch(/--value: expected a number/);
   });
 
+  it('write sends nothing when the write record has nowhere to go', async () => {
+    const data = join(dir, 'locked');
+    const file = await config('write-locked.json', {
+      site: 'bern',
+      profiles: { ctl: { registers: { limit: { address: 100, writable: true, unit: 'W' } } } },
+      devices: [
+        {
+          id: 'ctl',
+          protocol: 'modbus',
+          profile: 'ctl',
+          connection: { transport: 'tcp', host: '127.0.0.1', port: meter.port },
+          points: [{ id: 'limit', kind: 'setpoint', unit: 'W', writable: true, min: 0, max: 80 }],
+        },
+      ],
+    });
+    const before = meter.image.tables.holding.get(100);
+    // This process holds the embedded database, as a running `gridflex gateway` would.
+    const store = await openStore({ dataDir: data });
+    try {
+      const res = await runCli(
+        ['write', '--config', file, '--point', 'ctl/limit', '--value', '5', '--data', data],
+        {
+          DATABASE_URL: '',
+        },
+      );
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(/embedded database .* is in use by another Gridflex process/);
+      expect(jsonLines(res.stdout)).toEqual([]);
+      expect(meter.image.tables.holding.get(100)).toBe(before);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('scan discovers SunSpec models and prints a config stub', async () => {
     const res = await runCli(['scan', '--modbus', `127.0.0.1:${sunspec.port}`, '--unit', '3']);
     expect(res.code).toBe(0);
