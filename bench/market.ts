@@ -1,0 +1,192 @@
+/**
+ * Market activation speed on the simulator, through the real gateway and its safety layer.
+ *
+ * 1. Activation → every setpoint written: an mFRR activation planned over N fans (OPC UA speed
+ *    setpoints, 50 per simulated building, one BMS session per building) for N = 10, 100,
+ *    1,000; `GatewayExecutor.start` from the call to every asset's setpoint accepted (it
+ *    resolves then; each write is read-old, write, read-back). Median and 99th percentile
+ *    over the repeats, against the product's full-activation time. Between repeats the
+ *    activation is stopped and every fan written back to base (not timed).
+ * 2. Droop: FCR-D up on a battery (Modbus), the grid meter's frequency polled every 100 ms,
+ *    a step to 49.5 Hz forced in the simulator; from each frequency sample's arrival at the
+ *    runtime to the battery's setpoints written (median, p99), and from the step to the
+ *    first setpoint written.
+ *
+ * Everything runs in one process at speed 1 (simulated time = wall clock), so the simulator's
+ * servers share the CPU with the gateway: figures are upper bounds.
+ *
+ *   npx tsx bench/market.ts [--sizes 10,100,1000] [--repeat 20]
+ */
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { ActivationPlan } from '../market/activation.js';
+import { findProduct, loadProducts } from '../market/product.js';
+import { DroopRuntime } from '../market/runtime/droop-runtime.js';
+import { GatewayExecutor } from '../market/runtime/executor.js';
+import { batteryAsset, fanAssets, scenario, startRig, until, wait } from '../market/runtime/testing.js';
+
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '10,100,1000' },
+    repeat: { type: 'string', default: '20' },
+  },
+});
+const sizes = args.sizes.split(',').map(Number);
+const repeat = Number(args.repeat);
+const PER_BUILDING = 50;
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+};
+const fmt = (ms: number) => (ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`);
+
+const site = (id: string, buildings: unknown[]) =>
+  scenario({
+    id,
+    name: id,
+    location: { lat: 61.06, lon: 28.19 },
+    timezone: 'Europe/Helsinki',
+    grid: { eventsPerDay: 0, activationProbability: 0 },
+    failsafeTimeoutS: 3600,
+    buildings,
+  });
+
+async function activationBench(n: number, mfrrFullMs: number): Promise<void> {
+  const buildings = Array.from({ length: Math.ceil(n / PER_BUILDING) }, (_, i) => ({
+    id: `b${i + 1}`,
+    gridMeter: { modbus: 'none' },
+    devices: [
+      {
+        id: 'ahu',
+        count: Math.min(PER_BUILDING, n - i * PER_BUILDING),
+        type: 'sheddable',
+        kind: 'ventilation',
+        ratedKw: 3.7,
+        defaultPct: 70,
+        minPct: 40,
+        maxPct: 85,
+        schedule: 'school',
+      },
+    ],
+  }));
+  const startMs = Date.parse('2026-11-18T08:00:00Z');
+  const setupFrom = Date.now();
+  const rig = await startRig(site('bench', buildings), {
+    speed: 1,
+    startMs,
+    // Only the setpoints: the bench is about writing, not about monitoring 2,000 items.
+    point: (_d, p) => (p.writable ? { ...p, minWriteInterval: '1ms' } : p),
+    devices: (d) => d.protocol === 'opcua',
+    keepPoint: (_d, p) => p.writable === true,
+  });
+  try {
+    const assets = buildings.flatMap((b) => fanAssets(rig, b.id));
+    const headroom = 3.7 * (0.7 ** 3 - 0.4 ** 3);
+    const times: number[] = [];
+    const executor = new GatewayExecutor({
+      now: () => rig.clock(),
+      followUpMs: 3_600_000,
+      sites: [{ siteId: rig.site, port: rig.gateway, assets, gridImportLimitKw: 10_000 }],
+    });
+    const runs = n >= 1000 ? Math.min(repeat, 5) : repeat;
+    process.stderr.write(`  N=${n}: rig up in ${fmt(Date.now() - setupFrom)}, ${runs} activations\n`);
+    for (let r = 0; r < runs + 1; r++) {
+      const now = rig.clock();
+      const kw = Math.round(n * headroom * 0.999 * 1000) / 1000;
+      const plan: ActivationPlan = {
+        id: `bench-${n}-${r}`,
+        productId: 'mfrr',
+        direction: 'up',
+        startMs: now,
+        fullByMs: now + mfrrFullMs,
+        endMs: now + 3_600_000,
+        kw,
+        sites: [{ siteId: rig.site, kw }],
+        warnings: [],
+      };
+      const t = performance.now();
+      const status = await executor.start(plan);
+      const ms = performance.now() - t;
+      const s = status.sites[0]!;
+      if (s.setpointsWritten !== n || s.setpointsRefused !== 0)
+        throw new Error(
+          `N=${n}: ${s.setpointsWritten} written, ${s.setpointsRefused} refused: ${s.messages[0]}`,
+        );
+      // The first run warms the sessions (and the JIT) and is not counted.
+      if (r > 0) times.push(ms);
+      await executor.stop(plan.id, 'bench');
+      await until('back to base', () => executor.status(plan.id)?.state === 'done', 120_000);
+    }
+    executor.close();
+    console.log(
+      `| ${n} | ${times.length} | ${fmt(pct(times, 50))} | ${fmt(pct(times, 99))} | ${fmt(mfrrFullMs)} | ${((pct(times, 99) / mfrrFullMs) * 100).toFixed(3)} % |`,
+    );
+  } finally {
+    await rig.stop();
+  }
+}
+
+async function droopBench(): Promise<void> {
+  const product = findProduct(await loadProducts(), 'fcr-d-up');
+  const startMs = Date.parse('2026-11-18T08:00:00Z');
+  const rig = await startRig(
+    site('droop', [
+      {
+        id: 'school',
+        devices: [{ id: 'battery', type: 'battery', capacityKwh: 100, maxChargeKw: 50, maxDischargeKw: 50 }],
+      },
+    ]),
+    {
+      speed: 1,
+      startMs,
+      devices: (d) => d.protocol === 'modbus',
+      point: (d, p) =>
+        d.id === 'school-grid-meter'
+          ? { ...p, pollInterval: '100ms' }
+          : p.writable
+            ? { ...p, minWriteInterval: '100ms' }
+            : p,
+    },
+  );
+  try {
+    const runtime = new DroopRuntime({
+      products: [{ product, capacityKw: 40 }],
+      assets: [batteryAsset(rig, 'school')],
+      port: rig.gateway,
+      frequencyPoint: `${rig.site}/school-grid-meter/frequency`,
+      meteredPoint: `${rig.site}/school-grid-meter/power`,
+    });
+    const sub = runtime.attach(rig.hub.readings$);
+    await until('frequency samples', () => runtime.samplesLogged > 30, 60_000);
+    const stepReal = Date.now();
+    rig.sim.sim.triggerFrequencyEvent(49.5, 40);
+    await wait(45_000);
+    await runtime.settled();
+    sub.unsubscribe();
+    const writes = runtime.writes.filter((w) => w.receivedMs >= stepReal);
+    const lat = writes.map((w) => w.writtenMs - w.receivedMs);
+    const first = writes[0];
+    console.log(
+      `\nDroop (FCR-D up, 40 kW on a 50 kW battery, frequency polled every 100 ms, step to 49.5 Hz): ${writes.length} writes; sample received → setpoints written median ${fmt(pct(lat, 50))}, p99 ${fmt(pct(lat, 99))}; step → first setpoint written ${first ? fmt(first.writtenMs - stepReal) : 'none'} (FCR-D: 50 % within 5 s, 100 % within 30 s)`,
+    );
+  } finally {
+    await rig.stop();
+  }
+}
+
+const product = findProduct(await loadProducts(), 'mfrr');
+console.log(
+  `load average at start: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}\n`,
+);
+console.log('| assets | activations | median | p99 | mFRR full activation | p99 / full activation |');
+console.log('| --- | --- | --- | --- | --- | --- |');
+for (const n of sizes) await activationBench(n, product.fullActivation);
+await droopBench();
+console.log(
+  `\nload average at end: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
