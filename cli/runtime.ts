@@ -1,7 +1,13 @@
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { VERSION } from '../config/version.js';
-import { Gateway, type GatewayConfig, type GatewayOptions } from '../gateway/index.js';
+import {
+  Gateway,
+  type GatewayConfig,
+  type GatewayOptions,
+  type WriteRecord,
+  type WriteRequest,
+} from '../gateway/index.js';
 import { SetpointWriteRepository } from '../gateway/write-log.js';
 import { type RunningMarket, startMarket } from '../market/start.js';
 import { listPoints, type Site } from '../model/index.js';
@@ -153,6 +159,29 @@ export class LiveGateways implements DeviceHost {
     const gw = new Gateway(cfg, this.hub, this.options);
     gw.start();
     this.running.push(gw);
+  }
+
+  /** The safety-layer write of the gateway that polls `device` of `site`; refused when none does. */
+  write(site: string, req: WriteRequest): Promise<WriteRecord> {
+    const gw = this.running.find(
+      (g) => g.cfg.site === site && g.cfg.devices.some((d) => d.id === req.device),
+    );
+    if (gw) return gw.write(req);
+    return Promise.resolve({
+      ts: Date.now(),
+      site,
+      device: req.device,
+      point: req.point,
+      who: req.who,
+      why: req.why,
+      requested: req.value,
+      value: null,
+      clamped: false,
+      old: null,
+      readBack: null,
+      outcome: 'refused',
+      reason: 'no running gateway polls this device',
+    });
   }
 
   /** Device ids polled now, per site (for the demo's summary and tests). */

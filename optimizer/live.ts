@@ -239,6 +239,11 @@ export interface LiveLoopOptions {
   ticks$?: Observable<unknown>;
   /** Re-send the setpoints in force this often (device fail-safes revert without it); 0 = never. */
   refreshMs?: number;
+  /**
+   * Least real time between two dispatches (ms): a new plan right after a dispatch waits so
+   * the gateway's rate limit (`minWriteInterval`, 5 s by default) does not refuse it. Default 6 s.
+   */
+  minDispatchGapMs?: number;
   /** Battery wear cost per kWh of throughput, passed to the problem. */
   batteryWearPerKwh?: number;
 }
@@ -259,6 +264,7 @@ export class LiveLoop {
   private sub: Subscription | null = null;
   private dispatching: Promise<void> = Promise.resolve();
   private stopped = false;
+  private lastDispatch = -Infinity;
 
   constructor(private readonly o: LiveLoopOptions) {
     this.events$ = this.events.asObservable();
@@ -340,19 +346,21 @@ export class LiveLoop {
         }),
       )
       .subscribe({ error: (err: unknown) => this.report(err) });
-    if ((o.refreshMs ?? 20_000) > 0)
-      this.sub.add(timer(o.refreshMs ?? 20_000, o.refreshMs ?? 20_000).subscribe(() => void this.dispatch()));
+    const refreshMs = o.refreshMs ?? 20_000;
+    // A refresh soon after a plan's own dispatch is skipped: the fail-safe timers were just restarted.
+    if (refreshMs > 0)
+      this.sub.add(
+        timer(refreshMs, refreshMs).subscribe(() => {
+          if (performance.now() - this.lastDispatch >= refreshMs / 2) void this.dispatch();
+        }),
+      );
     return this;
   }
 
   private report(err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
     const waiting = err instanceof ValidationError && err.code === 'GFX_OPT_STATE';
-    this.events.next(
-      waiting
-        ? { kind: 'waiting', message: `${message}: ${err.issues.map((i) => i.message).join('; ')}` }
-        : { kind: 'error', message },
-    );
+    this.events.next(waiting ? { kind: 'waiting', message } : { kind: 'error', message });
   }
 
   /** The request for the slot in force, or null (reported) while the state is incomplete. */
@@ -387,13 +395,18 @@ export class LiveLoop {
   /** Send the setpoints of the slot in force now (one dispatch at a time). */
   dispatch(): Promise<void> {
     const run = this.dispatching.then(async () => {
-      const plan = this.current.value;
       const sink = this.o.sink;
-      if (!plan || !sink || this.stopped) return;
+      if (!sink || this.stopped || !this.current.value) return;
+      const wait = this.lastDispatch + (this.o.minDispatchGapMs ?? 6_000) - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      // Read the plan after waiting: a newer one may have arrived meanwhile.
+      const plan = this.current.value;
+      if (!plan || this.stopped) return;
       const slot = this.slotAt(this.o.clock());
       if (slot - plan.slot >= plan.schedule.importKw.length) return;
       const setpoints = setpointsAt(plan, slot);
       if (setpoints.length === 0) return;
+      this.lastDispatch = performance.now();
       const why = `plan of slot ${plan.slot} (${plan.source}), slot ${slot - plan.slot}: ${describe(setpoints)}`;
       try {
         const writes = await sink.send(this.o.site, setpoints, why);

@@ -18,6 +18,7 @@ export const DemoOptionsSchema = z.object({
   data: z.string().min(1),
   sites: z.string().min(1).optional(),
   sim: z.string().min(1),
+  optimize: z.enum(['live', 'none']),
   simPortBase: PortOptionSchema.refine(
     (p) => p >= 1 && p <= 65534,
     'expected a port from 1 to 65534 (OPC UA uses the next one)',
@@ -95,6 +96,33 @@ async function demoBills(store: Store, sites: Site[]): Promise<string[]> {
   }
 }
 
+/**
+ * The simulated site with battery controls bound to the simulator's SunSpec storage points
+ * (mode, charge_rate, discharge_rate of `<building>-battery`), where the sites file binds none.
+ */
+export function withSimulatedControls(site: Site, cfg: GatewayConfig): Site {
+  const writable = new Set(
+    cfg.devices.flatMap((d) => d.points.filter((p) => p.writable).map((p) => `${cfg.site}/${d.id}/${p.id}`)),
+  );
+  return {
+    ...site,
+    buildings: site.buildings.map((b) => ({
+      ...b,
+      assets: b.assets.map((a) => {
+        const key = (point: string) => `${site.id}/${b.id}-${a.id}/${point}`;
+        const points = ['mode', 'charge_rate', 'discharge_rate'] as const;
+        if (
+          a.type !== 'battery' ||
+          Object.keys(a.control).length > 0 ||
+          !points.every((p) => writable.has(key(p)))
+        )
+          return a;
+        return { ...a, control: Object.fromEntries(points.map((p) => [p, key(p)])) };
+      }),
+    })),
+  };
+}
+
 export function register(program: Command): void {
   program
     .command('demo')
@@ -115,6 +143,7 @@ export function register(program: Command): void {
       'zev-bern',
     )
     .option('--sim-port-base <p>', "the simulator's Modbus TCP port; OPC UA listens on the next one", '5020')
+    .option('--optimize <mode>', 'optimise the simulated site live (optimizer/live.ts), or none', 'live')
     .action(async (raw) => {
       const opts = parseOptions(DemoOptionsSchema, raw, 'demo');
       const sitesFile = opts.sites ?? `${packageRoot()}/deploy/examples/sites.yaml`;
@@ -159,6 +188,24 @@ export function register(program: Command): void {
       // The gateway connects on its own once the simulator listens (it retries with backoff).
       if (simulated) await rt.gateways.add(simulated.cfg);
       const restored = await restoreSavedDevices(rt);
+      const demoSite = simulated && sites.find((s) => s.id === simulated.cfg.site);
+      const optimizer =
+        opts.optimize === 'live' && simulated && demoSite
+          ? await (await import('../../optimizer/live-runtime.js')).startLiveOptimizer({
+              site: withSimulatedControls(demoSite, simulated.cfg),
+              readings$: rt.hub.readings$,
+              store: rt.store,
+              write: (r) => rt.gateways.write(r.site, r),
+              // Assumed mean base load of the zev-bern building until forecasts read the store.
+              meanLoadKw: 8,
+              say: (line) => console.log(`  ${line}`),
+            })
+          : null;
+      console.log(
+        optimizer
+          ? `  optimizer: planning ${simulated?.cfg.site} live every 15 minutes (plan page: #/site/${simulated?.cfg.site}/plan)`
+          : '  optimizer: off',
+      );
       console.log(
         simulated
           ? `  gateway:  polling ${simulated.cfg.devices.length} simulated devices of ${simulated.cfg.site}` +
@@ -169,6 +216,7 @@ export function register(program: Command): void {
       stopOnSignals(
         async () => {
           // The gateway first: stopping it while its devices still answer is quick and clean.
+          await optimizer?.stop();
           await rt.stop();
           await sim?.stop();
         },

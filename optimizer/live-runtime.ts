@@ -1,0 +1,82 @@
+import type { Observable } from 'rxjs';
+import type { Reading, Site } from '../model/index.js';
+import type { Store } from '../store/index.js';
+import { DEFAULT_TARIFF, LiveLoop, type Obligation, profileForecaster, type Tariff } from './live.js';
+import { migrateOptimizer, PlanRepository } from './plan-store.js';
+import { SolveWorker } from './pool.js';
+import { sitePlanner } from './replan.js';
+import { GatewaySetpointSink, type GatewayWrite } from './setpoint-sink.js';
+
+export interface LiveOptimizerOptions {
+  site: Site;
+  readings$: Observable<Reading>;
+  store: Store;
+  /** The gateway's safety-layer write for this site's devices. */
+  write: GatewayWrite;
+  tariff?: Tariff;
+  /** Mean base load for the fallback profile while no store-backed forecast is wired (kW). */
+  meanLoadKw: number;
+  obligations$?: Observable<readonly Obligation[]>;
+  budgetMs?: number;
+  /** Anti-flap penalty per kWh of deviation from the previous plan's first hour (README "Live loop"). */
+  stabilityPenaltyPerKwh?: number;
+  say?: (line: string) => void;
+}
+
+/**
+ * A running process's live optimiser for one site: a solver thread, the loop, plans stored in
+ * the store, setpoints to the gateway. Says what it does in plain lines: the first plan, every
+ * plan that was kept rather than solved, waiting for state, errors.
+ */
+export async function startLiveOptimizer(
+  o: LiveOptimizerOptions,
+): Promise<{ loop: LiveLoop; stop(): Promise<void> }> {
+  await migrateOptimizer(o.store);
+  const worker = new SolveWorker();
+  const say = o.say ?? (() => {});
+  const loop = new LiveLoop({
+    site: o.site,
+    readings$: o.readings$,
+    clock: Date.now,
+    forecast: profileForecaster(o.site, { meanLoadKw: o.meanLoadKw }),
+    tariff: o.tariff ?? DEFAULT_TARIFF,
+    solve: sitePlanner({
+      worker,
+      stabilityPenaltyPerKwh: o.stabilityPenaltyPerKwh ?? 0.005,
+      site: o.site.id,
+    }),
+    budgetMs: o.budgetMs ?? 20_000,
+    sink: new GatewaySetpointSink(o.write),
+    plans: new PlanRepository(o.store.db),
+    ...(o.obligations$ ? { obligations$: o.obligations$ } : {}),
+  });
+  let planned = false;
+  let waited = false;
+  loop.events$.subscribe((e) => {
+    if (e.kind === 'plan' && e.plan.source !== 'solved')
+      say(`optimizer: ${o.site.id}: ${e.plan.message ?? `${e.plan.source} plan`}`);
+    else if (e.kind === 'plan' && !planned) {
+      planned = true;
+      say(
+        `optimizer: ${o.site.id}: first plan, saving ${e.plan.result?.savings?.toFixed(2) ?? '?'} ${
+          (o.tariff ?? DEFAULT_TARIFF).currency
+        } over the day against no control`,
+      );
+    } else if (e.kind === 'waiting' && !waited) {
+      waited = true;
+      say(`optimizer: ${o.site.id}: waiting for measurements (${e.message})`);
+    } else if (e.kind === 'error') say(`optimizer: ${o.site.id}: ${e.message}`);
+    else if (e.kind === 'dispatch')
+      for (const w of e.writes)
+        if (w.outcome !== 'written' && w.outcome !== 'unverified')
+          say(`optimizer: ${o.site.id}: ${w.pointId || w.assetId} ${w.outcome}: ${w.reason ?? ''}`);
+  });
+  loop.start();
+  return {
+    loop,
+    stop: async () => {
+      await loop.stop();
+      await worker.close();
+    },
+  };
+}
