@@ -45,6 +45,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gfx-cli-gw-'));
   const img = sdm630Image();
   img.put('holding', 100, [50]);
+  img.put('holding', 101, [0]);
   meter = await startModbusTcp(img);
   sunspec = await startModbusTcp(sunspecImage());
 });
@@ -193,10 +194,31 @@ describe('gridflex read, write, scan and gateway', { timeout: 120_000 }, () => {
     expect(res.stdout).toMatch(/register: 203.TotWhImp/);
   });
 
-  it('gateway polls into the store until stopped', async () => {
+  it('gateway polls into the store until stopped, and stores its heartbeat writes', async () => {
     const file = await config('run.json', {
       site: 'bern',
-      devices: [{ ...meterDevice(meter.port), pollInterval: '200ms' }],
+      profiles: { wd: { registers: { watchdog: { address: 101, writable: true } } } },
+      devices: [
+        { ...meterDevice(meter.port), pollInterval: '200ms' },
+        {
+          id: 'wd',
+          protocol: 'modbus',
+          profile: 'wd',
+          pollInterval: '1m',
+          connection: { transport: 'tcp', host: '127.0.0.1', port: meter.port },
+          heartbeat: { point: 'watchdog', interval: '300ms' },
+          points: [
+            {
+              id: 'watchdog',
+              kind: 'heartbeat',
+              writable: true,
+              min: 0,
+              max: 999,
+              minWriteInterval: '100ms',
+            },
+          ],
+        },
+      ],
     });
     const run = await startCli(
       ['gateway', '--config', file, '--data', join(dir, 'run')],
@@ -211,6 +233,19 @@ describe('gridflex read, write, scan and gateway', { timeout: 120_000 }, () => {
     expect(m).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThan(0);
     expect(m![2]).toBe(m![1]);
+    const audit = (await readFile(join(dir, 'run', 'writes.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(audit.length).toBeGreaterThan(0);
+    const store = await openStore({ dataDir: join(dir, 'run') });
+    try {
+      const stored = await (await SetpointWriteRepository.open(store)).list({ site: 'bern', device: 'wd' });
+      expect(stored.items.map(({ id: _id, ...r }) => r)).toEqual(audit.reverse());
+      expect(stored.items.every((r) => r.who === 'gateway' && r.point === 'watchdog')).toBe(true);
+    } finally {
+      await store.close();
+    }
   }, 240_000);
 });
 
