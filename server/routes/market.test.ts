@@ -38,6 +38,7 @@ for (const backend of testBackends.filter((b) => b.name !== 'pglite-timescale'))
       await migrateMarket(store);
       repo = new MarketRepository(store.db);
       executor = new MemoryExecutor(() => clock);
+      const hub = new Hub();
       const market = new MarketService({
         repo,
         catalog: await loadProducts(),
@@ -45,9 +46,10 @@ for (const backend of testBackends.filter((b) => b.name !== 'pglite-timescale'))
         executor,
         headroom: fixtureHeadroom,
         meter: fixtureMeter(executor),
+        publish: (u) => hub.publish('market', u),
         now: () => clock,
       });
-      app = await buildApp({ store, hub: new Hub(), sites: fixtureSites, version: 'test', market });
+      app = await buildApp({ store, hub, sites: fixtureSites, version: 'test', market });
       const users = await addRoleUsers(store);
       for (const role of ['admin', 'operator', 'manager', 'resident'] as const)
         auth[role] = `Bearer ${(await users.createToken(ROLE_USERS[role].username, 'test', false)).token}`;
@@ -342,6 +344,46 @@ for (const backend of testBackends.filter((b) => b.name !== 'pglite-timescale'))
         payload: { id: 'csrf-1', productId: 'mfrr', durationMs: 600_000, kw: 100 },
       });
       expect(noOrigin.statusCode).toBe(403);
+    });
+
+    it('streams the portfolio’s activation updates as Server-Sent Events', async () => {
+      const base = await app.listen({ host: '127.0.0.1', port: 0 });
+      const res = await fetch(`${base}/api/portfolios/alpine/live`, {
+        headers: { authorization: auth.operator },
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+      expect(
+        (await fetch(`${base}/api/portfolios/nordic/live`, { headers: { authorization: auth.operator } }))
+          .status,
+      ).toBe(404);
+      const posted = await call('POST', '/api/portfolios/alpine/events', 'operator', {
+        id: 'live-1',
+        productId: 'mfrr',
+        durationMs: 120_000,
+        kw: 100,
+      });
+      expect(posted.statusCode, posted.body).toBe(201);
+      const states: string[] = [];
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      while (!states.includes('active')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const data = /^event: activation\ndata: (.*)$/m.exec(block)?.[1];
+          if (data) {
+            const u = JSON.parse(data) as { activationId: string; portfolioId: string; state: string };
+            expect(u).toMatchObject({ activationId: 'live-1', portfolioId: 'alpine' });
+            states.push(u.state);
+          }
+        }
+      }
+      await reader.cancel();
+      expect(states).toEqual(['received', 'dispatching', 'active']);
     });
   });
 }
