@@ -1,5 +1,13 @@
 import { buildLp } from './build.js';
-import { type AssetProblem, horizon, type Problem, slotHours, valueAt, window } from './problem.js';
+import {
+  type AssetProblem,
+  horizon,
+  type Problem,
+  type Reservation,
+  slotHours,
+  valueAt,
+  window,
+} from './problem.js';
 import type { LpSolver } from './solver.js';
 
 /** Why a problem has no feasible plan: the constraint family that breaks, and where. */
@@ -111,6 +119,10 @@ export async function diagnoseInfeasibility(p: Problem, solver: LpSolver): Promi
     const found = assetAloneInfeasibility(p, a);
     if (found) return found;
   }
+  if (p.reservations?.length) {
+    const found = await reservationInfeasibility(p, solver);
+    if (found) return found;
+  }
   const { lp, layout } = buildLp(p, { elastic: true });
   const sol = await solver.solve(lp);
   if (sol.status === 'optimal' && sol.x) {
@@ -139,5 +151,48 @@ export async function diagnoseInfeasibility(p: Problem, solver: LpSolver): Promi
   return {
     family: 'unknown',
     message: 'no feasible plan exists, and no single constraint family explains it',
+  };
+}
+
+/**
+ * When the site is feasible without its market reservations, the reservation that cannot be
+ * held on its own, and the first slot where it breaks (found by bisection on how many of its
+ * slots are asked for).
+ */
+async function reservationInfeasibility(p: Problem, solver: LpSolver): Promise<Infeasibility | null> {
+  const feasible = async (reservations: Reservation[]) =>
+    (await solver.solve(buildLp({ ...p, reservations }).lp)).status === 'optimal';
+  if (!(await feasible([]))) return null;
+  const T = horizon(p);
+  for (const r of p.reservations ?? []) {
+    if (await feasible([r])) continue;
+    const upTo = (k: number): Reservation => {
+      const cut = (kw: Reservation['upKw']) =>
+        Array.from({ length: T }, (_, t) => (t < k ? valueAt(kw, t) : 0));
+      return { ...r, upKw: cut(r.upKw), downKw: cut(r.downKw) };
+    };
+    let lo = 0; // feasible with the first lo slots asked
+    let hi = T; // infeasible with the first hi slots asked
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (await feasible([upTo(mid)])) lo = mid;
+      else hi = mid;
+    }
+    const slot = hi - 1;
+    const asked = [
+      valueAt(r.upKw, slot) > 0 ? `${fmt(valueAt(r.upKw, slot))} kW up` : '',
+      valueAt(r.downKw, slot) > 0 ? `${fmt(valueAt(r.downKw, slot))} kW down` : '',
+    ]
+      .filter(Boolean)
+      .join(' and ');
+    return {
+      family: `reserve[${r.id}]`,
+      slot,
+      message: `reservation ${r.id} cannot be held at slot ${slot}: ${asked} for ${fmt(r.sustainMinutes)} minutes is more than the batteries, heat pumps, sheddable loads and grid connection can keep free`,
+    };
+  }
+  return {
+    family: 'reserve',
+    message: 'the market reservations cannot all be held at once, though each can on its own',
   };
 }

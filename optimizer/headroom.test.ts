@@ -83,6 +83,16 @@ describe('market reservations in the LP', () => {
     ).toBe(true);
   });
 
+  it('names the reservation and the slot when it cannot be held', async () => {
+    const r = await optimize(
+      parseProblem({ ...site, reservations: [{ id: 'dr', upKw: [0, 0, 0, 11, 0, 0], sustainMinutes: 30 }] }),
+      SOLVERS.highs,
+    );
+    expect(r.status).toBe('infeasible');
+    expect(r.infeasibility).toMatchObject({ family: 'reserve[dr]', slot: 3 });
+    expect(r.message).toMatch(/reservation dr cannot be held at slot 3: 11 kW up for 30 minutes/);
+  });
+
   it('hands the market a headroom plan in which availability finds the reserved 2 kW', async () => {
     const { p, r } = await solve(reserved);
     const plan = HeadroomPlanSchema.parse(
