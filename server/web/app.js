@@ -5,7 +5,7 @@ import { api, el } from './dom.js';
 import { formatTime, formatValue, lang, setLang, t } from './i18n.js';
 import { portfolioPage } from './market.js';
 import { planCard, planPage } from './plan.js';
-import { flowsCard, siteLinks } from './site.js';
+import { flowsCard, savingsCard, siteLinks } from './site.js';
 import { writesPage } from './writes.js';
 
 const main = document.getElementById('main');
@@ -63,17 +63,6 @@ const PAGES = [
 function page(title, ...children) {
   document.title = `${title} · Gridflex`;
   main.replaceChildren(el('h1', { text: title }), ...children);
-}
-
-/** A slot for a feature whose module has not landed: says so plainly. */
-function notYet(title, text) {
-  return el(
-    'section',
-    { class: 'card notyet' },
-    el('h2', { text: title }),
-    el('p', {}, el('strong', { text: t('notYet') })),
-    el('p', { text: text }),
-  );
 }
 
 function applyStaticTexts() {
@@ -179,6 +168,8 @@ async function loadSites() {
 
 async function sitesPage() {
   const sites = await loadSites();
+  // A manager of one building wants its overview, not a list of one (the address stays #/sites).
+  if (me.role === 'manager' && sites.length === 1) return sitePage(sites[0].id);
   page(
     t('sitesTitle'),
     sites.length === 0
@@ -233,7 +224,7 @@ async function sitePage(siteId) {
     { id: 'chart-point' },
     chartable.map((p) => el('option', { value: p.key, text: `${p.device}: ${p.name ?? p.id}` })),
   );
-  const flows = await flowsCard(site.id);
+  const [flows, savings] = await Promise.all([flowsCard(site.id), savingsCard(site.id)]);
   page(
     t('siteTitle', { name: site.name }),
     siteLinks(site.id, me.role),
@@ -265,7 +256,7 @@ async function sitePage(siteId) {
       ? el('p', {}, el('label', { for: 'chart-point', text: `${t('choosePoint')} ` }), select)
       : null,
     chartable.length > 0 ? chartBox : null,
-    el('div', { class: 'cards' }, planCard(site.id), notYet(t('savingsTitle'), t('savingsNotYet'))),
+    el('div', { class: 'cards' }, planCard(site.id), savings),
   );
 
   const show = (readings) => {

@@ -1,6 +1,6 @@
 // The manager's site overview: power flows (grid, PV, battery, loads) from live readings.
 import { api, el } from './dom.js';
-import { formatValue, t } from './i18n.js';
+import { formatTime, formatValue, lang, t } from './i18n.js';
 
 /**
  * Loads = what the building draws = grid import + PV output + battery discharge. Signs follow
@@ -96,5 +96,34 @@ export function siteLinks(siteId, role) {
     { class: 'site-links', 'aria-label': t('siteLinks') },
     el('a', { href: `#/site/${id}/devices`, text: t('navDevices') }),
     el('a', { href: `#/site/${id}/writes`, text: t('navWrites') }),
+  );
+}
+
+/**
+ * Today's savings: what the plan in force saves over its day against running without control
+ * (the optimizer's baseline). Without a plan, it says so rather than showing zero.
+ */
+export async function savingsCard(siteId) {
+  const res = await api(`/api/sites/${encodeURIComponent(siteId)}/plan`);
+  const plan = res.status === 200 ? res.body.plan : null;
+  const known = plan && plan.savings !== null;
+  const money = (v) =>
+    new Intl.NumberFormat(lang(), { style: 'currency', currency: res.body.currency }).format(v);
+  return el(
+    'section',
+    { class: known ? 'card' : 'card notyet', id: 'savings', 'aria-labelledby': 'savings-h' },
+    el('h2', { id: 'savings-h', text: t('savingsTitle') }),
+    known
+      ? [
+          el('p', { class: 'big', id: 'savings-value', text: money(plan.savings) }),
+          el('p', {
+            class: 'muted',
+            text: t('savingsPlanned', {
+              baseline: money(plan.baselineCost),
+              since: formatTime(plan.startMs),
+            }),
+          }),
+        ]
+      : [el('p', {}, el('strong', { text: t('notYet') })), el('p', { text: t('savingsNotYet') })],
   );
 }
