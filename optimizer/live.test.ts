@@ -26,7 +26,7 @@ import { migrateOptimizer, PlanRepository } from './plan-store.js';
 import { SolveWorker } from './pool.js';
 import type { Plan, PlanRequest } from './replan.js';
 import { sitePlanner } from './replan.js';
-import { GatewaySetpointSink } from './setpoint-sink.js';
+import { GatewaySetpointSink, pointWrites } from './setpoint-sink.js';
 
 const bern = (over: Partial<Site> = {}): Site =>
   SiteSchema.parse({
@@ -97,6 +97,68 @@ describe('live loop helpers', () => {
     expect(materiallyChanged(s, { socPct: { b: 56 }, temperatureC: {} }, m)).toBe(true);
     expect(materiallyChanged(null, s, m)).toBe(true);
   });
+
+  it('turns a setpoint into point writes by the control bindings', () => {
+    const [battery] = bern().buildings[0]!.assets;
+    expect(pointWrites(battery!, { assetId: 'battery', type: 'battery', kw: -2.5 }).writes).toEqual([
+      { pointId: 'zev-bern/house-battery/charge_rate', value: 0 },
+      { pointId: 'zev-bern/house-battery/discharge_rate', value: 25 },
+      { pointId: 'zev-bern/house-battery/mode', value: 2 },
+    ]);
+    const direct = { ...battery!, control: { power: 'zev-bern/inv/p' } };
+    expect(pointWrites(direct, { assetId: 'battery', type: 'battery', kw: 1.2345 }).writes).toEqual([
+      { pointId: 'zev-bern/inv/p', value: 1235 },
+    ]);
+    expect(
+      pointWrites({ ...battery!, control: {} }, { assetId: 'battery', type: 'battery', kw: 1 }).missing,
+    ).toMatch(/no control binding/);
+  });
+
+  it('re-plans when the market obligations change, with the obligation as a grid limit', async () => {
+    const readings = new Subject<Reading>();
+    const obligations = new Subject<
+      { id: string; startMs: number; endMs: number; importLimitKw: number }[]
+    >();
+    const start = Date.parse('2026-01-15T03:00:00Z');
+    const loop = new LiveLoop({
+      site: bern(),
+      readings$: readings,
+      clock: () => start,
+      forecast: profileForecaster(bern(), { meanLoadKw: 5 }),
+      tariff: nightCheap,
+      ticks$: new Subject(),
+      obligations$: obligations,
+      refreshMs: 0,
+      solve: async (request: PlanRequest) => {
+        const { optimize } = await import('./optimize.js');
+        const { highsSolver } = await import('./solvers/highs.js');
+        return optimize(request.problem, highsSolver);
+      },
+    }).start();
+    const next = () =>
+      firstValueFrom(
+        loop.events$.pipe(
+          filter((e) => e.kind === 'plan'),
+          timeout(30_000),
+        ),
+      );
+    try {
+      let plan = next();
+      readings.next({ pointId: 'zev-bern/house-battery/soc', ts: start, value: 40, quality: 'good' });
+      const free = await plan;
+      if (free.kind !== 'plan') throw new Error('expected a plan');
+      expect(free.plan.schedule.importKw[0]).toBeGreaterThan(4);
+      plan = next();
+      obligations.next([{ id: 'dr-1', startMs: start, endMs: start + 3_600_000, importLimitKw: 4 }]);
+      const capped = await plan;
+      if (capped.kind !== 'plan') throw new Error('expected a plan');
+      expect(capped.trigger).toBe('market obligations changed');
+      expect(Math.max(...capped.plan.schedule.importKw.slice(0, 4))).toBeLessThanOrEqual(4 + 1e-6);
+      expect((capped.plan.request.inputs as { reservations: unknown[] }).reservations).toHaveLength(1);
+    } finally {
+      await loop.stop();
+    }
+  }, 60_000);
 
   it('re-plans on a material change, keeps the shifted plan past the budget, and waits for state', async () => {
     const readings = new Subject<Reading>();
