@@ -116,6 +116,36 @@ describe('gateway configuration', () => {
       { devices: [device()], profiles: { m: { registers: { a: { address: 1, scale: 0 } } } } },
       /profiles\.m\.registers\.a\.scale: scale 0/,
     ],
+    [
+      { devices: [device({ points: [{ id: 'power', kind: 'active_power', deadbandPercent: 1 }] })] },
+      /devices\[0\]\.points\[0\]\.deadbandPercent: deadbandPercent is for OPC UA points/,
+    ],
+    [
+      {
+        devices: [
+          {
+            id: 'bms',
+            protocol: 'opcua',
+            connection: { endpointUrl: 'opc.tcp://h:4840' },
+            points: [{ id: 't', kind: 'temperature', nodeId: 'ns=1;s=T', deadband: 0.5, deadbandPercent: 1 }],
+          },
+        ],
+      },
+      /devices\[0\]\.points\[0\]\.deadbandPercent: give deadband \(absolute\) or deadbandPercent, not both/,
+    ],
+    [
+      {
+        devices: [
+          {
+            id: 'bms',
+            protocol: 'opcua',
+            connection: { endpointUrl: 'opc.tcp://h:4840' },
+            points: [{ id: 't', kind: 'temperature', nodeId: 'ns=1;s=T', deadbandPercent: 150 }],
+          },
+        ],
+      },
+      /devices\[0\]\.points\[0\]\.deadbandPercent: Too big: expected number to be <=100/,
+    ],
   ])('rejects %j naming the path', (partial, message) => {
     const found = issues({ site: 'bern', ...partial });
     expect(found.join('\n')).toMatch(message);

@@ -26,6 +26,11 @@ const GatewayPointExtraSchema = z.object({
   pollInterval: DurationSchema.optional(),
   /** Publish only changes larger than this (canonical unit); unchanged values are re-sent every `maxSilence`. */
   deadband: z.number().nonnegative().default(0),
+  /**
+   * OPC UA only: a deadband in percent of the node's EURange (the server's percent data-change
+   * filter); a node without EURange is the server's to refuse, and the point then reports it.
+   */
+  deadbandPercent: z.number().positive().max(100).optional(),
   maxSilence: DurationSchema.prefault('15m'),
   /** A value that has not changed at all for this long is flagged `uncertain` (a frozen device). */
   staleAfter: DurationSchema.optional(),
@@ -111,9 +116,24 @@ export const GatewayConfigSchema = z
               path: at('points', pi, 'nodeId'),
               message: 'an OPC UA point needs its nodeId',
             });
+          if (p.deadbandPercent !== undefined && p.deadband > 0)
+            ctx.addIssue({
+              code: 'custom',
+              path: at('points', pi, 'deadbandPercent'),
+              message: 'give deadband (absolute) or deadbandPercent, not both',
+            });
         });
         return;
       }
+      d.points.forEach((p, pi) => {
+        if (p.deadbandPercent !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: at('points', pi, 'deadbandPercent'),
+            // A Modbus register has no engineering range to take a percent of.
+            message: 'deadbandPercent is for OPC UA points (percent of EURange); use deadband',
+          });
+      });
       const profile =
         d.profile === 'sunspec' ? null : (cfg.profiles[d.profile] ?? BUILTIN_PROFILES[d.profile]);
       if (d.profile !== 'sunspec' && !profile) {

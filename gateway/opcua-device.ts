@@ -310,7 +310,8 @@ export class OpcUaDevice {
 
   /**
    * Subscribe to every point; changes are published as they arrive. A point's `deadband` is
-   * the server's absolute data-change filter, so small changes are not even sent.
+   * the server's absolute data-change filter (`deadbandPercent` its percent-of-EURange filter),
+   * so small changes are not even sent.
    */
   async start(): Promise<void> {
     const o = await opcua();
@@ -326,14 +327,15 @@ export class OpcUaDevice {
     this.subscription = sub;
     const defaultMs = this.device.pollInterval ?? this.cfg.pollInterval;
     for (const p of this.device.points) {
-      const filter =
-        p.deadband > 0
-          ? new o.DataChangeFilter({
-              trigger: o.DataChangeTrigger.StatusValue,
-              deadbandType: o.DeadbandType.Absolute,
-              deadbandValue: p.deadband,
-            })
-          : null;
+      const deadband =
+        p.deadbandPercent !== undefined
+          ? { deadbandType: o.DeadbandType.Percent, deadbandValue: p.deadbandPercent }
+          : p.deadband > 0
+            ? { deadbandType: o.DeadbandType.Absolute, deadbandValue: p.deadband }
+            : null;
+      const filter = deadband
+        ? new o.DataChangeFilter({ trigger: o.DataChangeTrigger.StatusValue, ...deadband })
+        : null;
       const item = o.ClientMonitoredItem.create(
         sub,
         { nodeId: p.nodeId!, attributeId: o.AttributeIds.Value },
@@ -344,9 +346,12 @@ export class OpcUaDevice {
         this.stats.notifications += 1;
         this.publish([this.judge(p, dv)]);
       });
+      // The server refused the item (unknown node, filter not allowed): one bad reading, so the
+      // point is not silently missing.
       item.on('err', (message: string) => {
         this.lastError = `${p.id}: ${message}`;
         this.lastOutcome = 'degraded';
+        this.publish([{ pointId: this.key(p.id), ts: this.clock(), value: null, quality: 'bad' }]);
       });
     }
     this.lastOutcome = 'ok';

@@ -24,6 +24,7 @@ let port: number;
 let server: OPCUAServer | null = null;
 let power = 1500;
 let limit = 200;
+let flow = 1000;
 
 async function startServer(): Promise<void> {
   const s = new OPCUAServer({
@@ -66,6 +67,16 @@ async function startServer(): Promise<void> {
         return StatusCodes.Good;
       },
     },
+  });
+  // An analog item with an engineering range, for percent deadbands.
+  ns.addAnalogDataItem({
+    componentOf: bms,
+    browseName: 'Flow',
+    nodeId: 's=Bms.Flow',
+    dataType: 'Double',
+    minimumSamplingInterval: 50,
+    engineeringUnitsRange: { low: 0, high: 10_000 },
+    value: { get: () => new Variant({ dataType: DataType.Double, value: flow }) },
   });
   await s.start();
   server = s;
@@ -260,6 +271,51 @@ describe('OPC UA devices', { timeout: 120_000 }, () => {
         expect.objectContaining({ device: 'bms', protocol: 'opcua', state: 'ok', lastError: null }),
       ]);
       expect(gw.status()[0]!.notifications).toBeGreaterThanOrEqual(6);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('leaves changes within a percent-of-EURange deadband on the server; a node without EURange is reported', async () => {
+    const cfg = GatewayConfigSchema.parse({
+      site: 'bern',
+      devices: [
+        {
+          id: 'bms',
+          protocol: 'opcua',
+          publishingInterval: '100ms',
+          pollInterval: '50ms',
+          connection: { endpointUrl: endpoint() },
+          points: [
+            { id: 'flow', kind: 'active_power', nodeId: 'ns=1;s=Bms.Flow' },
+            // 1 % of 0–10,000 = 100.
+            { id: 'flow_db', kind: 'active_power', nodeId: 'ns=1;s=Bms.Flow', deadbandPercent: 1 },
+            { id: 'power_pct', kind: 'active_power', nodeId: 'ns=1;s=Bms.Power', deadbandPercent: 1 },
+          ],
+        },
+      ],
+    });
+    const seen: Reading[] = [];
+    const hub = new Hub();
+    hub.readings$.subscribe((r) => seen.push(r));
+    const values = (id: string) => seen.filter((r) => r.pointId === `bern/bms/${id}`).map((r) => r.value);
+    const gw = new Gateway(cfg, hub, { opcua: { pkiDir: join(dir, 'client-pki') } });
+    try {
+      gw.start();
+      await waitFor(() => values('flow_db').includes(1000), 30_000);
+      flow = 1050;
+      await waitFor(() => values('flow').includes(1050), 30_000);
+      flow = 1200;
+      await waitFor(() => values('flow_db').includes(1200), 30_000);
+      expect(values('flow_db')).toEqual([1000, 1200]);
+      await waitFor(() => gw.status()[0]!.lastError !== null, 30_000);
+      expect(gw.status()[0]).toMatchObject({
+        state: 'degraded',
+        lastError: expect.stringMatching(/^power_pct: BadMonitoredItemFilterUnsupported/),
+      });
+      expect(seen.filter((r) => r.pointId === 'bern/bms/power_pct')).toEqual([
+        { pointId: 'bern/bms/power_pct', ts: expect.any(Number), value: null, quality: 'bad' },
+      ]);
     } finally {
       await gw.stop();
     }
