@@ -33,6 +33,20 @@ import { jslSolver } from './solvers/jsl.js';
 
 export const SOLVERS: Record<SolverName, LpSolver> = { highs: highsSolver, jsl: jslSolver };
 export { planFleet, type SiteProblem } from './fleet.js';
+export {
+  DEFAULT_TARIFF,
+  type Forecaster,
+  type LiveEvent,
+  LiveLoop,
+  type LiveLoopOptions,
+  type Obligation,
+  profileForecaster,
+  type Tariff,
+  TariffSchema,
+  tariffPrices,
+} from './live.js';
+export { startLiveOptimizer } from './live-runtime.js';
+export { migrateOptimizer, PlanRepository, type StoredPlan } from './plan-store.js';
 export { SolveWorker, type WorkerSolveOptions } from './pool.js';
 export {
   anchorTargets,
@@ -45,4 +59,11 @@ export {
   sitePlanner,
   workerSolver,
 } from './replan.js';
+export {
+  type AssetSetpoint,
+  GatewaySetpointSink,
+  type SetpointSink,
+  type SetpointWrite,
+  setpointsAt,
+} from './setpoint-sink.js';
 export { PersistentHighs } from './solvers/highs.js';
