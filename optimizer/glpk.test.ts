@@ -50,6 +50,32 @@ describe.skipIf(glpk.skipReason !== null)('random instances against GLPK (glpsol
     expect(relGap(r.objective!, g.objective)).toBeLessThan(1e-6);
   });
 
+  it.each([
+    { seed: 6, label: 'multi-resolution horizon', extra: { resolution: { fineSlots: 16, coarseFactor: 4 } } },
+    {
+      seed: 7,
+      label: 'market reservations',
+      extra: {
+        reservations: [
+          {
+            id: 'up',
+            upKw: Array.from({ length: 96 }, (_, t) => (t >= 8 && t < 24 ? 2 : 0)),
+            sustainMinutes: 75,
+          },
+          { id: 'down', downKw: 1, sustainMinutes: 30 },
+        ],
+      },
+    },
+  ])('agrees within 1e-6 relative with a $label', async ({ seed, extra }) => {
+    const p = parseProblem({ ...randomProblem(seed, { assets: 8, peakChargePerKw: 0.1 }), ...extra });
+    const r = await optimize(p, SOLVERS.highs);
+    expect(r.status).toBe('optimal');
+    expect(checkSchedule(p, r.schedule!).violations).toEqual([]);
+    const g = glpkObjective(buildLp(p).lp, `extra-${seed}`);
+    expect(g.status).toBe('optimal');
+    expect(relGap(r.objective!, g.objective)).toBeLessThan(1e-6);
+  });
+
   it('agrees with GLPK that an over-constrained site is infeasible', async () => {
     const p = parseProblem({ ...randomProblem(9, { assets: 3, slots: 24 }), grid: { importLimitKw: 0.5 } });
     expect((await optimize(p, SOLVERS.highs)).status).toBe('infeasible');
