@@ -45,6 +45,9 @@ export class Gateway {
   private heartbeatCount = 0;
   private audit: Promise<void> = Promise.resolve();
   private auditFailure: Error | null = null;
+  /** Records the write log has not taken yet (store down), oldest first; retried before each new one. */
+  private readonly unlogged: WriteRecord[] = [];
+  private logFailure: Error | null = null;
   private rateLimitsRestored: Promise<void> | null = null;
   private readonly clock: () => number;
   readonly records: WriteRecord[] = [];
@@ -313,25 +316,51 @@ export class Gateway {
     if (file || log)
       // In order, one at a time; a failure is kept for flushAudit() and does not stop later records.
       this.audit = this.audit.then(async () => {
-        try {
-          if (file) await appendFile(file, `${JSON.stringify(r)}\n`);
-          if (log) await log.append(r);
-        } catch (err) {
-          this.auditFailure ??= err as Error;
+        if (file)
+          try {
+            await appendFile(file, `${JSON.stringify(r)}\n`);
+          } catch (err) {
+            this.auditFailure ??= err as Error;
+          }
+        if (log) {
+          this.unlogged.push(r);
+          await this.drainLog(log);
         }
       });
     return r;
   }
 
+  /** Hand the write log every record it has not taken yet, in order; stop at the first failure. */
+  private async drainLog(log: WriteLog): Promise<void> {
+    while (this.unlogged.length > 0) {
+      try {
+        await log.append(this.unlogged[0]!);
+      } catch (err) {
+        this.logFailure = err as Error;
+        return;
+      }
+      this.unlogged.shift();
+    }
+    this.logFailure = null;
+  }
+
   /**
-   * Resolves once every record is in the audit file and the write log; rejects with the first
-   * failure since the last flush (the records are still on the hub and in `records`).
+   * Resolves once every record is in the audit file and the write log (records the log refused
+   * earlier are tried once more); rejects with the first audit-file failure since the last
+   * flush, or when records are still not in the write log (they stay queued for the next try,
+   * and are on the hub and in `records`).
    */
   async flushAudit(): Promise<void> {
+    const log = this.options.writeLog;
+    if (log) this.audit = this.audit.then(() => this.drainLog(log));
     await this.audit;
     const failure = this.auditFailure;
     this.auditFailure = null;
     if (failure) throw failure;
+    if (this.unlogged.length > 0)
+      throw new Error(
+        `${this.unlogged.length} write records are not in the write log yet: ${this.logFailure?.message}`,
+      );
   }
 
   async stop(): Promise<void> {

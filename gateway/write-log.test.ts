@@ -128,6 +128,48 @@ for (const backend of testBackends) {
       );
     });
 
+    it('keeps records the store refused and stores them, in order, once it answers again', async () => {
+      const img = new RegisterImage()
+        .put('holding', 10, [150])
+        .put('holding', 11, [0])
+        .put('holding', 12, [1]);
+      const dev = await startModbusTcp(img);
+      cleanups.push(dev.stop);
+      const store = await backend.open();
+      cleanups.push(() => store.close());
+      const repo = await SetpointWriteRepository.open(store);
+      let down = false;
+      // The real table behind a switch, as the store-outage test does for readings.
+      const log = {
+        append: (r: Parameters<typeof repo.append>[0]) =>
+          down ? Promise.reject(new Error('connection to the store lost')) : repo.append(r),
+        lastSent: (site: string) => repo.lastSent(site),
+      };
+      let now = 1_700_000_000_000;
+      const gw = new Gateway(await setup(dev.port, await freePort()), new Hub(), {
+        writeLog: log,
+        clock: () => now,
+      });
+      cleanups.push(() => gw.stop());
+      await gw.write(ask('inv', 'limit', 1000));
+      down = true;
+      now += 1000;
+      await gw.write(ask('inv', 'limit', 2000)); // rate-limited
+      now += 1000;
+      await gw.write(ask('inv', 'status', 1)); // not allow-listed
+      await expect(gw.flushAudit()).rejects.toThrow(
+        /2 write records are not in the write log yet: connection to the store lost/,
+      );
+      expect((await repo.list({ site: 'bern' })).items).toHaveLength(1);
+      down = false;
+      now += 1000;
+      await gw.write(ask('inv', 'locked', 5));
+      await gw.flushAudit();
+      const stored = (await repo.list({ site: 'bern' })).items.reverse().map(({ id: _id, ...r }) => r);
+      expect(stored).toEqual(gw.records);
+      expect(stored.map((r) => r.outcome)).toEqual(['written', 'refused', 'refused', 'written']);
+    });
+
     it('a restarted gateway keeps the rate limit of the writes stored before', async () => {
       const img = new RegisterImage()
         .put('holding', 10, [150])
