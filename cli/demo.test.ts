@@ -38,6 +38,18 @@ describe('gridflex demo', () => {
     };
     expect(sites.sites.map((s) => s.id)).toEqual(['zev-bern']);
     expect(demo.output()).toMatch(/gateway: +polling \d+ simulated devices of zev-bern/);
+    // The manager's overview draws its power flows from the sites file's bindings…
+    const flows = await fetch(`${base}/api/sites/zev-bern/flows`, { headers: { cookie } });
+    expect(await flows.json()).toEqual({
+      grid: ['zev-bern/house-grid-meter/power'],
+      pv: ['zev-bern/house-pv/power'],
+      battery: ['zev-bern/house-battery/power'],
+      soc: ['zev-bern/house-battery/soc'],
+    });
+    // …and its writes page reads the gateway's write log (empty or not, it answers).
+    const writes = await fetch(`${base}/api/sites/zev-bern/writes`, { headers: { cookie } });
+    expect(writes.status).toBe(200);
+    expect(Array.isArray(((await writes.json()) as { writes: unknown[] }).writes)).toBe(true);
 
     // The live stream carries the simulator's grid meter as the gateway polls it…
     const key = 'zev-bern/house-grid-meter/power';
