@@ -3,7 +3,16 @@ import { decisionBlocks, horizon, type Problem, slotHours, valueAt, window } fro
 
 /** Column indices of each asset's variables, by slot (null: the variable does not exist). */
 export type AssetColumns =
-  | { type: 'battery'; charge: number[]; discharge: number[]; soc: number[] }
+  | {
+      type: 'battery';
+      charge: number[];
+      discharge: number[];
+      /**
+       * soc[t]: the energy at the end of slot t; null inside a coarse block (multi-resolution),
+       * where it is linear between the block's ends.
+       */
+      soc: (number | null)[];
+    }
   | { type: 'shiftable' | 'ev'; power: (number | null)[] }
   | { type: 'sheddable'; shed: number[] }
   | { type: 'thermal'; power: number[]; temp: number[] };
@@ -285,20 +294,26 @@ export function buildLp(p: Problem, options: BuildOptions = {}): { lp: LpModel; 
           b.col(f, t, 0, a.maxDischargeKw, wear(n)),
         );
         const finalMin = Math.max(a.minSocKwh, a.finalMinKwh ?? 0);
-        // soc[t] is the energy at the start of slot t, for t = 1..T (soc[0] = initialKwh).
-        const soc = perSlot(`${tag}.soc`, (f, t) =>
-          b.col(f, t + 1, t + 1 === T ? finalMin : a.minSocKwh, a.capacityKwh, 0),
-        );
+        // soc[t] is the energy at the start of slot t + 1 (soc[−1] = initialKwh). Only at the
+        // end of each decision block: within a block the energy is linear, so its bounds at
+        // the block's ends hold inside it too (one block per slot by default).
+        const socFamily = b.family(`${tag}.soc`);
+        const soc: (number | null)[] = new Array(T).fill(null);
+        for (const [, b1] of blocks)
+          soc[b1 - 1] = b.col(socFamily, b1, b1 === T ? finalMin : a.minSocKwh, a.capacityKwh, 0);
         const energy = b.family(`${tag}.energy`);
         const gain = -a.chargeEfficiency * dt;
         const drain = dt / a.dischargeEfficiency;
+        for (const [b0, b1] of blocks) {
+          const n = b1 - b0;
+          b.add(soc[b1 - 1]!, 1);
+          b.add(charge[b0]!, gain * n);
+          b.add(discharge[b0]!, drain * n);
+          if (b0 > 0) b.add(soc[b0 - 1]!, -1);
+          const rhs = b0 === 0 ? a.initialKwh : 0;
+          b.end(energy, b1, rhs, rhs);
+        }
         for (let t = 0; t < T; t++) {
-          b.add(soc[t]!, 1);
-          b.add(charge[t]!, gain);
-          b.add(discharge[t]!, drain);
-          if (t > 0) b.add(soc[t - 1]!, -1);
-          const rhs = t === 0 ? a.initialKwh : 0;
-          b.end(energy, t + 1, rhs, rhs);
           supply(t, discharge[t]!, 1);
           supply(t, charge[t]!, -1);
         }
@@ -551,8 +566,26 @@ function addReserves(p: Problem, b: ModelBuilder, layout: Layout): void {
         (s) => [...at(cols.charge, s, 1), ...at(cols.discharge, s, -1)],
         () => a.maxChargeKw,
       );
-      const state = (k: number): Affine =>
+      const known = (k: number): Affine =>
         k === 0 ? { entries: [], constant: a.initialKwh } : { entries: [[cols.soc[k - 1]!, 1]], constant: 0 };
+      // Inside a coarse block the energy is linear between the block's ends.
+      const state = (k: number): Affine => {
+        if (k === 0 || cols.soc[k - 1] !== null) return known(k);
+        let k0 = k - 1;
+        while (k0 > 0 && cols.soc[k0 - 1] === null) k0--;
+        let k1 = k + 1;
+        while (cols.soc[k1 - 1] === null) k1++;
+        const f = (k - k0) / (k1 - k0);
+        const lo = known(k0);
+        const hi = known(k1);
+        return {
+          entries: [
+            ...lo.entries.map(([c, v]): [number, number] => [c, v * (1 - f)]),
+            ...hi.entries.map(([c, v]): [number, number] => [c, v * f]),
+          ],
+          constant: lo.constant * (1 - f),
+        };
+      };
       // One kW held for h hours moves at most h/ηd kWh either way (more discharge costs 1/ηd,
       // less charging ηc; less discharge keeps 1/ηd, more charging adds ηc).
       for (const dir of ['up', 'down'] as const) {

@@ -73,4 +73,16 @@ describe('multi-resolution horizon', () => {
       );
     },
   );
+
+  it('holds market reservations with coarse decisions (SoC inside a block interpolated)', async () => {
+    const input = randomProblem(25, { assets: 10 });
+    const upKw = Array.from({ length: 96 }, (_, t) => (t >= 20 && t < 40 ? 2 : 0));
+    const held = await solve({
+      ...input,
+      resolution: coarse,
+      reservations: [{ id: 'up', upKw, sustainMinutes: 75 }],
+    });
+    const free = await solve({ ...input, resolution: coarse });
+    expect(held.objective!).toBeGreaterThanOrEqual(free.objective! - 1e-6);
+  });
 });

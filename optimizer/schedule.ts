@@ -39,7 +39,7 @@ export function extractSchedule(p: Problem, layout: Layout, x: ArrayLike<number>
           type: 'battery',
           chargeKw: cols.charge.map(v),
           dischargeKw: cols.discharge.map(v),
-          socKwh: [a.initialKwh, ...cols.soc.map(v)],
+          socKwh: socPath(a.initialKwh, cols.soc, x),
         };
         break;
       case 'shiftable':
@@ -78,4 +78,16 @@ export function extractSchedule(p: Problem, layout: Layout, x: ArrayLike<number>
     );
   }
   return schedule;
+}
+
+/** The energy at every slot boundary; inside a coarse block, linear between its ends. */
+function socPath(initial: number, cols: readonly (number | null)[], x: ArrayLike<number>): number[] {
+  const path = [initial, ...cols.map((c) => (c === null ? Number.NaN : (x[c] ?? 0)))];
+  let k0 = 0;
+  for (let k = 1; k < path.length; k++) {
+    if (Number.isNaN(path[k])) continue;
+    for (let j = k0 + 1; j < k; j++) path[j] = path[k0]! + ((path[k]! - path[k0]!) * (j - k0)) / (k - k0);
+    k0 = k;
+  }
+  return path;
 }
