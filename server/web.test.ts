@@ -336,6 +336,13 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
     const live = page.locator('[data-point="bern/sim-meter/power"]');
     await expect.poll(() => live.textContent(), { timeout: 60_000 }).toMatch(/^-?[\d.,]+ k?W$/);
     expect(gateways.devices()).toEqual(['bern/sim-meter']);
+    // It joins the site's device list, where its point mapping can be opened again.
+    await expect.poll(() => page.locator('tr[data-device="sim-meter"]').count()).toBe(1);
+    await page.getByLabel('Device id').fill('');
+    await page.getByRole('button', { name: 'Change device sim-meter' }).click();
+    expect(await page.getByLabel('Device id').inputValue()).toBe('sim-meter');
+    expect(await page.getByLabel('Port').inputValue()).toBe(String(meter.port));
+    expect(await page.getByLabel('Point 1: id').inputValue()).toBe('power');
     await page.screenshot({ path: join(SHOTS, 'manager-devices.png'), fullPage: true });
     await phoneShot(page, 'manager-devices');
 

@@ -323,11 +323,15 @@ export async function devicesPage({ siteId, site, page, cleanup, status }) {
         cell.quality.className = `quality-${r.quality}`;
       }
     };
-    // The saved device's units are in the sites list once saved: fetch them once.
-    const fresh = await api('/api/sites');
-    for (const s of fresh.status === 200 ? fresh.body.sites : [])
-      for (const b of s.buildings)
-        for (const x of b.devices) for (const p of x.points) units.set(p.key, p.unit);
+    // The saved device is in the sites list now: its units, and the device list below.
+    const [fresh, savedNow] = await Promise.all([
+      api('/api/sites'),
+      api(`/api/sites/${encodeURIComponent(siteId)}/devices`),
+    ]);
+    const current = fresh.status === 200 ? fresh.body.sites.find((x) => x.id === siteId) : null;
+    for (const b of current?.buildings ?? [])
+      for (const x of b.devices) for (const p of x.points) units.set(p.key, p.unit);
+    if (current && savedNow.status === 200) fillList(current, savedNow.body.devices);
     source.addEventListener('snapshot', (e) => show(JSON.parse(e.data)));
     source.addEventListener('readings', (e) => show(JSON.parse(e.data)));
     source.addEventListener('error', () => {
@@ -358,6 +362,36 @@ export async function devicesPage({ siteId, site, page, cleanup, status }) {
     devId.focus();
   };
 
+  /** One row per device of the site; the saved ones can be changed. */
+  const listBody = el('tbody', {});
+  const fillList = (current, savedNow) =>
+    listBody.replaceChildren(
+      ...current.buildings.flatMap((b) =>
+        b.devices.map((d) => {
+          const s = savedNow.find((x) => x.device.id === d.id);
+          const btn = s
+            ? el('button', {
+                type: 'button',
+                class: 'secondary',
+                text: t('editMapping'),
+                'aria-label': t('editMappingOf', { device: d.id }),
+              })
+            : null;
+          btn?.addEventListener('click', () => edit(s));
+          return el(
+            'tr',
+            { 'data-device': d.id },
+            el('th', { scope: 'row', text: d.name ? `${d.name} (${d.id})` : d.id }),
+            el('td', { text: d.protocol }),
+            el('td', { text: d.profile }),
+            el('td', { class: 'num', text: String(d.points.length) }),
+            el('td', {}, btn ?? el('span', { class: 'muted', text: t('fromConfig') })),
+          );
+        }),
+      ),
+    );
+  fillList(site, saved);
+
   const deviceList = el(
     'section',
     { class: 'card', 'aria-labelledby': 'dev-list-h' },
@@ -379,33 +413,7 @@ export async function devicesPage({ siteId, site, page, cleanup, status }) {
             ),
           ),
         ),
-        el(
-          'tbody',
-          {},
-          site.buildings.flatMap((b) =>
-            b.devices.map((d) => {
-              const s = saved.find((x) => x.device.id === d.id);
-              const btn = s
-                ? el('button', {
-                    type: 'button',
-                    class: 'secondary',
-                    text: t('editMapping'),
-                    'aria-label': t('editMappingOf', { device: d.id }),
-                  })
-                : null;
-              btn?.addEventListener('click', () => edit(s));
-              return el(
-                'tr',
-                {},
-                el('th', { scope: 'row', text: d.name ? `${d.name} (${d.id})` : d.id }),
-                el('td', { text: d.protocol }),
-                el('td', { text: d.profile }),
-                el('td', { class: 'num', text: String(d.points.length) }),
-                el('td', {}, btn ?? el('span', { class: 'muted', text: t('fromConfig') })),
-              );
-            }),
-          ),
-        ),
+        listBody,
       ),
     ),
   );
