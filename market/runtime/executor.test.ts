@@ -124,6 +124,13 @@ describe('GatewayExecutor on the simulator', () => {
       expect(simFan(3).setpointPct).toBeCloseTo(40, 6);
       expect(simFan(1).setpointPct).toBeNull();
       expect(simFan(2).setpointPct).toBeNull();
+      // The battery's first write (its part before the re-dispatch) may hold the second back
+      // for the rate limit's 5 s: the next follow-up writes it.
+      await until(
+        'the battery at its new share',
+        () => Math.abs(-simBattery().setpointW / 1000 - (8 - fanKw)) < 0.05,
+        30_000,
+      );
       expect(-simBattery().setpointW / 1000).toBeCloseTo(8 - fanKw, 1);
     } finally {
       await executor.stop('exec-refused', 'test over');
@@ -166,16 +173,20 @@ describe('GatewayExecutor on the simulator', () => {
       );
       const fanKw = 3.7 * (0.7 ** 3 - 0.4 ** 3);
       await until(
-        'the re-dispatch to be written',
-        () => (executor.status('exec-dropout')?.sites[0]?.setpointsWritten ?? 0) >= 4,
+        'the re-dispatch to be accounted',
+        () => (executor.status('exec-dropout')?.sites[0]?.dispatchedKw ?? 6) < 6,
         30_000,
       );
+      await until('ahu-3 at its floor', () => simFan(3).setpointPct === 40, 30_000);
       const site = executor.status('exec-dropout')!.sites[0]!;
       expect(site.messages.join('\n')).toMatch(/school-battery dropped out: \S+ rejected/);
       // Only ahu-3 is allow-listed down to 40 %: it takes its full 1.03 kW, the rest is shortfall.
       expect(site.dispatchedKw).toBeCloseTo(fanKw, 6);
       expect(site.shortfallKw).toBeCloseTo(6 - fanKw, 6);
       expect(simFan(3).setpointPct).toBeCloseTo(40, 6);
+      // The dropped battery was put back to idle, not left discharging at what it still could.
+      expect(battery.setpointW).toBe(0);
+      expect(site.messages.join('\n')).not.toMatch(/not put back to base/);
     } finally {
       battery.params.maxDischargeW = ratedW;
       await executor.stop('exec-dropout', 'test over');

@@ -48,6 +48,8 @@ interface SiteRun {
   restore?: ReturnType<typeof restoreSchedule>;
   /** Assets whose return to base was rate-limited: written again at every follow-up until taken. */
   pendingBase: Set<string>;
+  /** Assets that took at least one write of this activation (only those are put back when they drop out). */
+  moved: Set<string>;
 }
 
 interface Run {
@@ -98,6 +100,7 @@ export class GatewayExecutor implements ActivationExecutor {
           offline: new Set<string>(),
           deliveredKwh: new Map<string, number>(),
           pendingBase: new Set<string>(),
+          moved: new Set<string>(),
           exec: {
             siteId: s.siteId,
             requestedKw: s.kw,
@@ -201,6 +204,7 @@ export class GatewayExecutor implements ActivationExecutor {
       const verdict = writeVerdict(r);
       if (verdict === 'ok') {
         s.exec.setpointsWritten += 1;
+        s.moved.add(asset.id);
         continue;
       }
       if (verdict === 'later') return 'later';
@@ -210,9 +214,31 @@ export class GatewayExecutor implements ActivationExecutor {
       s.exec.messages.push(
         `${asset.id} dropped out: ${c.point} ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`,
       );
+      if (s.moved.has(asset.id)) await this.release(s, asset, why);
       return 'dropped';
     }
     return 'ok';
+  }
+
+  /**
+   * One attempt to put a dropped asset back to base, so it does not stay on its last accepted
+   * activation setpoint (a derated battery still takes 0 W). A battery's mode is left as it
+   * is: writing it first would be judged against the rates still set. If this is refused too,
+   * the device's own fail-safe timeout is what remains, and the message says so.
+   */
+  private async release(s: SiteRun, asset: RuntimeAsset, why: string): Promise<void> {
+    const commands = baseCommands(asset).filter(
+      (c) => asset.kind !== 'battery' || c.point !== asset.modePoint,
+    );
+    for (const c of commands) {
+      const r = await s.site!.port.write({ ...c, who: WHO, why: `${asset.id} dropped out of ${why}` });
+      if (r.outcome !== 'written') {
+        s.exec.messages.push(
+          `${asset.id} not put back to base: ${c.point} ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`,
+        );
+        return;
+      }
+    }
   }
 
   private account(s: SiteRun): void {
