@@ -47,6 +47,15 @@ describe('site configuration', () => {
     expect(cfg.sites[0]!.buildings[0]!.assets[0]).toMatchObject({ chargeEfficiency: 0.95, minSocPct: 10 });
   });
 
+  it('takes the point measuring the grid connection, and names a malformed one', () => {
+    const bound = { ...site, grid: { ...site.grid, measure: { power: 'bern/grid-meter/power' } } };
+    expect(parseOrThrow(SitesConfigSchema, { sites: [bound] }, 'sites.yaml').sites[0]!.grid.measure).toEqual({
+      power: 'bern/grid-meter/power',
+    });
+    const bad = { ...site, grid: { ...site.grid, measure: { power: 'Grid Meter' } } };
+    expect(issuesOf({ sites: [bad] }).map((i) => i.path)).toEqual(['sites[0].grid.measure.power']);
+  });
+
   it('names the path of a field with the wrong type', () => {
     const bad = structuredClone(site);
     (bad.buildings[0]!.devices[0]!.connection as { port: unknown }).port = '5020';
