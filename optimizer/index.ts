@@ -41,6 +41,7 @@ export {
   type LiveLoopOptions,
   type Obligation,
   profileForecaster,
+  storeForecaster,
   type Tariff,
   TariffSchema,
   tariffPrices,

@@ -1,7 +1,8 @@
 import type { Observable } from 'rxjs';
 import type { Reading, Site } from '../model/index.js';
 import type { Store } from '../store/index.js';
-import { DEFAULT_TARIFF, LiveLoop, type Obligation, profileForecaster, type Tariff } from './live.js';
+import { ForecastStore } from './forecast-store.js';
+import { DEFAULT_TARIFF, LiveLoop, type Obligation, storeForecaster, type Tariff } from './live.js';
 import { migrateOptimizer, PlanRepository } from './plan-store.js';
 import { SolveWorker } from './pool.js';
 import { sitePlanner } from './replan.js';
@@ -14,7 +15,7 @@ export interface LiveOptimizerOptions {
   /** The gateway's safety-layer write for this site's devices. */
   write: GatewayWrite;
   tariff?: Tariff;
-  /** Mean base load for the fallback profile while no store-backed forecast is wired (kW). */
+  /** Mean base load of the fallback profile, for slots without history in the store (kW). */
   meanLoadKw: number;
   obligations$?: Observable<readonly Obligation[]>;
   budgetMs?: number;
@@ -38,7 +39,7 @@ export async function startLiveOptimizer(
     site: o.site,
     readings$: o.readings$,
     clock: Date.now,
-    forecast: profileForecaster(o.site, { meanLoadKw: o.meanLoadKw }),
+    forecast: storeForecaster(o.site, new ForecastStore(o.store.readings), { meanLoadKw: o.meanLoadKw }),
     tariff: o.tariff ?? DEFAULT_TARIFF,
     solve: sitePlanner({
       worker,

@@ -2,7 +2,7 @@ import { filter, firstValueFrom, Subject, timeout } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../config/load.js';
 import { Gateway, GatewayConfigSchema } from '../gateway/index.js';
-import { type Reading, type Site, SiteSchema } from '../model/index.js';
+import { listPoints, type Reading, type Site, SiteSchema } from '../model/index.js';
 import { plannedEndpoints } from '../sim/endpoints.js';
 import { gatewayConfigFor } from '../sim/gateway-config.js';
 import { startModbusServer } from '../sim/modbus/server.js';
@@ -13,12 +13,14 @@ import { freePort } from '../sim/testing.js';
 import type { Store } from '../store/index.js';
 import { testBackends } from '../store/testing.js';
 import { Hub } from '../stream/index.js';
+import { ForecastStore } from './forecast-store.js';
 import {
   type LiveEvent,
   LiveLoop,
   materiallyChanged,
   obligationLimits,
   profileForecaster,
+  storeForecaster,
   type Tariff,
   tariffPrices,
 } from './live.js';
@@ -62,6 +64,8 @@ const bern = (over: Partial<Site> = {}): Site =>
     ...over,
   });
 
+const pglite = testBackends.find((b) => !b.skipReason)!;
+
 /** Cheap before 06:00 local, dear after: a plan starting at 04:00 charges the battery now. */
 const nightCheap: Tariff = {
   currency: 'CHF',
@@ -96,6 +100,44 @@ describe('live loop helpers', () => {
     expect(materiallyChanged(s, { socPct: { b: 53 }, temperatureC: {} }, m)).toBe(false);
     expect(materiallyChanged(s, { socPct: { b: 56 }, temperatureC: {} }, m)).toBe(true);
     expect(materiallyChanged(null, s, m)).toBe(true);
+  });
+
+  it('forecasts base load from the store: grid import + PV output + battery discharge a week before', async () => {
+    const dev = (id: string) => ({
+      id,
+      protocol: 'modbus',
+      profile: 'sdm630',
+      connection: { transport: 'tcp', host: '127.0.0.1', port: 5020, unitId: 1 },
+      points: [{ id: 'power', kind: 'active_power' }],
+    });
+    const base = bern();
+    const site = SiteSchema.parse({
+      ...base,
+      buildings: [{ ...base.buildings[0]!, devices: [dev('house-grid-meter'), dev('house-battery')] }],
+    });
+    const store = await pglite.open();
+    try {
+      await store.readings.describePoints(listPoints([site]));
+      const start = Date.parse('2026-01-15T03:00:00Z');
+      const week = start - 7 * 86_400_000;
+      const at = week + 10 * 900_000 + 60_000;
+      await store.readings.ingest([
+        { pointId: 'zev-bern/house-grid-meter/power', ts: at, value: 3_000, quality: 'good' },
+        { pointId: 'zev-bern/house-battery/power', ts: at, value: 1_000, quality: 'good' },
+      ]);
+      const f = await storeForecaster(site, new ForecastStore(store.readings), { meanLoadKw: 5 })(
+        start,
+        96,
+        15,
+      );
+      const profile = await profileForecaster(site, { meanLoadKw: 5 })(start, 96, 15);
+      expect(f.baseLoadKw[10]).toBeCloseTo(4, 6);
+      expect(f.baseLoadKw[11]).toBeCloseTo(profile.baseLoadKw[11]!, 9);
+      // No PV history: the default yield, as the profile forecaster.
+      expect(f.pvKw).toEqual(profile.pvKw);
+    } finally {
+      await store.close();
+    }
   });
 
   it('turns a setpoint into point writes by the control bindings', () => {
@@ -224,8 +266,6 @@ describe('live loop helpers', () => {
     }
   }, 60_000);
 });
-
-const pglite = testBackends.find((b) => !b.skipReason)!;
 
 describe('live loop on the zev-bern simulator', () => {
   const cleanup: (() => Promise<void>)[] = [];

@@ -17,8 +17,9 @@ import {
   timer,
 } from 'rxjs';
 import { z } from 'zod';
-import { parseOrThrow, type Reading, type Site, ValidationError } from '../model/index.js';
+import { parseOrThrow, pointKey, type Reading, type Site, ValidationError } from '../model/index.js';
 import { clearSkyPvKw, fallbackLoadKw, localHour, pvForecastKw, YIELD_DEFAULT } from './forecast.js';
+import type { ForecastStore, PowerTerm } from './forecast-store.js';
 import type { PlanRepository } from './plan-store.js';
 import { type Plan, type PlanRequest, type ReplanOptions, replan } from './replan.js';
 import { type AssetSetpoint, type SetpointSink, type SetpointWrite, setpointsAt } from './setpoint-sink.js';
@@ -151,6 +152,62 @@ export function profileForecaster(
       baseLoadKw: fallbackLoadKw(startMs, slots, slotMinutes, site.timezone, o.meanLoadKw),
       outdoorC: o.outdoorC ?? 10,
     };
+  };
+}
+
+/**
+ * The forecaster from the store's history (forecast-store.ts): base load = Σ grid-meter power
+ * (devices `grid-meter` / `…-grid-meter`, import positive) + PV output (`pv` assets'
+ * `measure.power`) + battery discharge (batteries' `measure.power`, positive = discharging, as
+ * SunSpec model 103 reads) from the same weekday and time over the last 4 weeks, slots without
+ * history from the fallback profile around `meanLoadKw`; PV = clear sky × the yield measured
+ * over the last 7 days (YIELD_DEFAULT without enough data). Without a grid meter: the profile.
+ */
+export function storeForecaster(
+  site: Site,
+  store: ForecastStore,
+  o: { meanLoadKw: number; outdoorC?: number },
+): Forecaster {
+  const assets = site.buildings.flatMap((b) => b.assets);
+  const grid = site.buildings.flatMap((b) =>
+    b.devices
+      .filter((d) => d.id === 'grid-meter' || d.id.endsWith('-grid-meter'))
+      .flatMap((d) =>
+        d.points.filter((p) => p.kind === 'active_power').map((p) => pointKey(site.id, d.id, p.id)),
+      ),
+  );
+  const pv = assets.filter((a) => a.type === 'pv');
+  const terms: PowerTerm[] = [
+    ...grid.map((pointId) => ({ pointId, sign: 1 as const })),
+    ...assets.flatMap((a) =>
+      (a.type === 'pv' || a.type === 'battery') && a.measure.power
+        ? [{ pointId: a.measure.power, sign: 1 as const }]
+        : [],
+    ),
+  ];
+  const profile = profileForecaster(site, o);
+  return async (startMs, slots, slotMinutes) => {
+    const fallback = await profile(startMs, slots, slotMinutes);
+    if (grid.length === 0) return fallback;
+    const base = await store.baseLoad({ terms, startMs, fallbackKw: fallback.baseLoadKw });
+    const pvKw = Array(slots).fill(0) as number[];
+    for (const a of pv) {
+      const clear = clearSkyPvKw(site.location, a.kwp, startMs, slots, slotMinutes, a.inverterKw);
+      const factor = a.measure.power
+        ? (
+            await store.pvYield({
+              term: { pointId: a.measure.power, sign: 1 },
+              location: site.location,
+              kwp: a.kwp,
+              endMs: startMs,
+            })
+          ).factor
+        : YIELD_DEFAULT;
+      pvForecastKw(clear, factor).forEach((v, t) => {
+        pvKw[t]! += v;
+      });
+    }
+    return { pvKw, baseLoadKw: base.kw, outdoorC: fallback.outdoorC };
   };
 }
 

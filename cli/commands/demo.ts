@@ -196,7 +196,7 @@ export function register(program: Command): void {
               readings$: rt.hub.readings$,
               store: rt.store,
               write: (r) => rt.gateways.write(r.site, r),
-              // Assumed mean base load of the zev-bern building until forecasts read the store.
+              // Assumed mean base load of the zev-bern building, for slots without history yet.
               meanLoadKw: 8,
               say: (line) => console.log(`  ${line}`),
             })
