@@ -202,6 +202,7 @@ interface PointState {
 export class OpcUaDevice {
   private client: OPCUAClient | null = null;
   private session: ClientSession | null = null;
+  private opening: Promise<ClientSession> | null = null;
   private subscription: ClientSubscription | null = null;
   private staleTimer: NodeJS.Timeout | null = null;
   private readonly state = new Map<string, PointState>();
@@ -222,8 +223,20 @@ export class OpcUaDevice {
     return pointKey(this.cfg.site, this.device.id, pointId);
   }
 
-  private async ensureSession(): Promise<ClientSession> {
-    if (this.session) return this.session;
+  /**
+   * The device's one session. Callers that arrive while it is being opened (a poll and several
+   * writes at start) share that attempt instead of each opening a session of their own: servers
+   * cap sessions (the simulator at 10) and refuse the rest.
+   */
+  private ensureSession(): Promise<ClientSession> {
+    if (this.session) return Promise.resolve(this.session);
+    this.opening ??= this.openSession().finally(() => {
+      this.opening = null;
+    });
+    return this.opening;
+  }
+
+  private async openSession(): Promise<ClientSession> {
     const { client, session } = await connectOpcUa(
       this.device.connection,
       this.options,

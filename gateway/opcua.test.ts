@@ -190,6 +190,18 @@ describe('OPC UA devices', { timeout: 120_000 }, () => {
     }
   });
 
+  it('opens one session for the calls that arrive before the first session is open', async () => {
+    const gw = new Gateway(config({}), new Hub(), { opcua: { pkiDir: join(dir, 'client-pki') } });
+    const before = server!.currentSessionCount;
+    try {
+      const outs = await Promise.all([gw.pollOnce(), gw.pollOnce(), gw.pollOnce()]);
+      for (const out of outs) expect(out.errors).toEqual([]);
+      expect(server!.currentSessionCount - before).toBe(1);
+    } finally {
+      await gw.stop();
+    }
+  });
+
   it('browses the address space', async () => {
     const nodes = await browseOpcUa({
       endpointUrl: endpoint(),
