@@ -11,7 +11,8 @@
  *  - the same simulation with the same seed and no control is the baseline;
  *  - cost = Σ per slot (metered import × import price − metered export × export price);
  *  - flap rate = share of re-plans in which a battery decision for one of the next three
- *    slots reverses direction (charge ↔ discharge, both ≥ 0.5 kW) against the previous plan.
+ *    slots reverses direction (charge ↔ discharge, both ≥ 0.5 kW) against the previous plan;
+ *    "moved" counts re-plans that change such a setpoint by ≥ 1 kW in any direction.
  *
  *   npx tsx bench/closed-loop.ts [--scenarios zev-bern,lappeenranta] [--days 7] [--penalties 0.005,0]
  *     [--start 2026-03-02T00:00:00Z] [--seed 1]
@@ -107,6 +108,8 @@ interface Result {
   baseline: number;
   replans: number;
   flaps: number;
+  /** Re-plans that move a battery setpoint of the next three slots by ≥ 1 kW (any direction). */
+  moves: number;
   kept: number;
   solveMs: number[];
 }
@@ -114,7 +117,7 @@ interface Result {
 function netBatteryKw(plan: Plan, absSlot: number): number | null {
   const a = plan.schedule.assets.battery;
   const t = absSlot - plan.slot;
-  if (!a || a.type !== 'battery' || t < 0 || t >= a.chargeKw.length) return null;
+  if (a?.type !== 'battery' || t < 0 || t >= a.chargeKw.length) return null;
   return a.chargeKw[t]! - a.dischargeKw[t]!;
 }
 
@@ -125,6 +128,16 @@ function flapped(prev: Plan, next: Plan): boolean {
     const b = netBatteryKw(next, s);
     if (a === null || b === null) continue;
     if ((a >= 0.5 && b <= -0.5) || (a <= -0.5 && b >= 0.5)) return true;
+  }
+  return false;
+}
+
+/** Does `next` move a battery setpoint of its first three slots by ≥ 1 kW against `prev`? */
+function moved(prev: Plan, next: Plan): boolean {
+  for (let s = next.slot; s < next.slot + 3; s++) {
+    const a = netBatteryKw(prev, s);
+    const b = netBatteryKw(next, s);
+    if (a !== null && b !== null && Math.abs(a - b) >= 1) return true;
   }
   return false;
 }
@@ -183,6 +196,7 @@ async function runScenario(name: string, penalties: number[]): Promise<Result[]>
         baseline: baseline.get(id)!,
         replans: 0,
         flaps: 0,
+        moves: 0,
         kept: 0,
         solveMs: [],
       };
@@ -229,6 +243,7 @@ async function runScenario(name: string, penalties: number[]): Promise<Result[]>
         if (prev) {
           r.replans++;
           if (flapped(prev, e.plan)) r.flaps++;
+          if (moved(prev, e.plan)) r.moves++;
         }
         prev = e.plan;
       });
@@ -275,9 +290,9 @@ console.log(
   `closed loop over ${DAYS} days from ${args.start}, seed ${SEED}; import = day-ahead + ${FEE} EUR/kWh, export = day-ahead`,
 );
 console.log(
-  '| scenario | building | anti-flap €/kWh | baseline € | controlled € | savings € | savings % | re-plans | flap rate | kept plans | median solve |',
+  '| scenario | building | anti-flap €/kWh | baseline € | controlled € | savings € | savings % | re-plans | flap rate | moved ≥ 1 kW | kept plans | median solve |',
 );
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const name of args.scenarios!.split(',')) {
   for (const r of await runScenario(name, penalties)) {
     const savings = r.baseline - r.cost;
@@ -286,7 +301,7 @@ for (const name of args.scenarios!.split(',')) {
         (100 * savings) / Math.abs(r.baseline)
       ).toFixed(
         1,
-      )} | ${r.replans} | ${(100 * (r.flaps / Math.max(1, r.replans))).toFixed(1)} % | ${r.kept} | ${median(
+      )} | ${r.replans} | ${(100 * (r.flaps / Math.max(1, r.replans))).toFixed(1)} % | ${(100 * (r.moves / Math.max(1, r.replans))).toFixed(1)} % | ${r.kept} | ${median(
         r.solveMs,
       ).toFixed(0)} ms |`,
     );
