@@ -15,6 +15,7 @@ import { testBackends } from '../store/testing.js';
 import { Hub } from '../stream/index.js';
 import { ForecastStore } from './forecast-store.js';
 import {
+  gridPowerPoints,
   type LiveEvent,
   LiveLoop,
   materiallyChanged,
@@ -138,6 +139,24 @@ describe('live loop helpers', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it("takes the grid connection's declared point before a device named grid-meter", () => {
+    const dev = {
+      id: 'house-grid-meter',
+      protocol: 'modbus',
+      profile: 'sdm630',
+      connection: { transport: 'tcp', host: '127.0.0.1', port: 5020, unitId: 1 },
+      points: [{ id: 'power', kind: 'active_power' }],
+    };
+    const base = bern();
+    const named = SiteSchema.parse({ ...base, buildings: [{ ...base.buildings[0]!, devices: [dev] }] });
+    expect(gridPowerPoints(named)).toEqual(['zev-bern/house-grid-meter/power']);
+    const declared = SiteSchema.parse({
+      ...named,
+      grid: { ...named.grid, measure: { power: 'zev-bern/bms/grid_power' } },
+    });
+    expect(gridPowerPoints(declared)).toEqual(['zev-bern/bms/grid_power']);
   });
 
   it('turns a setpoint into point writes by the control bindings', () => {

@@ -156,8 +156,24 @@ export function profileForecaster(
 }
 
 /**
- * The forecaster from the store's history (forecast-store.ts): base load = Σ grid-meter power
- * (devices `grid-meter` / `…-grid-meter`, import positive) + PV output (`pv` assets'
+ * The points measuring the grid connection (W, import positive): the site's
+ * `grid.measure.power`, else the active-power points of devices named `grid-meter` /
+ * `…-grid-meter` (as the power flows find them).
+ */
+export function gridPowerPoints(site: Site): string[] {
+  if (site.grid.measure?.power) return [site.grid.measure.power];
+  return site.buildings.flatMap((b) =>
+    b.devices
+      .filter((d) => d.id === 'grid-meter' || d.id.endsWith('-grid-meter'))
+      .flatMap((d) =>
+        d.points.filter((p) => p.kind === 'active_power').map((p) => pointKey(site.id, d.id, p.id)),
+      ),
+  );
+}
+
+/**
+ * The forecaster from the store's history (forecast-store.ts): base load = Σ grid power
+ * (`gridPowerPoints`) + PV output (`pv` assets'
  * `measure.power`) + battery discharge (batteries' `measure.power`, positive = discharging, as
  * SunSpec model 103 reads) from the same weekday and time over the last 4 weeks, slots without
  * history from the fallback profile around `meanLoadKw`; PV = clear sky × the yield measured
@@ -169,13 +185,7 @@ export function storeForecaster(
   o: { meanLoadKw: number; outdoorC?: number },
 ): Forecaster {
   const assets = site.buildings.flatMap((b) => b.assets);
-  const grid = site.buildings.flatMap((b) =>
-    b.devices
-      .filter((d) => d.id === 'grid-meter' || d.id.endsWith('-grid-meter'))
-      .flatMap((d) =>
-        d.points.filter((p) => p.kind === 'active_power').map((p) => pointKey(site.id, d.id, p.id)),
-      ),
-  );
+  const grid = gridPowerPoints(site);
   const pv = assets.filter((a) => a.type === 'pv');
   const terms: PowerTerm[] = [
     ...grid.map((pointId) => ({ pointId, sign: 1 as const })),

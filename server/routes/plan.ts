@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { GridflexError, IdSchema, pointKey, type Site } from '../../model/index.js';
+import { GridflexError, IdSchema, type Site } from '../../model/index.js';
+import { gridPowerPoints } from '../../optimizer/live.js';
 import { migrateOptimizer, PlanRepository, type StoredPlan } from '../../optimizer/plan-store.js';
 import { type ReadingsRepository, UnknownPointError } from '../../store/index.js';
 import type { AppContext } from '../context.js';
@@ -158,17 +159,12 @@ function summary(
   }`;
 }
 
-/** Points whose 15-minute means give the actual flows: the grid meter (device id `…grid-meter`) and batteries' `measure.power`. */
+/** Points whose 15-minute means give the actual flows: the grid connection (`gridPowerPoints`) and batteries' `measure.power`. */
 function actualPoints(site: Site): { grid: string[]; battery: string[] } {
-  const grid: string[] = [];
-  for (const b of site.buildings)
-    for (const d of b.devices)
-      if (d.id === 'grid-meter' || d.id.endsWith('-grid-meter'))
-        for (const p of d.points) if (p.kind === 'active_power') grid.push(pointKey(site.id, d.id, p.id));
   const battery = site.buildings
     .flatMap((b) => b.assets)
     .flatMap((a) => (a.type === 'battery' && a.measure.power ? [a.measure.power] : []));
-  return { grid, battery };
+  return { grid: gridPowerPoints(site), battery };
 }
 
 async function seriesKw(
