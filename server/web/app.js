@@ -28,17 +28,20 @@ const PAGES = [
   {
     path: /^#\/site\/([a-z0-9_-]+)\/plan$/,
     roles: ['admin', 'manager', 'operator'],
-    render: (id) => planPage(view(), id, refused),
+    render: (id) => {
+      const v = view();
+      return planPage(v, id, v.refused);
+    },
   },
   {
     path: /^#\/site\/([a-z0-9_-]+)\/devices$/,
     roles: ['admin', 'manager'],
-    render: (id) => withSite(id, (site) => devicesPage({ ...view(), siteId: id, site, status })),
+    render: (id) => withSite(id, (site, v) => devicesPage({ ...v, siteId: id, site, status })),
   },
   {
     path: /^#\/site\/([a-z0-9_-]+)\/writes$/,
     roles: ['admin', 'manager'],
-    render: (id) => withSite(id, (site) => writesPage({ ...view(), siteId: id, site })),
+    render: (id) => withSite(id, (site, v) => writesPage({ ...v, siteId: id, site })),
   },
   {
     path: /^#\/portfolio$/,
@@ -86,6 +89,7 @@ function applyStaticTexts() {
 }
 
 async function render({ focus = true } = {}) {
+  generation += 1;
   for (const undo of cleanup.splice(0)) undo();
   applyStaticTexts();
   if (!me) return loginPage();
@@ -167,10 +171,11 @@ async function loadSites() {
 }
 
 async function sitesPage() {
+  const v = view();
   const sites = await loadSites();
   // A manager of one building wants its overview, not a list of one (the address stays #/sites).
-  if (me.role === 'manager' && sites.length === 1) return sitePage(sites[0].id);
-  page(
+  if (me.role === 'manager' && sites.length === 1) return sitePage(sites[0].id, v);
+  v.page(
     t('sitesTitle'),
     sites.length === 0
       ? el('p', { text: t('noSites') })
@@ -191,13 +196,14 @@ async function sitesPage() {
 
 /** A site page for a site the caller may see; any other id is refused like a foreign one. */
 async function withSite(siteId, render) {
+  const v = view();
   const site = (await loadSites()).find((s) => s.id === siteId);
-  return site ? render(site) : refused();
+  return site ? render(site, v) : v.refused();
 }
 
-async function sitePage(siteId) {
+async function sitePage(siteId, v = view()) {
   const site = (await loadSites()).find((s) => s.id === siteId);
-  if (!site) return refused();
+  if (!site) return v.refused();
   const points = site.buildings.flatMap((b) =>
     b.devices.flatMap((d) => d.points.map((p) => ({ ...p, device: d.name ?? d.id }))),
   );
@@ -225,7 +231,7 @@ async function sitePage(siteId) {
     chartable.map((p) => el('option', { value: p.key, text: `${p.device}: ${p.name ?? p.id}` })),
   );
   const [flows, savings] = await Promise.all([flowsCard(site.id), savingsCard(site.id)]);
-  page(
+  v.page(
     t('siteTitle', { name: site.name }),
     siteLinks(site.id, me.role),
     flows.node,
@@ -290,9 +296,22 @@ async function sitePage(siteId) {
   await drawChart();
 }
 
-/** What a page module (bills.js) needs from the shell. */
+/** Bumped by every render (navigation, language change, login). */
+let generation = 0;
+
+/**
+ * What a page needs from the shell, taken when its render starts. A page whose data arrives
+ * after the reader has moved on draws nothing, so it cannot cover the newer page (or a refusal).
+ */
 function view() {
-  return { me, page, cleanup };
+  const mine = generation;
+  const current = () => mine === generation;
+  return {
+    me,
+    page: (...args) => current() && page(...args),
+    refused: () => current() && refused(),
+    cleanup,
+  };
 }
 
 document.getElementById('lang').addEventListener('change', (e) => {
