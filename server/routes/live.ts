@@ -1,17 +1,13 @@
-import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { bufferTime, filter } from 'rxjs';
+import { bufferTime, filter, map } from 'rxjs';
 import { z } from 'zod';
 import { IdSchema, listPoints } from '../../model/index.js';
-import { identify } from '../access.js';
 import type { AppContext } from '../context.js';
-import { securityHeaders } from '../security-headers.js';
+import { eventStreams } from '../event-stream.js';
 import type { Services } from '../services.js';
 
 /** Readings are sent in batches at most this often: a page needs a few updates a second, not thousands. */
 const BATCH_MS = 250;
-
-const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
 /**
  * Server-Sent Events of a site's readings from the hub. The stream starts with the latest
@@ -21,10 +17,7 @@ const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.str
  */
 export function liveRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZod {
   return async (app) => {
-    const open = new Set<() => void>();
-    app.addHook('preClose', async () => {
-      for (const end of [...open]) end();
-    });
+    const stream = eventStreams(app, s);
 
     app.get(
       '/api/sites/:site/live',
@@ -48,42 +41,18 @@ export function liveRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZod 
         }
         const keys = listPoints([site]).map((p) => p.key);
         const latest = await ctx.store.readings.latest(keys);
-        reply.hijack();
-        const raw: ServerResponse = reply.raw;
-        raw.writeHead(200, {
-          ...securityHeaders(req),
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-store',
-          'x-accel-buffering': 'no',
-        });
-        raw.write('retry: 3000\n\n');
-        raw.write(
-          sse(
-            'snapshot',
-            [...latest].map(([pointId, r]) => ({ pointId, ...r })),
-          ),
-        );
         const prefix = `${site.id}/`;
-        const sub = ctx.hub.readings$
-          .pipe(
+        stream(
+          req,
+          reply,
+          ctx.hub.readings$.pipe(
             filter((r) => r.pointId.startsWith(prefix)),
             bufferTime(BATCH_MS),
             filter((batch) => batch.length > 0),
-          )
-          .subscribe({ next: (batch) => raw.write(sse('readings', batch)), complete: () => end() });
-        const heartbeat = setInterval(async () => {
-          const still = await identify(req, s.auth).catch(() => null);
-          if (!still) return end();
-          raw.write(': keep-alive\n\n');
-        }, s.settings.liveHeartbeatMs);
-        const end = () => {
-          if (!open.delete(end)) return;
-          clearInterval(heartbeat);
-          sub.unsubscribe();
-          raw.end();
-        };
-        open.add(end);
-        req.raw.on('close', end);
+            map((batch) => ({ event: 'readings', data: batch })),
+          ),
+          [{ event: 'snapshot', data: [...latest].map(([pointId, r]) => ({ pointId, ...r })) }],
+        );
       },
     );
   };

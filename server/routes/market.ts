@@ -1,15 +1,13 @@
-import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { filter } from 'rxjs';
+import { filter, map } from 'rxjs';
 import { z } from 'zod';
 import { AcceptanceSchema, PriceStrategySchema, settlementCsv, settlementJson } from '../../market/index.js';
 import { findPortfolio } from '../../market/portfolio.js';
 import { ActivationBodySchema, type MarketService } from '../../market/service.js';
 import { GridflexError, IdSchema } from '../../model/index.js';
-import { identify } from '../access.js';
 import { covers } from '../auth/identity.js';
 import type { AppContext } from '../context.js';
-import { securityHeaders } from '../security-headers.js';
+import { eventStreams } from '../event-stream.js';
 import type { Services } from '../services.js';
 
 const H = 3_600_000;
@@ -44,8 +42,6 @@ function range(q: z.infer<typeof Range>, nowMs: number): { fromMs: number; toMs:
   return { fromMs, toMs };
 }
 
-const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-
 /**
  * The operator API (issue #7), named after OpenADR 3 where it fits: products are programs,
  * activations and DR events are events, delivery reports are reports (market/README.md has
@@ -61,10 +57,7 @@ export function marketRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZo
     return ctx.market;
   };
   return async (app) => {
-    const open = new Set<() => void>();
-    app.addHook('preClose', async () => {
-      for (const end of [...open]) end();
-    });
+    const stream = eventStreams(app, s);
 
     app.get(
       '/api/portfolios',
@@ -318,32 +311,14 @@ export function marketRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZo
       },
       async (req, reply) => {
         const portfolio = findPortfolio(market().portfolios, req.params.portfolio);
-        reply.hijack();
-        const raw: ServerResponse = reply.raw;
-        raw.writeHead(200, {
-          ...securityHeaders(req),
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-store',
-          'x-accel-buffering': 'no',
-        });
-        raw.write('retry: 3000\n\n');
-        const sub = ctx.hub
-          .topic('market')
-          .pipe(filter((u) => u.portfolioId === portfolio.id))
-          .subscribe({ next: (u) => raw.write(sse('activation', u)), complete: () => end() });
-        const heartbeat = setInterval(async () => {
-          const still = await identify(req, s.auth).catch(() => null);
-          if (!still) return end();
-          raw.write(': keep-alive\n\n');
-        }, s.settings.liveHeartbeatMs);
-        const end = () => {
-          if (!open.delete(end)) return;
-          clearInterval(heartbeat);
-          sub.unsubscribe();
-          raw.end();
-        };
-        open.add(end);
-        req.raw.on('close', end);
+        stream(
+          req,
+          reply,
+          ctx.hub.topic('market').pipe(
+            filter((u) => u.portfolioId === portfolio.id),
+            map((u) => ({ event: 'activation', data: u })),
+          ),
+        );
       },
     );
   };
