@@ -1,5 +1,6 @@
 import uPlot from '/web/vendor/uPlot.esm.js';
-import { api, el } from './dom.js';
+import { plotIn } from './chart.js';
+import { api, el, table } from './dom.js';
 import { lang, t } from './i18n.js';
 
 // Household and board pages over the ledger's bills (/api/bills, /api/units/…/bills/…,
@@ -139,28 +140,6 @@ function kpis(items) {
   );
 }
 
-function table(caption, head, rows) {
-  return el(
-    'div',
-    { class: 'table-wrap' },
-    el(
-      'table',
-      {},
-      caption ? el('caption', { class: 'visually-hidden', text: caption }) : null,
-      el(
-        'thead',
-        {},
-        el(
-          'tr',
-          {},
-          head.map((h, i) => el('th', { scope: 'col', class: i > 0 ? 'num' : null, text: h })),
-        ),
-      ),
-      el('tbody', {}, rows),
-    ),
-  );
-}
-
 /**
  * Daily solar and grid as bars (uPlot), the solar part drawn over the day's total; the text
  * alternative is a summary (the chart's label) and the same numbers as a table.
@@ -202,41 +181,36 @@ function dailyChart(container, days, title, cleanup) {
   );
   const xs = days.map((d) => Date.parse(`${d.date}T12:00:00Z`) / 1000);
   const bars = uPlot.paths.bars({ size: [0.7, 40] });
-  const width = () => Math.max(280, figure.clientWidth || container.clientWidth || 600);
-  const plot = new uPlot(
-    {
-      width: width(),
-      height: 220,
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
-      series: [
-        {},
-        {
-          label: `${tb('grid')} (kWh)`,
-          stroke: '#5c6670',
-          fill: '#8a949e',
-          paths: bars,
-          points: { show: false },
-        },
-        {
-          label: `${tb('solar')} (kWh)`,
-          stroke: '#b07d00',
-          fill: '#f2b705',
-          paths: bars,
-          points: { show: false },
-        },
-      ],
-      axes: [{}, { size: 50 }],
-    },
-    // The grid series is the day's total; solar, drawn on top, covers its own part of it.
-    [xs, total, solar],
-    figure,
+  cleanup.push(
+    plotIn(
+      figure,
+      container,
+      {
+        height: 220,
+        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
+        series: [
+          {},
+          {
+            label: `${tb('grid')} (kWh)`,
+            stroke: '#5c6670',
+            fill: '#8a949e',
+            paths: bars,
+            points: { show: false },
+          },
+          {
+            label: `${tb('solar')} (kWh)`,
+            stroke: '#b07d00',
+            fill: '#f2b705',
+            paths: bars,
+            points: { show: false },
+          },
+        ],
+        axes: [{}, { size: 50 }],
+      },
+      // The grid series is the day's total; solar, drawn on top, covers its own part of it.
+      [xs, total, solar],
+    ),
   );
-  const onResize = () => plot.setSize({ width: width(), height: 220 });
-  window.addEventListener('resize', onResize);
-  cleanup.push(() => {
-    window.removeEventListener('resize', onResize);
-    plot.destroy();
-  });
 }
 
 function billList(bills, withUnit) {

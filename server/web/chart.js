@@ -63,18 +63,26 @@ export async function readingsChart(container, point, api) {
       ),
     ),
   );
-  const width = () => Math.max(280, figure.clientWidth || container.clientWidth || 600);
-  const plot = new uPlot(
+  return plotIn(
+    figure,
+    container,
     {
-      width: width(),
       height: 280,
       series: [{}, { label: `${label} (${point.unit})`, stroke: '#0b5cad', width: 2 }],
       axes: [{}, { values: (_u, ticks) => ticks.map((v) => formatValue(v, point.unit)), size: 80 }],
     },
     [xs, ys],
-    figure,
   );
-  const onResize = () => plot.setSize({ width: width(), height: 280 });
+}
+
+/**
+ * A uPlot chart in `figure` that follows the page's width (at least 280 px, so it stays
+ * legible on a phone). Returns the function that removes it.
+ */
+export function plotIn(figure, container, options, data) {
+  const width = () => Math.max(280, figure.clientWidth || container.clientWidth || 600);
+  const plot = new uPlot({ ...options, width: width() }, data, figure);
+  const onResize = () => plot.setSize({ width: width(), height: options.height });
   window.addEventListener('resize', onResize);
   return () => {
     window.removeEventListener('resize', onResize);

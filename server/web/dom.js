@@ -11,6 +11,29 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** A scrollable data table; the caption is for screen readers, numeric columns after the first. */
+export function table(caption, head, rows) {
+  return el(
+    'div',
+    { class: 'table-wrap' },
+    el(
+      'table',
+      {},
+      caption ? el('caption', { class: 'visually-hidden', text: caption }) : null,
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          head.map((h, i) => el('th', { scope: 'col', class: i > 0 ? 'num' : null, text: h })),
+        ),
+      ),
+      el('tbody', {}, rows),
+    ),
+  );
+}
+
 /** GET or POST JSON on our own origin; the session cookie goes along, never a token. */
 export async function api(path, { method = 'GET', body } = {}) {
   const res = await fetch(path, {

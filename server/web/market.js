@@ -1,5 +1,6 @@
 import uPlot from '/web/vendor/uPlot.esm.js';
-import { api, el } from './dom.js';
+import { plotIn } from './chart.js';
+import { api, el, table } from './dom.js';
 import { lang } from './i18n.js';
 
 // The grid operator's portfolio page over the market API (/api/portfolios/…): availability per
@@ -129,28 +130,6 @@ const hourLabel = (ms) =>
 const iso = (ms) => new Date(ms).toISOString();
 const q = (params) => new URLSearchParams(params).toString();
 
-function table(caption, head, rows) {
-  return el(
-    'div',
-    { class: 'table-wrap' },
-    el(
-      'table',
-      {},
-      el('caption', { class: 'visually-hidden', text: caption }),
-      el(
-        'thead',
-        {},
-        el(
-          'tr',
-          {},
-          head.map((h, i) => el('th', { scope: 'col', class: i > 0 ? 'num' : null, text: h })),
-        ),
-      ),
-      el('tbody', {}, rows),
-    ),
-  );
-}
-
 /** Quarter-hour slots → hours: what can be held for the whole hour is its weakest slot. */
 export function hourly(slots) {
   const hours = new Map();
@@ -201,40 +180,35 @@ function availabilityChart(container, hours, cleanup) {
     ),
   );
   const bars = uPlot.paths.bars({ size: [0.4, 30], align: 1 });
-  const width = () => Math.max(280, figure.clientWidth || container.clientWidth || 600);
-  const plot = new uPlot(
-    {
-      width: width(),
-      height: 240,
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
-      series: [
-        {},
-        {
-          label: `${tm('up')} (kW)`,
-          stroke: '#0b5cad',
-          fill: '#4a90d9',
-          paths: bars,
-          points: { show: false },
-        },
-        {
-          label: `${tm('down')} (kW)`,
-          stroke: '#8a4b00',
-          fill: '#d98c2b',
-          paths: uPlot.paths.bars({ size: [0.4, 30], align: -1 }),
-          points: { show: false },
-        },
-      ],
-      axes: [{}, { size: 60 }],
-    },
-    [hours.map((h) => h.startMs / 1000 + 1800), ups, downs],
-    figure,
+  cleanup.push(
+    plotIn(
+      figure,
+      container,
+      {
+        height: 240,
+        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
+        series: [
+          {},
+          {
+            label: `${tm('up')} (kW)`,
+            stroke: '#0b5cad',
+            fill: '#4a90d9',
+            paths: bars,
+            points: { show: false },
+          },
+          {
+            label: `${tm('down')} (kW)`,
+            stroke: '#8a4b00',
+            fill: '#d98c2b',
+            paths: uPlot.paths.bars({ size: [0.4, 30], align: -1 }),
+            points: { show: false },
+          },
+        ],
+        axes: [{}, { size: 60 }],
+      },
+      [hours.map((h) => h.startMs / 1000 + 1800), ups, downs],
+    ),
   );
-  const onResize = () => plot.setSize({ width: width(), height: 240 });
-  window.addEventListener('resize', onResize);
-  cleanup.push(() => {
-    window.removeEventListener('resize', onResize);
-    plot.destroy();
-  });
 }
 
 async function availabilitySection(portfolio, product, nowMs, cleanup) {
