@@ -1,14 +1,13 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { type BrowserContext, type Page, chromium as playwright } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../config/version.js';
 import { ensureCommunityBills } from '../ledger/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
+import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { chromium } from '../testkit/system.js';
 import { buildApp } from './app.js';
 import { AuthRepository } from './auth/repository.js';
@@ -20,14 +19,6 @@ import { migrateServer } from './services.js';
  * `gridflex demo` does, then browsed in headless Chromium.
  */
 const browserDep = chromium();
-const SHOTS = fileURLToPath(new URL('../.screenshots/', import.meta.url));
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-];
 const USERS = {
   resident: { username: 'rosa', password: 'resident-pass-1', grants: [{ kind: 'unit', ref: 'apt-1' }] },
   board: { username: 'boris', password: 'board-pass-1', grants: [{ kind: 'community', ref: 'zev-bern' }] },
@@ -37,11 +28,10 @@ let store: Store;
 let app: FastifyInstance;
 let base: string;
 let context: BrowserContext;
-let profile: string;
+let browser: TestBrowser | undefined;
 
 describe.skipIf(browserDep.skipReason)('bills in the web UI (headless Chromium)', () => {
   beforeAll(async () => {
-    await mkdir(SHOTS, { recursive: true });
     store = await openStore({ dataDir: 'memory://' });
     const root = `${packageRoot()}/deploy/examples`;
     await ensureCommunityBills(store, {
@@ -55,19 +45,11 @@ describe.skipIf(browserDep.skipReason)('bills in the web UI (headless Chromium)'
       await auth.addUser({ ...u, role: role as 'resident' | 'board', grants: [...u.grants] });
     app = await buildApp({ store, hub: new Hub(), sites: [], version: 'test' });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
-    profile = await mkdtemp(join(tmpdir(), 'gfx-chromium-'));
-    context = await playwright.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      args: ARGS,
-      headless: true,
-      locale: 'en-US',
-      viewport: { width: 1200, height: 900 },
-      acceptDownloads: true,
-    });
+    browser = await launchChromium({ acceptDownloads: true });
+    context = browser.context;
   }, 180_000);
   afterAll(async () => {
-    await context?.close();
-    if (profile) await rm(profile, { recursive: true, force: true });
+    await browser?.close();
     await app?.close();
     await store?.close();
   });
@@ -135,7 +117,7 @@ describe.skipIf(browserDep.skipReason)('bills in the web UI (headless Chromium)'
     );
 
     await page.setViewportSize({ width: 375, height: 800 });
-    await page.screenshot({ path: join(SHOTS, 'resident-bill-phone.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'resident-bill-phone.png'), fullPage: true });
     const overflow = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
     expect(overflow).toBeLessThanOrEqual(0);
 
@@ -189,7 +171,7 @@ describe.skipIf(browserDep.skipReason)('bills in the web UI (headless Chromium)'
     expect(await page.locator('ul.bills li').count()).toBe(24);
     expect(await page.locator('main').textContent()).not.toContain('null');
     await page.setViewportSize({ width: 375, height: 800 });
-    await page.screenshot({ path: join(SHOTS, 'board-community-phone.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'board-community-phone.png'), fullPage: true });
 
     await page.getByRole('link', { name: 'Open the bill of Flat 2 (ground floor) for October 2026' }).click();
     await page.waitForURL('**/#/bill/apt-2/zev-bern-2026-10-m-apt-2');

@@ -1,13 +1,13 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type BrowserContext, type Page, chromium as playwright } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Runtime, startRuntime } from '../cli/runtime.js';
 import { loadConfigFile } from '../config/load.js';
 import { packageRoot } from '../config/version.js';
 import { SitesConfigSchema } from '../model/index.js';
+import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { chromium } from '../testkit/system.js';
 import { type DemoUser, ensureDemoUsers } from './demo-users.js';
 
@@ -17,44 +17,27 @@ import { type DemoUser, ensureDemoUsers } from './demo-users.js';
  * users, browsed in headless Chromium.
  */
 const browserDep = chromium();
-const SHOTS = fileURLToPath(new URL('../.screenshots/', import.meta.url));
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-];
 const H = 3_600_000;
 
 let rt: Runtime;
 let base: string;
 let users: Record<string, DemoUser>;
 let context: BrowserContext;
-let profile: string;
+let browser: TestBrowser | undefined;
 let dataDir: string;
 
 describe.skipIf(browserDep.skipReason)('operator portfolio page (headless Chromium)', () => {
   beforeAll(async () => {
-    await mkdir(SHOTS, { recursive: true });
     dataDir = await mkdtemp(join(tmpdir(), 'gfx-market-web-'));
     const { sites } = await loadConfigFile(SitesConfigSchema, `${packageRoot()}/deploy/examples/sites.yaml`);
     rt = await startRuntime({ dataDir, sites, logLevel: 'silent', market: true });
     users = Object.fromEntries((await ensureDemoUsers(rt.store, sites)).map((u) => [u.role, u]));
     base = await rt.app.listen({ host: '127.0.0.1', port: 0 });
-    profile = await mkdtemp(join(tmpdir(), 'gfx-chromium-'));
-    context = await playwright.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      args: ARGS,
-      headless: true,
-      locale: 'en-US',
-      viewport: { width: 1200, height: 900 },
-      acceptDownloads: true,
-    });
+    browser = await launchChromium({ acceptDownloads: true });
+    context = browser.context;
   }, 180_000);
   afterAll(async () => {
-    await context?.close();
-    if (profile) await rm(profile, { recursive: true, force: true });
+    await browser?.close();
     await rt?.stop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
@@ -86,7 +69,7 @@ describe.skipIf(browserDep.skipReason)('operator portfolio page (headless Chromi
     expect(Math.max(...up)).toBeGreaterThan(0);
     expect(Math.max(...up)).toBeLessThanOrEqual(10);
     expect(await page.locator('#availability canvas').count()).toBeGreaterThan(0);
-    await page.screenshot({ path: join(SHOTS, 'operator-portfolio.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'operator-portfolio.png'), fullPage: true });
 
     // German: the same page in the operator's other language.
     await page.selectOption('#lang', 'de');

@@ -1,9 +1,6 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { type BrowserContext, chromium as playwright } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { filter, firstValueFrom, Subject, timeout } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listPoints, parseOrThrow, type Reading, SitesConfigSchema } from '../model/index.js';
@@ -13,6 +10,7 @@ import { migrateOptimizer, PlanRepository } from '../optimizer/plan-store.js';
 import { highsSolver } from '../optimizer/solvers/highs.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
+import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { chromium } from '../testkit/system.js';
 import { buildApp } from './app.js';
 import { addRoleUsers, ROLE_USERS } from './testing.js';
@@ -22,14 +20,6 @@ import { addRoleUsers, ROLE_USERS } from './testing.js';
  * slot and stored with its inputs, browsed by the site's manager in headless Chromium.
  */
 const browserDep = chromium();
-const SHOTS = fileURLToPath(new URL('../.screenshots/', import.meta.url));
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-];
 
 const sites = parseOrThrow(
   SitesConfigSchema,
@@ -78,11 +68,10 @@ let store: Store;
 let app: FastifyInstance;
 let base: string;
 let context: BrowserContext;
-let profile: string;
+let browser: TestBrowser | undefined;
 
 describe.skipIf(browserDep.skipReason)('plan page in headless Chromium', () => {
   beforeAll(async () => {
-    await mkdir(SHOTS, { recursive: true });
     store = await openStore({ dataDir: 'memory://' });
     await store.readings.describePoints(listPoints(sites));
     await migrateOptimizer(store);
@@ -125,18 +114,11 @@ describe.skipIf(browserDep.skipReason)('plan page in headless Chromium', () => {
     app = await buildApp({ store, hub: new Hub(), sites, version: 'test' });
     await addRoleUsers(store);
     base = await app.listen({ host: '127.0.0.1', port: 0 });
-    profile = await mkdtemp(join(tmpdir(), 'gfx-chromium-'));
-    context = await playwright.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      args: ARGS,
-      headless: true,
-      locale: 'en-US',
-      viewport: { width: 1200, height: 900 },
-    });
+    browser = await launchChromium();
+    context = browser.context;
   }, 180_000);
   afterAll(async () => {
-    await context?.close();
-    if (profile) await rm(profile, { recursive: true, force: true });
+    await browser?.close();
     await app?.close();
     await store?.close();
   });
@@ -162,7 +144,7 @@ describe.skipIf(browserDep.skipReason)('plan page in headless Chromium', () => {
       /^\d+ quarter-hours planned today, grid at most .*; 1 measured, grid at most 4 kW\.$/,
     );
     expect(await page.locator('#plan-table tbody tr').count()).toBeGreaterThan(0);
-    await page.screenshot({ path: join(SHOTS, 'manager-plan.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'manager-plan.png'), fullPage: true });
     await page.close();
   });
 });
