@@ -17,6 +17,7 @@ import { AuditLog, buildApp } from '../server/index.js';
 import { applySavedDevice, SiteDeviceRepository } from '../server/routes/devices.js';
 import { openStore, type Store } from '../store/index.js';
 import { DiskQueue, Hub, StoreWriter } from '../stream/index.js';
+import { type MarketDispatch, marketDispatch, yieldingToMarket } from './market-executor.js';
 
 export interface RuntimeOptions {
   dataDir: string;
@@ -41,6 +42,13 @@ export interface Runtime {
   /** Gateways polling into the hub; devices saved over the API are added here while running. */
   gateways: LiveGateways;
   market?: RunningMarket;
+  /** The market's executor over the gateways (absent: no site has a market-movable asset, or no market). */
+  marketDispatch?: MarketDispatch;
+  /**
+   * The gateways' write for other writers (the live optimiser): a device a market activation
+   * holds is refused (`held by market activation <id>`) until the activation is done.
+   */
+  yieldingWrite(req: WriteRequest & { site: string }): Promise<WriteRecord>;
   stop(): Promise<void>;
 }
 
@@ -78,9 +86,24 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   });
   // Availability reads each site's latest optimiser plan when one is stored, else asset limits.
   const plans = new PlanRepository(store.db);
-  const market = options.market
-    ? await startMarket({ store, sites: options.sites, hub, plans: (site) => plans.latest(site) })
+  // Activations are written through the gateway polling each device; NoExecutor where nothing may be moved.
+  const dispatch = options.market
+    ? (marketDispatch({ sites: options.sites, hub, gateways }) ?? undefined)
     : undefined;
+  const market = options.market
+    ? await startMarket({
+        store,
+        sites: options.sites,
+        hub,
+        plans: (site) => plans.latest(site),
+        ...(dispatch ? { executor: dispatch.executor } : {}),
+      })
+    : undefined;
+  const yieldingWrite = yieldingToMarket(
+    (r) => gateways.write(r.site, r),
+    dispatch?.heldBy,
+    (record) => hub.publish('writes', record),
+  );
   const app = await buildApp(
     {
       store,
@@ -107,9 +130,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     sites: options.sites,
     gateways,
     market,
+    ...(dispatch ? { marketDispatch: dispatch } : {}),
+    yieldingWrite,
     stop: () => {
       stopping ??= (async () => {
         await market?.stop();
+        dispatch?.close();
         await app.close();
         await gateways.stop();
         hub.close();

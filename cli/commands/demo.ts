@@ -29,7 +29,7 @@ export const DemoOptionsSchema = z.object({
  * The gateway file of the simulator the demo runs (sim/gateway-config.ts, the one place its
  * register maps are written down), and the building each device belongs to.
  */
-async function simulatedGateway(
+export async function simulatedGateway(
   scenarioName: string,
   host: string,
   portBase: number,
@@ -150,8 +150,11 @@ export function register(program: Command): void {
       const { sites: fileSites } = await loadConfigFile(SitesConfigSchema, sitesFile);
       const simulated =
         opts.sim === 'none' ? null : await simulatedGateway(opts.sim, opts.host, opts.simPortBase);
+      // The simulated battery's SunSpec controls are bound, so the optimiser and the market can move it.
       const sites = simulated
-        ? withSimulatedDevices(fileSites, simulated.cfg, simulated.buildingOf)
+        ? withSimulatedDevices(fileSites, simulated.cfg, simulated.buildingOf).map((s) =>
+            s.id === simulated.cfg.site ? withSimulatedControls(s, simulated.cfg) : s,
+          )
         : fileSites;
       const rt = await startRuntime({
         dataDir: opts.data,
@@ -192,10 +195,11 @@ export function register(program: Command): void {
       const optimizer =
         opts.optimize === 'live' && simulated && demoSite
           ? await (await import('../../optimizer/live-runtime.js')).startLiveOptimizer({
-              site: withSimulatedControls(demoSite, simulated.cfg),
+              site: demoSite,
               readings$: rt.hub.readings$,
               store: rt.store,
-              write: (r) => rt.gateways.write(r.site, r),
+              // Devices a market activation holds are left to it until it is done.
+              write: rt.yieldingWrite,
               // Assumed mean base load of the zev-bern building, for slots without history yet.
               meanLoadKw: 8,
               say: (line) => console.log(`  ${line}`),

@@ -15,7 +15,11 @@ import { type SetpointPort, writeVerdict } from './port.js';
 export interface ExecutorSite {
   siteId: string;
   port: SetpointPort;
-  assets: RuntimeAsset[];
+  /**
+   * The assets the market may move: a list, or a function evaluated when an activation starts
+   * (so a battery's stored energy is the latest measured, not a start-up snapshot).
+   */
+  assets: RuntimeAsset[] | (() => RuntimeAsset[]);
   /** Import limit of the grid connection, kW: the restore never plans above it. */
   gridImportLimitKw: number;
   /** Cap on all restoring together, kW (absent: the grid limit alone). */
@@ -41,6 +45,8 @@ export interface GatewayExecutorOptions {
 
 interface SiteRun {
   site: ExecutorSite | undefined;
+  /** The site's assets as they were when the activation started. */
+  assets: RuntimeAsset[];
   exec: SiteExecution;
   allocations: Allocation[];
   offline: Set<string>;
@@ -94,8 +100,15 @@ export class GatewayExecutor implements ActivationExecutor {
       status: { activationId: plan.id, state: 'dispatching', sites: [], updatedMs: now },
       sites: plan.sites.map((s) => {
         const site = this.sites.get(s.siteId);
+        const assets = site ? (typeof site.assets === 'function' ? site.assets() : site.assets) : [];
+        const messages = !site
+          ? [`site ${s.siteId} has no gateway in this executor`]
+          : assets.length === 0
+            ? [`no asset of ${s.siteId} can be moved by the market now (none bound, polled and measured)`]
+            : [];
         return {
           site,
+          assets,
           allocations: [],
           offline: new Set<string>(),
           deliveredKwh: new Map<string, number>(),
@@ -108,7 +121,7 @@ export class GatewayExecutor implements ActivationExecutor {
             shortfallKw: s.kw,
             setpointsWritten: 0,
             setpointsRefused: 0,
-            messages: site ? [] : [`site ${s.siteId} has no gateway in this executor`],
+            messages,
           },
         };
       }),
@@ -137,6 +150,19 @@ export class GatewayExecutor implements ActivationExecutor {
     return run && this.snapshot(run);
   }
 
+  /**
+   * Devices an activation holds now (dispatching, active or restoring), as `site/device` →
+   * activation id: other writers (the live optimiser) must leave them alone until it is done.
+   */
+  heldDevices(): Map<string, string> {
+    const held = new Map<string, string>();
+    for (const run of this.runs.values()) {
+      if (run.status.state === 'done' || run.status.state === 'failed') continue;
+      for (const s of run.sites) for (const a of s.assets) held.set(`${a.siteId}/${a.device}`, run.plan.id);
+    }
+    return held;
+  }
+
   /** Stop every timer (shutdown); devices fall back to their own fail-safe defaults. */
   close(): void {
     for (const run of this.runs.values()) clearInterval(run.timer);
@@ -153,21 +179,20 @@ export class GatewayExecutor implements ActivationExecutor {
   /** Dispatch (or re-dispatch) a site's part and write it; repeats while assets drop out. */
   private async dispatchSite(run: Run, s: SiteRun): Promise<void> {
     if (!s.site) return;
-    const site = s.site;
     const now = this.options.now();
-    for (let round = 0; round <= site.assets.length; round++) {
+    for (let round = 0; round <= s.assets.length; round++) {
       const result = dispatch(
         {
           requestKw: s.exec.requestedKw,
           durationMs: Math.max(1, run.plan.endMs - Math.max(now, run.plan.startMs)),
           withinMs: Math.max(0, run.plan.fullByMs - now),
         },
-        site.assets.map((a) => toDispatchAsset(a, run.plan.direction, !s.offline.has(a.id))),
+        s.assets.map((a) => toDispatchAsset(a, run.plan.direction, !s.offline.has(a.id))),
         s.allocations.filter((a) => !s.offline.has(a.id)),
       );
       const before = new Map(s.allocations.map((a) => [a.id, a.kw]));
       const after = new Map(result.allocations.map((a) => [a.id, a.kw]));
-      const changed = site.assets.filter((a) => (before.get(a.id) ?? 0) !== (after.get(a.id) ?? 0));
+      const changed = s.assets.filter((a) => (before.get(a.id) ?? 0) !== (after.get(a.id) ?? 0));
       s.allocations = result.allocations;
       const verdicts = await this.writeAssets(run, s, changed, (a) => after.get(a.id) ?? 0);
       this.account(s);
@@ -264,7 +289,7 @@ export class GatewayExecutor implements ActivationExecutor {
         for (const s of run.sites) {
           if (!s.site) continue;
           const kw = new Map(s.allocations.map((a) => [a.id, a.kw]));
-          const active = s.site.assets.filter((a) => kw.has(a.id));
+          const active = s.assets.filter((a) => kw.has(a.id));
           const verdicts = await this.writeAssets(run, s, active, (a) => kw.get(a.id)!);
           if (verdicts.includes('dropped')) await this.dispatchSite(run, s);
           this.account(s);
@@ -289,8 +314,8 @@ export class GatewayExecutor implements ActivationExecutor {
     for (const s of run.sites) {
       if (!s.site) continue;
       s.exec.messages.push(`restoring: ${reason}`);
-      const byId = new Map(s.site.assets.map((a) => [a.id, a]));
-      const owing = s.site.assets.filter((a) => owedKwh(a, s.deliveredKwh.get(a.id) ?? 0) > 0);
+      const byId = new Map(s.assets.map((a) => [a.id, a]));
+      const owing = s.assets.filter((a) => owedKwh(a, s.deliveredKwh.get(a.id) ?? 0) > 0);
       const returning = s.allocations.filter((a) => !owing.some((o) => o.id === a.id));
       // Every asset goes back to its base (the owing ones before they recharge on top of it),
       // so the import rises by all of the activation's allocations, not only the returning ones.
@@ -335,7 +360,7 @@ export class GatewayExecutor implements ActivationExecutor {
         (x) => x.startMs + this.slotMs > now && Object.keys(x.assets).length > 0,
       );
       remaining ||= later;
-      for (const asset of s.site.assets) {
+      for (const asset of s.assets) {
         if (s.pendingBase.has(asset.id)) {
           const v = await this.writeCommands(s, asset, baseCommands(asset), `end of ${run.plan.id}`);
           if (v !== 'later') s.pendingBase.delete(asset.id);

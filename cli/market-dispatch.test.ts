@@ -1,0 +1,274 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Subscription } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../config/load.js';
+import { packageRoot } from '../config/version.js';
+import { SitesConfigSchema } from '../model/index.js';
+import { AuthRepository } from '../server/auth/repository.js';
+import { ensureDemoUsers } from '../server/index.js';
+import { type RunningSimulator, startSimulator } from '../sim/runner.js';
+import { loadScenario } from '../sim/scenario.js';
+import { freePortPair } from '../sim/testing.js';
+import { simulatedGateway, withSimulatedControls, withSimulatedDevices } from './commands/demo.js';
+import { runtimeAssetsNow } from './market-executor.js';
+import { type Runtime, startRuntime } from './runtime.js';
+
+const SITE = 'zev-bern';
+const BATTERY = 'house-battery';
+const H = 3_600_000;
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Wait (real time) until `ok()` holds; a generous limit, never a timing assertion. */
+async function until<T>(
+  what: string | (() => string),
+  ok: () => Promise<T | undefined> | T | undefined,
+  limitMs: number,
+): Promise<T> {
+  const end = Date.now() + limitMs;
+  for (;;) {
+    const v = await ok();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+    await wait(250);
+  }
+}
+
+// The demo's composition in-process: the zev-bern simulator on loopback (battery at 95 % so it
+// holds 10 kW of a DR event), the runtime with the market, the gateway polling the simulator,
+// and the operator's activation over the HTTP API.
+describe('an activation posted over the API in the running product', () => {
+  let rt: Runtime;
+  let sim: RunningSimulator;
+  let dir: string;
+  let sub: Subscription;
+  const latest = new Map<string, number>();
+  const auth: Record<'operator' | 'admin', string> = { operator: '', admin: '' };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gfx-market-dispatch-'));
+    const portBase = await freePortPair();
+    const { cfg, buildingOf } = await simulatedGateway(SITE, '127.0.0.1', portBase);
+    const { sites: fileSites } = await loadConfigFile(
+      SitesConfigSchema,
+      `${packageRoot()}/deploy/examples/sites.yaml`,
+    );
+    const sites = withSimulatedDevices(fileSites, cfg, buildingOf).map((s) =>
+      s.id === SITE ? withSimulatedControls(s, cfg) : s,
+    );
+    rt = await startRuntime({
+      dataDir: dir,
+      sites,
+      logLevel: 'warn',
+      gateway: { link: { maxBackoffMs: 2000 }, opcua: { pkiDir: join(dir, 'gateway-pki') } },
+      market: true,
+    });
+    sub = rt.hub.readings$.subscribe((r) => {
+      if (r.value !== null && r.quality !== 'bad') latest.set(r.pointId, r.value);
+    });
+    const scenario = await loadScenario(SITE);
+    for (const b of scenario.buildings)
+      for (const d of b.devices) if (d.type === 'battery') d.initialSocPct = 95;
+    sim = await startSimulator(scenario, {
+      seed: 1,
+      speed: 1,
+      host: '127.0.0.1',
+      portBase,
+      pkiDir: join(dir, 'sim-pki'),
+      now: Date.now,
+    });
+    await rt.gateways.add(cfg);
+    await ensureDemoUsers(rt.store, sites);
+    const users = new AuthRepository(rt.store.db);
+    auth.operator = `Bearer ${(await users.createToken('operator', 'test', false)).token}`;
+    auth.admin = `Bearer ${(await users.createToken('admin', 'test', false)).token}`;
+  }, 180_000);
+
+  afterAll(async () => {
+    sub?.unsubscribe();
+    await rt?.stop();
+    await sim?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const call = (method: 'GET' | 'POST', url: string, payload?: object, who: keyof typeof auth = 'operator') =>
+    rt.app.inject({
+      method,
+      url,
+      ...(payload ? { payload } : {}),
+      headers: { origin: 'http://localhost', authorization: auth[who] },
+    });
+
+  it('dispatches the battery through the safety layer, holds the optimiser off it, and releases it at the end', async () => {
+    expect(rt.marketDispatch).toBeDefined();
+    const soc = `${SITE}/${BATTERY}/soc`;
+    const power = `${SITE}/${BATTERY}/power`;
+    await until('a state-of-charge reading', () => latest.get(soc), 120_000);
+    // The runtime asset is built from the latest reading when an activation starts.
+    const [battery] = runtimeAssetsNow(
+      rt.sites.find((s) => s.id === SITE)!,
+      (k) => latest.get(k),
+      rt.gateways.devices(),
+    );
+    expect(battery).toMatchObject({ kind: 'battery', device: BATTERY, modePoint: 'mode', maxKwh: 20 });
+    expect(battery!.kind === 'battery' && battery!.storedKwh).toBeGreaterThan(17);
+
+    // Availability reads the stored state of charge: wait until the store has it (10 kW up).
+    const hourStart = Math.floor(Date.now() / H) * H;
+    const range = { from: new Date(hourStart).toISOString(), to: new Date(hourStart + H).toISOString() };
+    await until(
+      'availability from the measured state of charge',
+      async () => {
+        const res = await call(
+          'GET',
+          `/api/portfolios/demo/availability?product=dr-event&from=${range.from}&to=${range.to}`,
+        );
+        expect(res.statusCode).toBe(200);
+        const slots = (res.json() as { slots: { upKw: number }[] }).slots;
+        return slots.every((s) => s.upKw >= 10) || undefined;
+      },
+      60_000,
+    );
+    const bids = await call('POST', '/api/portfolios/demo/bids', {
+      productId: 'dr-event',
+      ...range,
+      strategy: { kind: 'fixed', priceCentsPerMwh: 5000 },
+    });
+    expect(bids.statusCode).toBe(201);
+    const bid = (bids.json() as { bids: { id: string; kw: number }[] }).bids[0]!;
+    expect(bid.kw).toBe(10);
+    const accepted = await call('POST', '/api/portfolios/demo/acceptances', {
+      productId: 'dr-event',
+      acceptances: [{ bidId: bid.id }],
+    });
+    expect(accepted.statusCode).toBe(201);
+
+    const before = latest.get(power)!;
+    const id = `dr-${Date.now()}`;
+    const posted = await call('POST', '/api/portfolios/demo/events', {
+      id,
+      productId: 'dr-event',
+      kw: 5,
+      durationMs: 10 * 60_000,
+    });
+    expect(posted.statusCode, posted.body).toBe(201);
+    let last: unknown;
+    const view = await until(
+      () => `the activation to be active: ${JSON.stringify(last)}`,
+      async () => {
+        const v = (await call('GET', `/api/portfolios/demo/events/${id}`)).json() as {
+          activation: { state: string };
+          execution: { sites: { dispatchedKw: number; setpointsWritten: number }[] } | null;
+        };
+        last = v;
+        if (v.activation.state === 'failed') throw new Error(`activation failed: ${JSON.stringify(v)}`);
+        return v.activation.state === 'active' ? v : undefined;
+      },
+      60_000,
+    );
+    expect(view.execution?.sites[0]).toMatchObject({ dispatchedKw: 5 });
+
+    // Written through the gateway's safety layer, recorded with who = market…
+    const writes = (await call('GET', `/api/sites/${SITE}/writes`, undefined, 'admin')).json() as {
+      writes: { device: string; point: string; who: string; outcome: string; value: number | null }[];
+    };
+    const market = writes.writes.filter((w) => w.who === 'market' && w.device === BATTERY);
+    expect(market.find((w) => w.point === 'discharge_rate')).toMatchObject({ outcome: 'written', value: 50 });
+    expect(market.find((w) => w.point === 'mode')).toMatchObject({ outcome: 'written', value: 3 });
+    // …and the simulated battery discharges (SunSpec W: + = discharging), towards the grid.
+    await until(
+      'the battery to discharge',
+      () => (latest.get(power)! > before + 4000 ? true : undefined),
+      60_000,
+    );
+
+    // The live optimiser's write to the battery is held back while the activation runs…
+    const optimiserWrite = {
+      site: SITE,
+      device: BATTERY,
+      point: 'charge_rate',
+      value: 40,
+      who: 'optimizer',
+      why: 'plan',
+    };
+    const held = await rt.yieldingWrite(optimiserWrite);
+    expect(held).toMatchObject({
+      outcome: 'refused',
+      reason: `held by market activation ${id}`,
+      value: null,
+    });
+    expect(latest.get(power)!).toBeGreaterThan(before + 4000);
+
+    // …and released once the activation is over (cancelled: the battery restores, then it is done).
+    expect((await call('POST', `/api/portfolios/demo/events/${id}/cancel`)).statusCode).toBe(200);
+    await until(
+      'the activation to end',
+      async () => {
+        const v = (await call('GET', `/api/portfolios/demo/events/${id}`)).json() as {
+          activation: { state: string };
+        };
+        return ['cancelled', 'completed'].includes(v.activation.state) || undefined;
+      },
+      240_000,
+    );
+    expect(rt.marketDispatch!.heldBy(SITE, BATTERY)).toBeUndefined();
+    const after = await rt.yieldingWrite(optimiserWrite);
+    expect(after.reason ?? '').not.toMatch(/held by market/);
+  }, 600_000);
+});
+
+describe('the market-movable assets of a site', () => {
+  const site = async () => {
+    const { sites } = await loadConfigFile(SitesConfigSchema, `${packageRoot()}/deploy/examples/sites.yaml`);
+    const s = sites.find((x) => x.id === SITE)!;
+    const control = {
+      mode: `${SITE}/${BATTERY}/mode`,
+      charge_rate: `${SITE}/${BATTERY}/charge_rate`,
+      discharge_rate: `${SITE}/${BATTERY}/discharge_rate`,
+    };
+    return {
+      bound: {
+        ...s,
+        buildings: s.buildings.map((b) => ({
+          ...b,
+          assets: b.assets.map((a) => (a.type === 'battery' ? { ...a, control } : a)),
+        })),
+      },
+      unbound: s,
+    };
+  };
+  const polled = [`${SITE}/${BATTERY}`];
+
+  it('sizes a bound, polled battery from its latest state of charge and measured power', async () => {
+    const { bound } = await site();
+    const values: Record<string, number> = {
+      [`${SITE}/${BATTERY}/soc`]: 40,
+      [`${SITE}/${BATTERY}/power`]: -3000,
+    };
+    expect(runtimeAssetsNow(bound, (k) => values[k], polled)).toEqual([
+      expect.objectContaining({
+        kind: 'battery',
+        device: BATTERY,
+        chargePoint: 'charge_rate',
+        dischargePoint: 'discharge_rate',
+        storedKwh: 8,
+        minKwh: 2,
+        maxKwh: 20,
+        // Charging at 3 kW (SunSpec W negative): that is its base without the market.
+        baseKw: 3,
+      }),
+    ]);
+    values[`${SITE}/${BATTERY}/soc`] = 90;
+    expect(runtimeAssetsNow(bound, (k) => values[k], polled)[0]).toMatchObject({ storedKwh: 18 });
+  });
+
+  it('leaves out a battery with no control binding, not polled, or without a state-of-charge reading', async () => {
+    const { bound, unbound } = await site();
+    const soc = (k: string) => (k.endsWith('/soc') ? 50 : undefined);
+    expect(runtimeAssetsNow(unbound, soc, polled)).toEqual([]);
+    expect(runtimeAssetsNow(bound, soc, [])).toEqual([]);
+    expect(runtimeAssetsNow(bound, () => undefined, polled)).toEqual([]);
+  });
+});
