@@ -11,8 +11,9 @@ import { ensureDemoUsers } from '../server/index.js';
 import { type RunningSimulator, startSimulator } from '../sim/runner.js';
 import { loadScenario } from '../sim/scenario.js';
 import { freePortPair } from '../sim/testing.js';
+import { Hub } from '../stream/index.js';
 import { simulatedGateway, withSimulatedControls, withSimulatedDevices } from './commands/demo.js';
-import { runtimeAssetsNow } from './market-executor.js';
+import { marketDispatch, runtimeAssetsNow } from './market-executor.js';
 import { type Runtime, startRuntime } from './runtime.js';
 
 const SITE = 'zev-bern';
@@ -270,5 +271,17 @@ describe('the market-movable assets of a site', () => {
     expect(runtimeAssetsNow(unbound, soc, polled)).toEqual([]);
     expect(runtimeAssetsNow(bound, soc, [])).toEqual([]);
     expect(runtimeAssetsNow(bound, () => undefined, polled)).toEqual([]);
+  });
+
+  it('builds no executor when no site has a movable asset (the market keeps NoExecutor), one when a battery is bound', async () => {
+    const { bound, unbound } = await site();
+    const hub = new Hub();
+    const gateways = { write: () => Promise.reject(new Error('not called')), devices: () => [] };
+    expect(marketDispatch({ sites: [unbound], hub, gateways })).toBeNull();
+    const d = marketDispatch({ sites: [bound], hub, gateways });
+    expect(d).not.toBeNull();
+    expect(d!.heldBy(SITE, BATTERY)).toBeUndefined();
+    d!.close();
+    hub.close();
   });
 });
