@@ -1,4 +1,4 @@
-import { filter, firstValueFrom, Subject, timeout } from 'rxjs';
+import { BehaviorSubject, filter, firstValueFrom, Subject, timeout } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../config/load.js';
 import { Gateway, GatewayConfigSchema } from '../gateway/index.js';
@@ -215,7 +215,57 @@ describe('live loop helpers', () => {
       if (capped.kind !== 'plan') throw new Error('expected a plan');
       expect(capped.trigger).toBe('market obligations changed');
       expect(Math.max(...capped.plan.schedule.importKw.slice(0, 4))).toBeLessThanOrEqual(4 + 1e-6);
-      expect((capped.plan.request.inputs as { reservations: unknown[] }).reservations).toHaveLength(1);
+      expect((capped.plan.request.inputs as { obligations: unknown[] }).obligations).toHaveLength(1);
+    } finally {
+      await loop.stop();
+    }
+  }, 60_000);
+
+  it('keeps the capacity of an accepted bid free: the obligation becomes an LP reservation', async () => {
+    const readings = new Subject<Reading>();
+    const start = Date.parse('2026-01-15T03:00:00Z');
+    const sold = {
+      id: 'fcr-n:2026-01-15T03:00:00.000Z:0',
+      startMs: start,
+      endMs: start + 2 * 3_600_000,
+      reserve: { upKw: 5, downKw: 3, sustainMinutes: 60, product: 'fcr-n' },
+    };
+    const loop = new LiveLoop({
+      site: bern(),
+      readings$: readings,
+      clock: () => start,
+      forecast: profileForecaster(bern(), { meanLoadKw: 5 }),
+      tariff: nightCheap,
+      ticks$: new Subject(),
+      obligations$: new BehaviorSubject([sold]),
+      refreshMs: 0,
+      solve: async (request: PlanRequest) => {
+        const { optimize } = await import('./optimize.js');
+        const { highsSolver } = await import('./solvers/highs.js');
+        return optimize(request.problem, highsSolver);
+      },
+    }).start();
+    try {
+      const planned = firstValueFrom(
+        loop.events$.pipe(
+          filter((e) => e.kind === 'plan'),
+          timeout(30_000),
+        ),
+      );
+      readings.next({ pointId: 'zev-bern/house-battery/soc', ts: start, value: 40, quality: 'good' });
+      const e = await planned;
+      if (e.kind !== 'plan') throw new Error('expected a plan');
+      const reservations = e.plan.request.problem.reservations ?? [];
+      expect(reservations.map((r) => [r.product, r.sustainMinutes])).toEqual([['fcr-n', 60]]);
+      const held = Object.values(e.plan.schedule.reserves ?? {})[0]!;
+      const sum = (m: Record<string, number[]>, t: number) =>
+        Object.values(m).reduce((a, kw) => a + (kw[t] ?? 0), 0);
+      for (let t = 0; t < 8; t++) {
+        expect(sum(held.upKw, t), `up held in slot ${t}`).toBeGreaterThanOrEqual(5 - 1e-6);
+        expect(sum(held.downKw, t), `down held in slot ${t}`).toBeGreaterThanOrEqual(3 - 1e-6);
+      }
+      // Outside the sold period nothing is reserved.
+      expect((reservations[0]!.upKw as number[]).slice(8).every((kw) => kw === 0)).toBe(true);
     } finally {
       await loop.stop();
     }

@@ -21,6 +21,7 @@ import { parseOrThrow, pointKey, type Reading, type Site, ValidationError } from
 import { clearSkyPvKw, fallbackLoadKw, localHour, pvForecastKw, YIELD_DEFAULT } from './forecast.js';
 import type { ForecastStore, PowerTerm } from './forecast-store.js';
 import type { PlanRepository } from './plan-store.js';
+import type { ReservationSchema } from './problem.js';
 import { type Plan, type PlanRequest, type ReplanOptions, replan } from './replan.js';
 import { type AssetSetpoint, type SetpointSink, type SetpointWrite, setpointsAt } from './setpoint-sink.js';
 import { type SiteInputs, siteProblem } from './site-problem.js';
@@ -88,6 +89,37 @@ export interface Obligation {
   endMs: number;
   importLimitKw?: number;
   exportLimitKw?: number;
+  /**
+   * Capacity sold and not yet activated (an accepted bid): kW the site must be able to add to
+   * supply (`upKw`) or consumption (`downKw`) at any moment of the period, for `sustainMinutes`.
+   */
+  reserve?: { upKw?: number; downKw?: number; sustainMinutes: number; product?: string };
+}
+
+/**
+ * The LP's reservations (problem.ts) for the obligations that reserve capacity in this horizon:
+ * per slot, the obligation's kW in the slots it overlaps and 0 elsewhere. Ids are made
+ * LP-safe from the market's (which carry times) and stay unique.
+ */
+export function obligationReservations(
+  obligations: readonly Obligation[],
+  startMs: number,
+  slots: number,
+  slotMinutes: number,
+): z.input<typeof ReservationSchema>[] {
+  const slotMs = slotMinutes * 60_000;
+  return obligations.flatMap((o, i) => {
+    const r = o.reserve;
+    if (!r) return [];
+    const on = (t: number) => o.startMs < startMs + (t + 1) * slotMs && o.endMs > startMs + t * slotMs;
+    const upKw = Array.from({ length: slots }, (_, t) => (on(t) ? (r.upKw ?? 0) : 0));
+    const downKw = Array.from({ length: slots }, (_, t) => (on(t) ? (r.downKw ?? 0) : 0));
+    if (upKw.every((x) => x === 0) && downKw.every((x) => x === 0)) return [];
+    const id = `${i + 1}-${o.id.toLowerCase().replace(/[^a-z0-9_-]+/g, '-')}`.slice(0, 64);
+    return [
+      { id, upKw, downKw, sustainMinutes: r.sustainMinutes, ...(r.product ? { product: r.product } : {}) },
+    ];
+  });
 }
 
 /** Per-slot grid limits from the connection and the obligations active in each slot. */
@@ -453,7 +485,12 @@ export class LiveLoop {
       currency: (o.tariff ?? DEFAULT_TARIFF).currency,
       ...(limits ? { grid: limits } : {}),
       batteryWearPerKwh: o.batteryWearPerKwh ?? 0,
-      ...(obligations.length > 0 ? { reservations: obligations } : {}),
+      ...(obligations.length > 0
+        ? {
+            obligations,
+            reservations: obligationReservations(obligations, startMs, slots, slotMinutes),
+          }
+        : {}),
     };
     const problem = siteProblem(o.site, inputs);
     return { request: { slot, startMs, problem, inputs }, state };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type FieldIssue, parseOrThrow, type Site, ValidationError } from '../model/index.js';
-import { type AssetProblemSchema, type Problem, parseProblem } from './problem.js';
+import { type AssetProblemSchema, type Problem, parseProblem, ReservationSchema } from './problem.js';
 
 const finite = z.number().refine(Number.isFinite, 'expected a finite number');
 const kw = z.number().nonnegative();
@@ -52,8 +52,10 @@ export const SiteInputsSchema = z.object({
   batteryWearPerKwh: kw.default(0),
   /** Currency of the prices (the tariff's), for display. */
   currency: z.string().min(1).optional(),
-  /** Market reservations for this site, opaque here: carried with the plan until reserves enter the LP. */
-  reservations: z.unknown().optional(),
+  /** Capacity to keep free for accepted market bids (the LP's reservations, problem.ts). */
+  reservations: z.array(ReservationSchema).optional(),
+  /** The market obligations as received, carried with the plan so a decision can be replayed. */
+  obligations: z.unknown().optional(),
 });
 export type SiteInputs = z.input<typeof SiteInputsSchema>;
 export type ParsedSiteInputs = z.output<typeof SiteInputsSchema>;
@@ -178,5 +180,6 @@ export function siteProblem(site: Site, raw: SiteInputs): Problem {
     baseLoadKw: inputs.forecast.baseLoadKw,
     pvKw: inputs.forecast.pvKw,
     assets,
+    ...(inputs.reservations?.length ? { reservations: inputs.reservations } : {}),
   });
 }
