@@ -9,6 +9,7 @@ import { DeviceSchema, type Site, SitesConfigSchema } from '../../model/index.js
 import { ensureDemoUsers } from '../../server/index.js';
 import type { Store } from '../../store/index.js';
 import { PortOptionSchema, parseOptions } from '../args.js';
+import { siteObligations$ } from '../market-obligations.js';
 import { restoreSavedDevices, startRuntime, stopOnSignals } from '../runtime.js';
 import { startBackgroundSimulator } from './sim.js';
 
@@ -202,6 +203,14 @@ export function register(program: Command): void {
               write: rt.yieldingWrite,
               // Assumed mean base load of the zev-bern building, for slots without history yet.
               meanLoadKw: 8,
+              // Accepted bids keep their capacity free in the plan (LP reservations).
+              ...(rt.market
+                ? {
+                    obligations$: siteObligations$(rt.market, rt.hub, demoSite.id, {
+                      say: (line) => console.log(`  ${line}`),
+                    }),
+                  }
+                : {}),
               say: (line) => console.log(`  ${line}`),
             })
           : null;
