@@ -1,5 +1,5 @@
 import type { Subscription } from 'rxjs';
-import type { WriteRecord, WriteRequest } from '../gateway/index.js';
+import { refusedWrite, type WriteRecord, type WriteRequest } from '../gateway/index.js';
 import type { ActivationExecutor } from '../market/executor.js';
 import { type BatteryAsset, BatteryAssetSchema, type RuntimeAsset } from '../market/runtime/assets.js';
 import { GatewayExecutor } from '../market/runtime/executor.js';
@@ -161,21 +161,7 @@ export function yieldingToMarket(
   return async (req) => {
     const id = heldBy?.(req.site, req.device);
     if (id === undefined) return write(req);
-    const record: WriteRecord = {
-      ts: Date.now(),
-      site: req.site,
-      device: req.device,
-      point: req.point,
-      who: req.who,
-      why: req.why,
-      requested: req.value,
-      value: null,
-      clamped: false,
-      old: null,
-      readBack: null,
-      outcome: 'refused',
-      reason: `held by market activation ${id}`,
-    };
+    const record = refusedWrite(req.site, req, `held by market activation ${id}`, Date.now());
     onRefused?.(record);
     return record;
   };

@@ -5,6 +5,7 @@ import {
   Gateway,
   type GatewayConfig,
   type GatewayOptions,
+  refusedWrite,
   type WriteRecord,
   type WriteRequest,
 } from '../gateway/index.js';
@@ -193,21 +194,7 @@ export class LiveGateways implements DeviceHost {
       (g) => g.cfg.site === site && g.cfg.devices.some((d) => d.id === req.device),
     );
     if (gw) return gw.write(req);
-    return Promise.resolve({
-      ts: Date.now(),
-      site,
-      device: req.device,
-      point: req.point,
-      who: req.who,
-      why: req.why,
-      requested: req.value,
-      value: null,
-      clamped: false,
-      old: null,
-      readBack: null,
-      outcome: 'refused',
-      reason: 'no running gateway polls this device',
-    });
+    return Promise.resolve(refusedWrite(site, req, 'no running gateway polls this device', Date.now()));
   }
 
   /** Device ids polled now, per site (for the demo's summary and tests). */

@@ -14,7 +14,7 @@ export { type BrowsedNode, browseOpcUa, OpcUaDevice } from './opcua-device.js';
 export { planReads } from './planner.js';
 export { BUILTIN_PROFILES } from './profiles.js';
 export { type Profile, ProfileSchema, type Register, RegisterSchema } from './register-map.js';
-export type { WriteOutcome, WriteRecord, WriteRequest } from './safety.js';
+export { refusedWrite, type WriteOutcome, type WriteRecord, type WriteRequest } from './safety.js';
 export { decodeSunSpecString, discoverSunSpec, SUNSPEC_MODELS, type SunSpecMap } from './sunspec.js';
 export {
   SetpointWriteRepository,

@@ -42,6 +42,25 @@ export interface WriteRecord {
   reason: string | null;
 }
 
+/** The record of a write refused before it reached any device (nothing sent, nothing read). */
+export function refusedWrite(site: string, req: WriteRequest, reason: string, ts: number): WriteRecord {
+  return {
+    ts,
+    site,
+    device: req.device,
+    point: req.point,
+    who: req.who,
+    why: req.why,
+    requested: req.value,
+    value: null,
+    clamped: false,
+    old: null,
+    readBack: null,
+    outcome: 'refused',
+    reason,
+  };
+}
+
 export type WriteDecision =
   | { allow: true; value: number; clamped: boolean }
   | { allow: false; reason: string };
