@@ -14,6 +14,7 @@ import {
   IdSchema,
   issuesFromZod,
   listPoints,
+  PointKindSchema,
   parseOrThrow,
   QualitySchema,
   type Site,
@@ -281,7 +282,8 @@ export function deviceRoutes(ctx: AppContext, s: Services, host?: DeviceHost): F
       {
         config: { access: { roles: [...MANAGERS] } },
         schema: {
-          summary: 'Built-in Modbus device profiles and their registers',
+          summary:
+            'Built-in Modbus device profiles and their registers, and the point kinds a mapping may use',
           tags: ['devices'],
           response: {
             200: z.object({
@@ -291,6 +293,7 @@ export function deviceRoutes(ctx: AppContext, s: Services, host?: DeviceHost): F
                   registers: z.array(z.object({ name: z.string(), unit: z.string(), writable: z.boolean() })),
                 }),
               ),
+              pointKinds: z.array(PointKindSchema),
             }),
           },
         },
@@ -304,6 +307,8 @@ export function deviceRoutes(ctx: AppContext, s: Services, host?: DeviceHost): F
             writable: r.writable,
           })),
         })),
+        // Heartbeats are the gateway's own watchdog writes, configured in its file, not mapped here.
+        pointKinds: PointKindSchema.options.filter((k) => k !== 'heartbeat'),
       }),
     );
 

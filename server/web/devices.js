@@ -3,21 +3,6 @@
 import { api, el } from './dom.js';
 import { formatValue, t } from './i18n.js';
 
-const KINDS = [
-  'active_power',
-  'reactive_power',
-  'energy_import',
-  'energy_export',
-  'state_of_charge',
-  'temperature',
-  'frequency',
-  'voltage',
-  'current',
-  'power_factor',
-  'setpoint',
-  'status',
-];
-
 /** Points a profile offers by default: its registers that are named like a point kind. */
 function defaultPoints(profile, profiles) {
   if (profile === 'sunspec') return [{ id: 'power', kind: 'active_power', register: '203.W' }];
@@ -83,6 +68,7 @@ export async function devicesPage({ siteId, site, page, cleanup, status }) {
     api(`/api/sites/${encodeURIComponent(siteId)}/devices`),
   ]);
   const profiles = profilesRes.status === 200 ? profilesRes.body.profiles : [];
+  const kinds = profilesRes.status === 200 ? profilesRes.body.pointKinds : ['active_power'];
   const saved = savedRes.status === 200 ? savedRes.body.devices : [];
   const buildings = site.buildings.map((b) => b.id);
 
@@ -133,7 +119,7 @@ export async function devicesPage({ siteId, site, page, cleanup, status }) {
     const kindSel = el(
       'select',
       { 'aria-label': t('pointKind', { n: n + 1 }), class: 'pt-kind' },
-      KINDS.map((k) => el('option', { value: k, text: k, selected: k === p.kind })),
+      kinds.map((k) => el('option', { value: k, text: k, selected: k === p.kind })),
     );
     const regIn = el('input', {
       'aria-label': t('pointRegister', { n: n + 1 }),
