@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { type BrowserContext, type Page, chromium as playwright } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LiveGateways } from '../cli/runtime.js';
+import { LiveGateways } from '../app/runtime.js';
 import { SetpointWriteRepository } from '../gateway/write-log.js';
 import { listPoints, parseOrThrow, SitesConfigSchema } from '../model/index.js';
 import { type RunningSimulator, startSimulator } from '../sim/runner.js';

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { siteObligations$ } from '../../app/market-obligations.js';
+import { restoreSavedDevices, startRuntime } from '../../app/runtime.js';
 import { loadConfigFile, validateConfig } from '../../config/load.js';
 import { packageRoot } from '../../config/version.js';
 import { type GatewayConfig, GatewayConfigSchema, gatewaySite, toModelDevice } from '../../gateway/config.js';
@@ -9,8 +11,7 @@ import { DeviceSchema, type Site, SitesConfigSchema } from '../../model/index.js
 import { ensureDemoUsers } from '../../server/index.js';
 import type { Store } from '../../store/index.js';
 import { PortOptionSchema, parseOptions } from '../args.js';
-import { siteObligations$ } from '../market-obligations.js';
-import { restoreSavedDevices, startRuntime, stopOnSignals } from '../runtime.js';
+import { stopOnSignals } from '../signals.js';
 import { startBackgroundSimulator } from './sim.js';
 
 export const DemoOptionsSchema = z.object({

@@ -7,7 +7,7 @@ import { listPoints } from '../../model/index.js';
 import { openStore } from '../../store/index.js';
 import { DiskQueue, Hub, StoreWriter } from '../../stream/index.js';
 import { parseOptions } from '../args.js';
-import { stopOnSignals } from '../runtime.js';
+import { stopOnSignals } from '../signals.js';
 import { PkiOptionSchema } from './browse.js';
 
 export const GatewayOptionsSchema = z.object({

@@ -6,7 +6,7 @@ import { Gateway, type GatewayConfig, GatewayConfigSchema } from '../../gateway/
 import { GridflexError, type Reading, unitOf } from '../../model/index.js';
 import { Hub } from '../../stream/index.js';
 import { parseOptions } from '../args.js';
-import { stopOnSignals } from '../runtime.js';
+import { stopOnSignals } from '../signals.js';
 import { PkiOptionSchema } from './browse.js';
 
 export const ReadOptionsSchema = z.object({

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LiveGateways } from '../../cli/runtime.js';
+import { LiveGateways } from '../../app/runtime.js';
 import { freePort, sdm630Image, startModbusTcp, type TestDevice } from '../../gateway/testing.js';
 import { listPoints, parseOrThrow, type Site, SitesConfigSchema } from '../../model/index.js';
 import type { Store } from '../../store/index.js';
