@@ -43,3 +43,9 @@ export function postgresUrl(): { url: string | null; skipReason: string | null }
   if (process.env.GRIDFLEX_CI === '1') throw new Error(`CI requires ${reason}`);
   return { url: null, skipReason: reason };
 }
+/** Debian's docker-compose (v1) validates compose files without a Docker engine. */
+export const dockerCompose = () =>
+  probe('docker-compose', 'docker-compose', () => existsSync('/usr/bin/docker-compose'));
+/** systemd's own checks of unit and sysusers files; they need no running systemd. */
+export const systemdTools = () =>
+  probe('systemd-analyze', 'systemd', () => existsSync('/usr/bin/systemd-analyze') && existsSync('/usr/bin/systemd-sysusers'));
