@@ -7,3 +7,4 @@ export * from './ids.js';
 export * from './point.js';
 export * from './reading.js';
 export * from './site.js';
+export * from './write.js';
