@@ -41,6 +41,8 @@ export class Gateway {
   private stopped = false;
   private readonly links = new Map<string, ModbusLink>();
   private readonly lastWrite = new Map<string, number>();
+  /** The tail of each point's write queue: writes to one point run one at a time, in order. */
+  private readonly writeQueues = new Map<string, Promise<unknown>>();
   private readonly heartbeats: NodeJS.Timeout[] = [];
   private heartbeatCount = 0;
   private audit: Promise<void> = Promise.resolve();
@@ -147,8 +149,24 @@ export class Gateway {
    * Write a setpoint through the safety layer: allow-list, limits, rate limit, then old value,
    * write, read-back. A device refusal (Modbus exception) is reported as `rejected` and never
    * retried; every outcome is recorded, published on the hub's `writes` topic and returned.
+   *
+   * Writes to one point are serialised: each is decided (clock read, rate limit checked) only
+   * after the previous one has been sent and read back, so two callers a few milliseconds
+   * apart cannot both pass the rate limit, and a read-back is never of another caller's value.
+   * Writes to different points still run concurrently (each link takes turns on the wire).
    */
-  async write(req: WriteRequest): Promise<WriteRecord> {
+  write(req: WriteRequest): Promise<WriteRecord> {
+    const key = `${req.device}/${req.point}`;
+    const run = (this.writeQueues.get(key) ?? Promise.resolve()).then(() => this.writeNow(req));
+    const tail = run.catch(() => undefined);
+    this.writeQueues.set(key, tail);
+    void tail.then(() => {
+      if (this.writeQueues.get(key) === tail) this.writeQueues.delete(key);
+    });
+    return run;
+  }
+
+  private async writeNow(req: WriteRequest): Promise<WriteRecord> {
     const restored = await this.restoreRateLimits().then(
       () => null,
       (err: Error) => err,
