@@ -118,12 +118,47 @@ for (const backend of testBackends) {
       expect(log.some((e) => e.action === 'login' && e.outcome === 'ok' && e.actor === 'max')).toBe(true);
     });
 
-    it('rate-limits failed logins per username, even with the right password, with Retry-After', async () => {
+    it('rate-limits failed logins per (username, address), even with the right password, with Retry-After', async () => {
       for (let i = 0; i < 3; i++) expect((await login('bob', 'bad')).statusCode).toBe(401);
       const limited = await login('bob', ROLE_USERS.board.password);
       expect(limited.statusCode).toBe(429);
-      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(800);
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(50);
       expect(limited.json().error).toBe('GFX_AUTH_RATE_LIMITED');
+    });
+
+    it('counts parallel wrong passwords before hashing: of 40 at once, only the allowed 5 are tried', async () => {
+      const app2 = await buildApp({ store, hub: new Hub(), sites, version: 'test' });
+      const results = await Promise.all(
+        Array.from({ length: 40 }, () =>
+          app2.inject({
+            method: 'POST',
+            url: '/api/auth/login',
+            headers: ORIGIN,
+            remoteAddress: '10.9.9.9',
+            payload: { username: 'rita', password: 'guess-guess' },
+          }),
+        ),
+      );
+      const codes = results.map((r) => r.statusCode);
+      expect(codes.filter((c) => c === 401)).toHaveLength(5);
+      expect(codes.filter((c) => c === 429)).toHaveLength(35);
+      await app2.close();
+    });
+
+    it('does not let a stranger lock a resident out: five wrong passwords from elsewhere leave her login working', async () => {
+      const app2 = await buildApp({ store, hub: new Hub(), sites, version: 'test' });
+      const attempt = (password: string, remoteAddress: string) =>
+        app2.inject({
+          method: 'POST',
+          url: '/api/auth/login',
+          headers: ORIGIN,
+          remoteAddress,
+          payload: { username: 'rita', password },
+        });
+      for (let i = 0; i < 5; i++) expect((await attempt('guess-guess', '203.0.113.7')).statusCode).toBe(401);
+      expect((await attempt('guess-guess', '203.0.113.7')).statusCode).toBe(429);
+      expect((await attempt(ROLE_USERS.resident.password, '192.0.2.10')).statusCode).toBe(200);
+      await app2.close();
     });
 
     it('rate-limits failed logins per client address across usernames', async () => {

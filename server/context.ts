@@ -9,11 +9,16 @@ import type { ScopeResolver } from './auth/identity.js';
 export interface AuthSettings {
   /** How long a login lasts (absolute, not sliding). Default 12 h. */
   sessionTtlMs: number;
-  /** Failed logins allowed per username within `loginWindowMs`. Default 5 per 15 min. */
+  /**
+   * Failed logins allowed per (username, client address) before that pair waits
+   * `loginBackoffMs`, doubling with each further failure up to `loginWindowMs`. Default 5.
+   */
   loginMaxFailures: number;
   /** Failed logins allowed per client address (a household's shared address, a NAT) within the window. Default 20. */
   loginMaxFailuresPerAddress: number;
   loginWindowMs: number;
+  /** The first wait of a (username, address) pair past `loginMaxFailures`. Default 1 min. */
+  loginBackoffMs: number;
   /** SSE streams re-check their session this often and end when it is gone. Default 15 s. */
   liveHeartbeatMs: number;
 }
@@ -23,6 +28,7 @@ export const DEFAULT_AUTH: AuthSettings = {
   loginMaxFailures: 5,
   loginMaxFailuresPerAddress: 20,
   loginWindowMs: 15 * 60_000,
+  loginBackoffMs: 60_000,
   liveHeartbeatMs: 15_000,
 };
 

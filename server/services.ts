@@ -3,7 +3,7 @@ import type { Store } from '../store/index.js';
 import { loadMigrations } from '../store/index.js';
 import { AuditLog } from './audit.js';
 import type { ScopeResolver } from './auth/identity.js';
-import { LoginLimiter } from './auth/rate-limit.js';
+import { LoginThrottle } from './auth/rate-limit.js';
 import { AuthRepository } from './auth/repository.js';
 import { type AppContext, type AuthSettings, DEFAULT_AUTH } from './context.js';
 import { ledgerScopes } from './routes/bills.js';
@@ -17,8 +17,8 @@ export async function migrateServer(store: Store): Promise<number[]> {
 export interface Services {
   auth: AuthRepository;
   audit: AuditLog;
-  /** Failed logins per username, and per client address. */
-  limiter: { user: LoginLimiter; address: LoginLimiter };
+  /** Login attempts per (username, client address) and per address, counted before hashing. */
+  throttle: LoginThrottle;
   settings: AuthSettings;
   scopes: ScopeResolver;
 }
@@ -28,10 +28,12 @@ export function makeServices(ctx: AppContext): Services {
   return {
     auth: new AuthRepository(ctx.store.db),
     audit: new AuditLog(ctx.store.db),
-    limiter: {
-      user: new LoginLimiter(settings.loginMaxFailures, settings.loginWindowMs),
-      address: new LoginLimiter(settings.loginMaxFailuresPerAddress, settings.loginWindowMs),
-    },
+    throttle: new LoginThrottle({
+      maxPerPair: settings.loginMaxFailures,
+      maxPerAddress: settings.loginMaxFailuresPerAddress,
+      windowMs: settings.loginWindowMs,
+      backoffMs: settings.loginBackoffMs,
+    }),
     settings,
     // Unit → community comes from the ledger's bills unless the caller supplies its own.
     // A portfolio grant reaches the portfolio's sites (market/portfolio.ts).

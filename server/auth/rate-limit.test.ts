@@ -1,25 +1,38 @@
 import { describe, expect, it } from 'vitest';
-import { LoginLimiter } from './rate-limit.js';
+import { LoginThrottle } from './rate-limit.js';
 
-describe('LoginLimiter', () => {
-  it('refuses a key after maxFailures within the window, until the oldest failure leaves it', () => {
-    const l = new LoginLimiter(3, 60_000);
-    const keys = ['ip:1', 'user:max'];
-    for (const t of [0, 10_000, 20_000]) {
-      expect(l.retryAfter(keys, t)).toBe(0);
-      l.fail(keys, t);
-    }
-    expect(l.retryAfter(keys, 30_000)).toBe(30_000);
-    expect(l.retryAfter(['ip:2', 'user:max'], 30_000)).toBe(30_000); // the username alone is limited
-    expect(l.retryAfter(['ip:2', 'user:eve'], 30_000)).toBe(0);
-    expect(l.retryAfter(keys, 60_001)).toBe(0);
+const settings = { maxPerPair: 3, maxPerAddress: 10, windowMs: 15 * 60_000, backoffMs: 60_000 };
+
+describe('LoginThrottle', () => {
+  it('counts an attempt in the same step as the check, so the fourth of four at once waits', () => {
+    const t = new LoginThrottle(settings);
+    const waits = [0, 0, 0, 0].map(() => t.attempt('max', '10.0.0.1', 1000));
+    expect(waits).toEqual([0, 0, 0, 60_000]);
   });
 
-  it('forgets failures after a successful login', () => {
-    const l = new LoginLimiter(2, 60_000);
-    l.fail(['user:max'], 0);
-    l.succeed(['user:max']);
-    l.fail(['user:max'], 1);
-    expect(l.retryAfter(['user:max'], 2)).toBe(0);
+  it('makes only the (user, address) pair wait, doubling with each failure after the wait', () => {
+    const t = new LoginThrottle(settings);
+    for (let i = 0; i < 3; i++) t.attempt('rita', 'stranger', i);
+    expect(t.attempt('rita', 'stranger', 10)).toBeGreaterThan(59_000);
+    expect(t.attempt('rita', 'home', 10)).toBe(0); // the resident is not locked out
+    expect(t.attempt('rita', 'stranger', 60_003)).toBe(0); // back-off over: one more try
+    expect(t.attempt('rita', 'stranger', 60_004)).toBe(120_000 - 1);
+  });
+
+  it('limits an address across usernames within the window', () => {
+    const t = new LoginThrottle({ ...settings, maxPerAddress: 2 });
+    expect(t.attempt('u1', 'nat', 0)).toBe(0);
+    expect(t.attempt('u2', 'nat', 1)).toBe(0);
+    expect(t.attempt('u3', 'nat', 2)).toBe(15 * 60_000 - 2);
+    expect(t.attempt('u3', 'other', 2)).toBe(0);
+  });
+
+  it('takes back the attempt and forgets the pair after a right password', () => {
+    const t = new LoginThrottle(settings);
+    t.attempt('max', 'a', 0);
+    t.attempt('max', 'a', 1);
+    t.attempt('max', 'a', 2);
+    t.succeed('max', 'a', 2);
+    expect(t.attempt('max', 'a', 3)).toBe(0);
   });
 });

@@ -30,7 +30,7 @@ function sessionCookie(req: FastifyRequest, value: string, maxAgeS: number): str
 }
 
 function tooMany(reply: FastifyReply, waitMs: number) {
-  const seconds = Math.ceil(waitMs / 1000);
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
   return reply
     .code(429)
     .header('retry-after', String(seconds))
@@ -56,27 +56,21 @@ export function authRoutes(s: Services): FastifyPluginAsyncZod {
       },
       async (req, reply) => {
         const username = req.body.username.trim().toLowerCase();
-        const user = [username];
-        const address = [req.ip];
         const now = Date.now();
-        const wait = Math.max(
-          s.limiter.user.retryAfter(user, now),
-          s.limiter.address.retryAfter(address, now),
-        );
+        // Counted before the hash, in the same synchronous step as the check (LoginThrottle).
+        const wait = s.throttle.attempt(username, req.ip, now);
         if (wait > 0) {
           await s.audit.append({ actor: username, action: 'login', outcome: 'refused', ip: req.ip });
           return tooMany(reply, wait);
         }
         const who = await s.auth.checkPassword(username, req.body.password);
         if (!who) {
-          s.limiter.user.fail(user, now);
-          s.limiter.address.fail(address, now);
           await s.audit.append({ actor: username, action: 'login', outcome: 'failed', ip: req.ip });
           return reply
             .code(401)
             .send({ error: 'GFX_AUTH_FAILED', message: 'the username or the password is not right' });
         }
-        s.limiter.user.succeed(user);
+        s.throttle.succeed(username, req.ip, now);
         const secret = await s.auth.createSession(who.userId, s.settings.sessionTtlMs);
         await s.audit.append({ actor: who.username, action: 'login', ip: req.ip });
         reply.header('set-cookie', sessionCookie(req, secret, Math.floor(s.settings.sessionTtlMs / 1000)));
