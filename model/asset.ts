@@ -46,6 +46,10 @@ export const SheddableLoadAssetSchema = z.object({
   /** Longest continuous shed the occupants accept. */
   maxShedMinutes: z.number().int().positive().optional(),
   costPerKwh: z.number().nonnegative().default(0),
+  /** Draw at 100 % speed (a `speed` binding), kW; absent: `nominalKw`. */
+  ratedKw: positive.optional(),
+  /** How the draw follows the speed: fans and pumps by the cube of it (affinity laws). */
+  speedLaw: z.enum(['cubic', 'linear']).default('cubic'),
 });
 
 export const ThermalZoneAssetSchema = z.object({
@@ -78,6 +82,28 @@ export const PvAssetSchema = z.object({
   curtailable: z.boolean().default(true),
 });
 
+/**
+ * The control bindings each asset type understands (`control.<name>` → point key); the
+ * drivers in control/ turn a desired power into writes to them. Data, so a new device is a
+ * binding in the configuration, not code.
+ * - battery: `power` (W, + charging), or SunSpec model 124 `mode` (StorCtl_Mod), `charge_rate`
+ *   (InWRte), `discharge_rate` (OutWRte), optionally `revert_timeout` (InOutWRte_RvrtTms, s);
+ * - ev_charger: `power` (W);
+ * - thermal: `power` (W) or `enable` (1 on, 0 off);
+ * - sheddable: `speed` (%) or `enable` (1 on, 0 off);
+ * - pv: `limit_pct` (SunSpec 123 WMaxLimPct, % of `inverterKw`) with optional `limit_enable`
+ *   (WMaxLim_Ena) and `revert_timeout` (WMaxLimPct_RvrtTms, s), or `power_limit` (W);
+ * - shiftable: `start` (1 starts a run).
+ */
+export const CONTROL_BINDINGS = {
+  battery: ['power', 'mode', 'charge_rate', 'discharge_rate', 'revert_timeout'],
+  ev_charger: ['power'],
+  thermal: ['power', 'enable'],
+  sheddable: ['speed', 'enable'],
+  pv: ['limit_pct', 'limit_enable', 'revert_timeout', 'power_limit'],
+  shiftable: ['start'],
+} as const;
+
 export const AssetSchema = z
   .discriminatedUnion('type', [
     BatteryAssetSchema,
@@ -88,6 +114,14 @@ export const AssetSchema = z
     PvAssetSchema,
   ])
   .superRefine((a, ctx) => {
+    const known: readonly string[] = CONTROL_BINDINGS[a.type];
+    for (const name of Object.keys(a.control))
+      if (!known.includes(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['control', name],
+          message: `a ${a.type} has no control binding "${name}" (known: ${known.join(', ')})`,
+        });
     if (a.type === 'battery' && a.minSocPct >= a.maxSocPct) {
       ctx.addIssue({ code: 'custom', path: ['maxSocPct'], message: 'maxSocPct must be above minSocPct' });
     }
