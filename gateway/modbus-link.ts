@@ -134,7 +134,7 @@ export class ModbusLink {
         }),
       ]);
     } catch (err) {
-      safeClose(client);
+      this.release(client);
       this.fail(err);
       throw new DeviceUnreachableError(`cannot connect to ${this.label}: ${describe(err)}`, err);
     } finally {
@@ -165,8 +165,22 @@ export class ModbusLink {
   }
 
   private dropClient(): void {
-    if (this.client) safeClose(this.client);
+    if (this.client) this.release(this.client);
     this.client = null;
+  }
+
+  /**
+   * Let go of a connection for good. A TCP socket is destroyed, not ended: modbus-serial's
+   * `close()` only half-closes it, and a device that keeps its side open (many do) would then
+   * hold the socket, and the process, open forever. A serial line is closed.
+   */
+  private release(client: ModbusRTU): void {
+    try {
+      if (this.connection.transport === 'rtu') client.close(() => undefined);
+      else client.destroy(() => undefined);
+    } catch {
+      // already closed
+    }
   }
 
   /** Read `count` registers (or bits, as 0/1) from a table. */
@@ -199,14 +213,6 @@ export class ModbusLink {
     this.closed = true;
     await this.chain;
     this.dropClient();
-  }
-}
-
-function safeClose(client: ModbusRTU): void {
-  try {
-    client.close(() => undefined);
-  } catch {
-    // already closed
   }
 }
 

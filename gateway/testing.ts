@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { ServerTCP } from 'modbus-serial';
 import type { ModbusFunction } from './register-map.js';
 
@@ -222,4 +222,37 @@ export function sdm630Image(
   img.putFloat32('input', 0x48, values.importKwh ?? 1500.25);
   img.putFloat32('input', 0x4a, 12.5);
   return img;
+}
+
+/**
+ * A device that keeps its side of a TCP connection open after the client has finished
+ * (many embedded stacks never close on a half-close): a relay in front of `targetPort` that
+ * never ends the client's socket. Only a client that destroys its socket lets go of it.
+ */
+export async function startHalfOpenRelay(
+  targetPort: number,
+): Promise<{ port: number; stop(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer({ allowHalfOpen: true }, (client) => {
+    const device = connect({ host: '127.0.0.1', port: targetPort });
+    for (const s of [client, device]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
+    client.pipe(device, { end: false });
+    device.pipe(client, { end: false });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as { port: number }).port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
