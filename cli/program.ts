@@ -23,6 +23,8 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   ledger: () => import('./commands/ledger.js'),
   user: () => import('./commands/user.js'),
   market: () => import('./commands/market.js'),
+  config: () => import('./commands/config.js'),
+  run: () => import('./commands/run.js'),
 };
 
 /**

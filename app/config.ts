@@ -1,0 +1,395 @@
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { loadConfigFile, parseConfigText, validateConfig } from '../config/load.js';
+import { type GatewayConfig, GatewayConfigSchema, toModelDevice } from '../gateway/config.js';
+import { ProfileSchema } from '../gateway/register-map.js';
+import { type CommunityConfig, CommunitySchema } from '../ledger/index.js';
+import { checkPortfolios, type Portfolio, PortfoliosConfigSchema } from '../market/portfolio.js';
+import { DEFAULT_PRODUCTS_FILE, loadProducts } from '../market/product.js';
+import {
+  DeviceSchema,
+  DurationSchema,
+  type FieldIssue,
+  formatPath,
+  GridflexError,
+  IdSchema,
+  issuesFromZod,
+  type Site,
+  SiteSchema,
+  ValidationError,
+} from '../model/index.js';
+import { DEFAULT_TARIFF, type Tariff, TariffSchema } from '../optimizer/live.js';
+import { APP_ERRORS } from './errors.js';
+
+/**
+ * `gridflex.yaml`: everything `gridflex run` controls, in one file (README "Production").
+ * Devices are written once, in the gateway's full description (connection, profile, points
+ * with their register or node id); the sites, assets and bindings are the model's; tariffs,
+ * portfolios and communities are the owning modules' schemas.
+ */
+
+const path = (...p: (string | number)[]) => p;
+
+export const ListenSchema = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+});
+
+export const DatabaseSchema = z.object({
+  /** PostgreSQL/TimescaleDB; absent: the embedded database in `data`. `DATABASE_URL` wins. */
+  url: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
+    .optional(),
+  /** Folder of the embedded database, the readings spool and the gateway's OPC UA keys. */
+  data: z.string().min(1).default('./data'),
+});
+
+/** What a site adds for `run`: which optimiser tariff applies and how it is optimised. */
+const SiteRunSchema = z.object({
+  /** A key of `tariffs`; absent: the first tariff, else the built-in two-rate default. */
+  tariff: IdSchema.optional(),
+  optimizer: z
+    .object({
+      /** Plan and dispatch the site live when it has a controllable asset. */
+      enabled: z.boolean().default(true),
+      /** Base load (kW) for slots the store has no history of yet; default: the stored mean, else 10 % of the import limit. */
+      fallbackLoadKw: z.number().positive().optional(),
+    })
+    .prefault({}),
+});
+
+const MarketSchema = z.object({
+  /** A product catalogue file (market/products.yaml format); default: the bundled one. */
+  products: z.string().min(1).optional(),
+  portfolios: z.unknown().optional(),
+});
+
+const LedgerSchema = z.object({
+  /** Communities billed monthly from the stored readings: inline, or a community file (path relative to this file). */
+  communities: z.array(z.union([z.string().min(1), z.unknown()])).default([]),
+  /** How often closed months are looked for (they are also at start). */
+  every: DurationSchema.prefault('1h'),
+});
+
+const TopSchema = z.object({
+  listen: ListenSchema.prefault({}),
+  database: DatabaseSchema.prefault({}),
+  gateway: z
+    .object({
+      pollInterval: z.string().optional(),
+      /** OPC UA client certificate folder; default `<data>/gateway-pki`. */
+      pkiDir: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  profiles: z.record(IdSchema, ProfileSchema).default({}),
+  tariffs: z.record(IdSchema, TariffSchema).default({}),
+  sites: z.array(z.record(z.string(), z.unknown())).min(1, 'list at least one site'),
+  market: MarketSchema.prefault({}),
+  ledger: LedgerSchema.prefault({}),
+});
+
+/** One site as `run` drives it: the model's site, its gateway (null: no devices), tariff, optimiser. */
+export interface ConfiguredSite {
+  site: Site;
+  gateway: GatewayConfig | null;
+  tariff: Tariff;
+  optimizer: z.output<typeof SiteRunSchema>['optimizer'];
+}
+
+/** Walk a binding key `site/device/point` and say what is wrong with it, or null. */
+function bindingProblem(site: Site, key: string, writable: boolean): string | null {
+  const [siteId, deviceId, pointId, ...rest] = key.split('/');
+  if (rest.length > 0 || !pointId) return `"${key}" is not a site/device/point key`;
+  if (siteId !== site.id) return `"${key}" names site "${siteId}", not this site "${site.id}"`;
+  const device = site.buildings.flatMap((b) => b.devices).find((d) => d.id === deviceId);
+  if (!device) return `"${key}": no device "${deviceId}" in site "${site.id}"`;
+  const point = device.points.find((p) => p.id === pointId);
+  if (!point)
+    return `"${key}": device "${deviceId}" has no point "${pointId}" (it has: ${device.points.map((p) => p.id).join(', ')})`;
+  if (writable && !point.writable) return `"${key}": point "${pointId}" of "${deviceId}" is not writable`;
+  return null;
+}
+
+/** Every binding of the site (grid meter, asset measure and control points) checked against its devices. */
+export function bindingIssues(site: Site, at: readonly (string | number)[]): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const check = (key: string, writable: boolean, p: (string | number)[]) => {
+    const problem = bindingProblem(site, key, writable);
+    if (problem) out.push({ path: formatPath([...at, ...p]), message: problem, code: 'custom' });
+  };
+  if (site.grid.measure?.power) check(site.grid.measure.power, false, ['grid', 'measure', 'power']);
+  site.buildings.forEach((b, bi) => {
+    b.assets.forEach((a, ai) => {
+      for (const [k, v] of Object.entries(a.measure))
+        check(v, false, ['buildings', bi, 'assets', ai, 'measure', k]);
+      for (const [k, v] of Object.entries(a.control))
+        check(v, true, ['buildings', bi, 'assets', ai, 'control', k]);
+    });
+  });
+  return out;
+}
+
+/** Where device `k` of the flattened gateway view sits in the file. */
+function devicePaths(raw: Record<string, unknown>): (string | number)[][] {
+  const buildings = Array.isArray(raw.buildings) ? raw.buildings : [];
+  return buildings.flatMap((b, bi) => {
+    const devices = Array.isArray((b as { devices?: unknown }).devices)
+      ? (b as { devices: unknown[] }).devices
+      : [];
+    return devices.map((_, di) => ['buildings', bi, 'devices', di]);
+  });
+}
+
+const flatDevices = (raw: Record<string, unknown>) =>
+  (Array.isArray(raw.buildings) ? raw.buildings : []).flatMap((b) =>
+    Array.isArray((b as { devices?: unknown }).devices) ? (b as { devices: unknown[] }).devices : [],
+  );
+
+/**
+ * The whole file: the top level, then each site as the model reads it (`SiteSchema`: ids,
+ * duplicates, assets) and as the gateway reads it (`GatewayConfigSchema`: profiles, registers,
+ * node ids, writable points), then every binding against the devices. Issues carry the path in
+ * this file (`sites[1].buildings[0].devices[2].points[0].register`).
+ */
+export const GridflexConfigSchema = TopSchema.transform((top, ctx) => {
+  const issues = new Map<string, FieldIssue>();
+  const add = (i: FieldIssue) => issues.set(`${i.path}\u0000${i.message}`, i);
+  const sites: ConfiguredSite[] = [];
+  const siteIds = new Set<string>();
+  const tariffIds = Object.keys(top.tariffs);
+  top.sites.forEach((raw, si) => {
+    const at = path('sites', si);
+    // Devices are the gateway's to read (connection, profile, registers); the model gets its
+    // view of them (toModelDevice), so a device is described once and checked by its owner.
+    const buildings = Array.isArray(raw.buildings) ? (raw.buildings as unknown[]) : [];
+    const model = SiteSchema.safeParse({
+      ...raw,
+      buildings: buildings.map((b) => (b && typeof b === 'object' ? { ...b, devices: [] } : b)),
+    });
+    if (!model.success) for (const i of issuesFromZod(model.error, at)) add(i);
+    const run = SiteRunSchema.safeParse(raw);
+    if (!run.success) for (const i of issuesFromZod(run.error, at)) add(i);
+    const devices = flatDevices(raw);
+    const where = devicePaths(raw);
+    let gateway: GatewayConfig | null = null;
+    let gatewayOk = true;
+    if (devices.length > 0) {
+      const gw = GatewayConfigSchema.safeParse({
+        site: raw.id,
+        ...(top.gateway.pollInterval ? { pollInterval: top.gateway.pollInterval } : {}),
+        profiles: top.profiles,
+        devices,
+      });
+      if (gw.success) gateway = gw.data;
+      else {
+        gatewayOk = false;
+        for (const issue of gw.error.issues) {
+          const [head, k, ...rest] = issue.path;
+          // devices[k] of the gateway view is buildings[b].devices[d] here; `site` is the site id.
+          const p =
+            head === 'devices' && typeof k === 'number' && where[k]
+              ? [...at, ...where[k]!, ...rest]
+              : head === 'site'
+                ? [...at, 'id']
+                : head === 'pollInterval'
+                  ? ['gateway', 'pollInterval']
+                  : head === 'profiles'
+                    ? issue.path
+                    : [...at, ...issue.path];
+          add({ path: formatPath(p as (string | number)[]), message: issue.message, code: issue.code });
+        }
+      }
+    }
+    if (!model.success || !run.success || !gatewayOk) return;
+    const gwDevices = gateway?.devices ?? [];
+    let k = 0;
+    const site: Site = {
+      ...model.data,
+      buildings: model.data.buildings.map((b, bi) => ({
+        ...b,
+        devices: where
+          .filter((w) => w[1] === bi)
+          .map(() => DeviceSchema.parse(toModelDevice(gwDevices[k++]!))),
+      })),
+    };
+    if (siteIds.has(site.id))
+      add({ path: formatPath([...at, 'id']), message: `duplicate site id "${site.id}"`, code: 'custom' });
+    siteIds.add(site.id);
+    for (const i of bindingIssues(site, at)) add(i);
+    const tariffId = run.data.tariff ?? tariffIds[0];
+    if (run.data.tariff && !top.tariffs[run.data.tariff])
+      add({
+        path: formatPath([...at, 'tariff']),
+        message: `no tariff "${run.data.tariff}" in tariffs (known: ${tariffIds.join(', ') || 'none'})`,
+        code: 'custom',
+      });
+    sites.push({
+      site,
+      gateway,
+      tariff: (tariffId && top.tariffs[tariffId]) || DEFAULT_TARIFF,
+      optimizer: run.data.optimizer,
+    });
+  });
+  const portfolios = PortfoliosConfigSchema.safeParse({ portfolios: top.market.portfolios ?? [] });
+  if (!portfolios.success) for (const i of issuesFromZod(portfolios.error, ['market'])) add(i);
+  top.ledger.communities.forEach((c, ci) => {
+    if (typeof c === 'string') return;
+    const r = CommunitySchema.safeParse(c);
+    if (!r.success) for (const i of issuesFromZod(r.error, ['ledger', 'communities', ci])) add(i);
+  });
+  for (const i of issues.values()) ctx.addIssue({ code: 'custom', path: pathOf(i.path), message: i.message });
+  if (issues.size > 0) return z.NEVER;
+  return {
+    listen: top.listen,
+    database: top.database,
+    gateway: top.gateway,
+    sites,
+    market: {
+      productsFile: top.market.products,
+      portfolios: portfolios.success ? portfolios.data.portfolios : [],
+    },
+    ledger: {
+      every: top.ledger.every,
+      communities: top.ledger.communities.map((c) => (typeof c === 'string' ? c : CommunitySchema.parse(c))),
+    },
+  };
+});
+
+/** `a.b[2].c` back to a zod path, so `issuesFromZod` prints it as it was found. */
+function pathOf(p: string): (string | number)[] {
+  return p
+    .split(/\.|\[(\d+)\]/)
+    .filter((s) => s !== undefined && s !== '')
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+type Parsed = z.output<typeof GridflexConfigSchema>;
+
+/** The configuration `startGridflex` takes: the file checked, community files read, products loaded. */
+export interface GridflexConfig extends Omit<Parsed, 'market' | 'ledger'> {
+  market: { productsFile: string; portfolios: Portfolio[] };
+  ledger: { every: number; communities: CommunityConfig[] };
+}
+
+/**
+ * What the schema cannot see on its own (it reads no files): community files, the product
+ * catalogue, and that portfolios and communities name sites and points that exist.
+ */
+export async function resolveGridflexConfig(parsed: Parsed, fileName: string): Promise<GridflexConfig> {
+  const base = dirname(resolve(fileName));
+  const issues: FieldIssue[] = [];
+  const communities: CommunityConfig[] = [];
+  for (const [ci, c] of parsed.ledger.communities.entries()) {
+    const community = typeof c === 'string' ? await loadConfigFile(CommunitySchema, resolve(base, c)) : c;
+    communities.push(community);
+    const points = new Set(
+      parsed.sites.flatMap(({ site }) =>
+        site.buildings.flatMap((b) =>
+          b.devices.flatMap((d) => d.points.map((p) => `${site.id}/${d.id}/${p.id}`)),
+        ),
+      ),
+    );
+    for (const [meter, key] of Object.entries(community.points ?? {}))
+      if (!points.has(key))
+        issues.push({
+          path: formatPath(['ledger', 'communities', ci, 'points', meter]),
+          message: `meter ${meter} reads "${key}", which no device of the configured sites has`,
+          code: 'custom',
+        });
+  }
+  const productsFile = parsed.market.productsFile
+    ? resolve(base, parsed.market.productsFile)
+    : DEFAULT_PRODUCTS_FILE;
+  const catalog = await loadProducts(productsFile);
+  let portfolios: Portfolio[] = [];
+  try {
+    portfolios = checkPortfolios(
+      { portfolios: parsed.market.portfolios },
+      parsed.sites.map((s) => s.site),
+      catalog,
+      fileName,
+    );
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    issues.push(...err.issues.map((i) => ({ ...i, path: `market.${i.path}` })));
+  }
+  if (issues.length > 0)
+    throw new ValidationError(`${fileName} is invalid`, issues, APP_ERRORS.configInvalid);
+  return {
+    ...parsed,
+    market: { productsFile, portfolios },
+    ledger: { every: parsed.ledger.every, communities },
+  };
+}
+
+/** Read, check and resolve `gridflex.yaml` (YAML or JSON). */
+export async function loadGridflexConfig(fileName: string): Promise<GridflexConfig> {
+  return resolveGridflexConfig(await loadConfigFile(GridflexConfigSchema, fileName), fileName);
+}
+
+/** The same for text in hand (tests, the demo's generated configuration). */
+export async function parseGridflexConfig(text: string, fileName: string): Promise<GridflexConfig> {
+  const parsed = validateConfig(GridflexConfigSchema, parseConfigText(text, fileName), fileName);
+  return resolveGridflexConfig(parsed, fileName);
+}
+
+/** The same for an object in hand; relative file names resolve against `baseFile`'s folder. */
+export async function gridflexConfigFrom(data: unknown, baseFile: string): Promise<GridflexConfig> {
+  return resolveGridflexConfig(validateConfig(GridflexConfigSchema, data, baseFile), baseFile);
+}
+
+/**
+ * The devices of one site as the gateway reads them, for `gridflex read|write|scan|browse`:
+ * from `gridflex.yaml` (`site` is needed when it lists several sites) or from an old gateway
+ * file, narrowed to `devices` when given. Unknown names are errors naming what exists.
+ */
+export async function loadGatewayView(
+  fileName: string,
+  o: { site?: string | undefined; devices?: readonly string[] | undefined } = {},
+): Promise<GatewayConfig> {
+  const raw = await loadConfigFile(z.unknown(), fileName);
+  let cfg: GatewayConfig;
+  if (raw && typeof raw === 'object' && 'sites' in raw) {
+    const parsed = validateConfig(GridflexConfigSchema, raw, fileName);
+    const ids = parsed.sites.map((s) => s.site.id);
+    if (!o.site && ids.length > 1)
+      throw new GridflexError(
+        APP_ERRORS.configInvalid,
+        `${fileName} lists several sites: give --site (${ids.join(', ')})`,
+        { status: 400 },
+      );
+    const chosen = o.site ? parsed.sites.find((s) => s.site.id === o.site) : parsed.sites[0];
+    if (!chosen)
+      throw new GridflexError(
+        APP_ERRORS.configInvalid,
+        `${fileName} has no site "${o.site}" (it has: ${ids.join(', ')})`,
+        { status: 400 },
+      );
+    if (!chosen.gateway)
+      throw new GridflexError(
+        APP_ERRORS.configInvalid,
+        `site ${chosen.site.id} in ${fileName} has no devices`,
+        { status: 400 },
+      );
+    cfg = chosen.gateway;
+  } else {
+    cfg = validateConfig(GatewayConfigSchema, raw, fileName);
+    if (o.site && o.site !== cfg.site)
+      throw new GridflexError(
+        APP_ERRORS.configInvalid,
+        `${fileName} is the gateway file of site "${cfg.site}", not "${o.site}"`,
+        { status: 400 },
+      );
+  }
+  if (!o.devices || o.devices.length === 0) return cfg;
+  const known = cfg.devices.map((d) => d.id);
+  const missing = o.devices.filter((d) => !known.includes(d));
+  if (missing.length > 0)
+    throw new GridflexError(
+      APP_ERRORS.configInvalid,
+      `site ${cfg.site} has no device ${missing.map((m) => `"${m}"`).join(', ')} (it has: ${known.join(', ')})`,
+      { status: 400 },
+    );
+  return { ...cfg, devices: cfg.devices.filter((d) => o.devices!.includes(d.id)) };
+}
