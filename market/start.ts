@@ -32,6 +32,8 @@ export interface StartMarketOptions {
    * a site or product that does not exist fails with the field named.
    */
   portfoliosFile?: string;
+  /** Portfolios already checked against sites and products (gridflex.yaml `market.portfolios`): no file is read. */
+  portfolios?: readonly Portfolio[];
   productsFile?: string;
   /** Who drives the devices (market/runtime's GatewayExecutor). Absent: activations fail at dispatch, saying why. */
   executor?: ActivationExecutor;
@@ -131,8 +133,8 @@ export async function startMarket(o: StartMarketOptions): Promise<RunningMarket>
   const now = o.now ?? Date.now;
   const catalog = await loadProducts(o.productsFile ?? DEFAULT_PRODUCTS_FILE);
   const file = o.portfoliosFile ?? DEFAULT_PORTFOLIOS_FILE;
-  let data = await loadConfigFile(z.unknown(), file);
-  if (!o.portfoliosFile) {
+  let data = o.portfolios ? { portfolios: o.portfolios } : await loadConfigFile(z.unknown(), file);
+  if (!o.portfoliosFile && !o.portfolios) {
     const running = new Set(o.sites.map((s) => s.id));
     const parsed = z
       .object({ portfolios: z.array(z.object({ sites: z.array(z.string()) }).loose()) })
