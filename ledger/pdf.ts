@@ -1,13 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { GridflexError } from '../model/index.js';
 
 /**
  * PDF of an HTML bill through headless Chromium's print-to-PDF (A4, the page's print styles).
  * The browser is `GRIDFLEX_CHROMIUM` or /usr/bin/chromium (Debian package `chromium`); the page
- * is self-contained, so no network is used.
+ * is self-contained, so no network is used. playwright-core is imported here, when a PDF is asked
+ * for: it is large, and a dev dependency, so HTML, CSV and JSON bills work without it.
  */
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -18,8 +19,18 @@ export const CHROMIUM_ARGS = [
 
 export async function htmlToPdf(pages: readonly string[]): Promise<Buffer[]> {
   const executablePath = process.env.GRIDFLEX_CHROMIUM ?? '/usr/bin/chromium';
+  let chromium: typeof import('playwright-core').chromium;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch (err) {
+    throw new GridflexError(
+      'GFX_LEDGER_PDF',
+      `PDF needs the playwright-core package (npm install playwright-core); HTML, CSV and JSON need nothing: ${(err as Error).message.split('\n')[0]}`,
+      { cause: err },
+    );
+  }
   const profile = await mkdtemp(join(tmpdir(), 'gfx-pdf-'));
-  let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>>;
+  let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(profile, {
       executablePath,

@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfigFile } from '../../config/load.js';
@@ -19,7 +20,6 @@ import {
   type ReadingsBatch,
   summaryText,
 } from '../../ledger/index.js';
-import { htmlToPdf } from '../../ledger/pdf.js';
 import { GridflexError } from '../../model/index.js';
 import { openStore } from '../../store/index.js';
 import { parseOptions } from '../args.js';
@@ -97,9 +97,13 @@ export function register(program: Command): void {
         const result = await issueBills(ledger, community, period, batch, { correct: opts.correct });
         const out = opts.out ?? join('bills', `${config.id}-${opts.period}`);
         await mkdir(out, { recursive: true });
-        // Chromium is loaded only for PDF; one browser prints every bill.
+        // Chromium (playwright-core) is loaded only for PDF; one browser prints every bill.
         const pdfs =
-          opts.format === 'pdf' ? await htmlToPdf(result.bills.map((b) => billHtml(b, community.tz))) : [];
+          opts.format === 'pdf'
+            ? await (await import('../../ledger/pdf.js')).htmlToPdf(
+                result.bills.map((b) => billHtml(b, community.tz)),
+              )
+            : [];
         for (const [i, bill] of result.bills.entries()) {
           const body =
             opts.format === 'json'
@@ -131,24 +135,76 @@ export function register(program: Command): void {
     });
 }
 
-/** The readings file(s), read now (a bad path exits 2); parsed when the batch is needed. */
-async function readReadings(path: string, format: 'csv' | 'sdat-ch'): Promise<() => ReadingsBatch> {
-  try {
-    if (format === 'csv') {
-      const text = await readFile(path, 'utf8');
-      return () => parseReadingsCsv(text);
+/** A few formats people pass by mistake, named by their first bytes. */
+const NOT_TEXT: [number[], string][] = [
+  [[0x50, 0x4b, 0x03, 0x04], 'a ZIP archive (an Excel .xlsx is one): export the sheet as CSV'],
+  [[0x25, 0x50, 0x44, 0x46], 'a PDF document'],
+  [[0x42, 0x5a, 0x68], 'bzip2-compressed: decompress it, or compress it with gzip'],
+  [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], 'xz-compressed: decompress it, or compress it with gzip'],
+  [[0x28, 0xb5, 0x2f, 0xfd], 'zstd-compressed: decompress it, or compress it with gzip'],
+  [[0xd0, 0xcf, 0x11, 0xe0], 'an old Excel/Office file: export the sheet as CSV'],
+];
+
+/**
+ * The text of a readings file, gunzipped when its content is gzip (whatever its name), or an
+ * error that says what the file is when it is neither text nor gzip.
+ */
+export function readingsText(raw: Buffer, path: string): string {
+  const gzip = raw[0] === 0x1f && raw[1] === 0x8b;
+  let bytes = raw;
+  if (gzip) {
+    try {
+      bytes = gunzipSync(raw);
+    } catch (err) {
+      throw new GridflexError(
+        'GFX_CLI_ARGS',
+        `--readings: ${path} is gzip but cannot be decompressed (${(err as Error).message})`,
+        { status: 400 },
+      );
     }
-    const names = (await stat(path)).isDirectory()
-      ? (await readdir(path)).filter((n) => n.toLowerCase().endsWith('.xml')).map((n) => join(path, n))
-      : [path];
-    if (names.length === 0) throw new Error('no .xml file');
-    const docs = await Promise.all(
-      names.map(async (name) => ({ name: basename(name), text: await readFile(name, 'utf8') })),
+  }
+  const known = NOT_TEXT.find(([magic]) => magic.every((byte, i) => bytes[i] === byte));
+  let text: string | null = null;
+  if (!known) {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {}
+  }
+  if (text === null || text.includes('\0')) {
+    const what =
+      known?.[1] ??
+      `binary data (starts with ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`;
+    throw new GridflexError(
+      'GFX_CLI_ARGS',
+      `--readings: ${path}${gzip ? ' (gzip)' : ''} is neither CSV text nor gzip-compressed CSV: it is ${what}`,
+      { status: 400 },
     );
-    return () => parseSdatCh(docs);
+  }
+  return text;
+}
+
+/**
+ * The readings file(s), read now (a bad path exits 2); parsed when the batch is needed. Either
+ * format may be gzip-compressed: recognised by its content, not by a `.gz` name.
+ */
+async function readReadings(path: string, format: 'csv' | 'sdat-ch'): Promise<() => ReadingsBatch> {
+  let read: { name: string; raw: Buffer }[];
+  try {
+    const names =
+      format === 'csv' || !(await stat(path)).isDirectory()
+        ? [path]
+        : (await readdir(path))
+            .filter((n) => /\.xml(\.gz)?$/i.test(n))
+            .sort()
+            .map((n) => join(path, n));
+    if (names.length === 0) throw new Error('no .xml file');
+    read = await Promise.all(names.map(async (name) => ({ name, raw: await readFile(name) })));
   } catch (err) {
     throw new GridflexError('GFX_CLI_ARGS', `--readings: cannot read ${path} (${(err as Error).message})`, {
       status: 400,
     });
   }
+  const docs = read.map(({ name, raw }) => ({ name: basename(name), text: readingsText(raw, name) }));
+  if (format === 'csv') return () => parseReadingsCsv(docs[0]!.text);
+  return () => parseSdatCh(docs);
 }
