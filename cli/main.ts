@@ -1,8 +1,7 @@
-import { buildProgram, reportError } from './program.js';
+import { buildProgram, commandOf, reportError } from './program.js';
 
 try {
-  const first = process.argv.slice(2).find((a) => !a.startsWith('-'));
-  const program = await buildProgram(first);
+  const program = await buildProgram(commandOf(process.argv.slice(2)));
   await program.parseAsync(process.argv);
 } catch (err) {
   process.exitCode = reportError(err);

@@ -28,8 +28,43 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
 };
 
 /**
+ * What `gridflex --help` lists for each command, so the top-level help loads no command module
+ * (loading them all took about a second). cli/program.test.ts checks that each entry is the
+ * description the command registers.
+ */
+export const SUMMARIES: Record<string, string> = {
+  demo: 'run the demo virtual power plant: store, API and web UI (embedded database unless DATABASE_URL is set)',
+  sim: 'run a simulated site whose devices answer over Modbus TCP and OPC UA',
+  read: 'read every point of a gateway file and print one JSON line per point',
+  gateway:
+    'poll the devices of a gateway file continuously into the store (spooling to disk while it is down)',
+  scan: 'discover the SunSpec models of a Modbus device and print a gateway config stub',
+  browse: 'list the nodes of an OPC UA server below Objects (node id, class, browse name)',
+  write: 'write a setpoint through the safety layer (allow-list, limits, rate limit, read-back)',
+  optimize:
+    'plan one site: solve the LP problem in a JSON/YAML file (format: optimizer/README.md) and print the result as JSON',
+  bill: 'allocate communal solar for one month, issue each unit’s bill into the tamper-evident ledger and write the bills',
+  ledger: 'the tamper-evident billing ledger',
+  user: 'manage who may log in: add users, list them, issue and revoke API tokens',
+  market: 'the operator side of the market over the HTTP API: availability, activations, delivery reports',
+  config: 'check gridflex.yaml, or convert the older sites and gateway files to it',
+  run: 'run the controller for the sites of gridflex.yaml',
+};
+
+/**
+ * The command `argv` (without node and the script) names: the first word, or the word after
+ * `help` (`gridflex help bill`). Undefined for the top-level help and an unknown command.
+ */
+export function commandOf(argv: readonly string[]): string | undefined {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const name = words[0] === 'help' ? words[1] : words[0];
+  return name !== undefined && name in COMMANDS ? name : undefined;
+}
+
+/**
  * The `gridflex` program. With `only`, just that subcommand is loaded (a normal invocation);
- * without it, all of them (top-level help, unknown commands).
+ * without it, each command is a stub with its summary: enough for the top-level help and for
+ * commander's "unknown command" with a suggestion, at no loading cost.
  */
 export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('gridflex')
@@ -37,8 +72,13 @@ export async function buildProgram(only?: string): Promise<Command> {
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  const names = only !== undefined && only in COMMANDS ? [only] : Object.keys(COMMANDS);
-  for (const mod of await Promise.all(names.map((n) => COMMANDS[n]!()))) mod.register(program);
+  if (only !== undefined && only in COMMANDS) (await COMMANDS[only]!()).register(program);
+  else
+    for (const name of Object.keys(COMMANDS))
+      program
+        .command(name)
+        .description(SUMMARIES[name] ?? '')
+        .allowUnknownOption();
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }
