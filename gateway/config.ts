@@ -67,6 +67,13 @@ export const ModbusGatewayDeviceSchema = z.object({
   /** Overrides of the profile's read shaping. */
   maxRegisters: z.number().int().min(4).max(125).optional(),
   maxGap: z.number().int().min(0).max(124).optional(),
+  /**
+   * A merged read the device refused with a transient exception (4 server failure, 5, 6 busy,
+   * 10/11 gateway path or target) is split into single reads, and merged again after this many
+   * polls in which every single read succeeded. Exceptions 1–3 (illegal function, address,
+   * value) are answers about the map: such a read stays split.
+   */
+  remergeAfter: z.number().int().min(1).max(10_000).default(10),
   /** Read every point with its own request (for devices that mishandle multi-register reads; also the bench's peer). */
   oneRequestPerPoint: z.boolean().default(false),
   /** Write a rising counter to this writable point every `interval` so the device's watchdog stays calm. */

@@ -23,13 +23,32 @@ interface PointState {
   published?: Published;
 }
 
+/**
+ * One planned read. A refused merged read is `split` into single reads; a transient refusal
+ * (device busy or failing) is merged again after `remergeAfter` clean polls, a refusal about
+ * the map (exceptions 1–3) is not.
+ */
+interface Slot {
+  merged: ReadRequest<string>;
+  split: ReadRequest<string>[] | null;
+  permanent: boolean;
+  /** Consecutive polls since the split in which every single read succeeded. */
+  clean: number;
+}
+
 interface Group {
   intervalMs: number;
   points: BoundPoint[];
-  plan: ReadRequest<string>[];
+  slots: Slot[];
   timer: NodeJS.Timeout | null;
   running: boolean;
 }
+
+/** Illegal function, data address, data value: the request itself is wrong for this device. */
+const PERMANENT_EXCEPTIONS = new Set([1, 2, 3]);
+
+/** Reachability changes of a device (not every poll): `down` with why, or back `up`. */
+export type ReachabilityListener = (change: { device: string; up: boolean; reason: string | null }) => void;
 
 export interface PollOutcome {
   /** Every reading of the poll (before the deadband filter). */
@@ -67,7 +86,8 @@ const RAW_MAX: Partial<Record<Register['type'], number>> = {
 /**
  * Polls one Modbus device: its points are grouped by poll interval, each group's registers
  * planned into merged reads. A merged read the device refuses with an exception is split
- * into single reads for good, so one bad address in a map costs only its own point.
+ * into single reads, so one bad address in a map costs only its own point; a split caused by
+ * a transient exception is undone after `remergeAfter` clean polls.
  */
 export class ModbusDevicePoller {
   readonly points: BoundPoint[] = [];
@@ -79,6 +99,8 @@ export class ModbusDevicePoller {
   private sunspec: SunSpecMap | null = null;
   private prepared = false;
   private stopped = false;
+  /** Told when the device becomes unreachable and when it answers again (once each). */
+  onReachability: ReachabilityListener | null = null;
 
   constructor(
     private readonly cfg: GatewayConfig,
@@ -158,14 +180,23 @@ export class ModbusDevicePoller {
             maxGap: d.maxGap ?? profile?.maxGap ?? 16,
             forbidden: profile?.forbidden ?? [],
           });
-      this.groups.push({ intervalMs, points, plan, timer: null, running: false });
+      const slots = plan.map((merged) => ({ merged, split: null, permanent: false, clean: 0 }));
+      this.groups.push({ intervalMs, points, slots, timer: null, running: false });
     }
     this.prepared = true;
   }
 
   /** The merged reads of each poll group (for diagnostics and the bench). */
   plans(): ReadRequest<string>[][] {
-    return this.groups.map((g) => g.plan);
+    return this.groups.map((g) => g.slots.flatMap((s) => s.split ?? [s.merged]));
+  }
+
+  private setOutcome(state: 'ok' | 'degraded' | 'unreachable'): void {
+    const wasDown = this.lastOutcome === 'unreachable';
+    this.lastOutcome = state;
+    const down = state === 'unreachable';
+    if (down !== wasDown)
+      this.onReachability?.({ device: this.device.id, up: !down, reason: down ? this.lastError : null });
   }
 
   status(): DeviceStatus {
@@ -209,8 +240,8 @@ export class ModbusDevicePoller {
       const ts = this.clock();
       const message = (err as Error).message;
       this.lastError = message;
-      this.lastOutcome = 'unreachable';
       this.stats.failedPolls += 1;
+      this.setOutcome('unreachable');
       const readings = this.device.points.map((p) =>
         this.emit(pointKey(this.cfg.site, this.device.id, p.id), ts, null, 'bad'),
       );
@@ -228,41 +259,50 @@ export class ModbusDevicePoller {
       const words = await this.readWithRetries(req);
       for (const item of req.items) data.set(item.key, sliceItem(req, words, item));
     };
-    for (let i = 0; i < g.plan.length; i++) {
-      const req = g.plan[i]!;
-      if (unreachable) continue;
-      try {
-        await fetch(req);
-      } catch (err) {
-        if (err instanceof ModbusExceptionError && req.items.length > 1) {
-          // Find the bad address: read the items one by one, and keep them apart from now on.
-          const singles = req.items.map((item) => ({ ...item, items: [item] }));
-          g.plan.splice(i, 1, ...singles);
-          i += singles.length - 1;
-          for (const s of singles) {
-            try {
-              await fetch(s);
-            } catch (e) {
-              errors.push(`${this.device.id}: ${(e as Error).message}`);
-              if (e instanceof DeviceUnreachableError) unreachable = true;
-            }
+    for (const slot of g.slots) {
+      if (unreachable) break;
+      let fresh = false;
+      if (!slot.split) {
+        try {
+          await fetch(slot.merged);
+          continue;
+        } catch (err) {
+          if (!(err instanceof ModbusExceptionError && slot.merged.items.length > 1)) {
+            errors.push(`${this.device.id}: ${(err as Error).message}`);
+            if (!(err instanceof ModbusExceptionError)) unreachable = true;
+            continue;
           }
-        } else {
-          errors.push(`${this.device.id}: ${(err as Error).message}`);
-          if (!(err instanceof ModbusExceptionError)) unreachable = true;
+          // Find the bad address: read the items one by one, and keep them apart for now.
+          slot.split = slot.merged.items.map((item) => ({ ...item, items: [item] }));
+          slot.permanent = PERMANENT_EXCEPTIONS.has(err.exceptionCode);
+          slot.clean = 0;
+          fresh = true;
         }
       }
+      let clean = true;
+      for (const single of slot.split) {
+        if (unreachable) break;
+        try {
+          await fetch(single);
+        } catch (e) {
+          clean = false;
+          errors.push(`${this.device.id}: ${(e as Error).message}`);
+          if (e instanceof DeviceUnreachableError) unreachable = true;
+        }
+      }
+      if (fresh || slot.permanent) continue;
+      slot.clean = clean ? slot.clean + 1 : 0;
+      // The fault has passed: one request again instead of one per point.
+      if (slot.clean >= this.device.remergeAfter) slot.split = null;
     }
     const readings: Reading[] = [];
     for (const bp of g.points) {
       const r = this.decodePoint(bp, data, ts, errors);
       readings.push(r);
     }
-    if (unreachable) {
-      this.stats.failedPolls += 1;
-      this.lastOutcome = 'unreachable';
-    } else this.lastOutcome = errors.length > 0 ? 'degraded' : 'ok';
     if (errors.length > 0) this.lastError = errors[errors.length - 1]!;
+    if (unreachable) this.stats.failedPolls += 1;
+    this.setOutcome(unreachable ? 'unreachable' : errors.length > 0 ? 'degraded' : 'ok');
     const publishable = readings.filter((r, idx) => this.admit(g.points[idx]!, r));
     if (publishable.length > 0) this.publish(publishable);
     return { readings, errors, unreachable };
@@ -352,7 +392,11 @@ export class ModbusDevicePoller {
     return true;
   }
 
-  /** Poll each group on its own timer; a poll still running when the next is due is skipped and counted. */
+  /**
+   * Poll each group on its own timer. A poll still running when the next is due is skipped,
+   * counted, and stands as one bad reading per point of the group: nothing was read at that
+   * time, and a gap would look like a reading that was lost.
+   */
   start(): void {
     this.stopped = false;
     const loop = async () => {
@@ -378,8 +422,14 @@ export class ModbusDevicePoller {
   private schedule(g: Group): void {
     const tick = () => {
       if (this.stopped) return;
-      if (g.running) this.stats.overruns += 1;
-      else {
+      if (g.running) {
+        this.stats.overruns += 1;
+        const ts = this.clock();
+        const bad = g.points
+          .map((bp) => this.emit(bp.key, ts, null, 'bad'))
+          .filter((r, idx) => this.admit(g.points[idx]!, r));
+        if (bad.length > 0) this.publish(bad);
+      } else {
         g.running = true;
         void this.pollGroup(g).finally(() => {
           g.running = false;

@@ -299,6 +299,135 @@ describe('Modbus polling over loopback', () => {
     expect(img.reads).toBe(4);
   });
 
+  it('merges a read split by a transient exception again after remergeAfter clean polls', async () => {
+    const dev = await serve(startModbusTcp(sdm630Image()));
+    const g = gateway({
+      site: 'bern',
+      devices: [
+        {
+          id: 'meter',
+          protocol: 'modbus',
+          profile: 'sdm630',
+          remergeAfter: 3,
+          connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port },
+          points: [
+            { id: 'voltage_l1', kind: 'voltage' },
+            { id: 'power', kind: 'active_power' },
+            { id: 'frequency', kind: 'frequency' },
+            { id: 'energy_import', kind: 'energy_import' },
+          ],
+        },
+      ],
+    });
+    const requestsOf = async () => {
+      dev.image.reads = 0;
+      const out = await g.pollOnce();
+      return { reads: dev.image.reads, out };
+    };
+    expect((await requestsOf()).reads).toBe(2); // 0x00+2 and 0x34+0x16
+    // Once: "server device failure" on the merged read of power, frequency and energy.
+    let failures = 1;
+    dev.image.onRead = (_fn, address, count) => {
+      if (address === 0x34 && count > 2 && failures-- > 0) throw { modbusErrorCode: 4 };
+    };
+    const hit = await requestsOf();
+    expect(hit.reads).toBe(2 + 3); // the refused merged read, then its three items one by one
+    expect(hit.out.errors).toEqual([]);
+    expect(hit.out.readings.every((r) => r.quality === 'good')).toBe(true);
+    const perPoll: number[] = [];
+    for (let i = 0; i < 5; i++) perPoll.push((await requestsOf()).reads);
+    // Three clean polls split (1 + 3 requests), then merged again.
+    expect(perPoll).toEqual([4, 4, 4, 2, 2]);
+  });
+
+  it('keeps a read split while its single reads still fail, and for good after exception 2', async () => {
+    const img = new RegisterImage().put('holding', 100, [1, 2, 3]);
+    const dev = await serve(startModbusTcp(img));
+    const g = gateway({
+      site: 'bern',
+      profiles: { plc: { registers: { a: { address: 100 }, b: { address: 101 }, c: { address: 102 } } } },
+      devices: [
+        {
+          id: 'plc',
+          protocol: 'modbus',
+          profile: 'plc',
+          remergeAfter: 2,
+          connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port },
+          points: ['a', 'b', 'c'].map((id) => ({ id, kind: 'status' })),
+        },
+      ],
+    });
+    // Busy (exception 6) on every read of b: never a clean poll, so never merged again.
+    img.onRead = (_fn, address, count) => {
+      if (address <= 101 && address + count > 101) throw { modbusErrorCode: 6 };
+    };
+    for (let i = 0; i < 4; i++) await g.pollOnce();
+    img.reads = 0;
+    const out = await g.pollOnce();
+    expect(img.reads).toBe(3);
+    expect(out.readings.map((r) => r.quality)).toEqual(['good', 'bad', 'good']);
+    // The fault clears: merged again after two clean polls.
+    img.onRead = null;
+    await g.pollOnce();
+    await g.pollOnce();
+    img.reads = 0;
+    await g.pollOnce();
+    expect(img.reads).toBe(1);
+    // Exception 2 on the merged read whose items all answer (a hole the device refuses): stays split.
+    img.onRead = (_fn, _address, count) => {
+      if (count > 1) throw { modbusErrorCode: 2 };
+    };
+    for (let i = 0; i < 4; i++) await g.pollOnce();
+    img.onRead = null;
+    img.reads = 0;
+    await g.pollOnce();
+    expect(img.reads).toBe(3);
+  });
+
+  it('gives a poll skipped because the previous one overran one bad reading per point', async () => {
+    const img = sdm630Image();
+    const dev = await serve(startModbusTcp(img));
+    const hub = new Hub();
+    const published: Reading[] = [];
+    hub.readings$.subscribe((r) => published.push(r));
+    const g = new Gateway(
+      GatewayConfigSchema.parse({
+        site: 'bern',
+        devices: [
+          {
+            id: 'meter',
+            protocol: 'modbus',
+            profile: 'sdm630',
+            pollInterval: '100ms',
+            connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port, timeoutMs: 5000 },
+            points: [
+              { id: 'power', kind: 'active_power' },
+              { id: 'voltage_l1', kind: 'voltage' },
+            ],
+          },
+        ],
+      }) as GatewayConfig,
+      hub,
+    );
+    cleanups.push(() => g.stop());
+    // Each request answers after 350 ms: a poll (two requests) spans about seven intervals.
+    img.delayMs = 350;
+    g.start();
+    const bad = (id: string) =>
+      published.filter((r) => r.pointId === `bern/meter/${id}` && r.quality === 'bad');
+    const until = Date.now() + 60_000;
+    while (bad('power').length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await g.stop();
+    const overruns = g.status()[0]!.overruns;
+    expect(overruns).toBeGreaterThanOrEqual(3);
+    for (const id of ['power', 'voltage_l1']) {
+      expect(bad(id)).toHaveLength(overruns);
+      expect(bad(id).every((r) => r.value === null)).toBe(true);
+    }
+    // The polls that did run still delivered their values.
+    expect(published.some((r) => r.pointId === 'bern/meter/power' && r.value === 1234.5)).toBe(true);
+  });
+
   it('flags a counter that goes backwards as uncertain', async () => {
     const dev = await serve(startModbusTcp(sdm630Image({ importKwh: 100 })));
     const g = gateway({

@@ -16,6 +16,10 @@ export class RegisterImage {
   };
   /** Called before a write is applied; throw `{ modbusErrorCode }` to refuse it. */
   onWrite: ((address: number, words: number[]) => void) | null = null;
+  /** Called before a read is answered; throw `{ modbusErrorCode }` to refuse it (a transient fault). */
+  onRead: ((fn: ModbusFunction, address: number, count: number) => void) | null = null;
+  /** Answer reads this much later (a slow device; Modbus TCP server only). */
+  delayMs = 0;
   reads = 0;
 
   put(fn: ModbusFunction, address: number, words: readonly number[]): this {
@@ -34,6 +38,7 @@ export class RegisterImage {
 
   read(fn: ModbusFunction, address: number, count: number): number[] {
     this.reads += 1;
+    this.onRead?.(fn, address, count);
     const t = this.tables[fn];
     const out: number[] = [];
     for (let i = 0; i < count; i++) {
@@ -77,9 +82,23 @@ export interface TestDevice {
 export async function startModbusTcp(image: RegisterImage, port?: number): Promise<TestDevice> {
   const p = port ?? (await freePort());
   let server: ServerTCP | null = null;
+  // modbus-serial's callback form (four parameters), so that a slow device can answer later.
+  const many =
+    (fn: ModbusFunction) =>
+    (a: number, n: number, _unit: number, cb: (err: unknown, values?: number[]) => void) => {
+      const answer = () => {
+        try {
+          cb(null, image.read(fn, a, n));
+        } catch (err) {
+          cb(err);
+        }
+      };
+      if (image.delayMs > 0) setTimeout(answer, image.delayMs);
+      else answer();
+    };
   const vector = {
-    getMultipleHoldingRegisters: (a: number, n: number) => image.read('holding', a, n),
-    getMultipleInputRegisters: (a: number, n: number) => image.read('input', a, n),
+    getMultipleHoldingRegisters: many('holding'),
+    getMultipleInputRegisters: many('input'),
     getHoldingRegister: (a: number) => image.read('holding', a, 1)[0]!,
     getInputRegister: (a: number) => image.read('input', a, 1)[0]!,
     getCoil: (a: number) => image.read('coil', a, 1)[0] === 1,
