@@ -150,3 +150,13 @@ export function writeVerdict(r: {
   if (refusalOf(r) === 'rate_limited') return 'later';
   return 'dropped';
 }
+
+/**
+ * What a caller of the port needs back; a full `WriteRecord` satisfies it. `refusal` is
+ * optional here only until every producer sets it (read it through `refusalOf`).
+ */
+export type WriteResult = Pick<WriteRecord, 'outcome' | 'reason'> &
+  Partial<Pick<WriteRecord, 'value' | 'refusal'>>;
+
+/** The port as a function, as callers hold it (a gateway's `write`, the runtime's routing write). */
+export type WriteFn = (req: WriteRequest) => Promise<WriteResult>;

@@ -1,19 +1,19 @@
 import type { Observable } from 'rxjs';
-import type { Reading, Site } from '../model/index.js';
+import type { Reading, Site, WriteFn } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import { ForecastStore } from './forecast-store.js';
 import { DEFAULT_TARIFF, LiveLoop, type Obligation, storeForecaster, type Tariff } from './live.js';
 import { migrateOptimizer, PlanRepository } from './plan-store.js';
 import { SolveWorker } from './pool.js';
 import { sitePlanner } from './replan.js';
-import { GatewaySetpointSink, type GatewayWrite } from './setpoint-sink.js';
+import { GatewaySetpointSink } from './setpoint-sink.js';
 
 export interface LiveOptimizerOptions {
   site: Site;
   readings$: Observable<Reading>;
   store: Store;
   /** The gateway's safety-layer write for this site's devices. */
-  write: GatewayWrite;
+  write: WriteFn;
   tariff?: Tariff;
   /** Mean base load of the fallback profile, for slots without history in the store (kW). */
   meanLoadKw: number;

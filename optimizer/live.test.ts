@@ -164,7 +164,7 @@ describe('live loop helpers', () => {
     expect(pointWrites(battery!, { assetId: 'battery', type: 'battery', kw: -2.5 }).writes).toEqual([
       { pointId: 'zev-bern/house-battery/charge_rate', value: 0 },
       { pointId: 'zev-bern/house-battery/discharge_rate', value: 25 },
-      { pointId: 'zev-bern/house-battery/mode', value: 2 },
+      { pointId: 'zev-bern/house-battery/mode', value: 3 },
     ]);
     const direct = { ...battery!, control: { power: 'zev-bern/inv/p' } };
     expect(pointWrites(direct, { assetId: 'battery', type: 'battery', kw: 1.2345 }).writes).toEqual([
@@ -400,8 +400,8 @@ describe('live loop on the zev-bern simulator', () => {
     // Cheap now, dear from 06:00: the plan charges at once.
     expect(sp.kw).toBeGreaterThan(1);
     expect(d.writes.map((w) => [w.pointId.split('/')[2], w.outcome])).toEqual([
-      ['charge_rate', 'written'],
       ['discharge_rate', 'written'],
+      ['charge_rate', 'written'],
       ['mode', 'written'],
     ]);
     expect(battery.setpointW).toBeCloseTo(sp.kw * 1000, -2);

@@ -23,7 +23,13 @@ import type { ForecastStore, PowerTerm } from './forecast-store.js';
 import type { PlanRepository } from './plan-store.js';
 import type { ReservationSchema } from './problem.js';
 import { type Plan, type PlanRequest, type ReplanOptions, replan } from './replan.js';
-import { type AssetSetpoint, type SetpointSink, type SetpointWrite, setpointsAt } from './setpoint-sink.js';
+import {
+  type AssetSetpoint,
+  controlledAssets,
+  type SetpointSink,
+  type SetpointWrite,
+  setpointsAt,
+} from './setpoint-sink.js';
 import { type SiteInputs, siteProblem } from './site-problem.js';
 
 /**
@@ -508,7 +514,7 @@ export class LiveLoop {
       if (!plan || this.stopped) return;
       const slot = this.slotAt(this.o.clock());
       if (slot - plan.slot >= plan.schedule.importKw.length) return;
-      const setpoints = setpointsAt(plan, slot);
+      const setpoints = setpointsAt(plan, slot, controlledAssets(this.o.site));
       if (setpoints.length === 0) return;
       this.lastDispatch = performance.now();
       const why = `plan of slot ${plan.slot} (${plan.source}), slot ${slot - plan.slot}: ${describe(setpoints)}`;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { drawAtSpeed, speedPctFor, storage124 } from '../../control/drivers.js';
 import { IdSchema } from '../../model/index.js';
 import type { DispatchAsset } from '../dispatch.js';
 
@@ -38,8 +39,8 @@ export const FanAssetSchema = z
   .refine((f) => f.minPct <= f.maxPct, { path: ['maxPct'], message: 'maxPct must be at least minPct' });
 
 /**
- * A battery behind a SunSpec model 124 storage unit used as a setpoint (the simulator's
- * reading): mode 3 (charge and discharge enabled) and AC power = (InWRte − OutWRte) % × ratedKw.
+ * A battery behind a SunSpec model 124 storage unit, commanded by the one driver
+ * (control/drivers.ts `storage124`: StorCtl_Mod 3, one rate in % of WChaMax, the other 0).
  */
 export const BatteryAssetSchema = z.object({
   ...base,
@@ -104,7 +105,7 @@ export interface SetpointCommand {
   value: number;
 }
 
-const fanKw = (f: FanAsset, pct: number) => f.ratedKw * (f.law === 'cubic' ? (pct / 100) ** 3 : pct / 100);
+const fanKw = (f: FanAsset, pct: number) => drawAtSpeed(pct, f.ratedKw, f.law);
 
 /** Consumption of the asset at its base operating point, kW (+ drawn from the building). */
 export function baseConsumptionKw(asset: RuntimeAsset): number {
@@ -153,9 +154,8 @@ const round = (x: number, step: number) => Math.round(x / step) * step;
 
 /**
  * The setpoints that move the asset by `changeKw` from its base (+ up), clamped to what it can
- * do, and the change they actually give after rounding to the register's resolution. The
- * order matters for a battery: the rate that falls to zero is written before the other, so
- * no intermediate state charges and discharges at once.
+ * do, and the change they actually give after rounding to the register's resolution. Fans and
+ * batteries go through the asset drivers (control/), in their order.
  */
 export function commandsFor(
   asset: RuntimeAsset,
@@ -176,25 +176,25 @@ export function commandsFor(
   }
   if (asset.kind === 'fan') {
     const target = Math.max(0, fanKw(asset, asset.basePct) - changeKw);
-    const exact =
-      asset.law === 'cubic' ? 100 * Math.cbrt(target / asset.ratedKw) : (100 * target) / asset.ratedKw;
-    const pct = Math.min(asset.maxPct, Math.max(asset.minPct, round(exact, 0.1)));
+    const pct = Math.min(
+      asset.maxPct,
+      Math.max(asset.minPct, round(speedPctFor(target, asset.ratedKw, asset.law), 0.1)),
+    );
     return {
       commands: [{ device: asset.device, point: asset.point, value: pct }],
       kw: baseConsumptionKw(asset) - fanKw(asset, pct),
     };
   }
-  const kw = Math.min(asset.maxChargeKw, Math.max(-asset.maxDischargeKw, asset.baseKw - changeKw));
-  const chargePct = round((Math.max(0, kw) / asset.ratedKw) * 100, 0.01);
-  const dischargePct = round((Math.max(0, -kw) / asset.ratedKw) * 100, 0.01);
-  const charge = { device: asset.device, point: asset.chargePoint, value: chargePct };
-  const discharge = { device: asset.device, point: asset.dischargePoint, value: dischargePct };
+  // Market sign (+ up = less drawn) to the driver's (+ drawn from the building).
+  const cmd = storage124(
+    { mode: asset.modePoint, charge: asset.chargePoint, discharge: asset.dischargePoint },
+    asset.baseKw - changeKw,
+    asset.ratedKw,
+    asset,
+  );
   return {
-    commands: [
-      { device: asset.device, point: asset.modePoint, value: 3 },
-      ...(kw >= 0 ? [discharge, charge] : [charge, discharge]),
-    ],
-    kw: asset.baseKw - ((chargePct - dischargePct) / 100) * asset.ratedKw,
+    commands: cmd.writes.map((w) => ({ device: asset.device, point: w.point, value: w.value })),
+    kw: asset.baseKw - cmd.kw,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Observable, Subscription } from 'rxjs';
-import type { Reading } from '../../model/index.js';
+import { type Reading, type WriteFn, writeVerdict } from '../../model/index.js';
 import { dispatch } from '../dispatch.js';
 import {
   initialLocalResponse,
@@ -8,14 +8,14 @@ import {
   stepLocalResponse,
 } from '../droop.js';
 import { commandsFor, type RuntimeAsset, toDispatchAsset } from './assets.js';
-import { type SetpointPort, writeVerdict } from './port.js';
 import { activationWindows, type LogEntry, proofSamples } from './proof-log.js';
 
 export interface DroopRuntimeOptions {
   /** The local products held here (FCR-N, FCR-D up/down, FFR) and the capacity of each, kW. */
   products: LocalResponseConfig[];
   assets: RuntimeAsset[];
-  port: SetpointPort;
+  /** The write port (the gateway's safety layer) for the assets' devices. */
+  port: { write: WriteFn };
   /** Hub key of the frequency reading (`site/device/point`), Hz. */
   frequencyPoint: string;
   /** Hub key of the site's grid-meter power, W, import positive (logged for the proof). */
@@ -148,6 +148,7 @@ export class DroopRuntime {
         for (const c of commandsFor(w.asset, kw).commands) {
           if (w.sent.get(c.point) === c.value) continue;
           const r = await this.options.port.write({
+            site: w.asset.siteId,
             ...c,
             who: 'market',
             why: `local frequency response ${kw.toFixed(1)} kW`,

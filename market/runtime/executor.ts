@@ -1,3 +1,4 @@
+import { type WriteFn, writeVerdict } from '../../model/index.js';
 import type { ActivationPlan } from '../activation.js';
 import { type Allocation, dispatch, restoreSchedule } from '../dispatch.js';
 import type { ActivationExecutor, ExecutionStatus, SiteExecution } from '../executor.js';
@@ -9,12 +10,12 @@ import {
   type SetpointCommand,
   toDispatchAsset,
 } from './assets.js';
-import { type SetpointPort, writeVerdict } from './port.js';
 
 /** One site as the executor drives it: its gateway and the assets the market may move. */
 export interface ExecutorSite {
   siteId: string;
-  port: SetpointPort;
+  /** The write port (the gateway's safety layer) for this site's devices. */
+  port: { write: WriteFn };
   /**
    * The assets the market may move: a list, or a function evaluated when an activation starts
    * (so a battery's stored energy is the latest measured, not a start-up snapshot).
@@ -56,6 +57,8 @@ interface SiteRun {
   pendingBase: Set<string>;
   /** Assets that took at least one write of this activation (only those are put back when they drop out). */
   moved: Set<string>;
+  /** Last value each `device/point` took in this activation. */
+  taken: Map<string, number>;
 }
 
 interface Run {
@@ -114,6 +117,7 @@ export class GatewayExecutor implements ActivationExecutor {
           deliveredKwh: new Map<string, number>(),
           pendingBase: new Set<string>(),
           moved: new Set<string>(),
+          taken: new Map<string, number>(),
           exec: {
             siteId: s.siteId,
             requestedKw: s.kw,
@@ -225,11 +229,12 @@ export class GatewayExecutor implements ActivationExecutor {
     why: string,
   ): Promise<'ok' | 'later' | 'dropped'> {
     for (const c of commands) {
-      const r = await s.site!.port.write({ ...c, who: WHO, why });
+      const r = await s.site!.port.write({ site: asset.siteId, ...c, who: WHO, why });
       const verdict = writeVerdict(r);
       if (verdict === 'ok') {
         s.exec.setpointsWritten += 1;
         s.moved.add(asset.id);
+        s.taken.set(`${c.device}/${c.point}`, c.value);
         continue;
       }
       if (verdict === 'later') return 'later';
@@ -247,16 +252,19 @@ export class GatewayExecutor implements ActivationExecutor {
 
   /**
    * One attempt to put a dropped asset back to base, so it does not stay on its last accepted
-   * activation setpoint (a derated battery still takes 0 W). A battery's mode is left as it
-   * is: writing it first would be judged against the rates still set. If this is refused too,
-   * the device's own fail-safe timeout is what remains, and the message says so.
+   * activation setpoint (a derated battery still takes 0 W). A point that already holds its
+   * base value (the battery's other rate) is not written again. If this is refused too, the
+   * device's own fail-safe timeout is what remains, and the message says so.
    */
   private async release(s: SiteRun, asset: RuntimeAsset, why: string): Promise<void> {
-    const commands = baseCommands(asset).filter(
-      (c) => asset.kind !== 'battery' || c.point !== asset.modePoint,
-    );
-    for (const c of commands) {
-      const r = await s.site!.port.write({ ...c, who: WHO, why: `${asset.id} dropped out of ${why}` });
+    for (const c of baseCommands(asset)) {
+      if (s.taken.get(`${c.device}/${c.point}`) === c.value) continue;
+      const r = await s.site!.port.write({
+        site: asset.siteId,
+        ...c,
+        who: WHO,
+        why: `${asset.id} dropped out of ${why}`,
+      });
       if (r.outcome !== 'written') {
         s.exec.messages.push(
           `${asset.id} not put back to base: ${c.point} ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`,
