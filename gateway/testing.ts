@@ -85,12 +85,13 @@ export async function startModbusTcp(image: RegisterImage, port?: number): Promi
   // modbus-serial's callback form (four parameters), so that a slow device can answer later.
   const many =
     (fn: ModbusFunction) =>
-    (a: number, n: number, _unit: number, cb: (err: unknown, values?: number[]) => void) => {
+    (a: number, n: number, _unit: number, cb: (err: Error | null, values: number[]) => void) => {
       const answer = () => {
         try {
           cb(null, image.read(fn, a, n));
         } catch (err) {
-          cb(err);
+          // The thrown `{ modbusErrorCode }` becomes the exception answer.
+          cb(err as Error, []);
         }
       };
       if (image.delayMs > 0) setTimeout(answer, image.delayMs);
