@@ -1,3 +1,8 @@
+import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PGlite } from '@electric-sql/pglite';
 import type { Db, QueryResult } from './db.js';
 
 /**
@@ -55,4 +60,61 @@ export class PGliteDb implements Db {
     await this.pg.close();
     await this.onClose();
   }
+}
+
+/**
+ * The packaged template of the embedded database: a PGlite data folder with every module's
+ * migrations applied, made by `npm run build` (scripts/pglite-template.mjs) next to the built
+ * module, so it exists in dist/store/ only. Its manifest names the PGlite version that wrote it.
+ */
+export const PGLITE_TEMPLATE_DIR = fileURLToPath(new URL('./pglite-template/', import.meta.url));
+
+export interface PgliteTemplateManifest {
+  pglite: string;
+  /** `module/version` of every migration in the template. */
+  migrations: string[];
+}
+
+/** The installed `@electric-sql/pglite` version: a template from another version is not used. */
+export function pgliteVersion(): string {
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  let dir = dirname(entry);
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** The template's manifest when it can seed a new data folder here, else null. */
+export function usableTemplate(templateDir: string): PgliteTemplateManifest | null {
+  try {
+    const manifest = JSON.parse(
+      readFileSync(`${templateDir.replace(/\/$/, '')}.json`, 'utf8'),
+    ) as PgliteTemplateManifest;
+    if (manifest.pglite !== pgliteVersion() || !existsSync(join(templateDir, 'PG_VERSION'))) return null;
+    return manifest;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Open the embedded database in `pgDir`. A folder that does not exist yet is seeded from the
+ * template when there is a usable one: copying it takes tens of milliseconds where PGlite's
+ * initdb takes seconds. The copy goes to a sibling folder first and is renamed into place, so a
+ * crash never leaves half a database. Migrations still run after this (store.ts): the template's
+ * are recorded with their checksums, so only newer ones are applied.
+ */
+export async function openEmbeddedPglite(
+  pgDir: string,
+  templateDir: string = PGLITE_TEMPLATE_DIR,
+): Promise<{ pg: PGlite; fromTemplate: boolean }> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  let fromTemplate = false;
+  if (!existsSync(pgDir) && usableTemplate(templateDir)) {
+    const staging = `${pgDir}.seeding-${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    cpSync(templateDir, staging, { recursive: true });
+    renameSync(staging, pgDir);
+    fromTemplate = true;
+  }
+  return { pg: await PGlite.create({ dataDir: pgDir }), fromTemplate };
 }

@@ -4,7 +4,7 @@ import type { Db } from './db.js';
 import { lockDataDir } from './embedded-lock.js';
 import { type Flavour, loadMigrations, type MigrationSet, migrate } from './migrate.js';
 import { PgDb } from './pg-db.js';
-import { PGliteDb, type PGliteLike } from './pglite-db.js';
+import { openEmbeddedPglite, PGliteDb, type PGliteLike } from './pglite-db.js';
 import { ReadingsRepository } from './readings.js';
 
 export interface StoreOptions {
@@ -100,7 +100,7 @@ async function openDb(options: StoreOptions): Promise<{ db: Db; description: str
   const dir = resolve(dataDir);
   const unlock = lockDataDir(dir);
   try {
-    const pg = await PGlite.create({ dataDir: `${dir}/pg` });
+    const { pg } = await openEmbeddedPglite(`${dir}/pg`);
     return { db: new PGliteDb(pg, async () => unlock()), description: `embedded PGlite in ${dir}` };
   } catch (err) {
     unlock();
