@@ -10,24 +10,33 @@
  *  6. simplex vs interior point by size: where `auto` switches (IPM_MIN_COLUMNS);
  *  7. a PV-surplus site with negative export prices (export and curtailment exercised);
  *  8. the multi-resolution horizon against full resolution: cost and solve time;
- *  9. the cost of holding a market reservation (re-solve with and without).
+ *  9. the cost of holding a market reservation (re-solve with and without);
+ * 10. one large site (1,000 assets) through the native path (`auto`: CBC/CLP barrier as a
+ *     child process) against CBC's own default solve of the same LP written as MPS (the
+ *     reference, alternated with ours), the WebAssembly default (HiGHS), and GLPK's objective.
  *
  *   npx tsx bench/optimizer.ts [--sizes 1,10,100,1000] [--repeat 5] [--fleet 100x10] [--replan 1000x5]
- *     [--warm 100] [--switch 100,200,300,500] [--only sizes,fleet,replan,warm,threads,switch,pv,horizon,reserve]
+ *     [--warm 100] [--switch 100,200,300,500] [--only sizes,fleet,replan,warm,threads,switch,pv,horizon,reserve,large]
+ *     [--large 1000] [--large-pairs 3] [--large-wasm true] [--glpk-limit 3600]
  */
 
-import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
 import { baselineSchedule } from '../optimizer/baseline.js';
 import { buildLp } from '../optimizer/build.js';
 import { randomProblem } from '../optimizer/generate.js';
 import {
   algorithmFor,
   checkSchedule,
+  findCbc,
   IPM_MIN_COLUMNS,
   JSL_MAX_SIZE,
   jslSize,
   type LpModel,
+  NATIVE_MIN_COLUMNS,
   optimize,
   type ProblemInput,
   parseProblem,
@@ -36,6 +45,7 @@ import {
   SolveWorker,
   scheduleCost,
 } from '../optimizer/index.js';
+import { toMps } from '../optimizer/lp.js';
 import type { SolveOptions } from '../optimizer/solver.js';
 import { PersistentHighs } from '../optimizer/solvers/highs.js';
 
@@ -47,7 +57,11 @@ const { values: args } = parseArgs({
     replan: { type: 'string', default: '1000x5' },
     warm: { type: 'string', default: '100' },
     switch: { type: 'string', default: '100,200,300,500' },
-    only: { type: 'string', default: 'sizes,fleet,replan,warm,threads,switch,pv,horizon,reserve' },
+    only: { type: 'string', default: 'sizes,fleet,replan,warm,threads,switch,pv,horizon,reserve,large' },
+    large: { type: 'string', default: '1000' },
+    'large-pairs': { type: 'string', default: '3' },
+    'large-wasm': { type: 'string', default: 'true' },
+    'glpk-limit': { type: 'string', default: '3600' },
   },
 });
 const ONLY = new Set(args.only.split(','));
@@ -363,5 +377,130 @@ if (ONLY.has('reserve')) {
     console.log(
       `${seed}: cost ${free.objective!.toFixed(3)} → ${held.objective!.toFixed(3)} (holding costs ${(held.objective! - free.objective!).toFixed(3)}); LP ${free.size.columns}×${free.size.rows} → ${held.size.columns}×${held.size.rows}; solve ${ms(free.timing.solveMs)} → ${ms(held.timing.solveMs)}; checker ${checkSchedule(p, held.schedule!).violations.length} violations`,
     );
+  }
+}
+
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+
+/** CPU seconds of this process's finished children (fields cutime + cstime of /proc/self/stat). */
+function childCpuS(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[13]) + Number(f[14])) / 100; // clock ticks, 100 per second on Linux
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CBC's binary solution file (`saveSolution`): rows, columns, objective, then the arrays. */
+function cbcSolution(file: string, numRows: number): { objective: number; x: Float64Array } {
+  const b = readFileSync(file);
+  const cols = b.readInt32LE(4);
+  const x = new Float64Array(cols);
+  for (let j = 0; j < cols; j++) x[j] = b.readDoubleLE(16 + 16 * numRows + 8 * j);
+  return { objective: b.readDoubleLE(8), x };
+}
+
+if (ONLY.has('large')) {
+  const n = Number(args.large);
+  const pairs = Number(args['large-pairs']);
+  const cbc = findCbc();
+  console.log(
+    `\n10. One ${n}-asset site (96 slots): our large-site path vs CBC's default on the same LP (MPS), alternated ${pairs}×; GLPK's objective (load ${load()})`,
+  );
+  const input = randomProblem(n, { assets: n, negativeExport: n % 2 === 0, peakChargePerKw: 0.1 });
+  const { lp } = buildLp(parseProblem(input));
+  console.log(
+    `LP: ${lp.numCols} columns, ${lp.numRows} rows, ${lp.values.length} nonzeros; auto uses the native path from ${NATIVE_MIN_COLUMNS} columns; cbc: ${cbc ?? 'not installed'}`,
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'gridflex-bench-'));
+  const run = promisify(execFile);
+  try {
+    const mps = join(dir, 'site.mps');
+    writeFileSync(mps, toMps(lp));
+    const ours: number[] = [];
+    const oursCpu: number[] = [];
+    const ref: number[] = [];
+    const refCpu: number[] = [];
+    let oursObjective = Number.NaN;
+    let refObjective = Number.NaN;
+    let engine = '';
+    for (let k = 0; k < pairs; k++) {
+      if (cbc) {
+        // The reference: CBC as a user would run it on the LP file (its default: dual simplex).
+        const c0 = childCpuS();
+        const t0 = performance.now();
+        await run(cbc, [mps, 'solve', 'saveSolution', join(dir, 'ref.bin')], { maxBuffer: 1 << 26 });
+        ref.push(performance.now() - t0);
+        refCpu.push(childCpuS() - c0);
+        refObjective = cbcSolution(join(dir, 'ref.bin'), lp.numRows).objective + lp.offset;
+      }
+      // Ours, from the built model: MPS written, process run, solution read back.
+      const c0 = childCpuS();
+      const u0 = process.cpuUsage();
+      const t0 = performance.now();
+      const sol = await SOLVERS.auto.solve(lp);
+      ours.push(performance.now() - t0);
+      const u = process.cpuUsage(u0);
+      oursCpu.push(childCpuS() - c0 + (u.user + u.system) / 1e6);
+      if (sol.status !== 'optimal') throw new Error(`large site: ${sol.status} ${sol.message ?? ''}`);
+      oursObjective = sol.objective!;
+      engine = sol.engine ?? 'highs';
+      console.log(
+        `pair ${k + 1}: ours (${engine}) ${ms(ours[k]!)}${cbc ? `, CBC default ${ms(ref[k]!)}, ratio ${(ours[k]! / ref[k]!).toFixed(2)}` : ''} (load ${load()})`,
+      );
+    }
+    let wasm: { ms: number; objective: number } | null = null;
+    if (args['large-wasm'] === 'true') {
+      const t0 = performance.now();
+      const w = await SOLVERS.highs.solve(lp);
+      if (w.status !== 'optimal') throw new Error(`HiGHS: ${w.status}`);
+      wasm = { ms: performance.now() - t0, objective: w.objective! };
+      console.log(
+        `HiGHS WebAssembly (default, ${algorithmFor(lp.numCols)}): ${ms(wasm.ms)} (load ${load()})`,
+      );
+    }
+    let glpk: { objective: number; ms: number } | null = null;
+    try {
+      const out = join(dir, 'glpk.sol');
+      const t0 = performance.now();
+      await run('glpsol', ['--freemps', mps, '--tmlim', args['glpk-limit'], '--write', out], {
+        maxBuffer: 1 << 26,
+      });
+      const line = readFileSync(out, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('s '));
+      const [, , , , prim, , obj] = (line ?? '').split(/\s+/);
+      if (prim === 'f') glpk = { objective: Number(obj) + lp.offset, ms: performance.now() - t0 };
+      else console.log(`GLPK: no optimal solution within ${args['glpk-limit']} s (status ${prim})`);
+    } catch (err) {
+      console.log(`GLPK: not run (${(err as Error).message.split('\n')[0]})`);
+    }
+    const gap = (v: number) =>
+      glpk ? (Math.abs(v - glpk.objective) / Math.max(1, Math.abs(glpk.objective))).toExponential(1) : 'n/a';
+    console.log('solver | wall (median) | CPU s (median) | objective | gap to GLPK');
+    console.log(
+      `ours: ${engine === 'cbc' ? 'native CBC/CLP barrier + crossover (child process)' : engine} | ${ms(median(ours))} | ${median(oursCpu).toFixed(2)} | ${oursObjective.toFixed(6)} | ${gap(oursObjective)}`,
+    );
+    if (cbc)
+      console.log(
+        `reference: cbc default (dual simplex) | ${ms(median(ref))} | ${median(refCpu).toFixed(2)} | ${refObjective.toFixed(6)} | ${gap(refObjective)}`,
+      );
+    if (wasm)
+      console.log(
+        `HiGHS WebAssembly (the always-available default) | ${ms(wasm.ms)} | | ${wasm.objective.toFixed(6)} | ${gap(wasm.objective)}`,
+      );
+    if (glpk)
+      console.log(`GLPK glpsol (objective reference) | ${ms(glpk.ms)} | | ${glpk.objective.toFixed(6)} |`);
+    if (cbc)
+      console.log(
+        `ours / CBC: wall ${(median(ours) / median(ref)).toFixed(2)}, CPU ${(median(oursCpu) / median(refCpu)).toFixed(2)}${wasm ? `; HiGHS WebAssembly / CBC wall ${(wasm.ms / median(ref)).toFixed(2)}` : ''} (target ≤ 1.0; load ${load()})`,
+      );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

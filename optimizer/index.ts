@@ -4,7 +4,7 @@ export { type CheckResult, type CostBreakdown, checkSchedule, scheduleCost } fro
 export { assetAloneInfeasibility, diagnoseInfeasibility, type Infeasibility } from './diagnose.js';
 export { type Binding, type Explanation, explain } from './explain.js';
 export { type HeadroomOptions, headroomFromSchedule } from './headroom.js';
-export { LpBuilder, type LpModel, objectiveOf, rowActivity, toCplexLp } from './lp.js';
+export { LpBuilder, type LpModel, objectiveOf, rowActivity, toCplexLp, toMps } from './lp.js';
 export { type OptimizeResult, optimize } from './optimize.js';
 export {
   type AssetProblem,
@@ -28,10 +28,16 @@ export { highsSolver } from './solvers/highs.js';
 export { JSL_MAX_SIZE, jslSize, jslSolver } from './solvers/jsl.js';
 
 import type { LpSolver, SolverName } from './solver.js';
+import { autoSolver, cbcSolver } from './solvers/cbc.js';
 import { highsSolver } from './solvers/highs.js';
 import { jslSolver } from './solvers/jsl.js';
 
-export const SOLVERS: Record<SolverName, LpSolver> = { highs: highsSolver, jsl: jslSolver };
+export const SOLVERS: Record<SolverName, LpSolver> = {
+  highs: highsSolver,
+  jsl: jslSolver,
+  cbc: cbcSolver(),
+  auto: autoSolver(),
+};
 export { planFleet, type SiteProblem } from './fleet.js';
 export {
   DEFAULT_TARIFF,
@@ -67,4 +73,5 @@ export {
   type SetpointWrite,
   setpointsAt,
 } from './setpoint-sink.js';
+export { autoSolver, cbcSolver, findCbc, NATIVE_MIN_COLUMNS } from './solvers/cbc.js';
 export { PersistentHighs } from './solvers/highs.js';

@@ -163,3 +163,76 @@ export function toCplexLp(lp: LpModel): string {
   out.push('End', '');
   return out.join('\n');
 }
+
+/** A number as MPS/LP text; infinities become ±1e30, which CBC and GLPK read as infinite. */
+const mpsNum = (v: number) => (Number.isFinite(v) ? String(v) : v > 0 ? '1e30' : '-1e30');
+
+/**
+ * Free-format MPS (as read by CBC/CLP, GLPK's `glpsol --freemps` and HiGHS), columns x0…, rows
+ * r0… in the model's order. Unlike `toCplexLp`, a ranged row stays one row (RANGES), so a
+ * solver's row duals map one to one onto the model's rows. The constant `offset` is not
+ * written: add it to the solver's objective.
+ */
+export function toMps(lp: LpModel): string {
+  const out: string[] = ['NAME gridflex', 'ROWS', ' N obj'];
+  const rhs: string[] = [];
+  const ranges: string[] = [];
+  for (let i = 0; i < lp.numRows; i++) {
+    const lo = lp.rowLower[i]!;
+    const hi = lp.rowUpper[i]!;
+    if (lo === hi) {
+      out.push(` E r${i}`);
+      if (lo !== 0) rhs.push(` rhs r${i} ${mpsNum(lo)}`);
+    } else if (Number.isFinite(lo)) {
+      out.push(` G r${i}`);
+      if (lo !== 0) rhs.push(` rhs r${i} ${mpsNum(lo)}`);
+      if (Number.isFinite(hi)) ranges.push(` rng r${i} ${mpsNum(hi - lo)}`);
+    } else {
+      // A free row is written as ≤ +∞ rather than a second N row, which readers drop (and
+      // with it the one-to-one row numbering).
+      out.push(` L r${i}`);
+      rhs.push(` rhs r${i} ${mpsNum(hi)}`);
+    }
+  }
+  // COLUMNS lists the matrix column by column: transpose the CSR rows.
+  const count = new Int32Array(lp.numCols + 1);
+  for (let k = 0; k < lp.indices.length; k++) count[lp.indices[k]! + 1]!++;
+  for (let j = 0; j < lp.numCols; j++) count[j + 1]! += count[j]!;
+  const colRow = new Int32Array(lp.indices.length);
+  const colVal = new Float64Array(lp.indices.length);
+  const fill = count.slice(0, lp.numCols);
+  for (let i = 0; i < lp.numRows; i++)
+    for (let k = lp.starts[i]!; k < lp.starts[i + 1]!; k++) {
+      const at = fill[lp.indices[k]!]!++;
+      colRow[at] = i;
+      colVal[at] = lp.values[k]!;
+    }
+  out.push('COLUMNS');
+  for (let j = 0; j < lp.numCols; j++) {
+    const c = lp.colCost[j]!;
+    // A column with no entry at all would be dropped by some readers: give it a zero cost.
+    if (c !== 0 || count[j] === count[j + 1]) out.push(` x${j} obj ${mpsNum(c)}`);
+    for (let k = count[j]!; k < count[j + 1]!; k++) out.push(` x${j} r${colRow[k]} ${mpsNum(colVal[k]!)}`);
+  }
+  out.push('RHS', ...rhs);
+  if (ranges.length > 0) out.push('RANGES', ...ranges);
+  out.push('BOUNDS');
+  for (let j = 0; j < lp.numCols; j++) {
+    const lo = lp.colLower[j]!;
+    const hi = lp.colUpper[j]!;
+    if (lo === hi) {
+      out.push(` FX bnd x${j} ${mpsNum(lo)}`);
+      continue;
+    }
+    if (lo === -Infinity && hi === Infinity) {
+      out.push(` FR bnd x${j}`);
+      continue;
+    }
+    if (lo === -Infinity) out.push(` MI bnd x${j}`);
+    // Written even when 0 if the upper bound is negative: some readers then default the lower to −∞.
+    else if (lo !== 0 || hi < 0) out.push(` LO bnd x${j} ${mpsNum(lo)}`);
+    if (hi !== Infinity) out.push(` UP bnd x${j} ${mpsNum(hi)}`);
+  }
+  out.push('ENDATA', '');
+  return out.join('\n');
+}

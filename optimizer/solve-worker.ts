@@ -2,6 +2,7 @@ import { parentPort } from 'node:worker_threads';
 import { GridflexError } from '../model/index.js';
 import type { LpModel } from './lp.js';
 import type { SolveOptions, SolverName } from './solver.js';
+import { autoSolver, cbcSolver } from './solvers/cbc.js';
 import { highsSolver, PersistentHighs } from './solvers/highs.js';
 import { jslSolver } from './solvers/jsl.js';
 
@@ -15,7 +16,7 @@ export interface SolveRequest {
   site?: string;
 }
 
-const solvers = { highs: highsSolver, jsl: jslSolver };
+const solvers = { highs: highsSolver, jsl: jslSolver, cbc: cbcSolver(), auto: autoSolver() };
 const sites = new Map<string, PersistentHighs>();
 
 function solverFor(req: SolveRequest) {

@@ -1,7 +1,12 @@
 import type { LpModel } from './lp.js';
 
 export type SolveStatus = 'optimal' | 'infeasible' | 'time_limit' | 'error';
-export type SolverName = 'highs' | 'jsl';
+/**
+ * `highs`: HiGHS in WebAssembly, always available (the default); `jsl`: javascript-lp-solver,
+ * small problems; `cbc`: the native CBC/CLP executable as a child process when installed,
+ * otherwise HiGHS; `auto`: HiGHS below `NATIVE_MIN_COLUMNS` columns, `cbc` from there.
+ */
+export type SolverName = 'highs' | 'jsl' | 'cbc' | 'auto';
 
 export interface SolveOptions {
   /** Wall-clock limit in seconds (HiGHS only; jsl refuses models too big instead). */
@@ -12,6 +17,12 @@ export interface SolveOptions {
    * "Measured"); `choose` lets HiGHS pick (it picks simplex for these LPs).
    */
   algorithm?: 'auto' | 'choose' | 'simplex' | 'ipm';
+  /**
+   * Stops the solve where the solver can be stopped from outside (`cbc` kills its process);
+   * the in-thread WebAssembly and JavaScript solvers block, so they run on a `SolveWorker`
+   * for that. Never posted to a thread.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -42,6 +53,8 @@ export interface LpSolution {
   objective?: number;
   message?: string;
   solveMs: number;
+  /** What actually solved, when a solver can hand over to another (`cbc` → `highs` when missing). */
+  engine?: string;
 }
 
 /** A linear-programming solver behind the interface every caller uses. */

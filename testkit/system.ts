@@ -28,6 +28,7 @@ function probe(name: string, install: string, present: () => boolean): SystemDep
 
 export const chromium = () => probe('chromium', 'chromium', () => existsSync('/usr/bin/chromium'));
 export const glpsol = () => probe('glpsol', 'glpk-utils', () => existsSync('/usr/bin/glpsol'));
+export const cbc = () => probe('cbc', 'coinor-cbc', () => existsSync('/usr/bin/cbc'));
 /** Debian's pymodbus runs under /usr/bin/python3, not the python3 first on PATH. */
 export const pymodbus = () =>
   probe('python3-pymodbus', 'python3-pymodbus', () => {

@@ -1,0 +1,12 @@
+/**
+ * Error codes of optimizer/ (GridflexError.code). Kept here so callers and tests compare against
+ * one constant; messages are written at the throw site.
+ */
+export const OPT_ERRORS = {
+  /** A solver failed or its thread died. */
+  solver: 'GFX_OPT_SOLVER',
+  /** A newer plan cancelled the solve. */
+  cancelled: 'GFX_OPT_CANCELLED',
+  /** The solver thread was stopped (budget, cancellation) with this solve still queued on it. */
+  threadStopped: 'GFX_OPT_THREAD_STOPPED',
+} as const;
