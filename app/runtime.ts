@@ -10,15 +10,17 @@ import {
   type WriteRequest,
 } from '../gateway/index.js';
 import { SetpointWriteRepository } from '../gateway/write-log.js';
+import type { Portfolio } from '../market/portfolio.js';
 import { type RunningMarket, startMarket } from '../market/start.js';
 import { listPoints, type Site } from '../model/index.js';
 import { PlanRepository } from '../optimizer/plan-store.js';
 import type { DeviceHost } from '../server/context.js';
 import { AuditLog, buildApp } from '../server/index.js';
-import { applySavedDevice, SiteDeviceRepository } from '../server/routes/devices.js';
 import { openStore, type Store } from '../store/index.js';
 import { DiskQueue, Hub, StoreWriter } from '../stream/index.js';
+import { SiteDevices } from './devices.js';
 import { type MarketDispatch, marketDispatch, yieldingToMarket } from './market-executor.js';
+import { migrateAll } from './migrate.js';
 
 export interface RuntimeOptions {
   dataDir: string;
@@ -29,6 +31,10 @@ export interface RuntimeOptions {
   gateway?: GatewayOptions;
   /** Run the market (market/start.ts: bundled portfolios, availability, activations) for the operator API. */
   market?: boolean;
+  /** The market's portfolios, already checked (gridflex.yaml); absent: the bundled ones whose sites run here. */
+  portfolios?: readonly Portfolio[];
+  /** Product catalogue file; absent: the bundled one. */
+  productsFile?: string;
 }
 
 /** The running core: store, hub, store writer (with its disk spool) and the HTTP app. */
@@ -60,6 +66,8 @@ export interface Runtime {
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const dataDir = resolve(options.dataDir);
   const store = await openStore(options.databaseUrl ? { url: options.databaseUrl } : { dataDir });
+  // Every module's tables, once, before anything reads or writes them.
+  await migrateAll(store);
   await store.readings.describePoints(listPoints(options.sites));
   const hub = new Hub();
   const disk = await DiskQueue.open(join(dataDir, 'spool'));
@@ -97,6 +105,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         sites: options.sites,
         hub,
         plans: (site) => plans.latest(site),
+        ...(options.portfolios ? { portfolios: options.portfolios } : {}),
+        ...(options.productsFile ? { productsFile: options.productsFile } : {}),
         ...(dispatch ? { executor: dispatch.executor } : {}),
       })
     : undefined;
@@ -209,18 +219,15 @@ export class LiveGateways implements DeviceHost {
   }
 }
 
-/** Devices saved over the API in earlier runs: into the sites, and polled. Returns how many. */
+/**
+ * Devices saved over the API in earlier runs: into the sites, and polled. Returns how many.
+ * Ones that collide with the configuration file (app/devices.ts `SiteDevices.restore`) are skipped.
+ */
 export async function restoreSavedDevices(rt: Runtime): Promise<number> {
-  let n = 0;
-  for (const saved of await new SiteDeviceRepository(rt.store.db).list()) {
-    if (!(await applySavedDevice(rt.store, rt.sites, saved))) continue;
-    await rt.gateways.add({
-      site: saved.site,
-      pollInterval: 5000,
-      profiles: saved.profiles,
-      devices: [saved.device],
-    });
-    n += 1;
-  }
-  return n;
+  const { restored } = await new SiteDevices({
+    store: rt.store,
+    sites: rt.sites,
+    host: rt.gateways,
+  }).restore();
+  return restored;
 }

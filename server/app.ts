@@ -7,6 +7,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import { SiteDevices } from '../app/devices.js';
 import { enforceAccess, requireAccessRules } from './access.js';
 import type { AppContext } from './context.js';
 import { installErrorHandler } from './errors.js';
@@ -62,13 +63,22 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  await app.register(healthRoutes(ctx));
+  await app.register(healthRoutes(ctx, services));
   await app.register(authRoutes(services));
   await app.register(siteRoutes(ctx, services));
   await app.register(readingRoutes(ctx));
   await app.register(liveRoutes(ctx, services));
   await app.register(marketRoutes(ctx, services));
-  await app.register(deviceRoutes(ctx, services, ctx.devices));
+  const devices =
+    ctx.deviceService ??
+    new SiteDevices({
+      store: ctx.store,
+      sites: ctx.sites,
+      ...(ctx.devices ? { host: ctx.devices } : {}),
+      ...(ctx.opcuaPkiDir ? { pkiDir: ctx.opcuaPkiDir } : {}),
+      ...(ctx.devicePolicies ? { policies: ctx.devicePolicies } : {}),
+    });
+  await app.register(deviceRoutes(ctx, services, devices));
   await app.register(writeRoutes(ctx));
   await app.register(billRoutes(ctx));
   await app.register(planRoutes(ctx));

@@ -1,4 +1,4 @@
-import type { GatewayConfig } from '../gateway/index.js';
+import type { DeviceHost, DevicePolicy, SiteDevices } from '../app/devices.js';
 import type { MarketService } from '../market/service.js';
 import type { Site } from '../model/index.js';
 import type { Store } from '../store/index.js';
@@ -32,11 +32,7 @@ export const DEFAULT_AUTH: AuthSettings = {
   liveHeartbeatMs: 15_000,
 };
 
-/** Where devices saved over the API are polled: the running gateway of the process, if any. */
-export interface DeviceHost {
-  /** Start polling the file's devices (replacing devices of the same ids) into the hub. */
-  add(cfg: GatewayConfig): Promise<void>;
-}
+export type { DeviceHost } from '../app/devices.js';
 
 /** What the HTTP layer is given by whoever starts it (the CLI, or a test). */
 export interface AppContext {
@@ -50,6 +46,15 @@ export interface AppContext {
   scopes?: ScopeResolver;
   /** The running gateway that polls devices saved over the API (absent: saved, polled at next start). */
   devices?: DeviceHost;
+  /**
+   * The device service (app/devices.ts `SiteDevices`); absent: built from `store`, `sites`,
+   * `devices`, `opcuaPkiDir` and `devicePolicies`. Build it before saved devices are restored.
+   */
+  deviceService?: SiteDevices;
+  /** The OPC UA PKI folder: certificate users saved over the API are named files in its `user/`. */
+  opcuaPkiDir?: string;
+  /** Per-site device policies from the configuration file (ones saved over the API take precedence). */
+  devicePolicies?: Record<string, DevicePolicy>;
   /** The market service (market/service.ts); without it the market routes answer 503. */
   market?: MarketService;
 }

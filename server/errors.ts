@@ -2,6 +2,12 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { type FieldIssue, formatPath, GridflexError } from '../model/index.js';
 
+/** The server's own error codes (routes also answer with the codes of the modules they call). */
+export const SERVER_ERRORS = {
+  /** Another process (often a second Gridflex) already listens on the address. */
+  PORT_IN_USE: 'GFX_PORT_IN_USE',
+} as const;
+
 /** Every error response has this shape. `error` is a stable code; `details` is safe to show. */
 export interface ErrorBody {
   error: string;

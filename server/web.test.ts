@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { type BrowserContext, type Page, chromium as playwright } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePolicy, SiteDeviceRepository } from '../app/devices.js';
 import { LiveGateways } from '../app/runtime.js';
 import { SetpointWriteRepository } from '../gateway/write-log.js';
 import { listPoints, parseOrThrow, SitesConfigSchema } from '../model/index.js';
@@ -180,6 +181,12 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
     );
     gateways = new LiveGateways(hub, { link: { minBackoffMs: 100, maxBackoffMs: 1000 } });
     app = await buildApp({ store, hub, sites, version: 'test', devices: gateways });
+    // The administrator lets bern's managers reach devices on this machine (app/devices.ts).
+    await new SiteDeviceRepository(store.db).savePolicy(
+      'bern',
+      parsePolicy({ networks: [{ cidr: '127.0.0.1/32', ports: [{ from: 1, to: 65535 }] }] }),
+      'test',
+    );
     await addRoleUsers(store);
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     context = await openBrowser('en-US');

@@ -7,22 +7,44 @@ const DAY = 86_400_000;
 /** More buckets than this in one answer is almost always a mistake (a chart has ~2,000 pixels). */
 const MAX_BUCKETS = 10_000;
 
+/**
+ * The instants the API accepts: 2000-01-01 to 2100-01-01 UTC. Energy data from before 2000 or
+ * after 2100 is a typo, and bounding here keeps far instants from reaching the date and SQL
+ * arithmetic (which answered 500 for them).
+ */
+export const MIN_INSTANT_MS = Date.UTC(2000, 0, 1);
+export const MAX_INSTANT_MS = Date.UTC(2100, 0, 1);
+/** Bucket sizes from 1 s to 366 d (a year of days; beyond that no chart needs one bucket). */
+export const MIN_BUCKET_MS = 1000;
+export const MAX_BUCKET_MS = 366 * DAY;
+
 /** An instant as ISO 8601 with offset (2026-03-02T10:00:00Z) or as milliseconds since the epoch. */
 const InstantSchema = z
   .string()
+  .max(40)
   .refine((s) => /^\d{1,16}$/.test(s) || (/^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s))), {
     message: 'expected an ISO 8601 time like 2026-03-02T10:00:00Z, or milliseconds since 1970',
   })
-  .transform((s) => (/^\d+$/.test(s) ? Number(s) : Date.parse(s)));
+  .transform((s) => (/^\d+$/.test(s) ? Number(s) : Date.parse(s)))
+  .refine((ms) => ms >= MIN_INSTANT_MS && ms <= MAX_INSTANT_MS, {
+    message: 'must lie between 2000-01-01 and 2100-01-01 (UTC)',
+  });
+
+const BucketSchema = z
+  .string()
+  .max(20)
+  .pipe(z.union([z.literal('raw'), DurationSchema]))
+  .refine((b) => b === 'raw' || (b >= MIN_BUCKET_MS && b <= MAX_BUCKET_MS), {
+    message: 'a bucket lies between 1s and 366d',
+  });
 
 export const ReadingsQuerySchema = z
   .object({
-    from: InstantSchema.optional().describe('Start (inclusive). Default: 24 hours before `to`.'),
-    to: InstantSchema.optional().describe('End (exclusive). Default: now.'),
-    bucket: z
-      .union([z.literal('raw'), DurationSchema])
-      .default(15 * 60_000)
-      .describe('"raw" for every reading, or a bucket size such as 5m, 15m, 1h, 1d. Default 15m.'),
+    from: InstantSchema.optional().describe('Start (inclusive), 2000–2100. Default: 24 hours before `to`.'),
+    to: InstantSchema.optional().describe('End (exclusive), 2000–2100. Default: now.'),
+    bucket: BucketSchema.default(15 * 60_000).describe(
+      '"raw" for every reading, or a bucket size from 1s to 366d such as 5m, 15m, 1h, 1d. Default 15m.',
+    ),
   })
   .transform((q, ctx) => {
     const to = q.to ?? Date.now();
