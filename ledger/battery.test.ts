@@ -85,7 +85,7 @@ describe('battery content carried over between periods', () => {
     const { issueBills } = await import('./issue.js');
     const store = await openStore({ dataDir: 'memory://' });
     try {
-      const ledger = await Ledger.open(store);
+      const ledger = await Ledger.open(store, { keys: (await import('./keys.js')).ephemeralKeyring() });
       const config = compileCommunity(
         exampleCommunity({ battery: { chargeMeter: 'bat-in', dischargeMeter: 'bat-out' } }),
       );

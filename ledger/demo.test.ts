@@ -6,12 +6,14 @@ import { ensureDemoUsers } from '../server/demo-users.js';
 import { openStore, type Store } from '../store/index.js';
 import { BillBook } from './book.js';
 import { ensureCommunityBills, lastCompleteMonth } from './demo.js';
+import { ephemeralKeyring } from './keys.js';
 
 const files = {
   communityFile: `${packageRoot()}/deploy/examples/zev-bern-community.yaml`,
   readingsFile: `${packageRoot()}/deploy/examples/zev-bern-readings.csv.gz`,
 };
 const NOW = Date.UTC(2026, 10, 23, 13, 0);
+const keys = ephemeralKeyring();
 let store: Store;
 beforeAll(async () => {
   store = await openStore({ dataDir: 'memory://' });
@@ -30,7 +32,7 @@ describe('demo bills of the simulated zev-bern building', () => {
 
   it('bills the bundled complete months once, for apt-1…apt-12, and leaves them on a restart', async () => {
     // The store holds no gateway history, so the bundled readings are used.
-    const first = await ensureCommunityBills(store, { ...files, nowMs: NOW });
+    const first = await ensureCommunityBills(store, { ...files, nowMs: NOW, keys });
     expect(first).toEqual({
       community: 'zev-bern',
       status: 'issued',
@@ -39,7 +41,7 @@ describe('demo bills of the simulated zev-bern building', () => {
         { label: '2026-10', bills: 12, source: 'bundled' },
       ],
     });
-    const book = await BillBook.open(store);
+    const book = await BillBook.open(store, { keys });
     const bills = await book.bills({ unit: 'apt-1' });
     expect(bills.map((b) => b.period)).toEqual(['2026-10', '2026-09']);
     const oct = bills[0]!;
@@ -47,6 +49,8 @@ describe('demo bills of the simulated zev-bern building', () => {
     expect(oct.energy.solarMwh).toBeGreaterThan(0);
     expect(oct.energy.solarMwh).toBeLessThan(oct.energy.consumptionMwh);
     expect(oct.savingMinor).toBeGreaterThan(0);
+    // Each month is sealed: the bill verifies against the community's key.
+    expect(await book.verifyBill(oct.id)).toMatchObject({ ok: true, keyId: (await keys.signer()).keyId });
     const [summary] = await book.summaries('zev-bern');
     expect(summary!.summary.productionMwh).toBeGreaterThan(0);
 
@@ -58,7 +62,7 @@ describe('demo bills of the simulated zev-bern building', () => {
     expect(grant('resident')).toEqual({ kind: 'unit', ref: 'apt-1' });
     expect(grant('board')).toEqual({ kind: 'community', ref: 'zev-bern' });
 
-    const again = await ensureCommunityBills(store, { ...files, nowMs: NOW });
+    const again = await ensureCommunityBills(store, { ...files, nowMs: NOW, keys });
     expect(again.status).toBe('existing');
     expect((await book.bills({ community: 'zev-bern' })).length).toBe(24);
   }, 120_000);
@@ -66,7 +70,7 @@ describe('demo bills of the simulated zev-bern building', () => {
   it('issues nothing for months that had not ended yet', async () => {
     const early = await openStore({ dataDir: 'memory://' });
     try {
-      const r = await ensureCommunityBills(early, { ...files, nowMs: Date.UTC(2026, 9, 15) });
+      const r = await ensureCommunityBills(early, { ...files, nowMs: Date.UTC(2026, 9, 15), keys });
       expect(r.periods.map((p) => p.label)).toEqual(['2026-09']);
     } finally {
       await early.close();

@@ -6,6 +6,7 @@ import type { Store } from '../store/index.js';
 import { BillBook } from './book.js';
 import { CommunitySchema, compileCommunity } from './community.js';
 import { issueBills } from './issue.js';
+import type { Keyring } from './keys.js';
 import { parseReadingsCsv, QUARTER_MS, type ReadingsBatch } from './readings.js';
 import { communityReadingsFromStore } from './store-readings.js';
 import { localTime, monthPeriod } from './time.js';
@@ -61,10 +62,10 @@ export function completeMonths(batch: ReadingsBatch, tz: string): string[] {
  */
 export async function ensureCommunityBills(
   store: Store,
-  options: { communityFile: string; readingsFile: string; nowMs: number },
+  options: { communityFile: string; readingsFile: string; nowMs: number; keys?: Keyring },
 ): Promise<DemoBills> {
   const config = await loadConfigFile(CommunitySchema, options.communityFile);
-  const book = await BillBook.open(store);
+  const book = await BillBook.open(store, { keys: options.keys });
   const existing = await book.bills({ community: config.id });
   if (existing.length > 0) {
     const byPeriod = new Map<string, number>();

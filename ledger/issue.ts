@@ -3,9 +3,19 @@ import type { Db } from '../store/index.js';
 import type { BatteryContent } from './battery.js';
 import { type Bill, type Billing, billPeriod } from './billing.js';
 import { canonicalJson, sha256 } from './canonical.js';
-import type { Checkpoint, Entry, Ledger } from './chain.js';
+import type { Entry, Ledger } from './chain.js';
 import type { Community } from './community.js';
+import { saveProfiles } from './privacy.js';
 import type { ReadingsBatch } from './readings.js';
+import {
+  billDigest,
+  type Checkpoint,
+  makeSeal,
+  outputHash,
+  printedCheckpoint,
+  type SealBody,
+  type SignedCheckpoint,
+} from './seal.js';
 import type { Period } from './time.js';
 
 /**
@@ -15,11 +25,17 @@ import type { Period } from './time.js';
  * 3. the period was already billed with the same inputs → the issued bills are returned
  *    unchanged; with different inputs → refused (GFX_LEDGER_PERIOD_BILLED) unless `correct`,
  *    which appends a `correction` reversing each old bill, then the new run;
- * 4. `allocation_run` (input and output hashes), whose hash is the checkpoint printed on every
- *    bill, then one `bill_issued` per bill.
+ * 4. `allocation_run` (input hash; output hash over the solar allocation and each bill's
+ *    digest, listed), then one `bill_issued` per bill (naming its run), then a `seal` signing
+ *    the head (the last bill) with the community's key: that signed head is the checkpoint
+ *    printed on every bill of the run, so it covers each of them (seal.ts).
+ * The units' 15-minute profiles are stored beside the chain, not in it (privacy.ts).
  */
 export interface IssuedBill extends Bill {
-  checkpoint: Checkpoint;
+  /** The signed checkpoint covering this bill (legacy bills: their run's entry, unsigned). */
+  checkpoint: Checkpoint | SignedCheckpoint;
+  /** The allocation run that issued it. */
+  run: Checkpoint;
   /** The ledger entry holding this bill. */
   entry: Checkpoint;
 }
@@ -28,8 +44,13 @@ export interface IssueResult {
   status: 'issued' | 'unchanged' | 'corrected';
   bills: IssuedBill[];
   billing: Billing;
-  checkpoint: Checkpoint;
+  checkpoint: Checkpoint | SignedCheckpoint;
   inputHash: string;
+}
+
+/** A stored bill body: `run` since seals exist, `checkpoint` (the run) before. */
+export function runOf(body: { run?: Checkpoint; checkpoint?: Checkpoint }): Checkpoint {
+  return (body.run ?? body.checkpoint)!;
 }
 
 function inputHash(c: Community, period: Period, b: Billing, opening: BatteryContent | undefined): string {
@@ -80,8 +101,10 @@ export async function issueBills(
   community: Community,
   period: Period,
   batch: ReadingsBatch,
-  options: { correct?: boolean; reason?: string } = {},
+  options: { correct?: boolean; reason?: string; nowMs?: number } = {},
 ): Promise<IssueResult> {
+  const signer = await ledger.keys.signer();
+  const nowMs = options.nowMs ?? Date.now();
   const id = community.config.id;
   const opening = community.config.battery ? carriedBattery(await ledger.entries(id), period) : undefined;
   const billing = billPeriod(community, period, batch, { batteryOpening: opening });
@@ -115,21 +138,38 @@ export async function issueBills(
     if (current) {
       const prevBills = existing.filter(
         (e) =>
-          e.kind === 'bill_issued' &&
-          JSON.parse(e.body).checkpoint.seq === current.seq &&
-          !reversed.has(e.seq),
+          e.kind === 'bill_issued' && runOf(JSON.parse(e.body)).seq === current.seq && !reversed.has(e.seq),
       );
-      if ((JSON.parse(current.body) as RunBody).inputHash === hash)
+      if ((JSON.parse(current.body) as RunBody).inputHash === hash) {
+        let seal = existing
+          .filter((e) => e.kind === 'seal' && (JSON.parse(e.body) as SealBody).run === current.seq)
+          .map((e) => JSON.parse(e.body) as SealBody)[0];
+        // A period billed before seals existed is sealed now: its head is signed as it stands.
+        if (!seal && prevBills.length > 0) {
+          const head = (await ledger.head(tx))!;
+          seal = makeSeal(
+            id,
+            period.label,
+            current.seq,
+            prevBills.map((e) => ({ seq: e.seq, hash: e.hash })),
+            head,
+            signer,
+            nowMs,
+          );
+          await ledger.append(id, 'seal', seal, tx);
+        }
+        const checkpoint = seal ? printedCheckpoint(seal) : { seq: current.seq, hash: current.hash };
         return {
           status: 'unchanged',
-          bills: prevBills.map((e) => ({
-            ...(JSON.parse(e.body) as IssuedBill),
-            entry: { seq: e.seq, hash: e.hash },
-          })),
+          bills: prevBills.map((e) => {
+            const body = JSON.parse(e.body) as IssuedBill;
+            return { ...body, run: runOf(body), checkpoint, entry: { seq: e.seq, hash: e.hash } };
+          }),
           billing,
-          checkpoint: { seq: current.seq, hash: current.hash },
+          checkpoint,
           inputHash: hash,
         };
+      }
       if (!options.correct)
         throw new GridflexError(
           'GFX_LEDGER_PERIOD_BILLED',
@@ -149,6 +189,8 @@ export async function issueBills(
       );
       status = 'corrected';
     }
+    const solarHash = sha256(new Uint8Array(billing.intervals.solar.buffer));
+    const listing = billing.bills.map((b) => ({ id: b.id, sha256: billDigest(b) }));
     const run = await ledger.append(
       id,
       'allocation_run',
@@ -159,23 +201,30 @@ export async function issueBills(
         method: community.config.allocation.method,
         hybridVariant: community.config.allocation.hybridVariant,
         inputHash: hash,
-        outputHash: sha256(
-          canonicalJson({
-            solar: sha256(new Uint8Array(billing.intervals.solar.buffer)),
-            bills: billing.bills.map((b) => b.totalMinor),
-          }),
-        ),
+        solarHash,
+        bills: listing,
+        outputHash: outputHash(solarHash, listing),
         summary: billing.summary,
       },
       tx,
     );
-    const checkpoint = { seq: run.seq, hash: run.hash };
-    const bills: IssuedBill[] = [];
+    const runRef = { seq: run.seq, hash: run.hash };
+    const entries: Checkpoint[] = [];
     for (const bill of billing.bills) {
-      const body = { ...bill, checkpoint };
-      const e = await ledger.append(id, 'bill_issued', body, tx);
-      bills.push({ ...body, entry: { seq: e.seq, hash: e.hash } });
+      const e = await ledger.append(id, 'bill_issued', { ...bill, run: runRef }, tx);
+      entries.push({ seq: e.seq, hash: e.hash });
     }
+    const head = entries[entries.length - 1] ?? runRef;
+    const seal = makeSeal(id, period.label, run.seq, entries, head, signer, nowMs);
+    await ledger.append(id, 'seal', seal, tx);
+    const checkpoint = printedCheckpoint(seal);
+    const bills: IssuedBill[] = billing.bills.map((bill, i) => ({
+      ...bill,
+      run: runRef,
+      checkpoint,
+      entry: entries[i]!,
+    }));
+    await saveProfiles(tx, id, period, run.seq, community, billing);
     return { status, bills, billing, checkpoint, inputHash: hash };
   });
 }

@@ -23,7 +23,19 @@ function bill(): IssuedBill {
     { label: '2026-10', startMs: START, endMs: START + 4 * 900_000 },
     parseReadingsCsv(exampleCsv(START)),
   ).bills[2]!;
-  return { ...b, checkpoint: { seq: 2, hash: 'a'.repeat(64) }, entry: { seq: 5, hash: 'b'.repeat(64) } };
+  return {
+    ...b,
+    run: { seq: 2, hash: 'c'.repeat(64) },
+    checkpoint: {
+      seq: 5,
+      hash: 'a'.repeat(64),
+      signedAt: '2026-11-01T00:00:00.000Z',
+      keyId: '0123456789abcdef',
+      publicKey: 'A'.repeat(43),
+      signature: 'S'.repeat(86),
+    },
+    entry: { seq: 5, hash: 'b'.repeat(64) },
+  };
 }
 
 describe.skipIf(browserDep.skipReason)('the HTML bill in headless Chromium', () => {

@@ -150,9 +150,18 @@ ${dailyChart(bill)}
 ${bill.capCheck.length > 0 ? `<p>Price cap (Swiss Energy Ordinance Art. 16): the solar price including fees stays within the allowed maximum (${esc(bill.capCheck.map((c) => c.variant).join(', '))}).</p>` : ''}
 ${estimated + q.clampedIntervals > 0 ? `<p class="note">Data quality: ${estimated} of ${bill.intervals} quarter-hours were estimated (${q.sourceEstimatedIntervals} by the grid operator, ${q.estimatedIntervals} by interpolation or the same time a week earlier)${q.clampedIntervals > 0 ? `, ${q.clampedIntervals} negative readings were set to zero` : ''}.</p>` : ''}
 <h2>Verification</h2>
-<p class="muted">This bill is entry ${bill.entry.seq} of the community's tamper-evident ledger. Checkpoint ${bill.checkpoint.seq}: <code>${esc(bill.checkpoint.hash)}</code>. Entry hash: <code>${esc(bill.entry.hash)}</code>. Anyone can check them with <code>gridflex ledger verify --checkpoint ${bill.checkpoint.seq}:${esc(bill.checkpoint.hash)}</code>.</p>
+${verification(bill)}
 </main></body></html>
 `;
+}
+
+function verification(bill: IssuedBill): string {
+  const cp = bill.checkpoint;
+  const code = `${cp.seq}:${esc(cp.hash)}`;
+  if (!('signature' in cp))
+    return `<p class="muted">This bill is entry ${bill.entry.seq} of the community's tamper-evident ledger. Checkpoint ${cp.seq}: <code>${esc(cp.hash)}</code>. Anyone can check it with <code>gridflex ledger verify --checkpoint ${code}</code>.</p>`;
+  return `<p class="muted">This bill is entry ${bill.entry.seq} of the community's tamper-evident ledger (entry hash <code>${esc(bill.entry.hash)}</code>). The checkpoint below covers this bill and everything before it; it was signed on ${esc(cp.signedAt.slice(0, 10))} with the community's key ${esc(cp.keyId)}. Check it on the community's web page (Bills → Verify) or with <code>gridflex ledger verify --checkpoint ${code}</code>.</p>
+<p class="muted">Checkpoint <code>${code}</code><br>Community public key (Ed25519) <code>${esc(cp.publicKey)}</code><br>Signature <code>${esc(cp.signature)}</code></p>`;
 }
 
 export function summaryText(s: Summary): string {
