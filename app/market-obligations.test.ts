@@ -4,7 +4,6 @@ import { loadConfigFile } from '../config/load.js';
 import { packageRoot } from '../config/version.js';
 import type { Obligation as SoldCapacity } from '../market/bids.js';
 import { type RunningMarket, startMarket } from '../market/start.js';
-import { siteAssets } from '../market/start-headroom.js';
 import { listPoints, type Site, SitesConfigSchema } from '../model/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
@@ -70,7 +69,7 @@ describe('siteObligations$', () => {
     const obligations$ = siteObligations$(market, hub, 'zev-bern', { now: () => T0 + 60_000, everyMs: H });
     expect(await firstValueFrom(obligations$)).toEqual([]);
 
-    const battery = siteAssets(sites[0]!).find((x) => x.type === 'battery')!;
+    const battery = sites[0]!.buildings.flatMap((b) => b.assets).find((x) => x.type === 'battery')!;
     const soc = battery.type === 'battery' ? battery.measure.soc! : '';
     await store.readings.ingest([{ pointId: soc, ts: T0, value: 90, quality: 'good' }]);
     const { bids } = await market.service.buildBids(

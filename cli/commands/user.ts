@@ -1,16 +1,10 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { sendUserRequest } from '../../app/control.js';
+import { manageUsers, type UserRequest, type UserResult } from '../../app/users.js';
 import { GridflexError } from '../../model/index.js';
-import {
-  AuditLog,
-  AuthRepository,
-  formatGrant,
-  generatePassword,
-  migrateServer,
-  parseGrant,
-  RoleSchema,
-} from '../../server/index.js';
+import { formatGrant, generatePassword, migrateServer, RoleSchema } from '../../server/index.js';
 import { openStore, type Store } from '../../store/index.js';
 import { parseOptions } from '../args.js';
 
@@ -49,12 +43,23 @@ const TokenSchema = DataOption.extend({
 
 const actor = () => `cli:${userInfo().username}`;
 
-async function withStore<T>(data: string, fn: (store: Store) => Promise<T>): Promise<T> {
+/**
+ * Do a user request against the store: opened here, or, while `gridflex run` holds the
+ * embedded database, through the running process's control socket (app/control.ts).
+ */
+async function request(data: string, req: UserRequest): Promise<UserResult> {
   const url = process.env.DATABASE_URL;
-  const store = await openStore(url ? { url } : { dataDir: data });
+  let store: Store;
+  try {
+    store = await openStore(url ? { url } : { dataDir: data });
+  } catch (err) {
+    if (!url && err instanceof GridflexError && err.code === 'GFX_STORE_LOCKED')
+      return sendUserRequest(data, req);
+    throw err;
+  }
   try {
     await migrateServer(store);
-    return await fn(store);
+    return await manageUsers(store, req);
   } finally {
     await store.close();
   }
@@ -105,32 +110,25 @@ export function register(program: Command): void {
         });
       }
     }
-    const grants = opts.grant.map(parseGrant);
-    await withStore(opts.data, async (store) => {
-      await new AuthRepository(store.db).addUser({
-        username: opts.username,
-        role: opts.role,
-        grants,
-        displayName: opts.name ?? null,
-        password,
-      });
-      await new AuditLog(store.db).append({
-        actor: actor(),
-        action: 'user_added',
-        target: opts.username,
-        details: { role: opts.role, grants: grants.map(formatGrant) },
-      });
+    const added = await request(opts.data, {
+      op: 'add',
+      actor: actor(),
+      username: opts.username,
+      role: opts.role,
+      grants: opts.grant,
+      ...(opts.name ? { name: opts.name } : {}),
+      ...(password === undefined ? {} : { password }),
     });
-    console.log(
-      `added ${opts.role} ${opts.username}${grants.length ? ` (${grants.map(formatGrant).join(', ')})` : ''}`,
-    );
+    const grants = added.op === 'add' ? added.grants : [];
+    console.log(`added ${opts.role} ${opts.username}${grants.length ? ` (${grants.join(', ')})` : ''}`);
     if (password !== undefined && !opts.passwordStdin) console.log(`password: ${password}`);
   });
 
   dataOption(user.command('list').description('list users, their grants and API tokens')).action(
     async (raw) => {
       const opts = parseOptions(DataOption, raw, 'user list');
-      const users = await withStore(opts.data, (store) => new AuthRepository(store.db).listUsers());
+      const res = await request(opts.data, { op: 'list' });
+      const users = res.op === 'list' ? res.users : [];
       if (users.length === 0) console.log('no users yet; add one with: gridflex user add NAME --role admin');
       for (const u of users) {
         const grants = u.grants.length
@@ -158,34 +156,28 @@ export function register(program: Command): void {
       .option('--revoke <id>', 'revoke the token with this id (see gridflex user list)'),
   ).action(async (username, raw) => {
     const opts = parseOptions(TokenSchema, { ...raw, username }, 'user token');
-    await withStore(opts.data, async (store) => {
-      const auth = new AuthRepository(store.db);
-      const audit = new AuditLog(store.db);
-      if (opts.revoke) {
-        if (!(await auth.revokeToken(opts.revoke))) {
-          throw new GridflexError('GFX_AUTH_NO_TOKEN', `no active token ${opts.revoke}`, { status: 404 });
-        }
-        await audit.append({ actor: actor(), action: 'token_revoked', target: opts.revoke });
-        console.log(`revoked token ${opts.revoke}`);
-        return;
-      }
-      if (!opts.username) {
-        throw new GridflexError('GFX_CLI_ARGS', 'name the user to issue a token for, or give --revoke ID', {
-          status: 400,
-        });
-      }
-      const t = await auth.createToken(opts.username, opts.name, !opts.write);
-      await audit.append({
-        actor: actor(),
-        action: 'token_created',
-        target: opts.username,
-        details: { id: t.id, name: opts.name, readOnly: !opts.write },
+    if (opts.revoke) {
+      await request(opts.data, { op: 'revoke', actor: actor(), id: opts.revoke });
+      console.log(`revoked token ${opts.revoke}`);
+      return;
+    }
+    if (!opts.username) {
+      throw new GridflexError('GFX_CLI_ARGS', 'name the user to issue a token for, or give --revoke ID', {
+        status: 400,
       });
-      console.log(
-        `token ${t.id} for ${opts.username} (${opts.write ? 'read-write' : 'read-only'}); it is shown only now:`,
-      );
-      console.log(t.token);
+    }
+    const t = await request(opts.data, {
+      op: 'token',
+      actor: actor(),
+      username: opts.username,
+      name: opts.name,
+      write: opts.write,
     });
+    if (t.op !== 'token') return;
+    console.log(
+      `token ${t.id} for ${opts.username} (${opts.write ? 'read-write' : 'read-only'}); it is shown only now:`,
+    );
+    console.log(t.token);
   });
 
   for (const sub of user.commands) sub.exitOverride();

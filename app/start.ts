@@ -1,0 +1,202 @@
+import { join, resolve } from 'node:path';
+import type { GatewayOptions } from '../gateway/index.js';
+import type { Site } from '../model/index.js';
+import { gridPowerPoints } from '../optimizer/live.js';
+import { startLiveOptimizer } from '../optimizer/live-runtime.js';
+import type { Store } from '../store/index.js';
+import type { GridflexConfig } from './config.js';
+import { startControlSocket } from './control.js';
+import { type BillingOutcome, startLedgerScheduler } from './ledger-scheduler.js';
+import { siteObligations$ } from './market-obligations.js';
+import { type Runtime, restoreSavedDevices, startRuntime } from './runtime.js';
+import { ensureFirstAdmin } from './users.js';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * What an overlay (`gridflex demo`) adds to a start, without a wiring of its own: options for
+ * the gateways (a simulator that starts late), and work once the store is open and before the
+ * server listens (demo users, bundled bills). `run` passes none.
+ */
+export interface Overlay {
+  gateway?: GatewayOptions;
+  /** After migrations and the first administrator, before listening; lines to print. */
+  prepare?(rt: Runtime): Promise<string[]>;
+  /** Base load (kW) for slots without history, per site, where the configuration names none. */
+  fallbackLoadKw?(site: Site): number | undefined;
+}
+
+export interface StartEnv {
+  /** Log level of the HTTP server (pino). */
+  logLevel?: string;
+  /** PostgreSQL URL; wins over the file's `database.url` (DATABASE_URL). */
+  databaseUrl?: string;
+  /** Data folder; wins over the file's `database.data` (GRIDFLEX_DATA, --data). */
+  dataDir?: string;
+  /** Listen address; wins over the file's `listen` (--host, --port). */
+  host?: string;
+  port?: number;
+  /** The first administrator's password (GRIDFLEX_ADMIN_PASSWORD), used on a store without users only. */
+  adminPassword?: string;
+  adminUser?: string;
+  /** Plain progress lines (the CLI prints them). */
+  say?: (line: string) => void;
+}
+
+/** A running Gridflex (`startGridflex`). */
+export interface RunningGridflex {
+  runtime: Runtime;
+  address: string;
+  /** Sites the live optimiser plans. */
+  optimized: string[];
+  /** Sites whose devices the gateway polls, with how many devices. */
+  polled: { site: string; devices: number }[];
+  /** Devices saved over the API in earlier runs, polled again. */
+  restored: number;
+  admin: 'created' | 'exists' | 'none';
+  /** Lines of the overlay's `prepare`. */
+  overlayLines: string[];
+  /** Bill every closed month that has not been billed (also runs on its own). */
+  billNow(): Promise<BillingOutcome[]>;
+  stop(): Promise<void>;
+}
+
+/** A site the optimiser can move: an asset with at least one control binding. */
+export const controllable = (site: Site) =>
+  site.buildings.some((b) => b.assets.some((a) => Object.keys(a.control).length > 0));
+
+/**
+ * The base load for slots the store has no history of: the configured value, else the mean
+ * grid import stored over the last four weeks, else a tenth of the import limit (a guess the
+ * start line states). Only the fallback: slots with history are forecast from the history.
+ */
+async function fallbackLoad(
+  store: Store,
+  site: Site,
+  configured: number | undefined,
+  nowMs: number,
+): Promise<{ kw: number; from: string }> {
+  if (configured !== undefined) return { kw: configured, from: 'configured' };
+  const means: number[] = [];
+  for (const pointId of gridPowerPoints(site)) {
+    const r = await store.readings
+      .range({ pointId, from: nowMs - 28 * DAY_MS, to: nowMs, bucketMs: DAY_MS })
+      .catch(() => null);
+    for (const b of r?.buckets ?? []) if (b.mean !== null && b.count > 0) means.push(b.mean / 1000);
+  }
+  if (means.length > 0)
+    return { kw: Math.max(0.1, means.reduce((a, b) => a + b, 0) / means.length), from: 'stored mean' };
+  return { kw: site.grid.importLimitKw / 10, from: 'a tenth of the import limit, no history yet' };
+}
+
+/**
+ * The composition root: the one place that starts gateway, optimiser, market and ledger
+ * together. Opens the store and runs every module's migrations once, starts the hub, the store
+ * writer, a gateway per site with devices, the write arbiter (a device a market activation
+ * holds is refused to the optimiser), the market with the configured portfolios, one live
+ * optimiser per site with a controllable asset (forecasts from that site's stored history), the
+ * ledger scheduler (every closed month of every community, from the stored readings), the
+ * control socket for user management (embedded database only) and the HTTP server.
+ */
+export async function startGridflex(
+  config: GridflexConfig,
+  overlay: Overlay = {},
+  env: StartEnv = {},
+): Promise<RunningGridflex> {
+  const say = env.say ?? (() => {});
+  const dataDir = resolve(env.dataDir ?? config.database.data);
+  const databaseUrl = env.databaseUrl ?? config.database.url;
+  const sites = config.sites.map((s) => s.site);
+  const rt = await startRuntime({
+    dataDir,
+    ...(databaseUrl ? { databaseUrl } : {}),
+    sites,
+    logLevel: env.logLevel ?? 'warn',
+    gateway: {
+      opcua: { pkiDir: config.gateway.pkiDir ?? join(dataDir, 'gateway-pki') },
+      ...overlay.gateway,
+    },
+    market: true,
+    portfolios: config.market.portfolios,
+    productsFile: config.market.productsFile,
+  });
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const admin = await ensureFirstAdmin(rt.store, { password: env.adminPassword, username: env.adminUser });
+    const overlayLines = overlay.prepare ? await overlay.prepare(rt) : [];
+    if (!databaseUrl) {
+      const control = await startControlSocket(rt.store, dataDir);
+      stops.push(() => control.close());
+    }
+    const address = await rt.app.listen({
+      port: env.port ?? config.listen.port,
+      host: env.host ?? config.listen.host,
+    });
+    const polled: RunningGridflex['polled'] = [];
+    for (const s of config.sites)
+      if (s.gateway) {
+        await rt.gateways.add(s.gateway);
+        polled.push({ site: s.site.id, devices: s.gateway.devices.length });
+      }
+    const restored = await restoreSavedDevices(rt);
+    const optimized: string[] = [];
+    for (const s of config.sites) {
+      if (!s.optimizer.enabled || !controllable(s.site)) continue;
+      const load = await fallbackLoad(
+        rt.store,
+        s.site,
+        s.optimizer.fallbackLoadKw ?? overlay.fallbackLoadKw?.(s.site),
+        Date.now(),
+      );
+      const optimizer = await startLiveOptimizer({
+        site: s.site,
+        readings$: rt.hub.readings$,
+        store: rt.store,
+        // The write arbiter: devices a market activation holds are left to it until it is done.
+        write: rt.yieldingWrite,
+        tariff: s.tariff,
+        meanLoadKw: load.kw,
+        // Accepted bids keep their capacity free in the plan (LP reservations).
+        ...(rt.market
+          ? { obligations$: siteObligations$(rt.market, rt.hub, s.site.id, { say: (l) => say(`  ${l}`) }) }
+          : {}),
+        say: (line) => say(`  ${line}`),
+      });
+      stops.push(() => optimizer.stop());
+      optimized.push(s.site.id);
+      if (load.from !== 'configured')
+        say(`  optimizer: ${s.site.id}: base load without history ${load.kw.toFixed(1)} kW (${load.from})`);
+    }
+    const ledger = startLedgerScheduler({
+      store: rt.store,
+      communities: config.ledger.communities,
+      everyMs: config.ledger.every,
+      say: (line) => say(`  ${line}`),
+    });
+    stops.push(() => ledger.stop());
+    // The first pass runs in the background: billing a year of months must not hold up the start.
+    void ledger.pass().catch(() => {});
+    let stopping: Promise<void> | null = null;
+    return {
+      runtime: rt,
+      address,
+      optimized,
+      polled,
+      restored,
+      admin,
+      overlayLines,
+      billNow: () => ledger.pass(),
+      stop: () => {
+        stopping ??= (async () => {
+          for (const stop of stops.reverse()) await stop().catch(() => {});
+          await rt.stop();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    await rt.stop();
+    throw err;
+  }
+}
