@@ -38,6 +38,8 @@ export interface IssuedBill extends Bill {
   run: Checkpoint;
   /** The ledger entry holding this bill. */
   entry: Checkpoint;
+  /** Set when shown to someone the resident has not let see the daily profile (`daily` is then empty). */
+  profileWithheld?: boolean;
 }
 
 export interface IssueResult {

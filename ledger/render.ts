@@ -143,8 +143,12 @@ export function billHtml(bill: IssuedBill, tz: string): string {
 <table><thead><tr><th>Item</th><th class="n">${cur}</th></tr></thead><tbody>${lines}
 <tr><th>Total</th><th class="n">${money(bill.totalMinor)}</th></tr></tbody></table>
 <h2>Daily use</h2>
-${dailyChart(bill)}
-<div class="muted key"><span class="s" style="background:#f2b705"></span>solar<span style="background:#6a737d"></span>grid</div>
+${
+  bill.profileWithheld
+    ? '<p class="muted">The daily consumption is shown to the resident only (no consent to share it).</p>'
+    : `${dailyChart(bill)}
+<div class="muted key"><span class="s" style="background:#f2b705"></span>solar<span style="background:#6a737d"></span>grid</div>`
+}
 <h2>How your solar share is calculated</h2>
 <p>${esc(method)} Energy is counted in milliwatt-hours; rounding follows the largest-remainder rule so that no energy or cent is lost or invented.</p>
 ${bill.capCheck.length > 0 ? `<p>Price cap (Swiss Energy Ordinance Art. 16): the solar price including fees stays within the allowed maximum (${esc(bill.capCheck.map((c) => c.variant).join(', '))}).</p>` : ''}

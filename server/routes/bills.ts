@@ -1,9 +1,24 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { BillBook, billHeader, billHtml, billJson, type IssuedBill } from '../../ledger/index.js';
+import {
+  BillBook,
+  billHeader,
+  billHtml,
+  billJson,
+  type IssuedBill,
+  LEDGER_CHECKPOINT,
+  LEDGER_NO_PROFILE,
+  profileConsent,
+  profileCsv,
+  profileJson,
+  profilePeriods,
+  setProfileConsent,
+  unitProfile,
+} from '../../ledger/index.js';
 import { GridflexError } from '../../model/index.js';
 import type { Store } from '../../store/index.js';
-import type { ScopeResolver } from '../auth/identity.js';
+import { AuditLog } from '../audit.js';
+import type { Identity, ScopeResolver } from '../auth/identity.js';
 import type { AppContext } from '../context.js';
 
 /**
@@ -11,6 +26,17 @@ import type { AppContext } from '../context.js';
  * it did not exist), a board its community's summary and all its units' bills, an admin all.
  * The association summary reveals community totals, from which a neighbour's use can be
  * inferred in a small community (ledger.md § 8.5): it is for boards and admins only.
+ *
+ * Privacy (issue 15, finding 10): a household's consumption profile is personal data. The
+ * board (and an admin) see a flat's bill with its monthly totals, lines and amounts, which
+ * billing needs; its daily chart and the 15-minute profile only while the resident consents
+ * (`PUT /api/units/:unit/consent`). Every look by someone other than the resident at a flat's
+ * bill or profile is written to the audit log (`bill_viewed`, `profile_viewed`), as is every
+ * change of consent (`profile_consent`). A resident exports its own profile (JSON or CSV).
+ *
+ * Verification: `/api/units/:unit/bills/:bill/verify` checks the whole ledger, the bill's seal
+ * (signed checkpoint) against the community's public keys, and a checkpoint copied from a
+ * printed bill, and says in plain words whether the bill is in the ledger as issued.
  */
 const BillHeaderSchema = z.object({
   id: z.string(),
@@ -27,6 +53,44 @@ const BillHeaderSchema = z.object({
 });
 
 const Ref = z.string().min(1).max(200);
+const Period = z.string().regex(/^\d{4}-\d{2}$/, 'a month like 2026-10');
+/** A checkpoint as printed on a bill: `SEQ:HASH`. */
+const CheckpointCode = z
+  .string()
+  .max(100)
+  .regex(/^\d{1,15}:[0-9a-f]{64}$/, 'the checkpoint as printed on the bill: SEQ:HASH');
+
+const ConsentSchema = z.object({
+  unit: z.string(),
+  boardMaySeeProfile: z.boolean(),
+  changedBy: z.string().nullable(),
+  changedAt: z.string().nullable(),
+});
+
+const VerificationSchema = z.object({
+  ok: z.boolean(),
+  billId: z.string(),
+  entry: z.number().int().optional(),
+  entries: z.number().int().optional(),
+  checkpoint: z
+    .object({
+      seq: z.number().int(),
+      hash: z.string(),
+      signedAt: z.string(),
+      keyId: z.string(),
+      publicKey: z.string(),
+      signature: z.string(),
+    })
+    .optional(),
+  signedAt: z.string().optional(),
+  keyId: z.string().optional(),
+  publicKey: z.string().optional(),
+  problem: z.string().optional(),
+  message: z.string().describe('the result in plain words'),
+});
+
+/** Someone other than the unit's own resident: their look at the unit's data is audited. */
+const isOther = (who: Identity) => who.role !== 'resident';
 
 /** The ledger's unit → community relation, for boards reaching their units' bills. */
 export function ledgerScopes(store: Store): ScopeResolver {
@@ -43,6 +107,8 @@ export function ledgerScopes(store: Store): ScopeResolver {
 export function billRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
     const book = await BillBook.open(ctx.store);
+    const audit = new AuditLog(ctx.store.db);
+    const db = ctx.store.db;
 
     app.get(
       '/api/bills',
@@ -83,9 +149,23 @@ export function billRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       },
       async (req, reply) => {
         const { unit, bill: id } = req.params;
-        const bill = await book.bill(id);
-        if (!bill || bill.recipient.unit !== unit)
+        const who = req.identity!;
+        const found = await book.bill(id);
+        if (!found || found.recipient.unit !== unit)
           throw new GridflexError('GFX_NOT_FOUND', `no bill "${id}"`, { status: 404 });
+        let bill: IssuedBill = found;
+        if (isOther(who)) {
+          const consent = await profileConsent(db, unit);
+          // Totals and lines are what billing needs; the daily profile only with consent.
+          if (!consent.boardMaySeeProfile) bill = { ...found, daily: [], profileWithheld: true };
+          await audit.append({
+            actor: who.username,
+            action: 'bill_viewed',
+            target: `unit:${unit}/bill:${id}`,
+            ip: req.ip,
+            details: { role: who.role, format: req.query.format, profile: consent.boardMaySeeProfile },
+          });
+        }
         const format = req.query.format;
         if (format === 'json') return reply.type('application/json').send(billJson(bill));
         const html = billHtml(bill, bill.timezone ?? 'UTC');
@@ -104,6 +184,151 @@ export function billRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           );
         }
         return reply.type('application/pdf').send(pdf);
+      },
+    );
+
+    app.get(
+      '/api/units/:unit/bills/:bill/verify',
+      {
+        config: { access: { roles: ['admin', 'board', 'resident'], scope: { kind: 'unit', param: 'unit' } } },
+        schema: {
+          summary:
+            'Is this bill in the community’s ledger as issued? Checks the chain, the bill’s signed checkpoint and, if given, the checkpoint printed on the bill',
+          tags: ['bills'],
+          params: z.object({ unit: Ref, bill: Ref }),
+          querystring: z.object({ checkpoint: CheckpointCode.optional() }),
+          response: { 200: VerificationSchema },
+        },
+      },
+      async (req) => {
+        const { unit, bill: id } = req.params;
+        const found = await book.bill(id);
+        if (!found || found.recipient.unit !== unit)
+          throw new GridflexError('GFX_NOT_FOUND', `no bill "${id}"`, { status: 404 });
+        const code = req.query.checkpoint;
+        const printed = code ? { seq: Number(code.split(':')[0]), hash: code.split(':')[1]! } : undefined;
+        if (printed && !Number.isSafeInteger(printed.seq))
+          throw new GridflexError(LEDGER_CHECKPOINT, 'the checkpoint number is too large', { status: 400 });
+        const r = await book.verifyBill(id, printed);
+        const message = r.ok
+          ? `This bill is in the community's ledger (entry ${r.entry} of ${r.entries}), unchanged, signed on ${r.signedAt.slice(0, 10)} with the community's key ${r.keyId}.`
+          : `This bill could not be confirmed: ${r.problem}.`;
+        return { ...r, message };
+      },
+    );
+
+    app.get(
+      '/api/units/:unit/consent',
+      {
+        config: { access: { roles: ['admin', 'board', 'resident'], scope: { kind: 'unit', param: 'unit' } } },
+        schema: {
+          summary: 'Whether the resident lets the board see the flat’s daily and 15-minute consumption',
+          tags: ['bills', 'privacy'],
+          params: z.object({ unit: Ref }),
+          response: { 200: ConsentSchema },
+        },
+      },
+      async (req) => profileConsent(db, req.params.unit),
+    );
+
+    app.put(
+      '/api/units/:unit/consent',
+      {
+        config: { access: { roles: ['resident'], scope: { kind: 'unit', param: 'unit' } } },
+        schema: {
+          summary:
+            'The resident gives or withdraws consent for the board to see the flat’s consumption profile',
+          tags: ['bills', 'privacy'],
+          params: z.object({ unit: Ref }),
+          body: z.object({ boardMaySeeProfile: z.boolean() }).strict(),
+          response: { 200: ConsentSchema },
+        },
+      },
+      async (req) => {
+        const who = req.identity!;
+        const consent = await setProfileConsent(
+          db,
+          req.params.unit,
+          req.body.boardMaySeeProfile,
+          who.username,
+        );
+        await audit.append({
+          actor: who.username,
+          action: 'profile_consent',
+          target: `unit:${req.params.unit}`,
+          ip: req.ip,
+          details: { boardMaySeeProfile: consent.boardMaySeeProfile },
+        });
+        return consent;
+      },
+    );
+
+    app.get(
+      '/api/units/:unit/profiles',
+      {
+        config: { access: { roles: ['admin', 'board', 'resident'], scope: { kind: 'unit', param: 'unit' } } },
+        schema: {
+          summary: 'The months for which the flat’s 15-minute consumption is stored',
+          tags: ['bills', 'privacy'],
+          params: z.object({ unit: Ref }),
+          response: {
+            200: z.object({ unit: z.string(), periods: z.array(z.string()), consent: ConsentSchema }),
+          },
+        },
+      },
+      async (req) => ({
+        unit: req.params.unit,
+        periods: await profilePeriods(db, req.params.unit),
+        consent: await profileConsent(db, req.params.unit),
+      }),
+    );
+
+    app.get(
+      '/api/units/:unit/profiles/:period',
+      {
+        config: { access: { roles: ['admin', 'board', 'resident'], scope: { kind: 'unit', param: 'unit' } } },
+        schema: {
+          summary:
+            'The flat’s 15-minute consumption and solar share for a billed month (JSON or CSV): the resident’s own data; others only with the resident’s consent, audited',
+          tags: ['bills', 'privacy'],
+          params: z.object({ unit: Ref, period: Period }),
+          querystring: z.object({ format: z.enum(['json', 'csv']).default('json') }),
+          response: { 200: z.unknown().describe('the profile as JSON, or CSV as a download') },
+        },
+      },
+      async (req, reply) => {
+        const { unit, period } = req.params;
+        const who = req.identity!;
+        if (isOther(who)) {
+          const consent = await profileConsent(db, unit);
+          await audit.append({
+            actor: who.username,
+            action: 'profile_viewed',
+            target: `unit:${unit}/profile:${period}`,
+            outcome: consent.boardMaySeeProfile ? 'ok' : 'refused',
+            ip: req.ip,
+            details: { role: who.role },
+          });
+          if (!consent.boardMaySeeProfile)
+            throw new GridflexError(
+              'GFX_FORBIDDEN',
+              'the resident has not consented to show this flat’s consumption profile; its bill shows the monthly totals',
+              { status: 403 },
+            );
+        }
+        const profile = await unitProfile(db, unit, period);
+        if (!profile)
+          throw new GridflexError(
+            LEDGER_NO_PROFILE,
+            `no stored consumption profile for ${unit} in ${period}`,
+            {
+              status: 404,
+            },
+          );
+        reply.header('content-disposition', `attachment; filename="${unit}-${period}.${req.query.format}"`);
+        if (req.query.format === 'csv')
+          return reply.type('text/csv; charset=utf-8').send(profileCsv(profile));
+        return reply.type('application/json').send(profileJson(profile));
       },
     );
 
