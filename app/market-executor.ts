@@ -1,27 +1,26 @@
 import type { Subscription } from 'rxjs';
-import { refusedWrite, type WriteRecord, type WriteRequest } from '../gateway/index.js';
+import { readState, splitPointKey } from '../control/drivers.js';
+import { LatestValues } from '../control/latest.js';
 import type { ActivationExecutor } from '../market/executor.js';
 import { type BatteryAsset, BatteryAssetSchema, type RuntimeAsset } from '../market/runtime/assets.js';
 import { GatewayExecutor } from '../market/runtime/executor.js';
-import { gridMeterPoint } from '../market/start.js';
-import type { Site } from '../model/index.js';
+import {
+  gridMeterPoints,
+  refusedWrite,
+  type Site,
+  type WriteRecord,
+  type WriteRequest,
+  type WriteResult,
+} from '../model/index.js';
 import type { Hub } from '../stream/index.js';
-
-/** A measured value older than this is not used to size an activation. */
-const FRESH_MS = 10 * 60_000;
 
 /** The safety-layer write of whichever gateway polls the device (LiveGateways), and what it polls. */
 export interface DeviceWriter {
-  write(site: string, req: WriteRequest): Promise<WriteRecord>;
+  write(site: string, req: Omit<WriteRequest, 'site'>): Promise<WriteResult>;
   devices(): string[];
 }
 
 type Latest = (pointKey: string) => number | undefined;
-
-const splitKey = (key: string) => {
-  const [site, device, point] = key.split('/');
-  return { site: site!, device: device!, point: point! };
-};
 
 /**
  * The batteries of a site the market may move: a battery asset whose `control` binds the
@@ -34,7 +33,7 @@ export function movableBatteries(site: Site) {
       if (a.type !== 'battery') return [];
       const keys = [a.control.mode, a.control.charge_rate, a.control.discharge_rate];
       if (keys.some((k) => k === undefined)) return [];
-      const [mode, charge, discharge] = keys.map((k) => splitKey(k!));
+      const [mode, charge, discharge] = keys.map((k) => splitPointKey(k!));
       if (![charge, discharge].every((k) => k!.site === mode!.site && k!.device === mode!.device)) return [];
       return [
         {
@@ -60,11 +59,11 @@ export function runtimeAssetsNow(site: Site, latest: Latest, polled: readonly st
   for (const m of movableBatteries(site)) {
     const a = m.asset;
     if (a.type !== 'battery' || !polled.includes(`${site.id}/${m.device}`)) continue;
-    const socPct = a.measure.soc ? latest(a.measure.soc) : undefined;
-    if (socPct === undefined) continue;
-    // SunSpec 103 W: positive = AC output (discharging); the runtime asset's base is + charging.
-    const powerW = a.measure.power ? latest(a.measure.power) : undefined;
-    const baseKw = Math.min(a.maxChargeKw, Math.max(-a.maxDischargeKw, -(powerW ?? 0) / 1000));
+    const state = readState(a, latest);
+    if (state.socPct === undefined) continue;
+    const socPct = state.socPct;
+    // The driver's convention is the runtime asset's: + charging.
+    const baseKw = Math.min(a.maxChargeKw, Math.max(-a.maxDischargeKw, state.kw ?? 0));
     const cap = a.capacityKwh;
     out.push(
       BatteryAssetSchema.parse({
@@ -113,27 +112,24 @@ export function marketDispatch(o: {
   const sites = o.sites.filter((s) => movableBatteries(s).length > 0);
   if (sites.length === 0) return null;
   const now = o.now ?? Date.now;
-  const values = new Map<string, { ts: number; value: number }>();
-  const sub: Subscription = o.hub.readings$.subscribe((r) => {
-    if (r.value !== null && r.quality !== 'bad') values.set(r.pointId, { ts: r.ts, value: r.value });
-  });
-  const latest: Latest = (key) => {
-    const v = values.get(key);
-    return v && now() - v.ts <= FRESH_MS ? v.value : undefined;
-  };
+  const values = new LatestValues();
+  const sub: Subscription = o.hub.readings$.subscribe((r) => values.update(r));
+  const latest: Latest = values.reader(now);
   const executor = new GatewayExecutor({
     now,
     ...(o.followUpMs === undefined ? {} : { followUpMs: o.followUpMs }),
     sites: sites.map((site) => {
-      const meter = gridMeterPoint(site);
+      const meters = gridMeterPoints(site);
       return {
         siteId: site.id,
-        port: { write: (req) => o.gateways.write(site.id, req) },
+        port: { write: ({ site: _site, ...req }) => o.gateways.write(site.id, req) },
         assets: () => runtimeAssetsNow(site, latest, o.gateways.devices()),
         gridImportLimitKw: site.grid.importLimitKw,
+        // The site's import is the sum of its grid meters; unknown when any is.
         siteImportKw: () => {
-          const w = meter ? latest(meter) : undefined;
-          return w === undefined ? undefined : w / 1000;
+          const ws = meters.map((m) => latest(m));
+          if (ws.length === 0 || ws.some((w) => w === undefined)) return undefined;
+          return ws.reduce((a: number, w) => a + w!, 0) / 1000;
         },
       };
     }),
@@ -153,15 +149,15 @@ export function marketDispatch(o: {
  * write to a device held by a running activation is refused, saying which, and is not sent.
  * Released when the activation is done or failed.
  */
-export function yieldingToMarket(
-  write: (req: WriteRequest & { site: string }) => Promise<WriteRecord>,
+export function yieldingToMarket<R extends WriteResult>(
+  write: (req: WriteRequest) => Promise<R>,
   heldBy: ((site: string, device: string) => string | undefined) | undefined,
   onRefused?: (record: WriteRecord) => void,
-): (req: WriteRequest & { site: string }) => Promise<WriteRecord> {
+): (req: WriteRequest) => Promise<R | WriteRecord> {
   return async (req) => {
     const id = heldBy?.(req.site, req.device);
     if (id === undefined) return write(req);
-    const record = refusedWrite(req.site, req, `held by market activation ${id}`, Date.now());
+    const record = refusedWrite(req, 'held', `held by market activation ${id}`, Date.now());
     onRefused?.(record);
     return record;
   };

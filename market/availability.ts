@@ -1,96 +1,14 @@
-import { z } from 'zod';
-import { IdSchema } from '../model/index.js';
 import type { Product } from './product.js';
 
-const kw = z.number().nonnegative();
-const series = z.array(z.number());
+// The headroom shape is shared with the optimiser (control/headroom.ts owns it).
+export {
+  type AssetHeadroom,
+  AssetHeadroomSchema,
+  type HeadroomPlan,
+  HeadroomPlanSchema,
+} from '../control/headroom.js';
 
-/**
- * What a plan leaves free, per asset and slot: the optimiser's output in the form availability
- * needs. Power is in kW and constant within a slot; `plannedKw` is the plan's power per slot.
- */
-export const AssetHeadroomSchema = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('battery'),
-    id: IdSchema,
-    /** Stored energy at the start of the horizon, kWh. */
-    initialKwh: kw,
-    minKwh: kw,
-    maxKwh: kw,
-    maxChargeKw: kw,
-    maxDischargeKw: kw,
-    chargeEfficiency: z.number().gt(0).max(1),
-    dischargeEfficiency: z.number().gt(0).max(1),
-    /** Planned net discharge per slot (negative = charging). */
-    plannedKw: series,
-    /**
-     * Planned stored energy at each slot boundary (slots + 1 values, the optimiser's `socKwh`).
-     * When given it is used as is; otherwise it is integrated from `initialKwh` and `plannedKw`.
-     */
-    storedKwh: z.array(kw).optional(),
-  }),
-  z.object({
-    kind: z.literal('thermal'),
-    id: IdSchema,
-    /** Heat pump electrical limit. */
-    maxKw: kw,
-    /** Planned electrical consumption per slot. */
-    plannedKw: z.array(kw),
-    /**
-     * Per slot: electrical energy that can be withheld (up) or added (down) from any moment in
-     * the slot before the zone leaves its comfort band; computed by the optimiser's RC model.
-     */
-    upKwh: z.array(kw),
-    downKwh: z.array(kw),
-  }),
-  z.object({
-    kind: z.literal('sheddable'),
-    id: IdSchema,
-    /** Planned consumption per slot. */
-    plannedKw: z.array(kw),
-    /** Most that may be shed (nominal × maxShedFraction). */
-    maxShedKw: kw,
-    /** Longest continuous shed the occupants accept; absent = no limit. */
-    maxShedMinutes: z.number().positive().optional(),
-  }),
-]);
-export type AssetHeadroom = z.infer<typeof AssetHeadroomSchema>;
-
-export const HeadroomPlanSchema = z
-  .object({
-    /** Start of the first slot, ms since epoch (UTC). */
-    startMs: z.number().int(),
-    slotMs: z.number().int().positive(),
-    slots: z.number().int().positive(),
-    sites: z.array(z.object({ siteId: IdSchema, assets: z.array(AssetHeadroomSchema) })),
-  })
-  .superRefine((plan, ctx) => {
-    for (const [s, site] of plan.sites.entries())
-      for (const [a, asset] of site.assets.entries()) {
-        const arrays: [string, number[]][] = [['plannedKw', asset.plannedKw]];
-        if (asset.kind === 'thermal') arrays.push(['upKwh', asset.upKwh], ['downKwh', asset.downKwh]);
-        for (const [name, values] of arrays)
-          if (values.length !== plan.slots)
-            ctx.addIssue({
-              code: 'custom',
-              path: ['sites', s, 'assets', a, name],
-              message: `expected ${plan.slots} values (one per slot), got ${values.length}`,
-            });
-        if (asset.kind === 'battery' && asset.storedKwh && asset.storedKwh.length !== plan.slots + 1)
-          ctx.addIssue({
-            code: 'custom',
-            path: ['sites', s, 'assets', a, 'storedKwh'],
-            message: `expected ${plan.slots + 1} values (one per slot boundary), got ${asset.storedKwh.length}`,
-          });
-        if (asset.kind === 'battery' && !(asset.minKwh <= asset.maxKwh))
-          ctx.addIssue({
-            code: 'custom',
-            path: ['sites', s, 'assets', a, 'maxKwh'],
-            message: 'maxKwh below minKwh',
-          });
-      }
-  });
-export type HeadroomPlan = z.infer<typeof HeadroomPlanSchema>;
+import type { AssetHeadroom, HeadroomPlan } from '../control/headroom.js';
 
 /** Which limit bounds an asset's offer: reported so an operator sees why a figure is low. */
 export type Limit = 'power' | 'energy' | 'comfort' | 'shed_duration' | 'horizon' | 'none';

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../config/load.js';
 import { packageRoot } from '../config/version.js';
+import { HEADROOM_SLOT_MS, type PlannedSchedule, siteAssets } from '../control/headroom.js';
 import { listPoints, type Site, SitesConfigSchema } from '../model/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
 import type { MarketUpdate } from './service.js';
-import { gridMeterPoint, type RunningMarket, startMarket } from './start.js';
-import { HEADROOM_SLOT_MS, type PlannedSchedule, siteAssets } from './start-headroom.js';
+import { type RunningMarket, startMarket } from './start.js';
 
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 10, 23, 10);
@@ -111,11 +111,5 @@ describe('startMarket', () => {
     expect(view.activation.state).toBe('failed');
     expect(view.history.at(-1)!.note).toContain('no market executor runs here');
     expect(updates.map((u) => u.state)).toEqual(['received', 'dispatching', 'failed']);
-  });
-
-  it('finds the grid meter of a site', () => {
-    expect(gridMeterPoint(sites[0]!)).toBe('zev-bern/house-grid-meter/power');
-    const declared = { ...sites[0]!, grid: { ...sites[0]!.grid, measure: { power: 'zev-bern/main/p' } } };
-    expect(gridMeterPoint(declared)).toBe('zev-bern/main/p');
   });
 });

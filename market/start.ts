@@ -1,7 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadConfigFile } from '../config/load.js';
-import type { Site } from '../model/index.js';
+import {
+  type PlannedSchedule,
+  portfolioHeadroom,
+  type SiteState,
+  siteAssets,
+  socPoint,
+} from '../control/headroom.js';
+import { gridMeterPoints, type Site } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import type { Hub } from '../stream/index.js';
 import type { ActivationPlan } from './activation.js';
@@ -10,13 +17,6 @@ import { checkPortfolios, type Portfolio } from './portfolio.js';
 import { DEFAULT_PRODUCTS_FILE, loadProducts } from './product.js';
 import { MarketRepository, migrateMarket } from './repository.js';
 import { MarketService, type MeterSource } from './service.js';
-import {
-  type PlannedSchedule,
-  portfolioHeadroom,
-  type SiteState,
-  siteAssets,
-  socPoint,
-} from './start-headroom.js';
 
 /** The bundled portfolios: `demo` over the simulated zev-bern building. */
 export const DEFAULT_PORTFOLIOS_FILE = fileURLToPath(new URL('./portfolios.yaml', import.meta.url));
@@ -39,8 +39,8 @@ export interface StartMarketOptions {
   executor?: ActivationExecutor;
   /** The site's latest optimiser plan (optimizer/plan-store.ts `latest`); absent or null: the fallback from asset limits. */
   plans?: (siteId: string) => Promise<PlannedSchedule | null>;
-  /** Grid meter power point per site (W, import positive); default: see `gridMeterPoint`. */
-  gridMeters?: Record<string, string>;
+  /** Grid meter power points per site (W, import positive, summed); default: model `gridMeterPoints`. */
+  gridMeters?: Record<string, string[]>;
   now?: () => number;
   /** How often open activations are advanced (`MarketService.tick`), ms; 0 = never (tests tick themselves). */
   tickMs?: number;
@@ -70,24 +70,6 @@ export class NoExecutor implements ActivationExecutor {
   }
 }
 
-/**
- * The grid meter of a site: the point its grid connection declares (`grid.measure.power`),
- * else the first device whose id contains `grid` with an `active_power` point (the sites
- * file's `house-grid-meter`, the simulator's `grid-meter`).
- */
-export function gridMeterPoint(site: Site): string | undefined {
-  // `grid.measure` is newer than some sites files (and schemas): read it when present.
-  const declared = (site.grid as { measure?: { power?: string } }).measure?.power;
-  if (declared) return declared;
-  for (const b of site.buildings)
-    for (const d of b.devices) {
-      if (!d.id.includes('grid')) continue;
-      const p = d.points.find((x) => x.kind === 'active_power');
-      if (p) return `${site.id}/${d.id}/${p.id}`;
-    }
-  return undefined;
-}
-
 async function latestValue(store: Store, pointId: string, nowMs: number): Promise<number | undefined> {
   try {
     const r = await store.readings.range({ pointId, from: nowMs - 3_600_000, to: nowMs + 1, bucketMs: null });
@@ -99,34 +81,41 @@ async function latestValue(store: Store, pointId: string, nowMs: number): Promis
   }
 }
 
-/** Mean grid import per interval, kW, from the store's bucketed readings (W). */
-function storeMeter(store: Store, pointOf: (siteId: string) => string | undefined): MeterSource {
+/**
+ * Mean grid import per interval, kW, from the store's bucketed readings (W): the sum over the
+ * site's grid meters; an interval is missing when any meter lacks it.
+ */
+function storeMeter(store: Store, pointsOf: (siteId: string) => string[]): MeterSource {
   return async (siteId, range, intervalMs) => {
     const n = Math.ceil((range.toMs - range.fromMs) / intervalMs);
-    const out: (number | null)[] = Array(n).fill(null);
-    const pointId = pointOf(siteId);
-    if (!pointId) return out;
-    try {
-      const r = await store.readings.range({
-        pointId,
-        from: range.fromMs,
-        to: range.fromMs + n * intervalMs,
-        bucketMs: intervalMs,
-      });
-      for (const b of r.buckets) {
-        const i = Math.round((b.ts - range.fromMs) / intervalMs);
-        if (i >= 0 && i < n && b.mean !== null) out[i] = b.mean / 1000;
+    const points = pointsOf(siteId);
+    if (points.length === 0) return Array(n).fill(null);
+    const sum: (number | null)[] = Array(n).fill(0);
+    for (const pointId of points) {
+      const one: (number | null)[] = Array(n).fill(null);
+      try {
+        const r = await store.readings.range({
+          pointId,
+          from: range.fromMs,
+          to: range.fromMs + n * intervalMs,
+          bucketMs: intervalMs,
+        });
+        for (const b of r.buckets) {
+          const i = Math.round((b.ts - range.fromMs) / intervalMs);
+          if (i >= 0 && i < n && b.mean !== null) one[i] = b.mean / 1000;
+        }
+      } catch {
+        // No readings stored for the point: its intervals stay missing (the report says so).
       }
-    } catch {
-      // No readings stored for the point: every interval stays missing (the report says so).
+      for (let i = 0; i < n; i++) sum[i] = sum[i] === null || one[i] === null ? null : sum[i]! + one[i]!;
     }
-    return out;
+    return sum;
   };
 }
 
 /**
  * Build the market for a running process: products, portfolios, the store's market tables,
- * availability from each site's latest plan or its asset limits (`start-headroom.ts`), delivery
+ * availability from each site's latest plan or its asset limits (control/headroom.ts), delivery
  * measured at the grid meter, and a timer that advances activations.
  */
 export async function startMarket(o: StartMarketOptions): Promise<RunningMarket> {
@@ -149,10 +138,10 @@ export async function startMarket(o: StartMarketOptions): Promise<RunningMarket>
   const portfolios = checkPortfolios(data, o.sites, catalog, file);
   await migrateMarket(o.store);
   const siteById = new Map(o.sites.map((s) => [s.id, s]));
-  const meterOf = (siteId: string) => {
+  const metersOf = (siteId: string): string[] => {
     if (o.gridMeters?.[siteId]) return o.gridMeters[siteId];
     const site = siteById.get(siteId);
-    return site ? gridMeterPoint(site) : undefined;
+    return site ? gridMeterPoints(site) : [];
   };
 
   const service = new MarketService({
@@ -161,7 +150,7 @@ export async function startMarket(o: StartMarketOptions): Promise<RunningMarket>
     portfolios,
     executor: o.executor ?? new NoExecutor(),
     now,
-    meter: storeMeter(o.store, meterOf),
+    meter: storeMeter(o.store, metersOf),
     ...(o.hub ? { publish: (u) => o.hub!.publish('market', u) } : {}),
     headroom: async (portfolio, range) => {
       const sites = portfolio.sites.map((id) => siteById.get(id)!);

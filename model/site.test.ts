@@ -138,3 +138,47 @@ describe('readings', () => {
     expect(ReadingSchema.safeParse({ pointId: 'A B', ts: 1, value: 1, quality: 'good' }).success).toBe(false);
   });
 });
+
+describe('the grid-meter rule', () => {
+  it('takes the declared point, else the total power of every building’s grid meter', async () => {
+    const { gridMeterPoints } = await import('./site.js');
+    const meter = site.buildings[0]!.devices[0]!;
+    const two = parseOrThrow(
+      SitesConfigSchema,
+      {
+        sites: [
+          {
+            ...site,
+            buildings: [
+              {
+                ...site.buildings[0]!,
+                devices: [
+                  {
+                    ...meter,
+                    id: 'house-grid-meter',
+                    points: [
+                      { id: 'power_l1', kind: 'active_power' },
+                      { id: 'power', kind: 'active_power' },
+                    ],
+                  },
+                ],
+              },
+              {
+                ...site.buildings[0]!,
+                id: 'hall',
+                assets: [],
+                devices: [
+                  { ...meter, id: 'hall-grid-meter', connection: { ...meter.connection, port: 5021 } },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+      'sites',
+    ).sites[0]!;
+    expect(gridMeterPoints(two)).toEqual(['bern/house-grid-meter/power', 'bern/hall-grid-meter/power']);
+    const declared = { ...two, grid: { ...two.grid, measure: { power: 'bern/main/p' } } };
+    expect(gridMeterPoints(declared)).toEqual(['bern/main/p']);
+  });
+});

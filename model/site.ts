@@ -99,3 +99,24 @@ export function listPoints(
     ),
   );
 }
+
+/**
+ * The grid-meter rule, once: the points measuring a site's grid connection (W, import
+ * positive). The site's `grid.measure.power` when declared; else the active-power points of
+ * devices named `grid-meter` or `<building>-grid-meter` (the sites file's and the simulator's
+ * naming), one per meter (its `power`, else its first active-power point). The site's import is their sum.
+ */
+export function gridMeterPoints(site: Site): string[] {
+  if (site.grid.measure?.power) return [site.grid.measure.power];
+  return site.buildings.flatMap((b) =>
+    b.devices
+      .filter((d) => d.id === 'grid-meter' || d.id.endsWith('-grid-meter'))
+      .flatMap((d) => {
+        // The total (`power`) before per-phase points, which would count twice in the sum.
+        const p =
+          d.points.find((x) => x.kind === 'active_power' && x.id === 'power') ??
+          d.points.find((x) => x.kind === 'active_power');
+        return p ? [pointKey(site.id, d.id, p.id)] : [];
+      }),
+  );
+}

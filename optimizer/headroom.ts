@@ -1,4 +1,4 @@
-import type { AssetHeadroom, HeadroomPlan } from '../market/availability.js';
+import { type AssetHeadroom, type HeadroomPlan, thermalComfortKwh } from '../control/headroom.js';
 import { horizon, type Problem, slotHours, valueAt } from './problem.js';
 import type { Schedule } from './schedule.js';
 
@@ -21,10 +21,8 @@ export interface HeadroomOptions {
  * heat pumps (planned power and the comfort energy of the planned temperatures) and sheddable
  * loads. Shiftable loads and EVs are not offered. Pure.
  *
- * Heat pumps: holding a change ΔP for D hours moves the zone by at most cop·ΔP·D/C, so the
- * electrical energy the band allows from slot i is (margin · C / cop), the margin being the
- * smallest distance of the planned temperature to the band over [slot start, slot end + D]
- * (market/thermal.ts does the same for one band; here the band may change per slot).
+ * Heat pumps: `thermalComfortKwh` (control/headroom.ts), the same core the market's
+ * `siteHeadroom` uses on stored plans; here the band may change per slot as in the LP.
  *
  * Sheddable loads: the plan's shedding is not a field of the market's shape, so `maxShedKw`
  * is what is left to shed in the tightest slot (min over the horizon of maxShedFraction·B − y):
@@ -54,35 +52,17 @@ export function headroomFromSchedule(p: Problem, s: Schedule, options: HeadroomO
         storedKwh: as.socKwh.map((e) => Math.max(0, e)),
       });
     else if (a.type === 'thermal' && as?.type === 'thermal') {
-      const temps = as.temperatureC;
-      const kwhPerK = a.capacitanceKwhPerK / a.cop;
-      const at = (tau: number) => {
-        const x = Math.min(tau / dt, T);
-        const k = Math.min(Math.floor(x), T - 1);
-        return temps[k]! + (temps[k + 1]! - temps[k]!) * (x - k);
-      };
       // The band that holds the temperature at boundary k is that of slot min(k, T − 1).
-      const band = (k: number, key: 'minC' | 'maxC') => valueAt(a[key], Math.min(k, T - 1));
-      const upKwh: number[] = [];
-      const downKwh: number[] = [];
-      for (let i = 0; i < T; i++) {
-        const to = Math.min((i + 1) * dt + sustainH, T * dt);
-        let up = Infinity;
-        let down = Infinity;
-        const visit = (tau: number) => {
-          const k0 = Math.floor(tau / dt + 1e-9);
-          const k1 = Math.ceil(tau / dt - 1e-9);
-          const lo = Math.max(band(k0, 'minC'), band(k1, 'minC'));
-          const hi = Math.min(band(k0, 'maxC'), band(k1, 'maxC'));
-          up = Math.min(up, at(tau) - lo);
-          down = Math.min(down, hi - at(tau));
-        };
-        visit(i * dt);
-        visit(to);
-        for (let k = i + 1; k * dt < to; k++) visit(k * dt);
-        upKwh.push(Math.max(0, up) * kwhPerK);
-        downKwh.push(Math.max(0, down) * kwhPerK);
-      }
+      const { upKwh, downKwh } = thermalComfortKwh(
+        as.temperatureC,
+        dt,
+        sustainH,
+        a.capacitanceKwhPerK / a.cop,
+        (k) => ({
+          minC: valueAt(a.minC, Math.min(k, T - 1)),
+          maxC: valueAt(a.maxC, Math.min(k, T - 1)),
+        }),
+      );
       assets.push({
         kind: 'thermal',
         id: a.id,

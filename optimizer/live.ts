@@ -17,7 +17,7 @@ import {
   timer,
 } from 'rxjs';
 import { z } from 'zod';
-import { parseOrThrow, pointKey, type Reading, type Site, ValidationError } from '../model/index.js';
+import { gridMeterPoints, parseOrThrow, type Reading, type Site, ValidationError } from '../model/index.js';
 import { clearSkyPvKw, fallbackLoadKw, localHour, pvForecastKw, YIELD_DEFAULT } from './forecast.js';
 import type { ForecastStore, PowerTerm } from './forecast-store.js';
 import type { PlanRepository } from './plan-store.js';
@@ -193,21 +193,8 @@ export function profileForecaster(
   };
 }
 
-/**
- * The points measuring the grid connection (W, import positive): the site's
- * `grid.measure.power`, else the active-power points of devices named `grid-meter` /
- * `…-grid-meter` (as the power flows find them).
- */
-export function gridPowerPoints(site: Site): string[] {
-  if (site.grid.measure?.power) return [site.grid.measure.power];
-  return site.buildings.flatMap((b) =>
-    b.devices
-      .filter((d) => d.id === 'grid-meter' || d.id.endsWith('-grid-meter'))
-      .flatMap((d) =>
-        d.points.filter((p) => p.kind === 'active_power').map((p) => pointKey(site.id, d.id, p.id)),
-      ),
-  );
-}
+/** The points measuring the grid connection: the one grid-meter rule (model `gridMeterPoints`). */
+export const gridPowerPoints = gridMeterPoints;
 
 /**
  * The forecaster from the store's history (forecast-store.ts): base load = Σ grid power
