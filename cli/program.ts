@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../config/version.js';
-import { GridflexError, ValidationError } from '../model/index.js';
+// model/errors.js, not model/index.js: the errors alone, without every schema (about 0.3 s CPU).
+import { GridflexError, ValidationError } from '../model/errors.js';
 
 interface CommandModule {
   register(program: Command): void;

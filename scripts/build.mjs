@@ -8,7 +8,19 @@
 // transpiling exact.
 //
 //   node scripts/build.mjs [--no-template]
-import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUILD_INFO, SOURCE_DIRS } from '../bin/freshness.mjs';
@@ -39,6 +51,29 @@ for (const dir of SOURCE_DIRS) {
   }
 }
 
+// The template depends only on the migrations and the PGlite version: a rebuild keeps it when
+// neither changed (making it is an initdb, seconds; the transpile is under one).
+const TEMPLATE = 'dist/store/pglite-template';
+const pgliteEntry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+const hash = createHash('sha256').update(readFileSync(join(pgliteEntry, '../../package.json')));
+for (const path of assets.filter((p) => /\/migrations\//.test(p)).sort())
+  hash.update(path).update('\0').update(readFileSync(path)).update('\0');
+const templateKey = hash.digest('hex');
+// Inside node_modules/.cache: same file system as dist/ (rename), and ignored by git.
+const kept = 'node_modules/.cache/gridflex-template-kept';
+rmSync(kept, { recursive: true, force: true });
+let reuse = false;
+const wantTemplate = !process.argv.includes('--no-template');
+try {
+  const old = JSON.parse(readFileSync(`${TEMPLATE}.json`, 'utf8'));
+  reuse = wantTemplate && old.key === templateKey && existsSync(TEMPLATE);
+} catch {}
+if (reuse) {
+  mkdirSync(kept, { recursive: true });
+  renameSync(TEMPLATE, join(kept, 'pglite-template'));
+  renameSync(`${TEMPLATE}.json`, join(kept, 'pglite-template.json'));
+}
+
 rmSync('dist', { recursive: true, force: true });
 const { build } = await import('esbuild');
 await build({
@@ -62,14 +97,22 @@ const transpiledMs = performance.now() - t0;
 // The embedded database's template: a PGlite data folder with every module's migrations applied,
 // copied into a fresh data folder instead of running initdb (store/pglite-db.ts).
 let template = null;
-if (!process.argv.includes('--no-template')) {
+if (reuse) {
+  renameSync(join(kept, 'pglite-template'), TEMPLATE);
+  renameSync(join(kept, 'pglite-template.json'), `${TEMPLATE}.json`);
+  rmSync(kept, { recursive: true, force: true });
+  const { migrations, pglite } = JSON.parse(readFileSync(`${TEMPLATE}.json`, 'utf8'));
+  template = { migrations: migrations.length, pglite, reused: true };
+} else if (wantTemplate) {
   const { makePgliteTemplate } = await import('./pglite-template.mjs');
   template = await makePgliteTemplate(
     await import('../dist/store/index.js'),
     await import('../dist/store/pglite-db.js'),
     'dist',
-    'dist/store/pglite-template',
+    TEMPLATE,
   );
+  const manifest = JSON.parse(readFileSync(`${TEMPLATE}.json`, 'utf8'));
+  writeFileSync(`${TEMPLATE}.json`, `${JSON.stringify({ ...manifest, key: templateKey }, null, 2)}\n`);
 }
 
 writeFileSync(
@@ -78,7 +121,9 @@ writeFileSync(
 );
 console.log(
   `built dist/: ${entryPoints.length} modules, ${assets.length} assets in ${(transpiledMs / 1000).toFixed(1)} s` +
-    (template
-      ? `; database template (${template.migrations} migrations) in ${((performance.now() - t0 - transpiledMs) / 1000).toFixed(1)} s`
-      : ''),
+    (template?.reused
+      ? `; database template (${template.migrations} migrations) kept: no migration changed`
+      : template
+        ? `; database template (${template.migrations} migrations) in ${((performance.now() - t0 - transpiledMs) / 1000).toFixed(1)} s`
+        : ''),
 );
