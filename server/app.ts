@@ -66,7 +66,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   await app.register(healthRoutes(ctx, services));
   await app.register(authRoutes(services));
   await app.register(siteRoutes(ctx, services));
-  await app.register(readingRoutes(ctx));
+  await app.register(readingRoutes(ctx, services));
   await app.register(liveRoutes(ctx, services));
   await app.register(marketRoutes(ctx, services));
   const devices =

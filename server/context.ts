@@ -53,6 +53,11 @@ export interface AppContext {
   deviceService?: SiteDevices;
   /** The OPC UA PKI folder: certificate users saved over the API are named files in its `user/`. */
   opcuaPkiDir?: string;
+  /**
+   * Devices that measure one household (`site/device`, app/devices-privacy.ts): masked for
+   * managers and operators, an admin's look audited (server/privacy.ts). Absent: none.
+   */
+  householdDevices?: ReadonlySet<string>;
   /** Per-site device policies from the configuration file (ones saved over the API take precedence). */
   devicePolicies?: Record<string, DevicePolicy>;
   /** The market service (market/service.ts); without it the market routes answer 503. */

@@ -324,7 +324,14 @@ for (const backend of testBackends) {
 
         // The audit log has both saves, the second with the old and the new address and limits.
         const audit = (await app.inject({ url: '/api/audit?limit=20', headers: { cookie: admin } })).json();
-        const saves = (audit.entries as { actor: string; action: string; target: string; details: { before: unknown; after: unknown } }[])
+        const saves = (
+          audit.entries as {
+            actor: string;
+            action: string;
+            target: string;
+            details: { before: unknown; after: unknown };
+          }[]
+        )
           .filter((e) => e.action === 'config_change' && e.target === 'bern/sub-meter')
           .reverse();
         expect(saves.map((e) => e.actor)).toEqual(['max', 'max']);

@@ -35,9 +35,8 @@ const HealthSchema = z.object({
  * admin (session or token) also gets where the store is, its error and the writer's backlog.
  */
 export function healthRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZod {
-  const kind: z.infer<typeof StoreKindSchema> = ctx.store.description.startsWith('PostgreSQL')
-    ? 'postgresql'
-    : 'embedded';
+  const kind: z.infer<typeof StoreKindSchema> =
+    ctx.store.db.backend === 'postgres' ? 'postgresql' : 'embedded';
   return async (app) => {
     app.get(
       '/health',

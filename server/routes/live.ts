@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { bufferTime, filter, map } from 'rxjs';
 import { z } from 'zod';
-import { IdSchema, listPoints } from '../../model/index.js';
+import { IdSchema } from '../../model/index.js';
 import type { AppContext } from '../context.js';
 import { eventStreams } from '../event-stream.js';
+import { auditAccess, visiblePoints } from '../privacy.js';
 import type { Services } from '../services.js';
 
 /** Readings are sent in batches at most this often: a page needs a few updates a second, not thousands. */
@@ -39,14 +40,16 @@ export function liveRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZod 
         if (!site) {
           return reply.code(404).send({ error: 'GFX_NOT_FOUND', message: `no site "${req.params.site}"` });
         }
-        const keys = listPoints([site]).map((p) => p.key);
+        // Only the points the caller may see (server/privacy.ts); an admin's look at households is audited.
+        const { keys, audited } = visiblePoints(ctx, req.identity!, site);
+        await auditAccess(s, req, audited, { live: true });
+        const visible = new Set(keys);
         const latest = await ctx.store.readings.latest(keys);
-        const prefix = `${site.id}/`;
         stream(
           req,
           reply,
           ctx.hub.readings$.pipe(
-            filter((r) => r.pointId.startsWith(prefix)),
+            filter((r) => visible.has(r.pointId)),
             bufferTime(BATCH_MS),
             filter((batch) => batch.length > 0),
             map((batch) => ({ event: 'readings', data: batch })),

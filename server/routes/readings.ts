@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { DurationSchema, PointKeySchema, QualitySchema } from '../../model/index.js';
+import { DurationSchema, GridflexError, PointKeySchema, QualitySchema } from '../../model/index.js';
 import type { AppContext } from '../context.js';
+import { auditAccess, visibility } from '../privacy.js';
+import type { Services } from '../services.js';
 
 const DAY = 86_400_000;
 /** More buckets than this in one answer is almost always a mistake (a chart has ~2,000 pixels). */
@@ -89,7 +91,7 @@ const ReadingsResponseSchema = z.object({
   truncated: z.boolean().optional(),
 });
 
-export function readingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
+export function readingRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       '/api/points/:id/readings',
@@ -113,6 +115,14 @@ export function readingRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       },
       async (req) => {
         const { from, to, bucketMs } = req.query;
+        // A household's meter: not there for managers and operators; an admin's look is audited.
+        const seen = visibility(ctx, req.identity!, req.params.id);
+        if (seen === 'hidden')
+          throw new GridflexError('GFX_NOT_FOUND', `no readings are stored for point "${req.params.id}"`, {
+            status: 404,
+          });
+        if (seen === 'audited')
+          await auditAccess(s, req, [req.params.id], { from: iso(from), to: iso(to), bucketMs });
         const res = await ctx.store.readings.range({ pointId: req.params.id, from, to, bucketMs });
         const base = { pointId: res.pointId, unit: res.unit, from: iso(res.from), to: iso(res.to) };
         if (bucketMs === null) {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { pointKey, type Site, unitOf } from '../../model/index.js';
 import { covers } from '../auth/identity.js';
 import type { AppContext } from '../context.js';
+import { visibility } from '../privacy.js';
 import type { Services } from '../services.js';
 
 const PointSummarySchema = z.object({
@@ -41,7 +42,8 @@ export const SiteSummarySchema = z.object({
 });
 export type SiteSummary = z.infer<typeof SiteSummarySchema>;
 
-export function summariseSite(site: Site): SiteSummary {
+/** A site as listed; `shows` keeps the points the caller may see (devices left without any are left out). */
+export function summariseSite(site: Site, shows: (key: string) => boolean = () => true): SiteSummary {
   return {
     id: site.id,
     name: site.name,
@@ -52,20 +54,20 @@ export function summariseSite(site: Site): SiteSummary {
       id: b.id,
       name: b.name,
       kind: b.kind,
-      devices: b.devices.map((d) => ({
-        id: d.id,
-        name: d.name,
-        protocol: d.protocol,
-        profile: d.profile,
-        points: d.points.map((p) => ({
-          key: pointKey(site.id, d.id, p.id),
-          id: p.id,
-          name: p.name,
-          kind: p.kind,
-          unit: unitOf(p),
-          writable: p.writable,
-        })),
-      })),
+      devices: b.devices.flatMap((d) => {
+        const points = d.points
+          .filter((p) => shows(pointKey(site.id, d.id, p.id)))
+          .map((p) => ({
+            key: pointKey(site.id, d.id, p.id),
+            id: p.id,
+            name: p.name,
+            kind: p.kind,
+            unit: unitOf(p),
+            writable: p.writable,
+          }));
+        if (points.length === 0 && d.points.length > 0) return [];
+        return [{ id: d.id, name: d.name, protocol: d.protocol, profile: d.profile, points }];
+      }),
       assets: b.assets.map((a) => ({ id: a.id, name: a.name, type: a.type })),
     })),
   };
@@ -89,7 +91,12 @@ export function siteRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZod 
         for (const site of ctx.sites) {
           if (await covers(req.identity!, 'site', site.id, s.scopes)) visible.push(site);
         }
-        return { sites: visible.map(summariseSite) };
+        // Household meters are left out for managers and operators (server/privacy.ts); listing is not a look at data.
+        return {
+          sites: visible.map((site) =>
+            summariseSite(site, (key) => visibility(ctx, req.identity!, key) !== 'hidden'),
+          ),
+        };
       },
     );
   };
