@@ -1,4 +1,6 @@
+import { mkdtempSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -18,6 +20,8 @@ import { migrateServer } from './services.js';
  * September and October 2026 from the bundled readings), issued into the ledger as
  * `gridflex demo` does, then browsed in headless Chromium.
  */
+// The bills are signed with a key folder of this test's own, not ./data's.
+process.env.GRIDFLEX_LEDGER_KEYS = mkdtempSync(join(tmpdir(), 'gfx-web-bills-keys-'));
 const browserDep = chromium();
 const USERS = {
   resident: { username: 'rosa', password: 'resident-pass-1', grants: [{ kind: 'unit', ref: 'apt-1' }] },

@@ -6,6 +6,7 @@ import { formatTime, formatValue, lang, setLang, t } from './i18n.js';
 import { portfolioPage } from './market.js';
 import { planCard, planPage } from './plan.js';
 import { flowsCard, savingsCard, siteLinks } from './site.js';
+import { verifyPage } from './verify.js';
 import { writesPage } from './writes.js';
 
 const main = document.getElementById('main');
@@ -54,6 +55,11 @@ const PAGES = [
     path: /^#\/bill\/([a-z0-9_-]+)\/([A-Za-z0-9_.-]+)$/,
     roles: ['resident', 'board', 'admin'],
     render: (unit, id) => billPage(view(), unit, id),
+  },
+  {
+    path: /^#\/verify\/([a-z0-9_-]+)\/([A-Za-z0-9_.-]+)$/,
+    roles: ['resident', 'board', 'admin'],
+    render: (unit, id) => verifyPage(view(), unit, id),
   },
   {
     path: /^#\/community$/,

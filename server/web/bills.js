@@ -52,6 +52,18 @@ const TEXTS = {
     unit: 'Unit',
     resident: 'Billed to',
     privacy: 'Community totals are shown to the board only: in a small building they reveal neighbours’ use.',
+    verifyLink: 'Check this bill',
+    withheld:
+      'The resident has not shared this flat’s daily consumption; the bill shows the monthly totals needed for billing.',
+    myData: 'My consumption data',
+    myDataText:
+      'Your 15-minute consumption is personal data: it shows when someone is at home. Only you see it, unless you let the board see it too.',
+    consentLabel: 'Let the board see my daily and 15-minute consumption',
+    consentSaved: 'Saved: the board {may} see your consumption profile.',
+    consentMay: 'may',
+    consentMayNot: 'may not',
+    exportOf: 'Download {period}:',
+    noProfiles: 'No 15-minute data are stored for your flat.',
     chooseCommunity: 'Community',
   },
   de: {
@@ -101,6 +113,18 @@ const TEXTS = {
     resident: 'Rechnung an',
     privacy:
       'Summen der Gemeinschaft sieht nur der Vorstand: in einem kleinen Haus verraten sie den Verbrauch der Nachbarn.',
+    verifyLink: 'Diese Rechnung prüfen',
+    withheld:
+      'Die Bewohnerin oder der Bewohner hat den Tagesverbrauch dieser Wohnung nicht freigegeben; die Rechnung zeigt die für die Abrechnung nötigen Monatssummen.',
+    myData: 'Meine Verbrauchsdaten',
+    myDataText:
+      'Ihr Viertelstunden-Verbrauch ist ein Personendatum: er zeigt, wann jemand zu Hause ist. Nur Sie sehen ihn, ausser Sie geben ihn für den Vorstand frei.',
+    consentLabel: 'Dem Vorstand meinen Tages- und Viertelstunden-Verbrauch zeigen',
+    consentSaved: 'Gespeichert: der Vorstand {may} Ihr Verbrauchsprofil sehen.',
+    consentMay: 'darf',
+    consentMayNot: 'darf nicht',
+    exportOf: '{period} herunterladen:',
+    noProfiles: 'Für Ihre Wohnung sind keine Viertelstunden-Daten gespeichert.',
     chooseCommunity: 'Gemeinschaft',
   },
 };
@@ -249,7 +273,9 @@ export async function billsPage({ page: shell, cleanup }) {
   const bills = res.status === 200 ? res.body.bills : [];
   if (bills.length === 0) return page(t('billsTitle'), el('p', { text: tb('noBills') }));
   const chart = el('section', { class: 'card', id: 'consumption' });
-  page(t('billsTitle'), billList(bills, false), el('h2', { text: tb('consumptionTitle') }), chart);
+  const mine = el('section', { class: 'card', id: 'my-data', 'aria-labelledby': 'my-data-h' });
+  page(t('billsTitle'), billList(bills, false), el('h2', { text: tb('consumptionTitle') }), chart, mine);
+  await myData(mine, bills[0].unit);
   const latest = await api(
     `/api/units/${encodeURIComponent(bills[0].unit)}/bills/${encodeURIComponent(bills[0].id)}`,
   );
@@ -260,6 +286,60 @@ export async function billsPage({ page: shell, cleanup }) {
       tb('consumptionOf', { period: monthName(latest.body.period) }),
       cleanup,
     );
+}
+
+/**
+ * The resident's own data: consent for the board to see the consumption profile (stored and
+ * audited by the server) and the 15-minute data of each billed month as CSV or JSON.
+ */
+async function myData(section, unit) {
+  const base = `/api/units/${encodeURIComponent(unit)}`;
+  const res = await api(`${base}/profiles`);
+  if (res.status !== 200) return;
+  const saved = el('p', { class: 'muted', role: 'status', id: 'consent-status' });
+  const box = el('input', {
+    type: 'checkbox',
+    id: 'consent',
+    checked: res.body.consent.boardMaySeeProfile,
+    onchange: async () => {
+      box.disabled = true;
+      const r = await api(`${base}/consent`, { method: 'PUT', body: { boardMaySeeProfile: box.checked } });
+      box.disabled = false;
+      if (r.status === 200) {
+        box.checked = r.body.boardMaySeeProfile;
+        saved.textContent = tb('consentSaved', {
+          may: r.body.boardMaySeeProfile ? tb('consentMay') : tb('consentMayNot'),
+        });
+      }
+    },
+  });
+  section.append(
+    el('h2', { id: 'my-data-h', text: tb('myData') }),
+    el('p', { text: tb('myDataText') }),
+    el('p', { class: 'consent' }, box, ' ', el('label', { for: 'consent', text: tb('consentLabel') })),
+    saved,
+    res.body.periods.length === 0
+      ? el('p', { text: tb('noProfiles') })
+      : el(
+          'ul',
+          { class: 'exports' },
+          res.body.periods.map((p) =>
+            el(
+              'li',
+              {},
+              `${tb('exportOf', { period: monthName(p) })} `,
+              ...['csv', 'json'].flatMap((f) => [
+                el('a', {
+                  href: `${base}/profiles/${encodeURIComponent(p)}?format=${f}`,
+                  download: `${unit}-${p}.${f}`,
+                  text: f.toUpperCase(),
+                }),
+                ' ',
+              ]),
+            ),
+          ),
+        ),
+  );
 }
 
 /** One bill: totals, solar/grid split, saving, lines, daily chart, downloads and the checkpoint. */
@@ -350,10 +430,24 @@ export async function billPage({ page: shell, me, cleanup }, unit, id) {
         class: 'hash',
         text: `gridflex ledger verify --checkpoint ${b.checkpoint.seq}:${b.checkpoint.hash}`,
       }),
+      el(
+        'p',
+        {},
+        el('a', {
+          class: 'button',
+          href: `#/verify/${encodeURIComponent(unit)}/${encodeURIComponent(id)}`,
+          text: tb('verifyLink'),
+        }),
+      ),
     ),
     back,
   );
-  dailyChart(chart, b.daily, tb('daily'), cleanup);
+  if (b.profileWithheld || b.daily.length === 0)
+    chart.append(
+      el('h2', { text: tb('daily') }),
+      el('p', { class: 'note', id: 'profile-withheld', text: tb('withheld') }),
+    );
+  else dailyChart(chart, b.daily, tb('daily'), cleanup);
 }
 
 /** Board (and admin): the community's totals per billed month and every unit's bill. */

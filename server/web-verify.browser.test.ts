@@ -1,0 +1,159 @@
+import { mkdtempSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageRoot } from '../config/version.js';
+import { ensureCommunityBills } from '../ledger/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { Hub } from '../stream/index.js';
+import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
+import { chromium } from '../testkit/system.js';
+import { buildApp } from './app.js';
+import { AuditLog } from './audit.js';
+import { AuthRepository } from './auth/repository.js';
+import { migrateServer } from './services.js';
+
+/**
+ * A resident checks a bill in the browser (no command line), and keeps its consumption
+ * profile to itself unless it consents; the board then sees it, audited. The demo's zev-bern
+ * bills, issued as `gridflex demo` does, signed with a key folder of this test's own.
+ */
+process.env.GRIDFLEX_LEDGER_KEYS = mkdtempSync(join(tmpdir(), 'gfx-verify-keys-'));
+const browserDep = chromium();
+const USERS = {
+  resident: { username: 'rosa', password: 'resident-pass-1', grants: [{ kind: 'unit', ref: 'apt-1' }] },
+  board: { username: 'boris', password: 'board-pass-1', grants: [{ kind: 'community', ref: 'zev-bern' }] },
+} as const;
+const BILL = 'zev-bern-2026-10-m-apt-1';
+
+let store: Store;
+let app: FastifyInstance;
+let base: string;
+let context: BrowserContext;
+let browser: TestBrowser | undefined;
+
+describe.skipIf(browserDep.skipReason)(
+  'checking a bill and sharing consumption in the web UI (headless Chromium)',
+  () => {
+    beforeAll(async () => {
+      store = await openStore({ dataDir: 'memory://' });
+      const root = `${packageRoot()}/deploy/examples`;
+      await ensureCommunityBills(store, {
+        communityFile: `${root}/zev-bern-community.yaml`,
+        readingsFile: `${root}/zev-bern-readings.csv.gz`,
+        nowMs: Date.UTC(2026, 10, 23),
+      });
+      await migrateServer(store);
+      const auth = new AuthRepository(store.db);
+      for (const [role, u] of Object.entries(USERS))
+        await auth.addUser({ ...u, role: role as 'resident' | 'board', grants: [...u.grants] });
+      app = await buildApp({ store, hub: new Hub(), sites: [], version: 'test' });
+      base = await app.listen({ host: '127.0.0.1', port: 0 });
+      browser = await launchChromium({ acceptDownloads: true });
+      context = browser.context;
+    }, 180_000);
+    afterAll(async () => {
+      await browser?.close();
+      await app?.close();
+      await store?.close();
+    });
+
+    async function login(role: keyof typeof USERS, landing: string): Promise<Page> {
+      await context.clearCookies();
+      const page = await context.newPage();
+      await page.goto(base);
+      await page.getByLabel('Username').fill(USERS[role].username);
+      await page.getByLabel('Password').fill(USERS[role].password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForURL(`**/${landing}`);
+      return page;
+    }
+    const verdict = (page: Page) => page.locator('#verify-result .verdict').textContent();
+
+    it('a resident checks its bill from the bill page, and with the checkpoint printed on it', async () => {
+      const page = await login('resident', '#/bills');
+      await page.goto(`${base}/#/bill/apt-1/${BILL}`);
+      await page.getByRole('link', { name: 'Check this bill' }).click();
+      await page.waitForURL(`**/#/verify/apt-1/${BILL}`);
+      await expect
+        .poll(() => verdict(page))
+        .toMatch(/^This bill is in the community’s ledger, unchanged, signed on .+ UTC\.$/);
+      await page.screenshot({ path: join(SCREENSHOTS, 'resident-verify-phone.png'), fullPage: true });
+      // The code printed on the bill (its HTML download) is the one the ledger holds.
+      const html = await page.evaluate(
+        async (bill) => (await fetch(`/api/units/apt-1/bills/${bill}?format=html`)).text(),
+        BILL,
+      );
+      const printed = /Checkpoint <code>(\d+:[0-9a-f]{64})<\/code>/.exec(html)![1]!;
+      await page.getByLabel('Checkpoint printed on your bill (optional)').fill(printed);
+      await page.getByRole('button', { name: 'Check' }).click();
+      await expect.poll(() => verdict(page)).toMatch(/^This bill is in the community’s ledger/);
+      await page.getByLabel('Checkpoint printed on your bill (optional)').fill(`1:${'0'.repeat(64)}`);
+      await page.getByRole('button', { name: 'Check' }).click();
+      await expect.poll(() => verdict(page)).toBe('This bill could not be confirmed.');
+      await expect
+        .poll(() => page.locator('#verify-result').textContent())
+        .toMatch(/is not the one this bill was sealed with/);
+      await page.close();
+    }, 180_000);
+
+    it('a resident keeps its profile private, exports it, and consents; the board then sees it, audited', async () => {
+      const board = await login('board', '#/community');
+      await board.goto(`${base}/#/bill/apt-1/${BILL}`);
+      await expect.poll(() => board.locator('#profile-withheld').count()).toBe(1);
+      expect(await board.locator('#bill-total').count()).toBe(1);
+      await board.close();
+
+      const page = await login('resident', '#/bills');
+      const mine = page.locator('#my-data');
+      await expect.poll(() => mine.locator('ul.exports li').count()).toBe(2);
+      const csvLink = mine.getByRole('link', { name: 'CSV' }).first();
+      const [download] = await Promise.all([page.waitForEvent('download'), csvLink.click()]);
+      expect(download.suggestedFilename()).toBe('apt-1-2026-10.csv');
+      const csv = await readFile((await download.path())!, 'utf8');
+      expect(csv.split('\n')[0]).toBe('start_utc,consumption_kwh,solar_kwh,grid_kwh,quality');
+      // October 2026 in Zurich: 31 days, one of them 25 hours long (summer time ends).
+      expect(csv.trim().split('\n').length).toBe(31 * 96 + 4 + 1);
+      const consent = page.getByLabel('Let the board see my daily and 15-minute consumption');
+      expect(await consent.isChecked()).toBe(false);
+      await consent.check();
+      await expect
+        .poll(() => page.locator('#consent-status').textContent())
+        .toBe('Saved: the board may see your consumption profile.');
+      await page.close();
+
+      const again = await login('board', '#/community');
+      await again.goto(`${base}/#/bill/apt-1/${BILL}`);
+      await expect.poll(() => again.locator('.chart[role="img"]').count()).toBe(1);
+      expect(await again.locator('#profile-withheld').count()).toBe(0);
+      await again.close();
+      const audit = await new AuditLog(store.db).recent(100);
+      expect(
+        audit.filter((a) => a.action === 'bill_viewed' && a.actor === 'boris').length,
+      ).toBeGreaterThanOrEqual(2);
+      expect(audit.find((a) => a.action === 'profile_consent')).toMatchObject({
+        actor: 'rosa',
+        target: 'unit:apt-1',
+      });
+    }, 180_000);
+
+    it('says what is wrong when the bill was changed in the database', async () => {
+      await store.db.transaction(async (tx) => {
+        await tx.query('ALTER TABLE ledger_entries DISABLE TRIGGER USER');
+        await tx.query(
+          `UPDATE ledger_entries SET body = replace(body, '"totalMinor":', '"totalMinor":1') WHERE kind = 'bill_issued' AND body LIKE $1`,
+          [`%"id":"${BILL}"%`],
+        );
+        await tx.query('ALTER TABLE ledger_entries ENABLE TRIGGER USER');
+      });
+      const page = await login('resident', '#/bills');
+      await page.goto(`${base}/#/verify/apt-1/${BILL}`);
+      await expect.poll(() => verdict(page)).toBe('This bill could not be confirmed.');
+      await expect.poll(() => page.locator('#verify-result').textContent()).toMatch(/was changed/);
+      await page.close();
+    }, 120_000);
+  },
+);
