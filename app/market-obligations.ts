@@ -10,17 +10,17 @@ import {
 } from 'rxjs';
 import type { Obligation as SoldCapacity } from '../market/bids.js';
 import type { RunningMarket } from '../market/start.js';
-import type { Obligation } from '../optimizer/live.js';
+import type { SiteCommitment } from '../model/index.js';
 import type { Hub } from '../stream/index.js';
 
 /** How far ahead accepted bids are read: the live optimiser plans a day from now. */
 const AHEAD_MS = 36 * 3_600_000;
 
 /**
- * A site's share of an accepted bid as the live optimiser's obligation: the kW it must keep
+ * A site's share of an accepted bid as the live optimiser's commitment (model `SiteCommitment`): the kW it must keep
  * free, up, down or both (symmetric products such as FCR-N), for the product's sustain time.
  */
-export function siteReserve(o: SoldCapacity, siteId: string): Obligation | null {
+export function siteReserve(o: SoldCapacity, siteId: string): SiteCommitment | null {
   const kw = o.sites.filter((s) => s.siteId === siteId).reduce((sum, s) => sum + s.kw, 0);
   if (kw <= 0) return null;
   return {
@@ -46,7 +46,7 @@ export function siteObligations$(
   hub: Hub,
   siteId: string,
   o: { now?: () => number; everyMs?: number; say?: (line: string) => void } = {},
-): Observable<readonly Obligation[]> {
+): Observable<readonly SiteCommitment[]> {
   const now = o.now ?? Date.now;
   const portfolios = market.portfolios.filter((p) => p.sites.includes(siteId));
   const load = async () => {

@@ -1,4 +1,5 @@
 export * from './asset.js';
+export * from './commitment.js';
 export * from './config.js';
 export * from './device.js';
 export * from './duration.js';

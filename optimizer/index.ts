@@ -45,7 +45,6 @@ export {
   type LiveEvent,
   LiveLoop,
   type LiveLoopOptions,
-  type Obligation,
   profileForecaster,
   storeForecaster,
   type Tariff,

@@ -1,8 +1,8 @@
 import type { Observable } from 'rxjs';
-import type { Reading, Site, WriteFn } from '../model/index.js';
+import type { Reading, Site, SiteCommitment, WriteFn } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import { ForecastStore } from './forecast-store.js';
-import { DEFAULT_TARIFF, LiveLoop, type Obligation, storeForecaster, type Tariff } from './live.js';
+import { DEFAULT_TARIFF, LiveLoop, storeForecaster, type Tariff } from './live.js';
 import { migrateOptimizer, PlanRepository } from './plan-store.js';
 import { SolveWorker } from './pool.js';
 import { sitePlanner } from './replan.js';
@@ -17,7 +17,7 @@ export interface LiveOptimizerOptions {
   tariff?: Tariff;
   /** Mean base load of the fallback profile, for slots without history in the store (kW). */
   meanLoadKw: number;
-  obligations$?: Observable<readonly Obligation[]>;
+  obligations$?: Observable<readonly SiteCommitment[]>;
   budgetMs?: number;
   /** Anti-flap penalty per kWh of deviation from the previous plan's first hour (README "Live loop"). */
   stabilityPenaltyPerKwh?: number;

@@ -17,7 +17,14 @@ import {
   timer,
 } from 'rxjs';
 import { z } from 'zod';
-import { gridMeterPoints, parseOrThrow, type Reading, type Site, ValidationError } from '../model/index.js';
+import {
+  gridMeterPoints,
+  parseOrThrow,
+  type Reading,
+  type Site,
+  type SiteCommitment,
+  ValidationError,
+} from '../model/index.js';
 import { clearSkyPvKw, fallbackLoadKw, localHour, pvForecastKw, YIELD_DEFAULT } from './forecast.js';
 import type { ForecastStore, PowerTerm } from './forecast-store.js';
 import type { PlanRepository } from './plan-store.js';
@@ -85,30 +92,12 @@ export function tariffPrices(
 }
 
 /**
- * A market obligation of the site (allocated by market/ before the solve): while it runs, the
- * grid import and/or export must stay within these limits (e.g. an activated demand response
- * caps import). Limits tighter than the connection's only.
- */
-export interface Obligation {
-  id: string;
-  startMs: number;
-  endMs: number;
-  importLimitKw?: number;
-  exportLimitKw?: number;
-  /**
-   * Capacity sold and not yet activated (an accepted bid): kW the site must be able to add to
-   * supply (`upKw`) or consumption (`downKw`) at any moment of the period, for `sustainMinutes`.
-   */
-  reserve?: { upKw?: number; downKw?: number; sustainMinutes: number; product?: string };
-}
-
-/**
  * The LP's reservations (problem.ts) for the obligations that reserve capacity in this horizon:
  * per slot, the obligation's kW in the slots it overlaps and 0 elsewhere. Ids are made
  * LP-safe from the market's (which carry times) and stay unique.
  */
 export function obligationReservations(
-  obligations: readonly Obligation[],
+  obligations: readonly SiteCommitment[],
   startMs: number,
   slots: number,
   slotMinutes: number,
@@ -131,7 +120,7 @@ export function obligationReservations(
 /** Per-slot grid limits from the connection and the obligations active in each slot. */
 export function obligationLimits(
   site: Site,
-  obligations: readonly Obligation[],
+  obligations: readonly SiteCommitment[],
   startMs: number,
   slots: number,
   slotMinutes: number,
@@ -317,7 +306,7 @@ export interface LiveLoopOptions {
   forecast: Forecaster;
   tariff?: Tariff;
   /** Market obligations of this site; each emission replaces the list (may never emit). */
-  obligations$?: Observable<readonly Obligation[]>;
+  obligations$?: Observable<readonly SiteCommitment[]>;
   /** Solves one request (replan.ts `sitePlanner` on a worker, or in-thread in a bench). */
   solve: ReplanOptions['solve'];
   /** Time budget of each solve; past it the previous plan (shifted) stays in force. */
@@ -383,7 +372,7 @@ export class LiveLoop {
     const state$ = liveState$(o.site, o.readings$).pipe(share());
     let latest: LiveState = { socPct: {}, temperatureC: {} };
     let planned: LiveState | null = null;
-    let obligations: readonly Obligation[] = [];
+    let obligations: readonly SiteCommitment[] = [];
     const ticks$ = o.ticks$ ?? timer(this.slotMs - (o.clock() % this.slotMs), this.slotMs).pipe(startWith(0));
     const triggers$: Observable<string> = merge(
       ticks$.pipe(map(() => 'slot')),
@@ -458,7 +447,7 @@ export class LiveLoop {
   /** The request for the slot in force, or null (reported) while the state is incomplete. */
   private async request(
     state: LiveState,
-    obligations: readonly Obligation[],
+    obligations: readonly SiteCommitment[],
     slots: number,
     slotMinutes: number,
   ): Promise<{ request: PlanRequest; state: LiveState } | null> {
