@@ -70,6 +70,10 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor((s.length - 1) / 2)]!;
 };
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`);
 
 async function timeSolve(solver: 'highs' | 'jsl', lp: LpModel, repeat: number, options: SolveOptions = {}) {
@@ -293,16 +297,24 @@ if (ONLY.has('threads')) {
       return { site: `site-${i}`, problem: parseProblem(k === 0 ? input : nudge(input, k)) };
     });
   await Promise.all(workers.map((w) => w.solve(site(0, 1), 'highs'))); // start the threads outside the timing
-  for (const [label, k, warm] of [
-    ['cold', 0, false],
-    ['warm, first pass (models loaded)', 0, true],
-    ['warm, after a ±3 % price change', 1, true],
+  for (const [label, k, warm, depth] of [
+    ['cold, one site at a time per thread (before: depth 1)', 0, false, 1],
+    ['cold, pipelined (depth 2)', 0, false, 2],
+    ['cold, one site at a time per thread (before: depth 1), again', 0, false, 1],
+    ['cold, pipelined (depth 2), again', 0, false, 2],
+    ['warm, first pass (models loaded)', 0, true, 2],
+    ['warm, after a ±3 % price change', 1, true, 2],
   ] as const) {
     const sites = fleet(k);
+    const u0 = process.cpuUsage();
     const t0 = performance.now();
-    const results = await planFleet(sites, workers, { warm });
+    const results = await planFleet(sites, workers, { warm, depth });
+    const wall = performance.now() - t0;
+    const u = process.cpuUsage(u0);
     const bad = results.filter((r) => r.status !== 'optimal').length;
-    console.log(`${label}: ${ms(performance.now() - t0)}${bad ? ` (${bad} not optimal)` : ''}`);
+    console.log(
+      `${label}: ${ms(wall)}, CPU ${((u.user + u.system) / 1e6).toFixed(2)} s over all threads${bad ? ` (${bad} not optimal)` : ''} (load ${load()})`,
+    );
   }
   await Promise.all(workers.map((w) => w.close()));
 }
@@ -379,11 +391,6 @@ if (ONLY.has('reserve')) {
     );
   }
 }
-
-const load = () =>
-  loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ');
 
 /** CPU seconds of this process's finished children (fields cutime + cstime of /proc/self/stat). */
 function childCpuS(): number {

@@ -1,11 +1,12 @@
 import { baselineSchedule } from './baseline.js';
-import { type BuildOptions, buildLp } from './build.js';
+import { type BuildOptions, buildLp, type Layout } from './build.js';
 import { type CostBreakdown, scheduleCost } from './check.js';
 import { diagnoseInfeasibility, type Infeasibility } from './diagnose.js';
 import { type Explanation, explain } from './explain.js';
+import type { LpModel } from './lp.js';
 import type { Problem } from './problem.js';
 import { extractSchedule, type Schedule } from './schedule.js';
-import type { LpSolver, SolveOptions, SolverName, SolveStatus } from './solver.js';
+import type { LpSolution, LpSolver, SolveOptions, SolverName, SolveStatus } from './solver.js';
 
 export interface OptimizeResult {
   status: SolveStatus;
@@ -16,6 +17,8 @@ export interface OptimizeResult {
   baselineCost: number;
   /** baselineCost − objective. */
   savings: number | null;
+  /** What actually solved when `solver` handed over (`cbc` without the binary → `highs`). */
+  engine?: string;
   /** Re-plans only: the anti-flap penalty the solver also minimised (not part of `objective`). */
   stabilityPenalty?: number;
   cost: CostBreakdown | null;
@@ -27,18 +30,32 @@ export interface OptimizeResult {
   timing: { buildMs: number; solveMs: number };
 }
 
-/** Builds, solves and explains one site's plan; infeasible problems are diagnosed, not thrown. */
-export async function optimize(
-  p: Problem,
-  solver: LpSolver,
-  options: SolveOptions & Pick<BuildOptions, 'anchor'> = {},
-): Promise<OptimizeResult> {
+/** A site's model built and costed before its solve (the part `planFleet` does while a thread solves). */
+export interface PreparedSite {
+  p: Problem;
+  lp: LpModel;
+  layout: Layout;
+  anchored: boolean;
+  buildMs: number;
+  baselineCost: number;
+}
+
+/** Builds the LP and costs the baseline: everything `optimize` does before the solve. */
+export function prepareSite(p: Problem, options: Pick<BuildOptions, 'anchor'> = {}): PreparedSite {
   const started = performance.now();
-  const { anchor, ...solveOptions } = options;
-  const { lp, layout } = buildLp(p, anchor ? { anchor } : {});
+  const { lp, layout } = buildLp(p, options.anchor ? { anchor: options.anchor } : {});
   const buildMs = performance.now() - started;
   const baselineCost = scheduleCost(p, baselineSchedule(p)).total;
-  const sol = await solver.solve(lp, solveOptions);
+  return { p, lp, layout, anchored: options.anchor !== undefined, buildMs, baselineCost };
+}
+
+/** The result from a prepared site and its solution; infeasible problems are diagnosed with `solver`. */
+export async function finishSite(
+  site: PreparedSite,
+  sol: LpSolution,
+  solver: LpSolver,
+): Promise<OptimizeResult> {
+  const { p, lp, layout, anchored: anchor, buildMs, baselineCost } = site;
   const common = {
     solver: solver.name,
     baselineCost,
@@ -72,8 +89,22 @@ export async function optimize(
     objective,
     savings: baselineCost - objective,
     ...(anchor ? { stabilityPenalty: sol.objective! - cost.total } : {}),
+    ...(sol.engine !== undefined && sol.engine !== solver.name ? { engine: sol.engine } : {}),
+    ...(sol.message !== undefined ? { message: sol.message } : {}),
     cost,
     schedule,
     explanation: explain(lp, layout, sol.x, sol.rowDual),
   };
+}
+
+/** Builds, solves and explains one site's plan; infeasible problems are diagnosed, not thrown. */
+export async function optimize(
+  p: Problem,
+  solver: LpSolver,
+  options: SolveOptions & Pick<BuildOptions, 'anchor'> = {},
+): Promise<OptimizeResult> {
+  const { anchor, ...solveOptions } = options;
+  const site = prepareSite(p, anchor ? { anchor } : {});
+  const sol = await solver.solve(site.lp, solveOptions);
+  return finishSite(site, sol, solver);
 }

@@ -44,4 +44,33 @@ describe('solves in a worker thread', () => {
     worker = new SolveWorker();
     await expect(worker.solve(lpOf(20), 'jsl')).rejects.toMatchObject({ code: 'GFX_OPT_TOO_BIG' });
   });
+
+  it('moves the model to the thread and back (not copied), and queues several solves on the thread', async () => {
+    worker = new SolveWorker();
+    const lps = [lpOf(2, 4), lpOf(3, 5), lpOf(4, 6)];
+    const before = lps.map((lp) => ({ cost: lp.colCost.slice(), values: lp.values.slice() }));
+    const expected = await Promise.all(lps.map((lp) => highsSolver.solve(lp)));
+    const solving = lps.map((lp) => worker.solve(lp, 'highs'));
+    // Posted at once: the thread has all three, and this thread no longer holds the arrays.
+    expect(worker.inFlight).toBe(3);
+    expect(lps[2]!.colCost.byteLength).toBe(0);
+    const solved = await Promise.all(solving);
+    solved.forEach((s, k) => {
+      expect(s.objective).toBeCloseTo(expected[k]!.objective!, 9);
+      expect(s.x).toBeInstanceOf(Float64Array);
+      expect(s.rowDual).toBeInstanceOf(Float64Array);
+      expect(lps[k]!.colCost).toEqual(before[k]!.cost);
+      expect(lps[k]!.values).toEqual(before[k]!.values);
+    });
+  });
+
+  it('runs a solve posted behind a cancellable one after it, on a fresh thread when that one is cancelled', async () => {
+    worker = new SolveWorker();
+    const controller = new AbortController();
+    const big = worker.solve(lpOf(200, 7), 'highs', { signal: controller.signal });
+    const small = worker.solve(lpOf(1, 8), 'highs');
+    setTimeout(() => controller.abort(), 50);
+    await expect(big).rejects.toMatchObject({ code: 'GFX_OPT_CANCELLED' });
+    expect((await small).status).toBe('optimal');
+  });
 });

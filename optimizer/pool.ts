@@ -1,10 +1,17 @@
 import { Worker } from 'node:worker_threads';
 import { GridflexError } from '../model/index.js';
+import { OPT_ERRORS } from './errors.js';
 import type { LpModel } from './lp.js';
 import type { SolveRequest } from './solve-worker.js';
 import type { LpSolution, SolveOptions, SolverName } from './solver.js';
 
-type Reply = { id: number; solution?: LpSolution; error?: { code: string; message: string; status: number } };
+type Reply = {
+  id: number;
+  solution?: LpSolution;
+  /** The LP's arrays handed back when they were moved to the thread. */
+  lp?: Partial<LpArrays>;
+  error?: { code: string; message: string; status: number };
+};
 
 /**
  * From the TypeScript sources (tests, tsx) the worker first registers tsx's loader, then
@@ -30,71 +37,157 @@ export interface WorkerSolveOptions extends SolveOptions {
   site?: string;
 }
 
+/** The LP's typed arrays, in the order they are lent to the thread and handed back. */
+const LP_ARRAYS = [
+  'colCost',
+  'colLower',
+  'colUpper',
+  'rowLower',
+  'rowUpper',
+  'starts',
+  'indices',
+  'values',
+] as const;
+type LpArrays = { [K in (typeof LP_ARRAYS)[number]]: LpModel[K] };
+
+/** Whether a typed array owns its whole (non-shared) buffer, so it can be moved, not copied. */
+export function ownsBuffer(a: Float64Array | Int32Array): boolean {
+  return a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength;
+}
+
 /**
- * One solver thread. Solves run one at a time; cancelling or overrunning the budget
- * terminates the thread (the only way to stop a blocking WebAssembly or JavaScript solver) and
- * the next solve starts a fresh one.
+ * The model as posted: the typed arrays themselves (their buffers are moved to the thread,
+ * not copied, when each owns its buffer; names are not enumerable and stay behind).
+ */
+function lend(lp: LpModel): { model: LpModel; transfer: ArrayBuffer[] } {
+  const transfer: ArrayBuffer[] = [];
+  const seen = new Set<ArrayBufferLike>();
+  for (const k of LP_ARRAYS) {
+    const a = lp[k];
+    // Two fields on one buffer could not both be moved; such a model is copied instead.
+    if (!ownsBuffer(a) || seen.has(a.buffer)) return { model: lp, transfer: [] };
+    seen.add(a.buffer);
+  }
+  for (const k of LP_ARRAYS) transfer.push(lp[k].buffer as ArrayBuffer);
+  return { model: lp, transfer };
+}
+
+type Pending = {
+  resolve: (s: LpSolution) => void;
+  reject: (e: unknown) => void;
+  /** The model whose arrays were moved to the thread: they are put back when the reply comes. */
+  lent: LpModel | null;
+};
+
+/**
+ * One solver thread. Solves without `signal` or `budgetMs` are posted at once and queue on the
+ * thread, so a caller can hand over the next model while one is solving (the thread never
+ * waits for this thread to build it; see `planFleet`); the LP's typed arrays are moved to the
+ * thread and back (transferred, not copied), as are the solution's. A solve with `signal` or
+ * `budgetMs` waits for the solves before it, since stopping it terminates the thread
+ * (the only way to stop a blocking WebAssembly or JavaScript solver): solves still queued
+ * on a thread that is stopped reject with `GFX_OPT_THREAD_STOPPED`, and the next solve
+ * starts a fresh thread.
  */
 export class SolveWorker {
   private worker: Worker | null = null;
   private nextId = 1;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly pending = new Map<number, Pending>();
+  /** Stoppable solves queued or running: later solves wait for them instead of joining a thread that may be stopped. */
+  private stoppable = 0;
 
   solve(lp: LpModel, solver: SolverName, options: WorkerSolveOptions = {}): Promise<LpSolution> {
-    const run = this.queue.then(() => this.run(lp, solver, options));
-    this.queue = run.catch(() => undefined);
+    const stoppable = options.signal !== undefined || options.budgetMs !== undefined;
+    const wait = stoppable || this.stoppable > 0;
+    if (stoppable) this.stoppable++;
+    const run = wait ? this.queue.then(() => this.run(lp, solver, options)) : this.run(lp, solver, options);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    if (stoppable) void settled.then(() => this.stoppable--);
+    this.queue = Promise.all([this.queue, settled]);
     return run;
+  }
+
+  /** Solves posted and not answered yet. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const worker = spawn();
+    worker.on('message', (reply: Reply) => {
+      const p = this.pending.get(reply.id);
+      if (!p) return;
+      this.pending.delete(reply.id);
+      if (p.lent && reply.lp) Object.assign(p.lent, reply.lp);
+      if (reply.solution) p.resolve(reply.solution);
+      else
+        p.reject(
+          new GridflexError(reply.error?.code ?? OPT_ERRORS.solver, reply.error?.message ?? 'solver failed', {
+            status: reply.error?.status ?? 500,
+          }),
+        );
+    });
+    worker.on('error', (err: Error) => {
+      this.stop(
+        worker,
+        new GridflexError(OPT_ERRORS.solver, `solver thread failed: ${err.message}`, { cause: err }),
+      );
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  /** Terminates the thread; every solve still on it rejects with `error`. */
+  private stop(worker: Worker, error: unknown): Promise<number> {
+    if (this.worker === worker) this.worker = null;
+    const waiting = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of waiting) p.reject(error);
+    return worker.terminate();
   }
 
   private run(lp: LpModel, solver: SolverName, options: WorkerSolveOptions): Promise<LpSolution> {
     const { signal, budgetMs, site, ...solveOptions } = options;
     if (signal?.aborted) return Promise.reject(cancelled());
-    this.worker ??= spawn();
-    const worker = this.worker;
+    const worker = this.thread();
     const id = this.nextId++;
     const started = performance.now();
+    // A warm site's model is kept on the thread and compared with the next one: copy it.
+    const { model, transfer } = site === undefined ? lend(lp) : { model: lp, transfer: [] };
     return new Promise<LpSolution>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const cleanup = () => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
         signal?.removeEventListener('abort', onAbort);
         if (timer) clearTimeout(timer);
       };
-      const kill = () => {
-        cleanup();
-        if (this.worker === worker) this.worker = null;
-        return worker.terminate();
-      };
-      const onMessage = (reply: Reply) => {
-        if (reply.id !== id) return;
-        cleanup();
-        if (reply.solution) resolve(reply.solution);
-        else
-          reject(
-            new GridflexError(
-              reply.error?.code ?? 'GFX_OPT_SOLVER',
-              reply.error?.message ?? 'solver failed',
-              {
-                status: reply.error?.status ?? 500,
-              },
-            ),
-          );
-      };
-      const onError = (err: Error) => {
-        void kill();
-        reject(new GridflexError('GFX_OPT_SOLVER', `solver thread failed: ${err.message}`, { cause: err }));
-      };
       const onAbort = () => {
-        void kill();
+        this.pending.delete(id);
+        cleanup();
+        void this.stop(worker, threadStopped());
         reject(cancelled());
       };
-      worker.on('message', onMessage);
-      worker.on('error', onError);
+      this.pending.set(id, {
+        resolve: (s) => {
+          cleanup();
+          resolve(s);
+        },
+        reject: (e) => {
+          cleanup();
+          reject(e);
+        },
+        lent: transfer.length > 0 ? lp : null,
+      });
       signal?.addEventListener('abort', onAbort, { once: true });
       if (budgetMs !== undefined)
         timer = setTimeout(() => {
-          void kill();
+          this.pending.delete(id);
+          cleanup();
+          void this.stop(worker, threadStopped());
           resolve({
             status: 'time_limit',
             solveMs: performance.now() - started,
@@ -103,12 +196,13 @@ export class SolveWorker {
         }, budgetMs);
       const req: SolveRequest = {
         id,
-        lp,
+        lp: model,
         solver,
         options: solveOptions,
         ...(site === undefined ? {} : { site }),
+        ...(transfer.length > 0 ? { returnLp: true } : {}),
       };
-      worker.postMessage(req);
+      worker.postMessage(req, transfer);
     });
   }
 
@@ -116,10 +210,16 @@ export class SolveWorker {
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = null;
-    if (w) await w.terminate();
+    if (w) await this.stop(w, threadStopped());
   }
 }
 
+function threadStopped(): GridflexError {
+  return new GridflexError(OPT_ERRORS.threadStopped, 'the solver thread was stopped before this solve ran', {
+    status: 503,
+  });
+}
+
 function cancelled(): GridflexError {
-  return new GridflexError('GFX_OPT_CANCELLED', 'the solve was cancelled by a newer plan', { status: 409 });
+  return new GridflexError(OPT_ERRORS.cancelled, 'the solve was cancelled by a newer plan', { status: 409 });
 }

@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { GridflexError } from '../model/index.js';
+import { OPT_ERRORS } from './errors.js';
 import type { LpModel } from './lp.js';
 import type { SolveOptions, SolverName } from './solver.js';
 import { autoSolver, cbcSolver } from './solvers/cbc.js';
@@ -14,6 +15,41 @@ export interface SolveRequest {
   options: SolveOptions;
   /** With HiGHS: keep this site's model in the worker and warm-start its next solve. */
   site?: string;
+  /** The LP's arrays were moved here: move them back with the reply. */
+  returnLp?: boolean;
+}
+
+const LP_ARRAYS = [
+  'colCost',
+  'colLower',
+  'colUpper',
+  'rowLower',
+  'rowUpper',
+  'starts',
+  'indices',
+  'values',
+] as const;
+
+/** A typed array that owns its buffer is moved; a view (e.g. into WebAssembly memory) is copied. */
+function movable(a: Float64Array | undefined, transfer: ArrayBuffer[]): Float64Array | undefined {
+  if (!a) return a;
+  const own =
+    a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength
+      ? a
+      : a.slice();
+  transfer.push(own.buffer as ArrayBuffer);
+  return own;
+}
+
+/** The lent LP arrays, to move back to the caller (the solvers keep no reference to them). */
+function giveBack(req: SolveRequest, transfer: ArrayBuffer[]): { lp?: Record<string, unknown> } {
+  if (!req.returnLp) return {};
+  const lp: Record<string, unknown> = {};
+  for (const k of LP_ARRAYS) {
+    lp[k] = req.lp[k];
+    transfer.push(req.lp[k].buffer as ArrayBuffer);
+  }
+  return { lp };
 }
 
 const solvers = { highs: highsSolver, jsl: jslSolver, cbc: cbcSolver(), auto: autoSolver() };
@@ -34,9 +70,23 @@ function solverFor(req: SolveRequest) {
 parentPort?.on('message', async (req: SolveRequest) => {
   try {
     const solution = await solverFor(req).solve(req.lp, req.options);
-    parentPort?.postMessage({ id: req.id, solution });
+    const transfer: ArrayBuffer[] = [];
+    const x = movable(solution.x, transfer);
+    const rowDual = movable(solution.rowDual, transfer);
+    parentPort?.postMessage(
+      { id: req.id, solution: { ...solution, x, rowDual }, ...giveBack(req, transfer) },
+      transfer,
+    );
   } catch (err) {
-    const e = err instanceof GridflexError ? err : new GridflexError('GFX_OPT_SOLVER', String(err));
-    parentPort?.postMessage({ id: req.id, error: { code: e.code, message: e.message, status: e.status } });
+    const e = err instanceof GridflexError ? err : new GridflexError(OPT_ERRORS.solver, String(err));
+    const transfer: ArrayBuffer[] = [];
+    parentPort?.postMessage(
+      {
+        id: req.id,
+        error: { code: e.code, message: e.message, status: e.status },
+        ...giveBack(req, transfer),
+      },
+      transfer,
+    );
   }
 });
