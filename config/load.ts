@@ -28,7 +28,13 @@ export function parseConfigText(text: string, fileName: string): unknown {
       : '';
     throw new ConfigFileError(`${fileName} is not valid YAML${where}: ${first.message.split('\n')[0]}`);
   }
-  return doc.toJS();
+  try {
+    // An alias without its anchor, or one that expands past the yaml library's alias limit
+    // (an "alias bomb"), is a mistake in the file, not an internal error.
+    return doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    throw new ConfigFileError(`${fileName} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
 }
 
 /** Validate already-parsed configuration; errors carry the file name and each bad field's path. */
