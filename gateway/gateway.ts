@@ -3,7 +3,12 @@ import type { Reading } from '../model/index.js';
 import type { Hub } from '../stream/index.js';
 import type { GatewayConfig, ModbusGatewayDevice } from './config.js';
 import { applyScaleFactor, encodeRegisters } from './decode.js';
-import { type DeviceStatus, ModbusDevicePoller, type PollOutcome } from './modbus-device.js';
+import {
+  type DeviceStatus,
+  ModbusDevicePoller,
+  type PollOutcome,
+  type ReachabilityListener,
+} from './modbus-device.js';
 import { type LinkOptions, ModbusExceptionError, ModbusLink } from './modbus-link.js';
 import { type OpcUaClientOptions, OpcUaDevice } from './opcua-device.js';
 import { decideWrite, verified, type WriteRecord, type WriteRequest } from './safety.js';
@@ -16,6 +21,29 @@ declare module '../stream/hub.js' {
   }
 }
 
+/** A device went down or came back: `warn` for down, `info` for back, one line each (not per poll). */
+export type GatewayLog = (
+  level: 'warn' | 'info',
+  line: string,
+  change: { device: string; up: boolean; reason: string | null },
+) => void;
+
+const LOG_LEVELS: Record<string, number> = {
+  silent: 0,
+  fatal: 1,
+  error: 2,
+  warn: 3,
+  info: 4,
+  debug: 5,
+  trace: 6,
+};
+
+/** The default log: `gridflex: …` lines on stderr, at most `LOG_LEVEL` (default info). */
+export const stderrLog: GatewayLog = (level, line) => {
+  const max = LOG_LEVELS[process.env.LOG_LEVEL?.toLowerCase() ?? 'info'] ?? LOG_LEVELS.info!;
+  if (LOG_LEVELS[level]! <= max) process.stderr.write(`gridflex: ${line}\n`);
+};
+
 export interface GatewayOptions {
   link?: LinkOptions;
   opcua?: OpcUaClientOptions;
@@ -27,6 +55,11 @@ export interface GatewayOptions {
    */
   writeLog?: WriteLog;
   clock?: () => number;
+  /**
+   * Where the running gateway (`start()`) says that a device went down and came back; default
+   * `stderrLog`. `pollOnce()` alone reports through its outcome instead.
+   */
+  log?: GatewayLog;
 }
 
 /**
@@ -37,7 +70,7 @@ export interface GatewayOptions {
 export class Gateway {
   readonly pollers: ModbusDevicePoller[] = [];
   readonly opcuaDevices: OpcUaDevice[] = [];
-  private opcuaRetry: NodeJS.Timeout | null = null;
+  private readonly opcuaRetries = new Set<NodeJS.Timeout>();
   private stopped = false;
   private readonly links = new Map<string, ModbusLink>();
   private readonly lastWrite = new Map<string, number>();
@@ -95,8 +128,19 @@ export class Gateway {
 
   /** Poll continuously and start heartbeat writes. */
   start(): void {
+    const log = this.options.log ?? stderrLog;
+    const say: ReachabilityListener = (change) => {
+      if (change.up) return log('info', `device ${change.device} is back`, change);
+      const reason = (change.reason ?? 'no answer').replace(`${change.device}: `, '');
+      log('warn', `device ${change.device} is down: ${reason}`, change);
+    };
+    for (const p of this.pollers) p.onReachability = say;
+    for (const d of this.opcuaDevices) d.onReachability = say;
     for (const p of this.pollers) p.start();
-    for (const d of this.opcuaDevices) void this.startOpcUa(d, 1000);
+    for (const d of this.opcuaDevices) {
+      d.watch();
+      void this.startOpcUa(d, 1000);
+    }
     for (const p of this.pollers) {
       const hb = p.device.heartbeat;
       if (!hb) continue;
@@ -105,24 +149,23 @@ export class Gateway {
     }
   }
 
-  /** The first connect may fail (server not up yet): retry with backoff; node-opcua reconnects after that. */
+  /**
+   * The first connect may fail (server not up yet): retry with backoff; node-opcua reconnects
+   * after that. Meanwhile the device's outage watch gives its points bad readings.
+   */
   private async startOpcUa(d: OpcUaDevice, delayMs: number): Promise<void> {
     if (this.stopped) return;
     try {
       await d.start();
     } catch (err) {
-      d.lastError = (err as Error).message;
-      const ts = this.clock();
-      this.hub.publishReadings(
-        d.device.points.map((p) => ({
-          pointId: `${this.cfg.site}/${d.device.id}/${p.id}`,
-          ts,
-          value: null,
-          quality: 'bad',
-        })),
-      );
-      await d.stop();
-      this.opcuaRetry = setTimeout(() => void this.startOpcUa(d, Math.min(delayMs * 2, 60_000)), delayMs);
+      d.markDown((err as Error).message);
+      await d.close();
+      if (this.stopped) return;
+      const retry = setTimeout(() => {
+        this.opcuaRetries.delete(retry);
+        void this.startOpcUa(d, Math.min(delayMs * 2, 60_000));
+      }, delayMs);
+      this.opcuaRetries.add(retry);
     }
   }
 
@@ -383,7 +426,8 @@ export class Gateway {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.opcuaRetry) clearTimeout(this.opcuaRetry);
+    for (const t of this.opcuaRetries) clearTimeout(t);
+    this.opcuaRetries.clear();
     await Promise.all(this.opcuaDevices.map((d) => d.stop()));
     for (const t of this.heartbeats) clearInterval(t);
     await Promise.all(this.pollers.map((p) => p.stop()));

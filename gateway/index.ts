@@ -7,7 +7,7 @@ export {
   type ModbusGatewayDevice,
 } from './config.js';
 export { decodeRegisters, encodeRegisters } from './decode.js';
-export { Gateway, type GatewayOptions } from './gateway.js';
+export { Gateway, type GatewayLog, type GatewayOptions, stderrLog } from './gateway.js';
 export type { DeviceStatus, PollOutcome } from './modbus-device.js';
 export { DeviceUnreachableError, ModbusExceptionError, ModbusLink } from './modbus-link.js';
 export { type BrowsedNode, browseOpcUa, OpcUaDevice } from './opcua-device.js';

@@ -1,6 +1,7 @@
 import ModbusSerial from 'modbus-serial';
 import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
 import { GridflexError, type ModbusConnection } from '../model/index.js';
+import { type ConnectionProblem, connectionProblem, describeError, GATEWAY_ERRORS } from './errors.js';
 import type { ModbusFunction } from './register-map.js';
 
 const EXCEPTIONS: Record<number, string> = {
@@ -21,17 +22,23 @@ export class ModbusExceptionError extends GridflexError {
     what: string,
   ) {
     super(
-      'GFX_GW_MODBUS_EXCEPTION',
+      GATEWAY_ERRORS.MODBUS_EXCEPTION,
       `${what}: device answered Modbus exception ${exceptionCode} (${EXCEPTIONS[exceptionCode] ?? 'device-specific'})`,
       { status: 502, details: { exceptionCode } },
     );
   }
 }
 
-/** The device could not be reached or did not answer in time. */
+/**
+ * The device could not be reached or did not answer in time. `problem` names how (refused,
+ * timed out, host unreachable, …) when the cause says so; also in `details.problem`.
+ */
 export class DeviceUnreachableError extends GridflexError {
+  readonly problem: ConnectionProblem | null;
   constructor(message: string, cause?: unknown) {
-    super('GFX_GW_UNREACHABLE', message, { status: 503, cause });
+    const problem = cause === undefined ? null : (connectionProblem(cause)?.problem ?? null);
+    super(GATEWAY_ERRORS.UNREACHABLE, message, { status: 503, cause, details: { problem } });
+    this.problem = problem;
   }
 }
 
@@ -57,6 +64,7 @@ export class ModbusLink {
   private chain: Promise<unknown> = Promise.resolve();
   private failures = 0;
   private retryAt = 0;
+  private lastFailure: unknown = null;
   private closed = false;
   lastError: string | null = null;
   requests = 0;
@@ -109,6 +117,7 @@ export class ModbusLink {
     if (now < this.retryAt)
       throw new DeviceUnreachableError(
         `${this.label} is unreachable (${this.lastError ?? 'not connected'}); next attempt in ${Math.ceil((this.retryAt - now) / 1000)} s`,
+        this.lastFailure ?? undefined,
       );
     this.dropClient();
     const c = this.connection;
@@ -153,6 +162,7 @@ export class ModbusLink {
 
   private fail(err: unknown): void {
     this.lastError = describe(err);
+    this.lastFailure = err;
     this.failures += 1;
     const min = this.options.minBackoffMs ?? 500;
     const max = this.options.maxBackoffMs ?? 60_000;
@@ -216,11 +226,4 @@ export class ModbusLink {
   }
 }
 
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as { errno?: string }).errno;
-    return code && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
-  }
-  if (typeof err === 'object' && err !== null && 'message' in err) return String(err.message);
-  return String(err);
-}
+const describe = describeError;

@@ -1,8 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../cli/testing.js';
 import type { Reading } from '../model/index.js';
 import { Hub } from '../stream/index.js';
 import { type GatewayConfig, GatewayConfigSchema } from './config.js';
 import { Gateway } from './gateway.js';
+import { DeviceUnreachableError, ModbusLink } from './modbus-link.js';
+import { discoverSunSpec } from './sunspec.js';
 import {
   freePort,
   RegisterImage,
@@ -163,11 +166,43 @@ describe('Modbus polling over loopback', () => {
     expect(out.readings).toEqual([
       { pointId: 'bern/gone/power', ts: expect.any(Number), value: null, quality: 'bad' },
     ]);
-    expect(out.errors[0]).toMatch(new RegExp(`cannot connect to tcp://127.0.0.1:${port}.*ECONNREFUSED`));
+    expect(out.errors[0]).toBe(
+      `gone: cannot connect to tcp://127.0.0.1:${port}: connection refused (ECONNREFUSED)`,
+    );
     // Backoff: the next poll fails fast without a new connection attempt.
     const again = await g.pollOnce();
     expect(again.errors[0]).toMatch(/unreachable .*next attempt in/);
   });
+
+  it('names a refused connection as such, not as a missing SunSpec map (read --once, scan)', async () => {
+    const port = await freePort();
+    const g = gateway({
+      site: 'bern',
+      devices: [
+        {
+          id: 'inv',
+          protocol: 'modbus',
+          profile: 'sunspec',
+          connection: { transport: 'tcp', host: '127.0.0.1', port, timeoutMs: 500 },
+          points: [{ id: 'power', kind: 'active_power', register: '103.W' }],
+        },
+      ],
+    });
+    const out = await g.pollOnce();
+    expect(out.unreachable).toBe(true);
+    expect(out.errors).toEqual([
+      `cannot connect to tcp://127.0.0.1:${port}: connection refused (ECONNREFUSED)`,
+    ]);
+    const link = new ModbusLink({ transport: 'tcp', host: '127.0.0.1', port, unitId: 1, timeoutMs: 500 });
+    const err = await discoverSunSpec((a, n) => link.read(1, 'holding', a, n)).catch((e: unknown) => e);
+    await link.close();
+    expect(err).toBeInstanceOf(DeviceUnreachableError);
+    expect(err).toMatchObject({ problem: 'refused', details: { problem: 'refused' } });
+    const scan = await runCli(['scan', '--modbus', `127.0.0.1:${port}`, '--timeout', '500']);
+    expect(scan.code).not.toBe(0);
+    expect(scan.stderr).toMatch(/connection refused/);
+    expect(scan.stderr).not.toMatch(/SunSpec|SunS/);
+  }, 120_000);
 
   it('recovers after the device restarts', async () => {
     const dev = await serve(startModbusTcp(sdm630Image()));
@@ -426,6 +461,54 @@ describe('Modbus polling over loopback', () => {
     }
     // The polls that did run still delivered their values.
     expect(published.some((r) => r.pointId === 'bern/meter/power' && r.value === 1234.5)).toBe(true);
+  });
+
+  it('says once that a device went down and once that it is back, not per poll', async () => {
+    const dev = await serve(startModbusTcp(sdm630Image()));
+    const lines: [string, string][] = [];
+    const g = new Gateway(
+      GatewayConfigSchema.parse({
+        site: 'bern',
+        devices: [
+          {
+            id: 'meter',
+            protocol: 'modbus',
+            profile: 'sdm630',
+            pollInterval: '50ms',
+            retries: 0,
+            connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port, timeoutMs: 500 },
+            points: [{ id: 'power', kind: 'active_power' }],
+          },
+        ],
+      }) as GatewayConfig,
+      new Hub(),
+      { link: { minBackoffMs: 20, maxBackoffMs: 50 }, log: (level, line) => lines.push([level, line]) },
+    );
+    cleanups.push(() => g.stop());
+    const until = async (cond: () => boolean) => {
+      const end = Date.now() + 30_000;
+      while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      expect(cond()).toBe(true);
+    };
+    g.start();
+    await until(() => g.status()[0]!.polls >= 2);
+    expect(lines).toEqual([]);
+    await dev.stop();
+    await until(() => g.status()[0]!.failedPolls >= 5);
+    expect(lines).toEqual([
+      [
+        'warn',
+        expect.stringMatching(
+          new RegExp(`^device meter is down: .*127\\.0\\.0\\.1:${dev.port}.*connection refused`),
+        ),
+      ],
+    ]);
+    await dev.start();
+    await until(() => g.status()[0]!.state === 'ok');
+    const polls = g.status()[0]!.polls;
+    await until(() => g.status()[0]!.polls >= polls + 3);
+    expect(lines.map((l) => l[0])).toEqual(['warn', 'info']);
+    expect(lines[1]![1]).toBe('device meter is back');
   });
 
   it('flags a counter that goes backwards as uncertain', async () => {

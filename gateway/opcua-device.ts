@@ -1,6 +1,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { connect as tcpConnect } from 'node:net';
 import type {
   ClientSession,
   ClientSubscription,
@@ -13,7 +14,8 @@ import type {
 } from 'node-opcua';
 import { GridflexError, pointKey, type Quality, type Reading } from '../model/index.js';
 import type { GatewayConfig, GatewayPoint, OpcUaGatewayDevice } from './config.js';
-import type { DeviceStatus, PollOutcome } from './modbus-device.js';
+import { describeError, GATEWAY_ERRORS } from './errors.js';
+import type { DeviceStatus, PollOutcome, ReachabilityListener } from './modbus-device.js';
 import { DeviceUnreachableError } from './modbus-link.js';
 import { isFrozen } from './quality.js';
 
@@ -90,7 +92,7 @@ async function userIdentity(o: Opcua, auth: OpcUaAuth): Promise<UserIdentityInfo
       return parse(await readFile(file));
     } catch (err) {
       throw new GridflexError(
-        'GFX_GATEWAY_OPCUA_USER_CERT',
+        GATEWAY_ERRORS.OPCUA_USER_CERT,
         `cannot use connection.auth.${field} ${file}: ${(err as Error).message}`,
         { status: 400, details: { field: `connection.auth.${field}`, file } },
       );
@@ -117,6 +119,29 @@ const describeUser = (auth: OpcUaAuth): string =>
     : auth.type === 'certificate'
       ? `user certificate ${auth.certificateFile}`
       : 'anonymous user';
+
+/**
+ * Open and close one TCP connection to the endpoint first. node-opcua retries a refused or
+ * unreachable endpoint silently until our timeout, so its failure would only ever read "timed
+ * out"; the probe names the actual problem (refused, host unreachable, not found) at once.
+ */
+function probeTcp(endpointUrl: string, timeoutMs: number): Promise<void> {
+  const url = new URL(endpointUrl.replace(/^opc\.tcp:/i, 'http:'));
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || 4840);
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect({ host, port });
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve();
+    };
+    const timer = setTimeout(() => done(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
+    socket.once('connect', () => done());
+    socket.once('error', done);
+  });
+}
 
 export async function connectOpcUa(
   conn: OpcUaGatewayDevice['connection'],
@@ -149,6 +174,7 @@ export async function connectOpcUa(
     // seconds on a busy machine: not the server's answer, so not within the connect timeout.
     await client.clientCertificateManager.initialize();
     await client.createDefaultCertificate();
+    await probeTcp(conn.endpointUrl, conn.timeoutMs);
     await Promise.race([
       client.connect(conn.endpointUrl),
       new Promise((_, reject) => {
@@ -163,7 +189,7 @@ export async function connectOpcUa(
     clearTimeout(timer);
     await client.disconnect().catch(() => undefined);
     throw new DeviceUnreachableError(
-      `cannot open an OPC UA session with ${conn.endpointUrl}: ${(err as Error).message}`,
+      `cannot open an OPC UA session with ${conn.endpointUrl}: ${describeError(err)}`,
       err,
     );
   }
@@ -198,6 +224,13 @@ interface PointState {
  * subscription for all items: servers limit subscriptions, not items). node-opcua reconnects
  * on its own after the first connect and re-creates the session and subscription after a
  * server restart; readings keep flowing without our help.
+ *
+ * A subscription only speaks when values change, so an outage is silent. While the server or
+ * the subscription is gone (connection lost, first connect failed, subscription terminated,
+ * or neither a notification nor a keep-alive for longer than the subscription's keep-alive
+ * period allows) each point gets one bad reading per expected interval (its sampling
+ * interval), as a Modbus point gets one per failed poll. When the subscription speaks again,
+ * every point is read once, so no point stays bad because its value did not change.
  */
 export class OpcUaDevice {
   private client: OPCUAClient | null = null;
@@ -205,6 +238,16 @@ export class OpcUaDevice {
   private opening: Promise<ClientSession> | null = null;
   private subscription: ClientSubscription | null = null;
   private staleTimer: NodeJS.Timeout | null = null;
+  private readonly watchTimers: NodeJS.Timeout[] = [];
+  /** null until the first start attempt has ended; false while the server or subscription is gone. */
+  private alive: boolean | null = null;
+  /** Gateway time of the subscription's last sign of life (notification, keep-alive, start). */
+  private lastLife = 0;
+  /** Outage bad readings of deadband points, by point: published again only after maxSilence. */
+  private readonly outagePublished = new Map<string, number>();
+  private stopping = false;
+  /** Told when the server or subscription goes away and when it is back (once each). */
+  onReachability: ReachabilityListener | null = null;
   private readonly state = new Map<string, PointState>();
   private stats = { polls: 0, failedPolls: 0, notifications: 0 };
   private lastOutcome: DeviceStatus['state'] = 'starting';
@@ -249,6 +292,7 @@ export class OpcUaDevice {
     client.on('connection_lost', () => {
       this.lastError = 'connection lost; reconnecting';
       this.lastOutcome = 'unreachable';
+      this.markDown(`${this.device.connection.endpointUrl}: connection lost; reconnecting`);
     });
     this.client = client;
     this.session = session;
@@ -273,6 +317,8 @@ export class OpcUaDevice {
 
   /** Between notifications: flag each point whose value has outlived its `staleAfter`, once per value. */
   private checkStale(): void {
+    // During an outage the points get bad readings; an old value is not re-published as uncertain.
+    if (this.alive === false) return;
     const now = this.clock();
     const stale: Reading[] = [];
     for (const p of this.device.points) {
@@ -338,6 +384,11 @@ export class OpcUaDevice {
       priority: 10,
     });
     this.subscription = sub;
+    sub.on('keepalive', () => this.life());
+    sub.on('received_notifications', () => this.life());
+    sub.on('terminated', () => {
+      if (!this.stopping) this.markDown(`${this.device.id}: the server ended the subscription`);
+    });
     const defaultMs = this.device.pollInterval ?? this.cfg.pollInterval;
     for (const p of this.device.points) {
       const deadband =
@@ -357,6 +408,7 @@ export class OpcUaDevice {
       );
       item.on('changed', (dv: DataValue) => {
         this.stats.notifications += 1;
+        this.life();
         this.publish([this.judge(p, dv)]);
       });
       // The server refused the item (unknown node, filter not allowed): one bad reading, so the
@@ -368,9 +420,78 @@ export class OpcUaDevice {
       });
     }
     this.lastOutcome = 'ok';
+    this.life();
     const windows = this.device.points.flatMap((p) => (p.staleAfter === undefined ? [] : [p.staleAfter]));
     if (windows.length > 0)
       this.staleTimer = setInterval(() => this.checkStale(), Math.max(50, Math.min(...windows) / 4));
+  }
+
+  /**
+   * Watch for outages: one timer per sampling interval that, while the server or subscription
+   * is gone, gives each of its points a bad reading (a point with a deadband repeats an
+   * unchanged bad reading only after `maxSilence`, as on Modbus).
+   */
+  watch(): void {
+    const defaultMs = this.device.pollInterval ?? this.cfg.pollInterval;
+    const byInterval = new Map<number, GatewayPoint[]>();
+    for (const p of this.device.points) {
+      const ms = p.pollInterval ?? defaultMs;
+      byInterval.set(ms, [...(byInterval.get(ms) ?? []), p]);
+    }
+    for (const [ms, points] of byInterval)
+      this.watchTimers.push(setInterval(() => this.outageTick(points), ms));
+  }
+
+  /** How long a subscription may be silent: the server sends a keep-alive at least this often. */
+  private lifeWindowMs(): number {
+    const sub = this.subscription;
+    const publishing = sub?.publishingInterval || this.device.publishingInterval;
+    const keepAlive = sub?.maxKeepAliveCount || 10;
+    // A keep-alive is due after keepAlive publishing intervals; allow one and a half of them.
+    return publishing * keepAlive * 1.5 + 1000;
+  }
+
+  private outageTick(points: GatewayPoint[]): void {
+    if (this.stopping) return;
+    const now = this.clock();
+    if (this.alive === true && this.subscription && now - this.lastLife > this.lifeWindowMs())
+      this.markDown(
+        `${this.device.id}: no notification or keep-alive from the subscription for ${Math.round((now - this.lastLife) / 1000)} s`,
+      );
+    if (this.alive !== false) return;
+    const bad: Reading[] = [];
+    for (const p of points) {
+      const deadbanded = p.deadband > 0 || p.deadbandPercent !== undefined;
+      const last = this.outagePublished.get(p.id);
+      if (deadbanded && last !== undefined && now - last < p.maxSilence) continue;
+      this.outagePublished.set(p.id, now);
+      bad.push({ pointId: this.key(p.id), ts: now, value: null, quality: 'bad' });
+    }
+    if (bad.length > 0) this.publish(bad);
+  }
+
+  /** The server or subscription is gone (said once, until it is back). */
+  markDown(reason: string): void {
+    if (this.stopping) return;
+    this.lastError = reason;
+    this.lastOutcome = 'unreachable';
+    if (this.alive === false) return;
+    this.alive = false;
+    this.onReachability?.({ device: this.device.id, up: false, reason });
+  }
+
+  /** A sign of life from the subscription; after an outage, every point is read once. */
+  private life(): void {
+    this.lastLife = this.clock();
+    const wasDown = this.alive === false;
+    this.alive = true;
+    if (!wasDown) return;
+    this.lastOutcome = 'ok';
+    this.outagePublished.clear();
+    this.onReachability?.({ device: this.device.id, up: true, reason: null });
+    void this.pollAll().then((out) => {
+      if (!out.unreachable && !this.stopping) this.publish(out.readings);
+    });
   }
 
   status(): DeviceStatus {
@@ -417,7 +538,15 @@ export class OpcUaDevice {
     return status.isGood() ? null : status.name;
   }
 
+  /** Stop watching and close the session. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.watchTimers.splice(0)) clearInterval(t);
+    await this.close();
+  }
+
+  /** Close the subscription, session and connection (the device may be started again). */
+  async close(): Promise<void> {
     if (this.staleTimer) clearInterval(this.staleTimer);
     this.staleTimer = null;
     const goodbye = async () => {

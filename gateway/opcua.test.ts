@@ -151,6 +151,68 @@ describe('OPC UA devices', { timeout: 120_000 }, () => {
     }
   });
 
+  it('gives every point a bad reading per sampling interval while the server is gone, then values again', async () => {
+    const hub = new Hub();
+    const seen: Reading[] = [];
+    hub.readings$.subscribe((r) => seen.push(r));
+    const cfg = GatewayConfigSchema.parse({
+      site: 'bern',
+      devices: [
+        {
+          id: 'bms',
+          protocol: 'opcua',
+          publishingInterval: '100ms',
+          pollInterval: '200ms',
+          connection: { endpointUrl: endpoint() },
+          points: [
+            { id: 'power', kind: 'active_power', nodeId: 'ns=1;s=Bms.Power' },
+            { id: 'flow', kind: 'active_power', nodeId: 'ns=1;s=Bms.Flow', pollInterval: '400ms' },
+          ],
+        },
+      ],
+    });
+    const changes: { device: string; up: boolean }[] = [];
+    const gw = new Gateway(cfg, hub, {
+      opcua: { pkiDir: join(dir, 'client-pki') },
+      log: (_level, _line, change) => changes.push(change),
+    });
+    const of = (id: string) => seen.filter((r) => r.pointId === `bern/bms/${id}`);
+    const bad = (id: string) => of(id).filter((r) => r.quality === 'bad');
+    try {
+      gw.start();
+      await waitFor(() => of('power').some((r) => r.quality === 'good') && of('flow').length > 0, 30_000);
+      await server!.shutdown(0);
+      server = null;
+      const downAt = Date.now();
+      await waitFor(() => bad('power').length >= 5 && bad('flow').length >= 3, 30_000);
+      const downFor = Date.now() - downAt;
+      for (const [id, ms] of [
+        ['power', 200],
+        ['flow', 400],
+      ] as const) {
+        const ts = bad(id).map((r) => r.ts);
+        expect(bad(id).every((r) => r.value === null)).toBe(true);
+        // One per interval: never two within much less than an interval, and not fewer than the outage allows.
+        for (let i = 1; i < ts.length; i++) expect(ts[i]! - ts[i - 1]!).toBeGreaterThanOrEqual(ms * 0.5);
+        expect(ts.length).toBeLessThanOrEqual(Math.ceil(downFor / ms) + 2);
+      }
+      expect(gw.status()[0]).toMatchObject({ state: 'unreachable' });
+      expect(changes).toEqual([{ device: 'bms', up: false, reason: expect.any(String) }]);
+      // The value is unchanged across the restart: the point must not stay bad for want of a change.
+      await startServer();
+      await waitFor(() => of('power').at(-1)?.quality === 'good', 60_000);
+      await waitFor(() => of('flow').at(-1)?.quality === 'good', 30_000);
+      expect(of('power').at(-1)!.value).toBe(power);
+      expect(changes.map((c) => c.up)).toEqual([false, true]);
+      // Back: no more bad readings (three power intervals later).
+      const badSoFar = bad('power').length + bad('flow').length;
+      await new Promise((r) => setTimeout(r, 600));
+      expect(bad('power').length + bad('flow').length).toBe(badSoFar);
+    } finally {
+      await gw.stop();
+    }
+  });
+
   it('reads over SignAndEncrypt (Basic256Sha256) and writes through the safety layer', async () => {
     const cfg = config({ securityMode: 'SignAndEncrypt', securityPolicy: 'Basic256Sha256' });
     const gw = new Gateway(cfg, new Hub(), {
@@ -234,7 +296,9 @@ describe('OPC UA devices', { timeout: 120_000 }, () => {
       const out = await gw.pollOnce();
       expect(out.unreachable).toBe(true);
       expect(out.readings.every((r) => r.quality === 'bad' && r.value === null)).toBe(true);
-      expect(out.errors[0]).toMatch(/cannot open an OPC UA session with opc\.tcp:\/\/127\.0\.0\.1/);
+      expect(out.errors[0]).toMatch(
+        /cannot open an OPC UA session with opc\.tcp:\/\/127\.0\.0\.1:\d+\/UA\/Bms: connection refused/,
+      );
     } finally {
       await gw.stop();
     }

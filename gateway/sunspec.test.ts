@@ -13,7 +13,8 @@ function image(base: number, commonLength = 65): Map<number, number> {
 }
 
 const reader = (m: Map<number, number>) => async (address: number, count: number) => {
-  if (!m.has(address)) throw new Error('illegal data address');
+  // As the link reports it: a Modbus exception carries its code.
+  if (!m.has(address)) throw Object.assign(new Error('illegal data address'), { exceptionCode: 2 });
   return Array.from({ length: count }, (_, i) => m.get(address + i) ?? 0);
 };
 

@@ -175,7 +175,8 @@ export type ReadHolding = (address: number, count: number) => Promise<number[]>;
 /**
  * Find the SunSpec map: probe each base for "SunS", then walk the chain of `ID, L` headers by
  * L (never by assumed lengths: some devices' common block has L = 65) up to the 0xFFFF end
- * marker or the end of the address space. Returns null when no base holds the marker.
+ * marker or the end of the address space. Returns null when no base holds the marker; a
+ * failed connection is thrown as it is (it says nothing about the map).
  */
 export async function discoverSunSpec(
   read: ReadHolding,
@@ -185,8 +186,11 @@ export async function discoverSunSpec(
     let marker: number[];
     try {
       marker = await read(base, 2);
-    } catch {
-      continue; // an exception here means "not at this base"; the next base may answer
+    } catch (err) {
+      // A Modbus exception means "not at this base"; the next base may answer. Anything else
+      // (refused, timed out, unreachable) is about the connection, not the map: say so.
+      if (typeof (err as { exceptionCode?: unknown }).exceptionCode === 'number') continue;
+      throw err;
     }
     if (marker[0] !== SUNS_MARKER[0] || marker[1] !== SUNS_MARKER[1]) continue;
     const models: SunSpecModel[] = [];
