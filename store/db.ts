@@ -17,3 +17,16 @@ export interface Db {
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+/**
+ * One connection in a transaction that can also take a `COPY … FROM STDIN` stream: the
+ * readings ingest path. `copyIn` sends `data` (already encoded in the statement's format).
+ */
+export interface CopyTx {
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  /** Run `COPY <table> FROM STDIN (…)` with `data` as its input. */
+  copyIn(sql: string, data: Uint8Array): Promise<void>;
+}
+
+/** Runs `fn` in a transaction on one connection with COPY (commit on resolve, rollback on throw). */
+export type CopyTransaction = <T>(fn: (tx: CopyTx) => Promise<T>) => Promise<T>;

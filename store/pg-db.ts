@@ -1,5 +1,8 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
-import type { Db, QueryResult } from './db.js';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { CopyTx, Db, QueryResult } from './db.js';
 
 type Queryable = pg.Pool | pg.PoolClient;
 
@@ -47,6 +50,33 @@ export class PgDb extends PgClientDb {
       throw err;
     } finally {
       client.release();
+    }
+  }
+
+  /** A transaction on one pooled connection that can COPY (see `CopyTx`); two may run at once. */
+  async copyTransaction<T>(fn: (tx: CopyTx) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const tx: CopyTx = {
+      query: async <R>(sql: string, params: readonly unknown[] = []) => {
+        const res = await client.query(sql, params as unknown[]);
+        return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+      },
+      copyIn: (sql, data) => pipeline(Readable.from([data]), client.query(copyFrom(sql))),
+    };
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw err;
+    } finally {
+      // A connection that could not even roll back is discarded, not returned to the pool.
+      client.release(broken);
     }
   }
 

@@ -59,6 +59,59 @@ for (const backend of testBackends) {
       expect(raw.raw).toEqual([{ ts: T0, value: 1, quality: 'good' }]);
     });
 
+    it('keeps rollups exact for a batch cut into chunks in flight, replayed in part, out of order', async () => {
+      // 25,000 readings: more than two COPY chunks, so two are in flight at once on the server.
+      const points = ['t/chunk/a', 't/chunk/b', 't/chunk/c', 't/chunk/d', 't/chunk/e'];
+      let seed = 7;
+      const rnd = () => {
+        seed = (seed * 16807) % 2147483647;
+        return Math.round((seed / 2147483647) * 1000) / 10;
+      };
+      const batch: Reading[] = Array.from({ length: 25_000 }, (_, i) => ({
+        pointId: points[i % points.length]!,
+        ts: T0 + Math.floor(i / points.length) * 5_000,
+        value: rnd(),
+        quality: i % 97 === 0 ? ('bad' as const) : ('good' as const),
+      }));
+      const odd = batch.filter((_, i) => i % 2 === 1);
+      const even = batch.filter((_, i) => i % 2 === 0);
+      // Odd readings first, then all of them newest first with changed values: the stored
+      // (first) values win, the even ones arrive out of order and fill the buckets' edges.
+      expect(await store.readings.ingest(odd)).toEqual({ inserted: odd.length, duplicates: 0 });
+      const again = [...batch].reverse().map((r, i) => (i % 2 === 0 ? { ...r, value: -1 } : r));
+      expect(await store.readings.ingest(again)).toEqual({ inserted: even.length, duplicates: odd.length });
+      const stored = new Map(batch.map((r) => [`${r.pointId}@${r.ts}`, r]));
+      for (const pointId of points) {
+        const q = await store.readings.range({
+          pointId,
+          from: T0,
+          to: T0 + 9 * 60 * MIN,
+          bucketMs: 15 * MIN,
+        });
+        const mine = [...stored.values()].filter((r) => r.pointId === pointId && r.quality !== 'bad');
+        expect(q.buckets).toHaveLength(28);
+        for (const b of q.buckets) {
+          const inside = mine
+            .filter((r) => r.ts >= b.ts && r.ts < b.ts + 15 * MIN)
+            .sort((x, y) => x.ts - y.ts);
+          const values = inside.map((r) => r.value!);
+          expect(b.count).toBe(inside.length);
+          expect(b.min).toBe(Math.min(...values));
+          expect(b.max).toBe(Math.max(...values));
+          expect(b.first).toBe(values[0]);
+          expect(b.last).toBe(values.at(-1));
+          expect(b.mean).toBeCloseTo(values.reduce((x, y) => x + y, 0) / values.length, 9);
+        }
+        const hourly = await store.readings.range({
+          pointId,
+          from: T0,
+          to: T0 + 9 * 60 * MIN,
+          bucketMs: 60 * MIN,
+        });
+        expect(hourly.buckets.reduce((n, b) => n + b.count, 0)).toBe(mine.length);
+      }
+    });
+
     it('aggregates 15-minute and hourly buckets (min, max, mean, first, last)', async () => {
       await store.readings.ingest(powerSeries('t/agg/p'));
       const q = await store.readings.range({

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { GridflexError } from '../model/index.js';
-import type { Db } from './db.js';
+import type { CopyTransaction, Db } from './db.js';
 import { lockDataDir } from './embedded-lock.js';
 import { type Flavour, loadMigrations, type MigrationSet, migrate } from './migrate.js';
 import { PgDb } from './pg-db.js';
@@ -16,6 +16,8 @@ export interface StoreOptions {
   timescale?: 'auto' | 'on' | 'off';
   /** An already-created PGlite instance (e.g. the TimescaleDB-enabled build in tests). */
   pglite?: PGliteLike;
+  /** Readings per COPY statement and how many run at once (defaults 10,000 and 2). */
+  ingest?: { chunk?: number; inFlight?: number };
 }
 
 /** The store every module uses: one Db, its flavour, and the readings repository. */
@@ -77,8 +79,35 @@ function describeUrl(url: string): string {
   }
 }
 
-async function openDb(options: StoreOptions): Promise<{ db: Db; description: string }> {
-  if (options.pglite) return { db: new PGliteDb(options.pglite), description: 'embedded PGlite (provided)' };
+/** The query call of PGlite and its transactions, with the blob option `COPY … FROM '/dev/blob'` reads. */
+type PGliteBlobQuery = (sql: string, params: unknown[], options: { blob: Blob }) => Promise<unknown>;
+
+/** COPY-capable transactions on PGlite: `FROM STDIN` becomes `FROM '/dev/blob'`, the data a Blob. */
+function pgliteCopy(pglite: PGliteLike): CopyTransaction {
+  return (fn) =>
+    pglite.transaction((tx) =>
+      fn({
+        query: async <R>(sql: string, params: readonly unknown[] = []) => {
+          const res = await tx.query<R>(sql, params as unknown[]);
+          return { rows: res.rows, rowCount: res.affectedRows ?? 0 };
+        },
+        copyIn: async (sql, data) => {
+          const query = tx.query.bind(tx) as unknown as PGliteBlobQuery;
+          await query(sql.replace('FROM STDIN', "FROM '/dev/blob'"), [], { blob: new Blob([data]) });
+        },
+      }),
+    );
+}
+
+async function openDb(
+  options: StoreOptions,
+): Promise<{ db: Db; description: string; copy: CopyTransaction | undefined }> {
+  if (options.pglite)
+    return {
+      db: new PGliteDb(options.pglite),
+      description: 'embedded PGlite (provided)',
+      copy: pgliteCopy(options.pglite),
+    };
   if (options.url) {
     const db = new PgDb(options.url);
     try {
@@ -90,18 +119,23 @@ async function openDb(options: StoreOptions): Promise<{ db: Db; description: str
         err,
       );
     }
-    return { db, description: describeUrl(options.url) };
+    return { db, description: describeUrl(options.url), copy: (fn) => db.copyTransaction(fn) };
   }
   const dataDir = options.dataDir ?? './data';
   const { PGlite } = await import('@electric-sql/pglite');
   if (dataDir.startsWith('memory://')) {
-    return { db: new PGliteDb(await PGlite.create()), description: 'embedded PGlite in memory' };
+    const pg = await PGlite.create();
+    return { db: new PGliteDb(pg), description: 'embedded PGlite in memory', copy: pgliteCopy(pg) };
   }
   const dir = resolve(dataDir);
   const unlock = lockDataDir(dir);
   try {
     const { pg } = await openEmbeddedPglite(`${dir}/pg`);
-    return { db: new PGliteDb(pg, async () => unlock()), description: `embedded PGlite in ${dir}` };
+    return {
+      db: new PGliteDb(pg, async () => unlock()),
+      description: `embedded PGlite in ${dir}`,
+      copy: pgliteCopy(pg),
+    };
   } catch (err) {
     unlock();
     throw new StoreUnavailableError(
@@ -115,7 +149,7 @@ const storeMigrations = () => loadMigrations('store', new URL('./migrations/', i
 
 /** Open (and migrate) the store: `pg` when a URL is given, embedded PGlite otherwise. */
 export async function openStore(options: StoreOptions = {}): Promise<Store> {
-  const { db, description } = await openDb(options);
+  const { db, description, copy } = await openDb(options);
   try {
     const previous = await recordedFlavour(db);
     const flavour: Flavour =
@@ -125,7 +159,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
       db,
       flavour,
       description: flavour === 'timescale' ? `${description} with TimescaleDB` : description,
-      readings: new ReadingsRepository(db),
+      readings: new ReadingsRepository(db, { flavour, copy, ...options.ingest }),
       migrate: (set) => migrate(db, set, flavour),
       health: async () => {
         try {
