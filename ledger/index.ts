@@ -37,6 +37,7 @@ export {
   KeyFolder,
   type Keyring,
   keyIdOf,
+  ledgerKeyDir,
   type PublicKeyInfo,
   type Signer,
 } from './keys.js';

@@ -90,8 +90,14 @@ export interface Keyring {
   trusted(): Promise<PublicKeyInfo[]>;
 }
 
+/** The key folder of a data folder: `GRIDFLEX_LEDGER_KEYS` when set, else `<dataDir>/ledger-keys`. */
+export function ledgerKeyDir(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.GRIDFLEX_LEDGER_KEYS ?? join(dataDir, 'ledger-keys'));
+}
+
+/** Without a data folder given: `GRIDFLEX_LEDGER_KEYS`, else `<GRIDFLEX_DATA or ./data>/ledger-keys`. */
 export function defaultKeyDir(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.GRIDFLEX_LEDGER_KEYS ?? join(env.GRIDFLEX_DATA ?? './data', 'ledger-keys'));
+  return ledgerKeyDir(env.GRIDFLEX_DATA ?? './data', env);
 }
 
 export class KeyFolder implements Keyring {
