@@ -45,6 +45,8 @@ const segName = (seq: number) => `${String(seq).padStart(12, '0')}.seg`;
 export class DiskQueue {
   private readonly segments: Segment[] = [];
   private cursorLine = 0;
+  /** Batches returned by the last `peek` (what `ack` acknowledges). */
+  private peeked = 0;
   private active: FileHandle | null = null;
   private cache: { seq: number; lines: string[] } | null = null;
   private chain: Promise<unknown> = Promise.resolve();
@@ -173,32 +175,51 @@ export class DiskQueue {
     });
     this._bytes -= seg.bytes;
     this.cursorLine = 0;
+    this.peeked = 0;
     this.cache = null;
     await rm(join(this.dir, segName(seg.seq)), { force: true });
     await this.saveCursor();
   }
 
-  /** The oldest batch not yet acknowledged, or null when the queue is empty. */
-  peek(): Promise<Reading[] | null> {
+  /**
+   * The oldest batch not yet acknowledged, or null when the queue is empty. With `maxReadings`,
+   * following batches of the same segment are joined to it while the total stays within it
+   * (replaying many small spooled batches in one store write); `ack` takes them all.
+   */
+  peek(maxReadings = 0): Promise<Reading[] | null> {
     return this.serial(async () => {
       const seg = this.segments[0];
+      this.peeked = 0;
       if (!seg || this.cursorLine >= seg.lines.length) return null;
       if (!this.cache || this.cache.seq !== seg.seq || this.cursorLine >= this.cache.lines.length) {
         const text = await readFile(join(this.dir, segName(seg.seq)), 'utf8');
         this.cache = { seq: seg.seq, lines: text.split('\n').slice(0, seg.lines.length) };
       }
-      return decode(this.cache.lines[this.cursorLine]!);
+      const out = decode(this.cache.lines[this.cursorLine]!);
+      let line = this.cursorLine + 1;
+      const cached = Math.min(seg.lines.length, this.cache.lines.length);
+      while (line < cached && out.length + seg.lines[line]! <= maxReadings) {
+        out.push(...decode(this.cache.lines[line]!));
+        line += 1;
+      }
+      this.peeked = line - this.cursorLine;
+      return out;
     });
   }
 
-  /** Acknowledge the batch returned by the last `peek`. */
+  /** Acknowledge the batches returned by the last `peek`. */
   ack(): Promise<void> {
     return this.serial(async () => {
       const seg = this.segments[0];
-      if (!seg || this.cursorLine >= seg.lines.length) return;
-      this._pendingReadings -= seg.lines[this.cursorLine]!;
-      this._pendingBatches -= 1;
-      this.cursorLine += 1;
+      const count = this.peeked;
+      this.peeked = 0;
+      // Nothing peeked, or the peeked segment was dropped for the size bound meanwhile.
+      if (count === 0 || !seg || this.cursorLine >= seg.lines.length) return;
+      for (let i = 0; i < count && this.cursorLine < seg.lines.length; i++) {
+        this._pendingReadings -= seg.lines[this.cursorLine]!;
+        this._pendingBatches -= 1;
+        this.cursorLine += 1;
+      }
       if (this.cursorLine >= seg.lines.length) {
         if (this.segments.length === 1) {
           await this.active?.close();

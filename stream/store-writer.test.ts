@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +123,58 @@ describe('store writer', () => {
     await w2.stop();
     expect(await store.readings.count('w/restart/p')).toBe(321);
   });
+
+  for (const failure of ['refuses writes', 'hangs'] as const) {
+    it(`puts every reading on disk within the spool bound while the store ${failure}, without waiting for a full batch`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'gfx-bound-'));
+      const hub = new Hub();
+      let calls = 0;
+      // A store that refuses (server down) or never answers (a connection that hangs).
+      const sink: ReadingSink = {
+        ingest: () => {
+          calls += 1;
+          return failure === 'hangs' ? new Promise(() => {}) : Promise.reject(new Error('ECONNREFUSED'));
+        },
+      };
+      const writer = new StoreWriter(sink, {
+        maxDelayMs: 20,
+        spoolAfterMs: 200,
+        disk: await DiskQueue.open(dir),
+      }).start(hub.readings$);
+      // A gateway's trickle: far fewer readings than a batch.
+      const all = readings('w/bound/p', 40);
+      for (const r of all.slice(0, 20)) hub.publishReadings([r]);
+      await until(() => calls > 0);
+      for (const r of all.slice(20)) hub.publishReadings([r]);
+      // What a restart after kill -9 would find: a copy of the queue's files, reopened.
+      const copy = await mkdtemp(join(tmpdir(), 'gfx-bound-copy-'));
+      const snapshot = async () => {
+        await cp(dir, copy, { recursive: true, force: true });
+        const n = await (async () => {
+          const q = await DiskQueue.open(copy);
+          let count = 0;
+          for (let batch = await q.peek(1000); batch; batch = await q.peek(1000)) {
+            count += batch.length;
+            await q.ack();
+          }
+          await q.close();
+          return count;
+        })();
+        await rm(copy, { recursive: true, force: true });
+        return n;
+      };
+      const end = Date.now() + 10_000;
+      let found = 0;
+      while (found < all.length && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 50));
+        found = await snapshot();
+      }
+      expect(found).toBeGreaterThanOrEqual(all.length);
+      expect(writer.status().pendingMemory).toBe(0);
+      hub.close();
+      if (failure === 'refuses writes') await writer.stop();
+    });
+  }
 
   it('without a disk queue, holds at most maxMemory readings and counts the ones it drops', async () => {
     const hub = new Hub();

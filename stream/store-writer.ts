@@ -8,10 +8,17 @@ export interface ReadingSink {
 }
 
 export interface StoreWriterOptions {
-  /** Largest batch per ingest call. Default 5000. */
+  /** Largest batch per ingest call. Default 20,000 (the store pipelines it in COPY chunks). */
   maxBatch?: number;
-  /** Longest a reading waits in memory before it is written. Default 1000 ms. */
+  /** Longest a reading waits in memory before a write starts. Default 200 ms. */
   maxDelayMs?: number;
+  /**
+   * Durability bound: a reading the store has not confirmed within this time (waiting in
+   * memory, or in a write that has not finished) is appended to the disk queue, so a crash
+   * (kill -9, power cut) loses at most about this much. Default 1000 ms. Readings are
+   * spooled at half of it, so the fsync fits inside the bound.
+   */
+  spoolAfterMs?: number;
   /**
    * Readings held in memory while the store is slow. Past it they go to the disk queue, or,
    * without one, the oldest are dropped and counted. Default 100,000 (about 10 MB).
@@ -41,11 +48,12 @@ export interface StoreWriterStatus {
 
 /**
  * Batches readings from a stream into the store by count and time, one ingest at a time so
- * order is kept. Back-pressure: a stream cannot be slowed, so when the store is slow or down
- * readings queue in memory up to `maxMemory`, then spill to the disk queue (in order: disk
- * holds older readings than memory, and drains first). A failed batch goes to disk at once,
- * so an outage is durable from its first second. Nothing is retried into a duplicate: ingest
- * is idempotent.
+ * order is kept. Durability: a reading the store has not confirmed within `spoolAfterMs`
+ * is on the disk queue by then, whether the store is down, slow or hanging, so a crash loses
+ * at most about that much. Back-pressure: a stream cannot be slowed, so while the store is
+ * slow or down readings go to the disk queue (in order: disk holds older readings than
+ * memory, and drains first), or, without one, wait in memory up to `maxMemory`. Nothing is
+ * retried into a duplicate: ingest is idempotent.
  */
 export class StoreWriter {
   private readonly maxBatch: number;
@@ -54,6 +62,12 @@ export class StoreWriter {
   private readonly minRetryMs: number;
   private readonly maxRetryMs: number;
   private mem: Reading[] = [];
+  /** When each reading in `mem` arrived (ms), same order. */
+  private memAt: number[] = [];
+  /** The memory batch being written: spooled once if the write outlasts the bound. */
+  private inflight: { batch: Reading[]; since: number; spooled: boolean } | null = null;
+  private spoolTimer: NodeJS.Timeout | null = null;
+  private readonly spoolAfterMs: number;
   private sub: Subscription | null = null;
   private timer: NodeJS.Timeout | null = null;
   private pumping: Promise<void> | null = null;
@@ -69,8 +83,9 @@ export class StoreWriter {
     private readonly sink: ReadingSink,
     private readonly options: StoreWriterOptions = {},
   ) {
-    this.maxBatch = options.maxBatch ?? 5000;
-    this.maxDelayMs = options.maxDelayMs ?? 1000;
+    this.maxBatch = options.maxBatch ?? 20_000;
+    this.maxDelayMs = options.maxDelayMs ?? 200;
+    this.spoolAfterMs = options.spoolAfterMs ?? 1000;
     this.maxMemory = Math.max(options.maxMemory ?? 100_000, this.maxBatch);
     this.minRetryMs = options.minRetryMs ?? 250;
     this.maxRetryMs = options.maxRetryMs ?? 30_000;
@@ -99,17 +114,48 @@ export class StoreWriter {
     });
     // Readings left on disk by an earlier run go first.
     if ((this.disk?.pendingBatches ?? 0) > 0) this.kick(true);
+    if (this.disk) {
+      const every = Math.max(10, Math.floor(this.spoolAfterMs / 4));
+      this.spoolTimer = setInterval(() => this.spoolOverdue(), every);
+    }
     return this;
+  }
+
+  /**
+   * The durability bound: whatever has waited half of `spoolAfterMs` without the store
+   * confirming it goes to disk now (memory after the batch in flight, so disk keeps order).
+   * A batch spooled while its write was still running may be stored twice over: ingest is
+   * idempotent, so the replay counts as duplicates and stores nothing.
+   */
+  private spoolOverdue(): void {
+    const due = Date.now() - this.spoolAfterMs / 2;
+    const f = this.inflight;
+    const memDue = this.memAt.length > 0 && this.memAt[0]! <= due;
+    if (f && !f.spooled && (f.since <= due || memDue)) {
+      f.spooled = true;
+      this.spill(f.batch);
+    }
+    if (memDue) this.spillMemory();
+  }
+
+  private takeMemory(n = this.mem.length): Reading[] {
+    this.memAt.splice(0, n);
+    return this.mem.splice(0, n);
+  }
+
+  private spillMemory(): void {
+    if (this.mem.length > 0) this.spill(this.takeMemory());
   }
 
   private accept(r: Reading): void {
     this.counts.received += 1;
     this.mem.push(r);
+    this.memAt.push(Date.now());
     const spilling = (this.disk?.pendingBatches ?? 0) > 0;
     if (spilling && this.mem.length >= this.maxBatch) {
-      this.spill(this.mem.splice(0));
+      this.spillMemory();
     } else if (this.mem.length > this.maxMemory) {
-      if (this.disk) this.spill(this.mem.splice(0));
+      if (this.disk) this.spillMemory();
       else this.trimMemory();
     }
     if (this.mem.length >= this.maxBatch) this.kick();
@@ -120,7 +166,7 @@ export class StoreWriter {
   private trimMemory(): void {
     const excess = this.mem.length - this.maxMemory;
     if (excess <= 0) return;
-    this.mem.splice(0, excess);
+    this.takeMemory(excess);
     this.counts.droppedMemory += excess;
   }
 
@@ -155,12 +201,15 @@ export class StoreWriter {
       let batch: Reading[] | null = null;
       let fromDisk = false;
       if (this.disk && this.disk.pendingBatches > 0) {
-        batch = await this.disk.peek();
+        // Spooled batches are small (about a second each): replay several per ingest.
+        batch = await this.disk.peek(this.maxBatch);
         fromDisk = batch !== null;
       }
       if (!batch) {
         if (this.mem.length === 0 || (this.mem.length < this.maxBatch && !flushAll && !this.stopping)) return;
-        batch = this.mem.splice(0, this.maxBatch);
+        const since = this.memAt[0]!;
+        batch = this.takeMemory(Math.min(this.maxBatch, this.mem.length));
+        this.inflight = { batch, since, spooled: false };
       }
       try {
         const res = await this.sink.ingest(batch);
@@ -175,14 +224,17 @@ export class StoreWriter {
         this.retryAt = Date.now() + Math.min(this.maxRetryMs, this.minRetryMs * 2 ** (this.failures - 1));
         if (!fromDisk) {
           if (this.disk) {
-            this.spill(batch);
-            if (this.mem.length > 0) this.spill(this.mem.splice(0));
+            if (!this.inflight?.spooled) this.spill(batch);
+            this.spillMemory();
           } else {
             this.mem.unshift(...batch);
+            this.memAt.unshift(...batch.map(() => Date.now()));
             this.trimMemory();
           }
         }
         return;
+      } finally {
+        this.inflight = null;
       }
     }
   }
@@ -210,11 +262,13 @@ export class StoreWriter {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.spoolTimer) clearInterval(this.spoolTimer);
+    this.spoolTimer = null;
     if (this.mem.length > 0) {
-      if (this.disk) this.spill(this.mem.splice(0));
+      if (this.disk) this.spillMemory();
       else {
         this.counts.droppedMemory += this.mem.length;
-        this.mem = [];
+        this.takeMemory();
       }
     }
     await this.disk?.close();
