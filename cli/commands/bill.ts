@@ -13,7 +13,9 @@ import {
   communityReadingsFromStore,
   compileCommunity,
   issueBills,
+  KeyFolder,
   Ledger,
+  ledgerKeyDir,
   monthPeriod,
   parseReadingsCsv,
   parseSdatCh,
@@ -93,7 +95,7 @@ export function register(program: Command): void {
         const batch = imported
           ? imported()
           : await communityReadingsFromStore(store, config, period.startMs, period.endMs);
-        const ledger = await Ledger.open(store);
+        const ledger = await Ledger.open(store, { keys: new KeyFolder(ledgerKeyDir(opts.data)) });
         const result = await issueBills(ledger, community, period, batch, { correct: opts.correct });
         const out = opts.out ?? join('bills', `${config.id}-${opts.period}`);
         await mkdir(out, { recursive: true });

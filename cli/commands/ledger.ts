@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { Ledger } from '../../ledger/index.js';
+import { KeyFolder, keyIdOf, Ledger, ledgerKeyDir } from '../../ledger/index.js';
 import { openStore } from '../../store/index.js';
 import { parseOptions } from '../args.js';
 
@@ -10,6 +10,10 @@ export const VerifyOptionsSchema = z.object({
     .string()
     .regex(/^\d+:[0-9a-f]{64}$/, 'expected SEQ:HASH as printed on a bill')
     .transform((s) => ({ seq: Number(s.split(':')[0]), hash: s.split(':')[1]! }))
+    .optional(),
+  publicKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'the community public key as printed on a bill (43 characters)')
     .optional(),
 });
 
@@ -27,16 +31,24 @@ export function register(program: Command): void {
       '--checkpoint <seq:hash>',
       'a checkpoint printed on a bill: also proves nothing after it was cut off',
     )
+    .option(
+      '--public-key <key>',
+      'trust only this community key (as printed on a bill) instead of the key folder <data>/ledger-keys',
+    )
     .action(async (raw) => {
       const opts = parseOptions(VerifyOptionsSchema, raw, 'ledger verify');
       const store = await openStore(
         process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : { dataDir: opts.data },
       );
       try {
-        const result = await (await Ledger.open(store)).verify(opts.checkpoint);
+        const ledger = await Ledger.open(store, { keys: new KeyFolder(ledgerKeyDir(opts.data)) });
+        const trusted = opts.publicKey
+          ? [{ keyId: keyIdOf(opts.publicKey), publicKey: opts.publicKey }]
+          : undefined;
+        const result = await ledger.verify(opts.checkpoint, trusted);
         if (result.ok) {
           console.log(
-            `ledger OK: ${result.entries} entries${result.head ? `, head ${result.head.seq}:${result.head.hash}` : ''}`,
+            `ledger OK: ${result.entries} entries${result.head ? `, head ${result.head.seq}:${result.head.hash}` : ''}; ${result.seals} signed checkpoints${result.unsealedRuns ? `, ${result.unsealedRuns} runs from before signing` : ''}`,
           );
         } else {
           console.log(`ledger BROKEN at entry ${result.firstBroken}: ${result.reason}`);
