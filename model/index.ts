@@ -5,6 +5,7 @@ export * from './device.js';
 export * from './duration.js';
 export * from './errors.js';
 export * from './ids.js';
+export * from './local-time.js';
 export * from './point.js';
 export * from './reading.js';
 export * from './site.js';

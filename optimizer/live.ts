@@ -19,13 +19,14 @@ import {
 import { z } from 'zod';
 import {
   gridMeterPoints,
+  localHour,
   parseOrThrow,
   type Reading,
   type Site,
   type SiteCommitment,
   ValidationError,
 } from '../model/index.js';
-import { clearSkyPvKw, fallbackLoadKw, localHour, pvForecastKw, YIELD_DEFAULT } from './forecast.js';
+import { clearSkyPvKw, fallbackLoadKw, pvForecastKw, YIELD_DEFAULT } from './forecast.js';
 import type { ForecastStore, PowerTerm } from './forecast-store.js';
 import type { PlanRepository } from './plan-store.js';
 import type { ReservationSchema } from './problem.js';
