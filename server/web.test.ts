@@ -382,6 +382,7 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
       old: 1000,
       readBack: 3000,
       outcome: 'written',
+      refusal: null,
     });
     await log.append({
       ...write,
@@ -393,6 +394,7 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
       old: null,
       readBack: null,
       outcome: 'refused',
+      refusal: 'out_of_range',
       reason: 'above the maximum 10000',
     });
     const page = await login('manager');
