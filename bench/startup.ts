@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
+import pg from 'pg';
 import { loadConfigFile } from '../config/load.js';
 import {
   billHtml,
@@ -170,26 +171,45 @@ function command(args: string[], env: NodeJS.ProcessEnv = {}): { ms: number; cpu
     : { ms, cpu: Number.NaN, rssMb: Number.NaN };
 }
 
-function bill(): { ms: number; cpu: number; rssMb: number } {
+function bill(env: NodeJS.ProcessEnv = {}): { ms: number; cpu: number; rssMb: number } {
   const dir = mkdtempSync(join(tmpdir(), 'gfx-bench-bill-'));
   try {
-    return command([
-      'bill',
-      '--community',
-      COMMUNITY,
-      '--readings',
-      READINGS,
-      '--period',
-      PERIOD,
-      '--format',
-      'html',
-      '--out',
-      join(dir, 'bills'),
-      '--data',
-      join(dir, 'data'),
-    ]);
+    return command(
+      [
+        'bill',
+        '--community',
+        COMMUNITY,
+        '--readings',
+        READINGS,
+        '--period',
+        PERIOD,
+        '--format',
+        'html',
+        '--out',
+        join(dir, 'bills'),
+        '--data',
+        join(dir, 'data'),
+      ],
+      env,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The same command on the PostgreSQL server (TEST_DATABASE_URL), in a schema of its own: no PGlite start. */
+async function billOnServer(url: string): Promise<{ ms: number; cpu: number; rssMb: number }> {
+  const schema = `bench_start_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  try {
+    const scoped = new URL(url);
+    scoped.searchParams.set('options', `-c search_path=${schema}`);
+    return bill({ DATABASE_URL: scoped.toString() });
+  } finally {
+    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
   }
 }
 
@@ -263,6 +283,15 @@ if (only.has('bill')) {
   console.log(
     `  gridflex bill                                           ${s(billMs).padStart(8)}  ${(billMs / full).toFixed(1).padStart(5)}× in-process (target ≤ 2)  (cpu ${median(bills.map((b) => b.cpu)).toFixed(2)} s, peak ${median(bills.map((b) => b.rssMb)).toFixed(0)} MB, load ${load()})`,
   );
+  const url = process.env.TEST_DATABASE_URL;
+  if (url) {
+    const onServer: { ms: number; cpu: number; rssMb: number }[] = [];
+    for (let i = 0; i < repeat; i++) onServer.push(await billOnServer(url));
+    const ms = median(onServer.map((b) => b.ms));
+    console.log(
+      `  gridflex bill on PostgreSQL (DATABASE_URL)              ${s(ms).padStart(8)}  ${(ms / full).toFixed(1).padStart(5)}× in-process  (cpu ${median(onServer.map((b) => b.cpu)).toFixed(2)} s, peak ${median(onServer.map((b) => b.rssMb)).toFixed(0)} MB, load ${load()})`,
+    );
+  } else console.log('  gridflex bill on PostgreSQL: skipped (set TEST_DATABASE_URL)');
 }
 
 if (only.has('help')) {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../config/version.js';
 // model/errors.js, not model/index.js: the errors alone, without every schema (about 0.3 s CPU).
@@ -28,29 +29,32 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   run: () => import('./commands/run.js'),
 };
 
+/** Written by `npm run build` next to the built program.js: each command's description. */
+const SUMMARIES_FILE = new URL('./summaries.json', import.meta.url);
+
 /**
- * What `gridflex --help` lists for each command, so the top-level help loads no command module
- * (loading them all took about a second). cli/program.test.ts checks that each entry is the
- * description the command registers.
+ * Each command's description, by loading every command module (about a second): the build calls
+ * this once and writes SUMMARIES_FILE, so the top-level help of the built CLI loads none.
  */
-export const SUMMARIES: Record<string, string> = {
-  demo: 'run the demo virtual power plant: store, API and web UI (embedded database unless DATABASE_URL is set)',
-  sim: 'run a simulated site whose devices answer over Modbus TCP and OPC UA',
-  read: 'read every point of a gateway file and print one JSON line per point',
-  gateway:
-    'poll the devices of a gateway file continuously into the store (spooling to disk while it is down)',
-  scan: 'discover the SunSpec models of a Modbus device and print a gateway config stub',
-  browse: 'list the nodes of an OPC UA server below Objects (node id, class, browse name)',
-  write: 'write a setpoint through the safety layer (allow-list, limits, rate limit, read-back)',
-  optimize:
-    'plan one site: solve the LP problem in a JSON/YAML file (format: optimizer/README.md) and print the result as JSON',
-  bill: 'allocate communal solar for one month, issue each unit’s bill into the tamper-evident ledger and write the bills',
-  ledger: 'the tamper-evident billing ledger',
-  user: 'manage who may log in: add users, list them, issue and revoke API tokens',
-  market: 'the operator side of the market over the HTTP API: availability, activations, delivery reports',
-  config: 'check gridflex.yaml, or convert the older sites and gateway files to it',
-  run: 'run the controller for the sites of gridflex.yaml',
-};
+export async function commandSummaries(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [name, load] of Object.entries(COMMANDS)) {
+    const program = new Command();
+    (await load()).register(program);
+    out[name] = program.commands[0]!.description();
+  }
+  return out;
+}
+
+/** The build's summaries when they cover every command, else null (running the sources). */
+export function builtSummaries(): Record<string, string> | null {
+  try {
+    const summaries = JSON.parse(readFileSync(SUMMARIES_FILE, 'utf8')) as Record<string, string>;
+    return Object.keys(COMMANDS).every((n) => typeof summaries[n] === 'string') ? summaries : null;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * The command `argv` (without node and the script) names: the first word, or the word after
@@ -63,23 +67,26 @@ export function commandOf(argv: readonly string[]): string | undefined {
 }
 
 /**
- * The `gridflex` program. With `only`, just that subcommand is loaded (a normal invocation);
- * without it, each command is a stub with its summary: enough for the top-level help and for
- * commander's "unknown command" with a suggestion, at no loading cost.
+ * The `gridflex` program. With `only`, just that subcommand is loaded (a normal invocation).
+ * Without it (top-level help, an unknown command): with the build's summaries, each command is
+ * a stub with its description, enough for the help and for commander's "unknown command" with a
+ * suggestion, at no loading cost; without them (the sources), every command is loaded.
  */
-export async function buildProgram(only?: string): Promise<Command> {
+export async function buildProgram(
+  only?: string,
+  summaries: Record<string, string> | null = builtSummaries(),
+): Promise<Command> {
   const program = new Command('gridflex')
     .description('Gridflex: energy flexibility and virtual power plant controller')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   if (only !== undefined && only in COMMANDS) (await COMMANDS[only]!()).register(program);
-  else
+  else if (summaries)
     for (const name of Object.keys(COMMANDS))
-      program
-        .command(name)
-        .description(SUMMARIES[name] ?? '')
-        .allowUnknownOption();
+      program.command(name).description(summaries[name]!).allowUnknownOption();
+  else
+    for (const mod of await Promise.all(Object.values(COMMANDS).map((load) => load()))) mod.register(program);
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }

@@ -92,6 +92,14 @@ for (const path of assets) {
   cpSync(path, join('dist', path));
 }
 cpSync('deploy/examples', 'dist/deploy/examples', { recursive: true });
+// Each command's description, so the built `gridflex --help` loads no command module
+// (cli/program.ts). A command that cannot be loaded now fails its own runs, not the build.
+try {
+  const { commandSummaries } = await import('../dist/cli/program.js');
+  writeFileSync('dist/cli/summaries.json', `${JSON.stringify(await commandSummaries(), null, 2)}\n`);
+} catch (err) {
+  console.warn(`build: no command summaries (gridflex --help will load every command): ${err.message}`);
+}
 const transpiledMs = performance.now() - t0;
 
 // The embedded database's template: a PGlite data folder with every module's migrations applied,

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { constants, cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,7 +112,8 @@ export async function openEmbeddedPglite(
   if (!existsSync(pgDir) && usableTemplate(templateDir)) {
     const staging = `${pgDir}.seeding-${process.pid}`;
     rmSync(staging, { recursive: true, force: true });
-    cpSync(templateDir, staging, { recursive: true });
+    // A reflink where the file system has them (btrfs, XFS): no data copied at all.
+    cpSync(templateDir, staging, { recursive: true, mode: constants.COPYFILE_FICLONE });
     renameSync(staging, pgDir);
     fromTemplate = true;
   }
