@@ -1,5 +1,5 @@
 import { appendFile } from 'node:fs/promises';
-import type { Reading } from '../model/index.js';
+import type { Reading, WritePort } from '../model/index.js';
 import type { Hub } from '../stream/index.js';
 import type { GatewayConfig, ModbusGatewayDevice } from './config.js';
 import { applyScaleFactor, encodeRegisters } from './decode.js';
@@ -11,8 +11,15 @@ import {
 } from './modbus-device.js';
 import { type LinkOptions, ModbusExceptionError, ModbusLink } from './modbus-link.js';
 import { type OpcUaClientOptions, OpcUaDevice } from './opcua-device.js';
-import { decideWrite, verified, type WriteRecord, type WriteRequest } from './safety.js';
+import { decideWrite, verified, type WriteRecord, type WriteRefusal, type WriteRequest } from './safety.js';
 import type { WriteLog } from './write-log.js';
+
+/** A record from what the write path knows; the request's fields and the refusal code are filled in. */
+type RecordFn = (
+  r: Omit<WriteRecord, 'ts' | 'site' | 'device' | 'point' | 'who' | 'why' | 'requested' | 'refusal'> & {
+    refusal?: WriteRefusal;
+  },
+) => WriteRecord;
 
 declare module '../stream/hub.js' {
   interface HubTopics {
@@ -67,7 +74,7 @@ export interface GatewayOptions {
  * the same TCP gateway or RTU converter share it and take turns), readings to the hub, and
  * writes only through the safety layer.
  */
-export class Gateway {
+export class Gateway implements WritePort {
   readonly pollers: ModbusDevicePoller[] = [];
   readonly opcuaDevices: OpcUaDevice[] = [];
   private readonly opcuaRetries = new Set<NodeJS.Timeout>();
@@ -226,21 +233,36 @@ export class Gateway {
       why: req.why,
       requested: req.value,
     };
-    const record = (r: Omit<WriteRecord, keyof typeof base>) => this.record({ ...base, ...r });
+    const record: RecordFn = (r) =>
+      this.record({ ...base, ...r, refusal: r.outcome === 'refused' ? (r.refusal ?? 'unsupported') : null });
     const empty = { value: null, clamped: false, old: null, readBack: null };
+    if (req.site !== undefined && req.site !== this.cfg.site)
+      return record({
+        ...empty,
+        outcome: 'refused',
+        refusal: 'no_such_device',
+        reason: `this gateway serves site ${this.cfg.site}, not ${req.site}`,
+      });
     if (restored)
       return record({
         ...empty,
         outcome: 'refused',
+        refusal: 'rate_limit_unknown',
         reason: `cannot check the rate limit against the stored writes: ${restored.message}`,
       });
     const ua = this.opcuaDevices.find((d) => d.device.id === req.device);
     if (ua) return this.writeOpcUa(ua, req, now, record);
     if (!poller)
-      return record({ ...empty, outcome: 'refused', reason: `no device ${req.device} in this gateway` });
+      return record({
+        ...empty,
+        outcome: 'refused',
+        refusal: 'no_such_device',
+        reason: `no device ${req.device} in this gateway`,
+      });
     const lastKey = `${req.device}/${req.point}`;
     const decision = decideWrite(point, req.value, now, this.lastWrite.get(lastKey));
-    if (!decision.allow) return record({ ...empty, outcome: 'refused', reason: decision.reason });
+    if (!decision.allow)
+      return record({ ...empty, outcome: 'refused', refusal: decision.refusal, reason: decision.reason });
     const bp = poller.boundPoint(req.point);
     try {
       await poller.prepare();
@@ -249,7 +271,12 @@ export class Gateway {
     }
     const r = poller.boundPoint(req.point)?.register ?? bp?.register;
     if (!r?.writable || (r.function !== 'holding' && r.function !== 'coil'))
-      return record({ ...empty, outcome: 'refused', reason: `the register of ${req.point} is not writable` });
+      return record({
+        ...empty,
+        outcome: 'refused',
+        refusal: 'not_writable',
+        reason: `the register of ${req.point} is not writable`,
+      });
     const sent = { value: decision.value, clamped: decision.clamped };
     let old: number | null = null;
     try {
@@ -261,6 +288,7 @@ export class Gateway {
           old,
           readBack: null,
           outcome: 'refused',
+          refusal: 'unsupported',
           reason: 'scale factor not implemented',
         });
       const unscaled = (decision.value - r.offset) / r.scale;
@@ -268,7 +296,15 @@ export class Gateway {
         ? applyScaleFactor(unscaled, -sf)
         : Math.round(applyScaleFactor(unscaled, -sf));
       const enc = encodeRegisters(raw, r);
-      if (!enc.ok) return record({ ...sent, old, readBack: null, outcome: 'refused', reason: enc.reason });
+      if (!enc.ok)
+        return record({
+          ...sent,
+          old,
+          readBack: null,
+          outcome: 'refused',
+          refusal: 'unsupported',
+          reason: enc.reason,
+        });
       this.lastWrite.set(lastKey, now);
       await poller.link.write(poller.unitId, r.function, r.address, enc.words);
     } catch (err) {
@@ -313,15 +349,14 @@ export class Gateway {
     d: OpcUaDevice,
     req: WriteRequest,
     now: number,
-    record: (
-      r: Omit<WriteRecord, 'ts' | 'site' | 'device' | 'point' | 'who' | 'why' | 'requested'>,
-    ) => WriteRecord,
+    record: RecordFn,
   ): Promise<WriteRecord> {
     const point = d.device.points.find((p) => p.id === req.point);
     const lastKey = `${req.device}/${req.point}`;
     const decision = decideWrite(point, req.value, now, this.lastWrite.get(lastKey));
     const empty = { value: null, clamped: false, old: null, readBack: null };
-    if (!decision.allow) return record({ ...empty, outcome: 'refused', reason: decision.reason });
+    if (!decision.allow)
+      return record({ ...empty, outcome: 'refused', refusal: decision.refusal, reason: decision.reason });
     const sent = { value: decision.value, clamped: decision.clamped };
     let old: number | null = null;
     try {

@@ -77,6 +77,7 @@ describe('write safety layer', () => {
     const rec = await gw.write(ask('limit', 2500));
     expect(rec).toMatchObject({
       outcome: 'written',
+      refusal: null,
       who: 'alice',
       why: 'peak shaving test',
       old: 1500,
@@ -92,8 +93,20 @@ describe('write safety layer', () => {
   it('refuses a point that is not allow-listed, without touching the device', async () => {
     const { gw, writes } = await setup();
     const rec = await gw.write(ask('status', 0));
-    expect(rec).toMatchObject({ outcome: 'refused', reason: expect.stringMatching(/not writable/) });
-    expect((await gw.write({ ...ask('limit', 1), device: 'nope' })).outcome).toBe('refused');
+    expect(rec).toMatchObject({
+      outcome: 'refused',
+      refusal: 'not_writable',
+      reason: expect.stringMatching(/not writable/),
+    });
+    expect(await gw.write({ ...ask('limit', 1), device: 'nope' })).toMatchObject({
+      outcome: 'refused',
+      refusal: 'no_such_device',
+    });
+    // The model's write port carries the site: another site's request is not this gateway's.
+    expect(await gw.write({ ...ask('limit', 1), site: 'zurich' })).toMatchObject({
+      outcome: 'refused',
+      refusal: 'no_such_device',
+    });
     expect(writes).toEqual([]);
   });
 
@@ -102,6 +115,7 @@ describe('write safety layer', () => {
     const rec = await refused.gw.write(ask('limit', 6000));
     expect(rec).toMatchObject({
       outcome: 'refused',
+      refusal: 'out_of_range',
       value: null,
       reason: '6000 is outside the allowed range 0 to 5000',
     });
@@ -116,7 +130,11 @@ describe('write safety layer', () => {
     expect((await gw.write(ask('limit', 1000))).outcome).toBe('written');
     advance(3000);
     const rec = await gw.write(ask('limit', 1100));
-    expect(rec).toMatchObject({ outcome: 'refused', reason: expect.stringMatching(/rate-limited/) });
+    expect(rec).toMatchObject({
+      outcome: 'refused',
+      refusal: 'rate_limited',
+      reason: expect.stringMatching(/rate-limited/),
+    });
     advance(7000);
     expect((await gw.write(ask('limit', 1200))).outcome).toBe('written');
     expect(writes.map((w) => w[1][0])).toEqual([100, 120]);

@@ -1,69 +1,42 @@
-import type { Quality } from '../model/index.js';
+import {
+  type WriteRequest as ModelWriteRequest,
+  refusedWrite as modelRefusedWrite,
+  type Quality,
+  refusalOf,
+  type WriteOutcome,
+  type WriteRecord,
+  type WriteRefusal,
+} from '../model/index.js';
 import type { GatewayPoint } from './config.js';
 
-/** What happened to a write request. */
-export type WriteOutcome =
-  /** Written and read back equal. */
-  | 'written'
-  /** Written, but the read-back differs (or could not be read): reported, not retried. */
-  | 'unverified'
-  /** The safety layer did not send it (not allow-listed, out of range, rate-limited, bad input). */
-  | 'refused'
-  /** The device answered with a Modbus exception or OPC UA bad status. */
-  | 'rejected'
-  /** The device could not be reached; nothing is known to have been written. */
-  | 'failed';
+/**
+ * The safety layer implements the model's one write port (model/write.ts): the request, the
+ * record and the outcome and refusal codes are the model's, re-exported for existing callers.
+ */
+export type { WriteOutcome, WriteRecord, WriteRefusal };
 
-export interface WriteRequest {
-  device: string;
-  point: string;
-  value: number;
-  /** Who asked: a user, `optimizer`, `market`, `gateway` (heartbeat). */
-  who: string;
-  /** Why, in words a building manager understands. */
-  why: string;
-}
+/** A request to a gateway: the model's, with the site optional (a gateway serves one site). */
+export type WriteRequest = Omit<ModelWriteRequest, 'site'> & { site?: string };
 
-/** The audit record kept for every write and every refusal. */
-export interface WriteRecord {
-  ts: number;
-  site: string;
-  device: string;
-  point: string;
-  who: string;
-  why: string;
-  requested: number;
-  /** The value sent (after clamping), or null when nothing was sent. */
-  value: number | null;
-  clamped: boolean;
-  old: number | null;
-  readBack: number | null;
-  outcome: WriteOutcome;
-  reason: string | null;
-}
-
-/** The record of a write refused before it reached any device (nothing sent, nothing read). */
-export function refusedWrite(site: string, req: WriteRequest, reason: string, ts: number): WriteRecord {
-  return {
-    ts,
-    site,
-    device: req.device,
-    point: req.point,
-    who: req.who,
-    why: req.why,
-    requested: req.value,
-    value: null,
-    clamped: false,
-    old: null,
-    readBack: null,
-    outcome: 'refused',
-    reason,
-  };
+/**
+ * The record of a write refused before it reached any device (nothing sent, nothing read).
+ * Kept with the gateway's argument order for existing callers; without a `refusal` code the
+ * model's `refusalOf` classifies the reason. New code: the model's `refusedWrite`.
+ */
+export function refusedWrite(
+  site: string,
+  req: WriteRequest,
+  reason: string,
+  ts: number,
+  refusal?: WriteRefusal,
+): WriteRecord {
+  const code = refusal ?? refusalOf({ outcome: 'refused', reason }) ?? 'unsupported';
+  return modelRefusedWrite({ ...req, site }, code, reason, ts);
 }
 
 export type WriteDecision =
   | { allow: true; value: number; clamped: boolean }
-  | { allow: false; reason: string };
+  | { allow: false; refusal: WriteRefusal; reason: string };
 
 /**
  * The pure half of the safety layer: may `value` be written to `point` now? Only points
@@ -76,23 +49,34 @@ export function decideWrite(
   now: number,
   lastWriteTs: number | undefined,
 ): WriteDecision {
-  if (!point) return { allow: false, reason: 'no such point in the gateway configuration' };
+  if (!point)
+    return { allow: false, refusal: 'no_such_point', reason: 'no such point in the gateway configuration' };
   if (!point.writable)
-    return { allow: false, reason: `point ${point.id} is not writable (not allow-listed)` };
-  if (!Number.isFinite(value)) return { allow: false, reason: `${value} is not a number` };
+    return {
+      allow: false,
+      refusal: 'not_writable',
+      reason: `point ${point.id} is not writable (not allow-listed)`,
+    };
+  if (!Number.isFinite(value))
+    return { allow: false, refusal: 'invalid_value', reason: `${value} is not a number` };
   const min = point.min!;
   const max = point.max!;
   let v = value;
   let clamped = false;
   if (value < min || value > max) {
     if (point.outOfRange !== 'clamp')
-      return { allow: false, reason: `${value} is outside the allowed range ${min} to ${max}` };
+      return {
+        allow: false,
+        refusal: 'out_of_range',
+        reason: `${value} is outside the allowed range ${min} to ${max}`,
+      };
     v = Math.min(max, Math.max(min, value));
     clamped = true;
   }
   if (lastWriteTs !== undefined && now - lastWriteTs < point.minWriteInterval)
     return {
       allow: false,
+      refusal: 'rate_limited',
       reason: `rate-limited: last write ${now - lastWriteTs} ms ago, at most one per ${point.minWriteInterval} ms`,
     };
   return { allow: true, value: v, clamped };

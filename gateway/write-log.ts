@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IdSchema, parseOrThrow } from '../model/index.js';
+import { IdSchema, parseOrThrow, refusalOf, type WriteRefusal } from '../model/index.js';
 import { type Db, loadMigrations, type Store } from '../store/index.js';
 import type { WriteOutcome, WriteRecord } from './safety.js';
 
@@ -55,13 +55,14 @@ interface Row {
   old_value: number | null;
   read_back: number | null;
   outcome: WriteOutcome;
+  refusal: WriteRefusal | null;
   reason: string | null;
   who: string;
   why: string;
 }
 
 const COLUMNS = `id, round(extract(epoch FROM ts) * 1000)::bigint AS ts_ms, site, device, point, requested,
-  applied, clamped, old_value, read_back, outcome, reason, who, why`;
+  applied, clamped, old_value, read_back, outcome, refusal, reason, who, why`;
 
 const toRecord = (r: Row): StoredWriteRecord => ({
   id: Number(r.id),
@@ -77,6 +78,8 @@ const toRecord = (r: Row): StoredWriteRecord => ({
   old: r.old_value,
   readBack: r.read_back,
   outcome: r.outcome,
+  // Refusals stored before the code existed: classified from their words, in the model.
+  refusal: r.refusal ?? refusalOf(r),
   reason: r.reason,
 });
 
@@ -97,9 +100,10 @@ export class SetpointWriteRepository implements WriteLog {
   async append(r: WriteRecord): Promise<StoredWriteRecord> {
     const res = await this.db.query<Row>(
       `INSERT INTO setpoint_writes
-         (ts, site, device, point, requested, applied, clamped, old_value, read_back, outcome, reason, who, why)
+         (ts, site, device, point, requested, applied, clamped, old_value, read_back, outcome, refusal,
+          reason, who, why)
        VALUES (TIMESTAMPTZ 'epoch' + $1::bigint * INTERVAL '1 millisecond',
-               $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+               $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
        RETURNING ${COLUMNS}`,
       [
         r.ts,
@@ -112,6 +116,7 @@ export class SetpointWriteRepository implements WriteLog {
         r.old,
         r.readBack,
         r.outcome,
+        r.outcome === 'refused' ? r.refusal : null,
         r.reason,
         r.who,
         r.why,
