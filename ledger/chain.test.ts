@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../store/index.js';
 import { announceSkip, testBackends } from '../store/testing.js';
+import { canonicalJson } from './canonical.js';
 import { type Entry, entryHash, GENESIS, Ledger } from './chain.js';
 import { compileCommunity } from './community.js';
 import { issueBills } from './issue.js';
@@ -243,6 +244,32 @@ for (const backend of testBackends) {
           reason: expect.stringMatching(/not one of the community's keys/),
         });
         expect((await ledger.verify(issued.checkpoint)).ok).toBe(false);
+      });
+
+      it('seals a period billed before seals existed when it is issued again unchanged', async () => {
+        const { c } = await fresh();
+        // The shape written before this change: no seal, no bill listing, bills name their run as `checkpoint`.
+        await rewrite(store, (es) =>
+          es
+            .filter((e) => e.kind !== 'seal')
+            .map((e) => {
+              const body = JSON.parse(e.body);
+              if (e.kind === 'allocation_run') {
+                delete body.bills;
+                delete body.solarHash;
+              }
+              if (e.kind === 'bill_issued') {
+                body.checkpoint = body.run;
+                delete body.run;
+              }
+              return { ...e, body: canonicalJson(body) };
+            }),
+        );
+        expect(await ledger.verify()).toMatchObject({ ok: true, seals: 0, unsealedRuns: 1 });
+        const again = await issueBills(ledger, c, period, parseReadingsCsv(exampleCsv(START)));
+        expect(again.status).toBe('unchanged');
+        expect(again.checkpoint).toMatchObject({ seq: 5, signature: expect.any(String) });
+        expect(await ledger.verify(again.checkpoint)).toMatchObject({ ok: true, seals: 1, unsealedRuns: 0 });
       });
 
       it('imports idempotently, and never changes an issued bill silently', async () => {
