@@ -1,4 +1,4 @@
-import type { LpModel } from './lp.js';
+import type { ColumnKeys, LpModel } from './lp.js';
 import { decisionBlocks, horizon, type Problem, slotHours, valueAt, window } from './problem.js';
 
 /** Column indices of each asset's variables, by slot (null: the variable does not exist). */
@@ -193,10 +193,15 @@ class ModelBuilder {
       values: this.values.done(),
     };
     // Made on first read and not enumerable, so a model posted to a solver thread carries no
-    // names (the solvers do not use them).
+    // names (the solvers do not use them). `colKeys` lets explain() group columns by family
+    // without making a string per column.
+    const colFamily = this.colFamily.done();
+    const colSlot = this.colSlot.done();
+    const colKeys: ColumnKeys = { families, family: colFamily, slot: colSlot };
     Object.defineProperties(model, {
-      colNames: { get: names(this.colFamily.done(), this.colSlot.done()) },
+      colNames: { get: names(colFamily, colSlot) },
       rowNames: { get: names(this.rowFamily.done(), this.rowSlot.done()) },
+      colKeys: { value: colKeys },
     });
     return model as LpModel;
   }

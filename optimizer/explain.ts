@@ -32,10 +32,25 @@ export function explain(
   const marginalPricePerKwh = rowDual ? layout.balanceRows.map((r) => (rowDual[r] ?? 0) / layout.dtH) : null;
   const groups = new Map<string, Binding>();
   const tol = 1e-6;
+  // With the builder's column keys, a family is tested once, not a name made and parsed per
+  // column (most of this function's time on small sites; the fleet runs it per site).
+  const keys = lp.colKeys;
+  const explained = keys ? new Int8Array(keys.families.length).fill(-1) : null;
   for (let j = 0; j < lp.numCols; j++) {
-    const name = lp.colNames[j]!;
-    const family = familyOf(name);
-    if (!EXPLAINED.test(family)) continue;
+    let family: string;
+    let slot: number | null;
+    if (keys && explained && keys.slot[j]! >= 0) {
+      const f = keys.family[j]!;
+      if (explained[f] === -1) explained[f] = EXPLAINED.test(keys.families[f]!) ? 1 : 0;
+      if (explained[f] === 0) continue;
+      family = keys.families[f]!;
+      slot = keys.slot[j]!;
+    } else {
+      const name = lp.colNames[j]!;
+      family = familyOf(name);
+      if (!EXPLAINED.test(family)) continue;
+      slot = slotOf(name);
+    }
     const v = x[j] ?? 0;
     const lo = lp.colLower[j]!;
     const hi = lp.colUpper[j]!;
@@ -47,7 +62,6 @@ export function explain(
     if (at === null) continue;
     const key = `${family}|${at}`;
     const g = groups.get(key) ?? { family, at, slots: [] };
-    const slot = slotOf(name);
     if (slot !== null) g.slots.push(slot);
     groups.set(key, g);
   }

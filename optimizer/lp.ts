@@ -19,6 +19,14 @@ export interface LpModel {
   starts: Int32Array;
   indices: Int32Array;
   values: Float64Array;
+  /** Column j is named `families[family[j]]` followed by `[slot[j]]` when slot[j] ≥ 0 (buildLp's models; not posted to threads). */
+  colKeys?: ColumnKeys;
+}
+
+export interface ColumnKeys {
+  families: readonly string[];
+  family: Int32Array;
+  slot: Int32Array;
 }
 
 /** Grows an LpModel column by column and row by row; `finish()` packs it. */

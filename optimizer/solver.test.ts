@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildLp } from './build.js';
 import { randomProblem } from './generate.js';
 import { parseProblem } from './problem.js';
-import { algorithmFor, IPM_MIN_COLUMNS } from './solver.js';
+import { algorithmFor, IPM_MIN_COLUMNS, PRESOLVE_MIN_COLUMNS, presolveFor } from './solver.js';
 import { highsSolver } from './solvers/highs.js';
 
 describe('HiGHS algorithm by model size', () => {
@@ -20,6 +20,20 @@ describe('HiGHS algorithm by model size', () => {
     expect(ipm.status).toBe('optimal');
     expect(Math.abs(ipm.objective! - simplex.objective!)).toBeLessThan(
       1e-6 * Math.max(1, Math.abs(simplex.objective!)),
+    );
+  });
+
+  it('auto turns presolve off below PRESOLVE_MIN_COLUMNS; an explicit algorithm keeps it', async () => {
+    expect(presolveFor(PRESOLVE_MIN_COLUMNS - 1)).toBe('off');
+    expect(presolveFor(PRESOLVE_MIN_COLUMNS)).toBe('choose');
+    expect(presolveFor(10, 'simplex')).toBe('choose');
+    const { lp } = buildLp(
+      parseProblem(randomProblem(42, { assets: 12, negativeExport: true, peakChargePerKw: 0.1 })),
+    );
+    const off = await highsSolver.solve(lp);
+    const on = await highsSolver.solve(lp, { algorithm: 'simplex' });
+    expect(Math.abs(off.objective! - on.objective!)).toBeLessThan(
+      1e-9 * Math.max(1, Math.abs(on.objective!)),
     );
   });
 });

@@ -4,6 +4,7 @@ import {
   algorithmFor,
   type LpSolution,
   type LpSolver,
+  presolveFor,
   type SolveOptions,
   type SolveStatus,
 } from '../solver.js';
@@ -61,7 +62,11 @@ function runModel(
   options: SolveOptions,
   started: number,
 ): LpSolution {
-  model.options.set({ output_flag: false, solver: algorithmFor(lp.numCols, options.algorithm) });
+  model.options.set({
+    output_flag: false,
+    solver: algorithmFor(lp.numCols, options.algorithm),
+    presolve: presolveFor(lp.numCols, options.algorithm),
+  });
   // HiGHS refuses infinite option values; a huge finite limit means none.
   model.options.set({ time_limit: options.timeLimitS ?? 1e30 });
   model.zeroAllClocks();
