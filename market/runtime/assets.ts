@@ -14,6 +14,8 @@ const base = {
   siteId: IdSchema,
   /** Gateway device id holding the setpoint points. */
   device: z.string().min(1),
+  /** The building it is in (writes are bounded per building); absent: its device stands for it. */
+  building: z.string().min(1).optional(),
   /** Cost of one kWh delivered (merit order), any consistent unit. */
   costPerKwh: z.number().nonnegative().default(0),
   /** 0 = at its comfort edge, 1 = far from it (merit order). */

@@ -10,6 +10,7 @@ import {
   type SetpointCommand,
   toDispatchAsset,
 } from './assets.js';
+import { KeyedLimiter } from './limiter.js';
 
 /** One site as the executor drives it: its gateway and the assets the market may move. */
 export interface ExecutorSite {
@@ -42,7 +43,20 @@ export interface GatewayExecutorOptions {
   /** Restore slot length on the activation clock (default 1 min) and how many (default 60). */
   restoreSlotMs?: number;
   restoreSlots?: number;
+  /**
+   * Writes in flight at once, per device connection and per building (defaults
+   * `WRITE_CONCURRENCY`): different devices are written in parallel, so reaching every
+   * setpoint takes as long as the slowest building, not the sum over assets.
+   */
+  writeConcurrency?: { perDevice?: number; perBuilding?: number };
 }
+
+/**
+ * Default bounds on parallel writes. Per device: enough to keep one OPC UA session or Modbus
+ * TCP link busy (each write is read-old, write, read-back) without a deep queue in a
+ * gateway that serialises a link anyway; per building: what one building's bus and BMS take.
+ */
+export const WRITE_CONCURRENCY = { perDevice: 32, perBuilding: 64 };
 
 interface SiteRun {
   site: ExecutorSite | undefined;
@@ -59,6 +73,8 @@ interface SiteRun {
   moved: Set<string>;
   /** Last value each `device/point` took in this activation. */
   taken: Map<string, number>;
+  /** Dropped assets whose return to base the rate limit held back: tried again at each follow-up. */
+  pendingRelease: Map<string, string>;
 }
 
 interface Run {
@@ -84,9 +100,13 @@ export class GatewayExecutor implements ActivationExecutor {
   private readonly followUpMs: number;
   private readonly slotMs: number;
   private readonly slots: number;
+  private readonly limiter: KeyedLimiter;
 
   constructor(private readonly options: GatewayExecutorOptions) {
     this.sites = new Map(options.sites.map((s) => [s.siteId, s]));
+    const perDevice = options.writeConcurrency?.perDevice ?? WRITE_CONCURRENCY.perDevice;
+    const perBuilding = options.writeConcurrency?.perBuilding ?? WRITE_CONCURRENCY.perBuilding;
+    this.limiter = new KeyedLimiter((key) => (key.startsWith('b:') ? perBuilding : perDevice));
     this.followUpMs = options.followUpMs ?? 10_000;
     this.slotMs = options.restoreSlotMs ?? 60_000;
     this.slots = options.restoreSlots ?? 60;
@@ -118,6 +138,7 @@ export class GatewayExecutor implements ActivationExecutor {
           pendingBase: new Set<string>(),
           moved: new Set<string>(),
           taken: new Map<string, number>(),
+          pendingRelease: new Map<string, string>(),
           exec: {
             siteId: s.siteId,
             requestedKw: s.kw,
@@ -204,7 +225,10 @@ export class GatewayExecutor implements ActivationExecutor {
     }
   }
 
-  /** Write each asset's setpoints (assets in parallel, one asset's commands in order); a verdict per asset. */
+  /**
+   * Write each asset's setpoints: assets in parallel within the per-device and per-building
+   * bounds, one asset's commands in order; a verdict per asset.
+   */
   private async writeAssets(
     run: Run,
     s: SiteRun,
@@ -217,7 +241,10 @@ export class GatewayExecutor implements ActivationExecutor {
         const kw = kwOf(asset);
         const { commands } =
           kw === 0 ? { commands: baseCommands(asset) } : commandsFor(asset, this.sign(run) * kw);
-        return this.writeCommands(s, asset, commands, why);
+        const device = `${asset.siteId}/${asset.device}`;
+        return this.limiter.run([`b:${asset.siteId}/${asset.building ?? asset.device}`, `d:${device}`], () =>
+          this.writeCommands(s, asset, commands, why),
+        );
       }),
     );
   }
@@ -253,10 +280,12 @@ export class GatewayExecutor implements ActivationExecutor {
   /**
    * One attempt to put a dropped asset back to base, so it does not stay on its last accepted
    * activation setpoint (a derated battery still takes 0 W). A point that already holds its
-   * base value (the battery's other rate) is not written again. If this is refused too, the
-   * device's own fail-safe timeout is what remains, and the message says so.
+   * base value (the battery's other rate) is not written again. A write the rate limit holds
+   * back is tried again at the next follow-up; if one is refused otherwise, the device's own
+   * fail-safe timeout is what remains, and the message says so.
    */
   private async release(s: SiteRun, asset: RuntimeAsset, why: string): Promise<void> {
+    s.pendingRelease.delete(asset.id);
     for (const c of baseCommands(asset)) {
       if (s.taken.get(`${c.device}/${c.point}`) === c.value) continue;
       const r = await s.site!.port.write({
@@ -265,7 +294,11 @@ export class GatewayExecutor implements ActivationExecutor {
         who: WHO,
         why: `${asset.id} dropped out of ${why}`,
       });
-      if (r.outcome !== 'written') {
+      if (r.outcome === 'written') s.taken.set(`${c.device}/${c.point}`, c.value);
+      else if (writeVerdict(r) === 'later') {
+        s.pendingRelease.set(asset.id, why);
+        return;
+      } else {
         s.exec.messages.push(
           `${asset.id} not put back to base: ${c.point} ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`,
         );
@@ -294,14 +327,21 @@ export class GatewayExecutor implements ActivationExecutor {
           await this.beginRestore(run, 'end of the activation');
           return;
         }
-        for (const s of run.sites) {
-          if (!s.site) continue;
-          const kw = new Map(s.allocations.map((a) => [a.id, a.kw]));
-          const active = s.assets.filter((a) => kw.has(a.id));
-          const verdicts = await this.writeAssets(run, s, active, (a) => kw.get(a.id)!);
-          if (verdicts.includes('dropped')) await this.dispatchSite(run, s);
-          this.account(s);
-        }
+        // Sites in parallel, as at the start.
+        await Promise.all(
+          run.sites.map(async (s) => {
+            if (!s.site) return;
+            for (const [id, why] of [...s.pendingRelease]) {
+              const asset = s.assets.find((a) => a.id === id);
+              if (asset) await this.release(s, asset, why);
+            }
+            const kw = new Map(s.allocations.map((a) => [a.id, a.kw]));
+            const active = s.assets.filter((a) => kw.has(a.id));
+            const verdicts = await this.writeAssets(run, s, active, (a) => kw.get(a.id)!);
+            if (verdicts.includes('dropped')) await this.dispatchSite(run, s);
+            this.account(s);
+          }),
+        );
       } else if (run.status.state === 'restoring') await this.stepRestore(run, now);
       run.status.updatedMs = this.options.now();
     } finally {
