@@ -1,10 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { startCli } from '../cli/testing.js';
 import { listPoints, type Reading } from '../model/index.js';
-import { announceSkip, testBackends } from '../store/testing.js';
+import { announceSkip, scratchSchema, startOutageProxy, testBackends } from '../store/testing.js';
 import { DiskQueue, Hub, StoreWriter } from '../stream/index.js';
+import { postgresUrl } from '../testkit/system.js';
 import { GatewayConfigSchema, gatewaySite } from './config.js';
 import { Gateway } from './gateway.js';
 import { sdm630Image, startModbusTcp } from './testing.js';
@@ -92,3 +95,122 @@ for (const backend of testBackends) {
     },
   );
 }
+
+const server = postgresUrl();
+
+/** Stored timestamps of one point, oldest first. */
+async function storedTs(url: string, key: string): Promise<number[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const res = await c
+      .query<{ t: number }>(
+        `SELECT (extract(epoch FROM r.ts) * 1000)::float8 AS t FROM readings r
+         JOIN points p ON p.id = r.point_id WHERE p.key = $1 ORDER BY r.ts`,
+        [key],
+      )
+      .catch(() => ({ rows: [] as { t: number }[] }));
+    return res.rows.map((r) => r.t);
+  } finally {
+    await c.end();
+  }
+}
+
+async function until(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`not reached in ${ms} ms: ${what}`);
+    await sleep(200);
+  }
+}
+
+const maxGap = (ts: number[]) => ts.slice(1).reduce((m, t, i) => Math.max(m, t - ts[i]!), 0);
+
+if (server.skipReason) console.warn(`[skip] gateway kill -9 on postgres: ${server.skipReason}`);
+describe.skipIf(server.skipReason !== null)('gateway process across a PostgreSQL outage', () => {
+  it('loses at most about a second of readings to kill -9 mid-outage, and starts and spools while the store is down', async () => {
+    const dev = await startModbusTcp(sdm630Image());
+    const scratch = await scratchSchema(server.url!);
+    const target = new URL(server.url!);
+    const proxy = await startOutageProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const viaProxy = new URL(scratch.url);
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(proxy.port);
+    const data = await mkdtemp(join(tmpdir(), 'gfx-gw-kill-'));
+    const config = join(data, 'gateway.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        site: 'bern',
+        devices: [
+          {
+            id: 'meter',
+            protocol: 'modbus',
+            profile: 'sdm630',
+            pollInterval: '100ms',
+            connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port },
+            points: [
+              { id: 'power', kind: 'active_power' },
+              { id: 'voltage_l1', kind: 'voltage' },
+            ],
+          },
+        ],
+      }),
+    );
+    const args = ['gateway', '--config', config, '--data', data];
+    const env = { DATABASE_URL: viaProxy.toString() };
+    const key = 'bern/meter/power';
+    const running = /Gridflex gateway is running/;
+    const children: { child: import('node:child_process').ChildProcess }[] = [];
+    try {
+      const first = await startCli(args, running, env, 120_000);
+      children.push(first);
+      await until(
+        async () => (await storedTs(scratch.url, key)).length >= 5,
+        60_000,
+        'first readings stored',
+      );
+
+      // The store goes away; four seconds into the outage the gateway is killed.
+      proxy.cut();
+      const cutAt = Date.now();
+      await sleep(4000);
+      const killedAt = Date.now();
+      first.child.kill('SIGKILL');
+      await new Promise((r) => first.child.once('close', r));
+
+      // Started again while the store is still down: it must run, poll and spool.
+      const second = await startCli(args, running, env, 120_000);
+      children.push(second);
+      const startedAt = Date.now();
+      await sleep(2000);
+      proxy.restore();
+      const restoredAt = Date.now();
+      await until(
+        async () => (await storedTs(scratch.url, key)).some((t) => t > restoredAt + 1000),
+        120_000,
+        'live readings stored after the outage',
+      );
+      expect(await second.stop()).toBe(0);
+      expect(second.output()).toMatch(/stopped: .* 0 spooled/);
+
+      const ts = await storedTs(scratch.url, key);
+      // Run 1: everything up to about a second before the kill, outage included, is stored.
+      const beforeKill = ts.filter((t) => t < killedAt);
+      const lost = killedAt - beforeKill.at(-1)!;
+      expect(lost).toBeLessThanOrEqual(2000);
+      expect(maxGap(beforeKill.filter((t) => t >= cutAt - 2000))).toBeLessThan(1000);
+      // Run 2: readings polled while the store was down at start are stored too, without gaps.
+      const secondRun = ts.filter((t) => t > killedAt);
+      expect(secondRun.filter((t) => t < restoredAt).length).toBeGreaterThan(0);
+      expect(secondRun[0]!).toBeLessThan(startedAt + 1000);
+      expect(maxGap(secondRun)).toBeLessThan(1000);
+    } finally {
+      for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+      await proxy.close();
+      await dev.stop();
+      await scratch.drop();
+      await rm(data, { recursive: true, force: true });
+    }
+  }, 300_000);
+});

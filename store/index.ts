@@ -11,4 +11,11 @@ export {
   ReadingsRepository,
   UnknownPointError,
 } from './readings.js';
-export { openStore, type Store, type StoreOptions, StoreUnavailableError } from './store.js';
+export {
+  type OpenLaterOptions,
+  openStore,
+  openStoreWhenReachable,
+  type Store,
+  type StoreOptions,
+  StoreUnavailableError,
+} from './store.js';

@@ -31,7 +31,14 @@ export class PgDb extends PgClientDb {
   private readonly pool: pg.Pool;
 
   constructor(connectionString: string, options: { max?: number } = {}) {
-    const pool = new pg.Pool({ connectionString, max: options.max ?? 10, application_name: 'gridflex' });
+    const pool = new pg.Pool({
+      connectionString,
+      max: options.max ?? 10,
+      application_name: 'gridflex',
+      // A server that accepts TCP but never answers must fail the write (it is then spooled), not hang it.
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+    });
     super(pool);
     this.pool = pool;
     // An idle client that loses its connection must not crash the process; the next query reconnects.

@@ -175,3 +175,58 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     throw err;
   }
 }
+
+/** Connection-level failures (server down, refused, reset, shutting down) worth waiting out. */
+function isUnreachable(err: unknown): boolean {
+  if (err instanceof StoreUnavailableError) return true;
+  const code = String((err as { code?: unknown }).code ?? '');
+  return (
+    code.startsWith('08') ||
+    code.startsWith('57P') ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE'].includes(code) ||
+    /Connection terminated|connection timeout/i.test((err as Error).message ?? '')
+  );
+}
+
+export interface OpenLaterOptions {
+  /** Called after each failed attempt with the reason and the delay before the next. */
+  onRetry?: (err: Error, delayMs: number) => void;
+  /** Stop trying (the promise then rejects with the abort reason). */
+  signal?: AbortSignal;
+  /** First delay, doubled after each failure up to `maxDelayMs`. Defaults 500 ms and 10 s. */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+/**
+ * Open the store, waiting for a PostgreSQL server that is down: connection failures are
+ * retried with backoff until it answers (a gateway must poll and spool meanwhile, not exit).
+ * Any other error (a changed migration, a locked embedded folder) rejects at once.
+ */
+export async function openStoreWhenReachable(
+  options: StoreOptions,
+  later: OpenLaterOptions = {},
+): Promise<Store> {
+  let delay = later.minDelayMs ?? 500;
+  for (;;) {
+    later.signal?.throwIfAborted();
+    try {
+      return await openStore(options);
+    } catch (err) {
+      if (!isUnreachable(err)) throw err;
+      later.onRetry?.(err as Error, delay);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, delay);
+        later.signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            reject(later.signal!.reason);
+          },
+          { once: true },
+        );
+      });
+      delay = Math.min(later.maxDelayMs ?? 10_000, delay * 2);
+    }
+  }
+}

@@ -61,3 +61,81 @@ export const testBackends: TestBackend[] = [
 export function announceSkip(backend: TestBackend, suite: string): void {
   if (backend.skipReason) console.warn(`[skip] ${suite} on ${backend.name}: ${backend.skipReason}`);
 }
+
+/**
+ * A TCP proxy in front of the PostgreSQL server whose `cut()` makes an outage the way a
+ * network or server failure does: open connections are reset and new ones are closed at once.
+ * `restore()` ends the outage. For store-outage tests and bench/durability.
+ */
+export interface OutageProxy {
+  port: number;
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+export async function startOutageProxy(target: { host: string; port: number }): Promise<OutageProxy> {
+  const { createServer, connect } = await import('node:net');
+  const open = new Set<import('node:net').Socket>();
+  let down = false;
+  const server = createServer((client) => {
+    if (down) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(target.port, target.host);
+    open.add(client);
+    open.add(upstream);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  return {
+    port,
+    cut: () => {
+      down = true;
+      for (const s of open) s.destroy();
+      open.clear();
+    },
+    restore: () => {
+      down = false;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of open) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A fresh schema on the test server and a URL scoped to it; `drop()` removes it. */
+export async function scratchSchema(
+  url: string,
+): Promise<{ url: string; schema: string; drop(): Promise<void> }> {
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+  const scoped = new URL(url);
+  scoped.searchParams.set('options', `-c search_path=${schema}`);
+  return {
+    url: scoped.toString(),
+    schema,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query(`DROP SCHEMA ${schema} CASCADE`);
+      await c.end();
+    },
+  };
+}
