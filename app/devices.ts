@@ -245,6 +245,8 @@ function addressOf(device: Connected): string {
 /** An IP literal in one canonical spelling (IPv4-mapped IPv6 as IPv4, IPv6 lower case); else null. */
 function canonicalIp(host: string): string | null {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  // The one name every resolver agrees on; other host names stay names (managers may not use them).
+  if (h === 'localhost') return '127.0.0.1';
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
   if (mapped && isIP(mapped[1]!) === 4) return mapped[1]!;
   return isIP(h) === 0 ? null : h;
@@ -287,7 +289,7 @@ const notAllowed = (path: string, message: string) =>
 export function checkPolicy(device: GatewayDevice, policy: DevicePolicy | null): void {
   const p = policy ?? DevicePolicySchema.parse({});
   const inNetworks = (host: string, port: number, path: string) => {
-    const ip = canonicalIp(host);
+    const ip = isIP(host.replace(/^\[|\]$/g, '')) === 0 ? null : canonicalIp(host);
     if (!ip) throw notAllowed(path, 'give the device as an IP address, not a host name');
     const family = isIP(ip) === 4 ? 'ipv4' : 'ipv6';
     const ok = p.networks.some((n) => {
