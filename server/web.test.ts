@@ -242,8 +242,9 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
     await page.getByLabel('Username').fill('max');
     await page.getByLabel('Password').fill('wrong password');
     await page.getByRole('button', { name: 'Log in' }).click();
+    // The answer waits for a password hash, which takes seconds on a loaded machine.
     await expect
-      .poll(() => page.getByRole('alert').textContent())
+      .poll(() => page.getByRole('alert').textContent(), { timeout: 20_000 })
       .toBe('The username or the password is not right.');
     await page.close();
   });
