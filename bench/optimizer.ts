@@ -13,10 +13,11 @@
  *  9. the cost of holding a market reservation (re-solve with and without);
  * 10. one large site (1,000 assets) through the native path (`auto`: CBC/CLP barrier as a
  *     child process) against CBC's own default solve of the same LP written as MPS (the
- *     reference, alternated with ours), the WebAssembly default (HiGHS), and GLPK's objective.
+ *     reference, alternated with ours), the WebAssembly default (HiGHS), and GLPK's objective;
+ * 11. HiGHS dual simplex with and without presolve by size (CPU per solve; PRESOLVE_MIN_COLUMNS).
  *
  *   npx tsx bench/optimizer.ts [--sizes 1,10,100,1000] [--repeat 5] [--fleet 100x10] [--replan 1000x5]
- *     [--warm 100] [--switch 100,200,300,500] [--only sizes,fleet,replan,warm,threads,switch,pv,horizon,reserve,large]
+ *     [--warm 100] [--switch 100,200,300,500] [--only sizes,fleet,replan,warm,threads,switch,pv,horizon,reserve,large,presolve]
  *     [--large 1000] [--large-pairs 3] [--large-wasm true] [--glpk-limit 3600]
  */
 
@@ -57,7 +58,11 @@ const { values: args } = parseArgs({
     replan: { type: 'string', default: '1000x5' },
     warm: { type: 'string', default: '100' },
     switch: { type: 'string', default: '100,200,300,500' },
-    only: { type: 'string', default: 'sizes,fleet,replan,warm,threads,switch,pv,horizon,reserve,large' },
+    only: {
+      type: 'string',
+      default: 'sizes,fleet,replan,warm,threads,switch,pv,horizon,reserve,large,presolve',
+    },
+    presolve: { type: 'string', default: '1,10,30,100,200' },
     large: { type: 'string', default: '1000' },
     'large-pairs': { type: 'string', default: '3' },
     'large-wasm': { type: 'string', default: 'true' },
@@ -509,5 +514,32 @@ if (ONLY.has('large')) {
       );
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (ONLY.has('presolve')) {
+  console.log(
+    `\n11. HiGHS dual simplex without / with presolve (CPU per solve, alternated; auto turns it off below ${PRESOLVE_MIN_COLUMNS} columns; load ${load()})`,
+  );
+  console.log('assets | columns | sites | presolve off | presolve on | off/on | objective gap');
+  for (const n of args.presolve.split(',').map(Number)) {
+    const count = Math.max(2, Math.round(40 / Math.max(1, n / 5)));
+    const lps = Array.from({ length: Math.min(count, 40) }, (_, i) => site(600 + i, n));
+    const cpu = { off: 0, on: 0 };
+    const sum = { off: 0, on: 0 };
+    for (let round = 0; round < 2; round++)
+      for (const mode of ['off', 'on'] as const) {
+        const u0 = process.cpuUsage();
+        let s = 0;
+        // `auto` below the threshold is presolve off; an explicit `simplex` keeps HiGHS' presolve.
+        for (const lp of lps)
+          s += (await SOLVERS.highs.solve(lp, mode === 'off' ? {} : { algorithm: 'simplex' })).objective!;
+        const u = process.cpuUsage(u0);
+        cpu[mode] += (u.user + u.system) / 1000 / lps.length / 2;
+        sum[mode] = s;
+      }
+    console.log(
+      `${n} | ${lps[0]!.numCols} | ${lps.length} | ${ms(cpu.off)} | ${ms(cpu.on)} | ${(cpu.off / cpu.on).toFixed(2)} | ${(Math.abs(sum.off - sum.on) / Math.max(1, Math.abs(sum.on))).toExponential(1)}`,
+    );
   }
 }

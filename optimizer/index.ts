@@ -20,6 +20,8 @@ export {
   IPM_MIN_COLUMNS,
   type LpSolution,
   type LpSolver,
+  PRESOLVE_MIN_COLUMNS,
+  presolveFor,
   type SolveOptions,
   type SolverName,
   type SolveStatus,
