@@ -21,5 +21,6 @@ export { generatePassword } from './auth/passwords.js';
 export { AuthRepository, type NewUser, type UserSummary } from './auth/repository.js';
 export { type AppContext, type AuthSettings, DEFAULT_AUTH } from './context.js';
 export { type DemoUser, ensureDemoUsers } from './demo-users.js';
-export type { ErrorBody } from './errors.js';
+export { type ErrorBody, SERVER_ERRORS } from './errors.js';
+export { listenOrExplain } from './listen.js';
 export { migrateServer } from './services.js';
