@@ -39,6 +39,7 @@ import {
   type LpModel,
   NATIVE_MIN_COLUMNS,
   optimize,
+  PRESOLVE_MIN_COLUMNS,
   type ProblemInput,
   parseProblem,
   planFleet,
