@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { loadConfigFile } from '../../config/load.js';
-import { Gateway, type GatewayConfig, GatewayConfigSchema } from '../../gateway/index.js';
+import { loadGatewayView } from '../../app/config.js';
+import { Gateway, type GatewayConfig } from '../../gateway/index.js';
 import { GridflexError, type Reading, unitOf } from '../../model/index.js';
 import { Hub } from '../../stream/index.js';
 import { parseOptions } from '../args.js';
@@ -11,6 +11,8 @@ import { PkiOptionSchema } from './browse.js';
 
 export const ReadOptionsSchema = z.object({
   config: z.string().min(1),
+  site: z.string().min(1).optional(),
+  device: z.array(z.string().min(1)).optional(),
   once: z.boolean().default(false),
   pki: PkiOptionSchema.optional(),
 });
@@ -35,13 +37,15 @@ export function readingLines(cfg: GatewayConfig, readings: readonly Reading[]): 
 export function register(program: Command): void {
   program
     .command('read')
-    .description('read every point of a gateway file and print one JSON line per point')
-    .requiredOption('--config <file>', 'gateway file (YAML or JSON)')
+    .description('read every point of the configured devices and print one JSON line per point')
+    .requiredOption('--config <file>', 'gridflex.yaml (or an older gateway file)')
+    .option('--site <id>', 'the site to read (needed when the file lists several)')
+    .option('--device <id...>', 'only these devices')
     .option('--once', 'poll each device once and exit (non-zero when a device is unreachable)')
     .option('--pki <dir>', 'OPC UA client certificate folder (default: node-opcua per-user folder)')
     .action(async (raw) => {
       const opts = parseOptions(ReadOptionsSchema, raw, 'read');
-      const cfg = await loadConfigFile(GatewayConfigSchema, opts.config);
+      const cfg = await loadGatewayView(opts.config, { site: opts.site, devices: opts.device });
       const hub = new Hub();
       const gw = new Gateway(cfg, hub, opts.pki ? { opcua: { pkiDir: resolve(opts.pki) } } : {});
       if (!opts.once) {

@@ -1,18 +1,23 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { z } from 'zod';
+import { loadGatewayView } from '../../app/config.js';
 import { decodeSunSpecString, discoverSunSpec, ModbusLink, SUNSPEC_MODELS } from '../../gateway/index.js';
-import { GridflexError } from '../../model/index.js';
+import { GridflexError, ValidationError } from '../../model/index.js';
 import { parseOptions } from '../args.js';
 
 export const ScanOptionsSchema = z.object({
+  config: z.string().min(1).optional(),
+  site: z.string().min(1).optional(),
+  device: z.string().min(1).optional(),
   modbus: z
     .string()
     .regex(/^[^:\s]+:\d{1,5}$/, 'expected HOST:PORT, e.g. 192.168.1.20:502')
     .transform((s) => {
       const i = s.lastIndexOf(':');
       return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
-    }),
+    })
+    .optional(),
   unit: z
     .string()
     .regex(/^\d{1,3}$/, 'expected a unit id from 0 to 255')
@@ -34,16 +39,36 @@ const KIND: Record<string, string> = {
   ChaState: 'state_of_charge',
 };
 
+/** The address to scan: `--modbus` (and `--unit`), or a Modbus TCP device of gridflex.yaml. */
+async function target(opts: z.output<typeof ScanOptionsSchema>): Promise<{ host: string; port: number }> {
+  if (opts.modbus) return opts.modbus;
+  if (!opts.config || !opts.device)
+    throw new ValidationError('invalid option for gridflex scan', [
+      { path: '--modbus', message: 'give --modbus HOST:PORT, or --config with --device', code: 'custom' },
+    ]);
+  const cfg = await loadGatewayView(opts.config, { site: opts.site, devices: [opts.device] });
+  const d = cfg.devices[0]!;
+  if (d.protocol !== 'modbus' || d.connection.transport !== 'tcp')
+    throw new ValidationError('invalid option for gridflex scan', [
+      { path: '--device', message: `${d.id} is not a Modbus TCP device`, code: 'custom' },
+    ]);
+  opts.unit = d.connection.unitId;
+  return { host: d.connection.host, port: d.connection.port };
+}
+
 export function register(program: Command): void {
   program
     .command('scan')
     .description('discover the SunSpec models of a Modbus device and print a gateway config stub')
-    .requiredOption('--modbus <host:port>', 'Modbus TCP address of the device')
+    .option('--modbus <host:port>', 'Modbus TCP address of the device')
     .option('--unit <n>', 'Modbus unit id', '1')
+    .option('--config <file>', 'or: the device of gridflex.yaml given by --site and --device')
+    .option('--site <id>', 'with --config: the site (needed when the file lists several)')
+    .option('--device <id>', 'with --config: the Modbus TCP device to scan')
     .option('--timeout <ms>', 'answer timeout per request', '2000')
     .action(async (raw) => {
       const opts = parseOptions(ScanOptionsSchema, raw, 'scan');
-      const { host, port } = opts.modbus;
+      const { host, port } = await target(opts);
       const link = new ModbusLink({
         transport: 'tcp',
         host,

@@ -2,13 +2,8 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { loadConfigFile } from '../../config/load.js';
-import {
-  Gateway,
-  GatewayConfigSchema,
-  SetpointWriteRepository,
-  type WriteRecord,
-} from '../../gateway/index.js';
+import { loadGatewayView } from '../../app/config.js';
+import { Gateway, SetpointWriteRepository, type WriteRecord } from '../../gateway/index.js';
 import { GridflexError, ValidationError } from '../../model/index.js';
 import { openStore } from '../../store/index.js';
 import { Hub } from '../../stream/index.js';
@@ -17,6 +12,7 @@ import { PkiOptionSchema } from './browse.js';
 
 export const WriteOptionsSchema = z.object({
   config: z.string().min(1),
+  site: z.string().min(1).optional(),
   point: z.string().regex(/^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)?$/, 'expected DEVICE/POINT or POINT'),
   value: z
     .string()
@@ -32,7 +28,8 @@ export function register(program: Command): void {
   program
     .command('write')
     .description('write a setpoint through the safety layer (allow-list, limits, rate limit, read-back)')
-    .requiredOption('--config <file>', 'gateway file (YAML or JSON)')
+    .requiredOption('--config <file>', 'gridflex.yaml (or an older gateway file)')
+    .option('--site <id>', 'the site of the device (needed when the file lists several)')
     .requiredOption('--point <device/point>', 'the point to write, e.g. battery/limit')
     .requiredOption('--value <number>', 'value in the point unit')
     .option('--who <name>', 'who asks (recorded)', userInfo().username || 'cli')
@@ -45,7 +42,7 @@ export function register(program: Command): void {
     .option('--pki <dir>', 'OPC UA client certificate folder (default: node-opcua per-user folder)')
     .action(async (raw) => {
       const opts = parseOptions(WriteOptionsSchema, raw, 'write');
-      const cfg = await loadConfigFile(GatewayConfigSchema, opts.config);
+      const cfg = await loadGatewayView(opts.config, { site: opts.site });
       let [device, point] = opts.point.split('/') as [string, string | undefined];
       if (point === undefined) {
         point = device;
