@@ -483,6 +483,11 @@ export interface SiteDevicesOptions {
   host?: DeviceHost;
   /** The OPC UA PKI folder: certificate users over the API are named files in its `user/` folder. */
   pkiDir?: string;
+  /**
+   * Gateway files of the configuration whose devices are not (yet) in `sites`: their devices
+   * count as configured too (cannot be replaced, their addresses are taken).
+   */
+  gateways?: readonly GatewayConfig[];
   /** Policies from the configuration file, per site (the API's own, when saved, take precedence). */
   policies?: Record<string, DevicePolicy>;
 }
@@ -507,6 +512,11 @@ export class SiteDevices {
           this.configured.add(`${site.id}/${d.id}`);
           this.fileOwners.set(physicalKey(d), `${site.id}/${d.id}`);
         }
+    for (const g of o.gateways ?? [])
+      for (const d of g.devices) {
+        this.configured.add(`${g.site}/${d.id}`);
+        this.fileOwners.set(physicalKey(d), `${g.site}/${d.id}`);
+      }
   }
 
   private site(id: string): Site {

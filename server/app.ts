@@ -76,6 +76,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
       sites: ctx.sites,
       ...(ctx.devices ? { host: ctx.devices } : {}),
       ...(ctx.opcuaPkiDir ? { pkiDir: ctx.opcuaPkiDir } : {}),
+      ...(ctx.configuredGateways ? { gateways: ctx.configuredGateways } : {}),
       ...(ctx.devicePolicies ? { policies: ctx.devicePolicies } : {}),
     });
   await app.register(deviceRoutes(ctx, services, devices));

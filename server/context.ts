@@ -1,4 +1,5 @@
 import type { DeviceHost, DevicePolicy, SiteDevices } from '../app/devices.js';
+import type { GatewayConfig } from '../gateway/index.js';
 import type { MarketService } from '../market/service.js';
 import type { Site } from '../model/index.js';
 import type { Store } from '../store/index.js';
@@ -51,6 +52,8 @@ export interface AppContext {
    * `devices`, `opcuaPkiDir` and `devicePolicies`. Build it before saved devices are restored.
    */
   deviceService?: SiteDevices;
+  /** The configuration's gateway files, when their devices are not in `sites`: configured, so not replaceable over the API. */
+  configuredGateways?: readonly GatewayConfig[];
   /** The OPC UA PKI folder: certificate users saved over the API are named files in its `user/`. */
   opcuaPkiDir?: string;
   /**

@@ -2,6 +2,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDevice, SiteDevices } from '../../app/devices.js';
 import { LiveGateways } from '../../app/runtime.js';
 import { freePort, sdm630Image, startModbusTcp, type TestDevice } from '../../gateway/testing.js';
 import { listPoints, parseOrThrow, type Site, SitesConfigSchema } from '../../model/index.js';
@@ -242,6 +243,22 @@ for (const backend of testBackends) {
         expect(await savedIds()).toEqual([]);
         const basel = sites.find((s) => s.id === 'basel')!;
         expect(basel.buildings[0]!.devices[0]!.connection).toMatchObject({ unitId: 2 });
+        // A device of the configuration's gateway file (not in the sites) is just as configured.
+        const gatewayFile = parseDevice('bern', { ...meter(device.port), id: 'gw-meter' }, {});
+        const withGateway = new SiteDevices({ store, sites, gateways: [gatewayFile] });
+        const asManager = { username: 'max', role: 'manager' };
+        await expect(
+          withGateway.save(
+            'bern',
+            'gw-meter',
+            { building: 'house', device: { ...meter(device.port), id: 'gw-meter' } },
+            asManager,
+            async () => undefined,
+          ),
+        ).rejects.toMatchObject({ code: 'GFX_DEVICE_CONFIGURED' });
+        await expect(
+          withGateway.test('bern', { device: meter(device.port) }, asManager),
+        ).rejects.toMatchObject({ code: 'GFX_DEVICE_TAKEN' });
       }, 60_000);
 
       it('refuses a bad body with 400 naming the field, and saves nothing', async () => {
