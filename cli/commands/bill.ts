@@ -88,13 +88,21 @@ export function register(program: Command): void {
       const community = compileCommunity(config);
       const period = monthPeriod(opts.period, community.tz);
       const imported = opts.readings ? await readReadings(opts.readings, opts.readingsFormat) : null;
-      const store = await openStore(
+      const opening = openStore(
         process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : { dataDir: opts.data },
       );
+      // The file is parsed while PGlite compiles its WebAssembly off the main thread.
+      let parsed: ReadingsBatch | null;
       try {
-        const batch = imported
-          ? imported()
-          : await communityReadingsFromStore(store, config, period.startMs, period.endMs);
+        parsed = imported ? imported() : null;
+      } catch (err) {
+        await opening.then((s) => s.close()).catch(() => {});
+        throw err;
+      }
+      const store = await opening;
+      try {
+        const batch =
+          parsed ?? (await communityReadingsFromStore(store, config, period.startMs, period.endMs));
         const ledger = await Ledger.open(store, { keys: new KeyFolder(ledgerKeyDir(opts.data)) });
         const result = await issueBills(ledger, community, period, batch, { correct: opts.correct });
         const out = opts.out ?? join('bills', `${config.id}-${opts.period}`);
