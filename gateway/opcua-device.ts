@@ -246,6 +246,9 @@ export class OpcUaDevice {
   /** Outage bad readings of deadband points, by point: published again only after maxSilence. */
   private readonly outagePublished = new Map<string, number>();
   private stopping = false;
+  private connectionLost = false;
+  private resubscribing = false;
+  private lastResubscribe = 0;
   /** Told when the server or subscription goes away and when it is back (once each). */
   onReachability: ReachabilityListener | null = null;
   private readonly state = new Map<string, PointState>();
@@ -286,10 +289,12 @@ export class OpcUaDevice {
       `gridflex-${this.device.id}`,
     );
     client.on('connection_reestablished', () => {
+      this.connectionLost = false;
       this.reconnections += 1;
       this.lastOutcome = 'ok';
     });
     client.on('connection_lost', () => {
+      this.connectionLost = true;
       this.lastError = 'connection lost; reconnecting';
       this.lastOutcome = 'unreachable';
       this.markDown(`${this.device.connection.endpointUrl}: connection lost; reconnecting`);
@@ -373,8 +378,18 @@ export class OpcUaDevice {
    * so small changes are not even sent.
    */
   async start(): Promise<void> {
-    const o = await opcua();
     const session = await this.ensureSession();
+    await this.subscribe(session);
+    this.lastOutcome = 'ok';
+    this.life();
+    const windows = this.device.points.flatMap((p) => (p.staleAfter === undefined ? [] : [p.staleAfter]));
+    if (windows.length > 0)
+      this.staleTimer = setInterval(() => this.checkStale(), Math.max(50, Math.min(...windows) / 4));
+  }
+
+  /** One subscription with a monitored item per point. */
+  private async subscribe(session: ClientSession): Promise<void> {
+    const o = await opcua();
     const sub = o.ClientSubscription.create(session, {
       requestedPublishingInterval: this.device.publishingInterval,
       requestedLifetimeCount: 100,
@@ -387,7 +402,8 @@ export class OpcUaDevice {
     sub.on('keepalive', () => this.life());
     sub.on('received_notifications', () => this.life());
     sub.on('terminated', () => {
-      if (!this.stopping) this.markDown(`${this.device.id}: the server ended the subscription`);
+      if (!this.stopping && this.subscription === sub)
+        this.markDown(`${this.device.id}: the server ended the subscription`);
     });
     const defaultMs = this.device.pollInterval ?? this.cfg.pollInterval;
     for (const p of this.device.points) {
@@ -419,11 +435,32 @@ export class OpcUaDevice {
         this.publish([{ pointId: this.key(p.id), ts: this.clock(), value: null, quality: 'bad' }]);
       });
     }
-    this.lastOutcome = 'ok';
-    this.life();
-    const windows = this.device.points.flatMap((p) => (p.staleAfter === undefined ? [] : [p.staleAfter]));
-    if (windows.length > 0)
-      this.staleTimer = setInterval(() => this.checkStale(), Math.max(50, Math.min(...windows) / 4));
+  }
+
+  /**
+   * The connection is up but the subscription is gone (ended by the server, or silent): make a
+   * new one, at most once per keep-alive window. A lost connection is node-opcua's to restore.
+   */
+  private async resubscribe(now: number): Promise<void> {
+    const session = this.session;
+    if (this.connectionLost || this.resubscribing || !session || !this.subscription) return;
+    if (now - this.lastResubscribe < this.lifeWindowMs()) return;
+    this.resubscribing = true;
+    this.lastResubscribe = now;
+    const old = this.subscription;
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        old.terminate().catch(() => undefined),
+        new Promise<void>((r) => (timer = setTimeout(r, STOP_GRACE_MS))),
+      ]);
+      clearTimeout(timer);
+      if (!this.stopping) await this.subscribe(session);
+    } catch (err) {
+      this.lastError = `${this.device.id}: cannot subscribe again: ${(err as Error).message}`;
+    } finally {
+      this.resubscribing = false;
+    }
   }
 
   /**
@@ -459,6 +496,7 @@ export class OpcUaDevice {
         `${this.device.id}: no notification or keep-alive from the subscription for ${Math.round((now - this.lastLife) / 1000)} s`,
       );
     if (this.alive !== false) return;
+    void this.resubscribe(now);
     const bad: Reading[] = [];
     for (const p of points) {
       const deadbanded = p.deadband > 0 || p.deadbandPercent !== undefined;

@@ -213,6 +213,51 @@ describe('OPC UA devices', { timeout: 120_000 }, () => {
     }
   });
 
+  it('gives bad readings while the server has dropped the subscription, and subscribes again', async () => {
+    const hub = new Hub();
+    const seen: Reading[] = [];
+    hub.readings$.subscribe((r) => seen.push(r));
+    const sessions: { deleteSubscription(id: number): unknown }[] = [];
+    const onSession = (s: (typeof sessions)[number]) => sessions.push(s);
+    server!.on('create_session', onSession);
+    const cfg = GatewayConfigSchema.parse({
+      site: 'bern',
+      devices: [
+        {
+          id: 'bms',
+          protocol: 'opcua',
+          publishingInterval: '100ms',
+          pollInterval: '200ms',
+          connection: { endpointUrl: endpoint() },
+          points: [{ id: 'power', kind: 'active_power', nodeId: 'ns=1;s=Bms.Power' }],
+        },
+      ],
+    });
+    const changes: boolean[] = [];
+    const gw = new Gateway(cfg, hub, {
+      opcua: { pkiDir: join(dir, 'client-pki') },
+      log: (_level, _line, change) => changes.push(change.up),
+    });
+    try {
+      gw.start();
+      await waitFor(() => seen.some((r) => r.quality === 'good'), 30_000);
+      const id = (gw.opcuaDevices[0] as unknown as { subscription: { subscriptionId: number } }).subscription
+        .subscriptionId;
+      // The server forgets the subscription; the connection stays up, so nothing is "lost".
+      for (const s of sessions) s.deleteSubscription(id);
+      // Bad from the next interval on, until the new subscription's first values arrive.
+      await waitFor(() => seen.some((r) => r.quality === 'bad'), 30_000);
+      expect(seen.filter((r) => r.quality === 'bad').every((r) => r.value === null)).toBe(true);
+      await waitFor(() => seen.at(-1)?.quality === 'good' && changes.length === 2, 30_000);
+      expect(changes).toEqual([false, true]);
+      expect(seen.at(-1)!.value).toBe(power);
+    } finally {
+      server?.off('create_session', onSession);
+
+      await gw.stop();
+    }
+  });
+
   it('reads over SignAndEncrypt (Basic256Sha256) and writes through the safety layer', async () => {
     const cfg = config({ securityMode: 'SignAndEncrypt', securityPolicy: 'Basic256Sha256' });
     const gw = new Gateway(cfg, new Hub(), {
