@@ -3,7 +3,7 @@ import { buildLp } from './build.js';
 import { randomProblem } from './generate.js';
 import { parseProblem } from './problem.js';
 import { algorithmFor, IPM_MIN_COLUMNS, PRESOLVE_MIN_COLUMNS, presolveFor } from './solver.js';
-import { highsSolver } from './solvers/highs.js';
+import { highsSolver, PersistentHighs } from './solvers/highs.js';
 
 describe('HiGHS algorithm by model size', () => {
   it('auto picks simplex below IPM_MIN_COLUMNS and interior point from there; an explicit choice stands', () => {
@@ -35,5 +35,23 @@ describe('HiGHS algorithm by model size', () => {
     expect(Math.abs(off.objective! - on.objective!)).toBeLessThan(
       1e-9 * Math.max(1, Math.abs(on.objective!)),
     );
+  });
+
+  it('a thread reusing one HiGHS instance for small models gives what a fresh instance gives, infeasible included', async () => {
+    const problems = [
+      randomProblem(43, { assets: 6, negativeExport: true }),
+      { ...randomProblem(44, { assets: 3, slots: 24 }), grid: { importLimitKw: 0.5 } },
+      randomProblem(45, { assets: 2, slots: 48, peakChargePerKw: 0.3 }),
+      randomProblem(43, { assets: 6, negativeExport: true }),
+    ];
+    for (const input of problems) {
+      const { lp } = buildLp(parseProblem(input));
+      const fresh = new PersistentHighs();
+      const expected = await fresh.solve(lp);
+      fresh.dispose();
+      const reused = await highsSolver.solve(lp);
+      expect(reused.status).toBe(expected.status);
+      if (expected.status === 'optimal') expect(reused.objective).toBeCloseTo(expected.objective!, 9);
+    }
   });
 });

