@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { simulatedGateway, withSimulatedControls, withSimulatedDevices } from '../cli/commands/demo.js';
 import { loadConfigFile } from '../config/load.js';
 import { packageRoot } from '../config/version.js';
 import { SitesConfigSchema } from '../model/index.js';
@@ -13,6 +12,7 @@ import { type RunningSimulator, startSimulator } from '../sim/runner.js';
 import { loadScenario } from '../sim/scenario.js';
 import { freePortPair } from '../sim/testing.js';
 import { Hub } from '../stream/index.js';
+import { simulatedGateway, withSimulatedControls, withSimulatedDevices } from './demo.js';
 import { marketDispatch, runtimeAssetsNow } from './market-executor.js';
 import { type Runtime, startRuntime } from './runtime.js';
 
