@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import pg from 'pg';
 import { postgresUrl } from '../testkit/system.js';
 import { openStore, type Store } from './store.js';
@@ -75,8 +76,7 @@ export interface OutageProxy {
 }
 
 export async function startOutageProxy(target: { host: string; port: number }): Promise<OutageProxy> {
-  const { createServer, connect } = await import('node:net');
-  const open = new Set<import('node:net').Socket>();
+  const open = new Set<Socket>();
   let down = false;
   const server = createServer((client) => {
     if (down) {
@@ -98,7 +98,7 @@ export async function startOutageProxy(target: { host: string; port: number }): 
     upstream.pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as import('node:net').AddressInfo).port;
+  const port = (server.address() as AddressInfo).port;
   return {
     port,
     cut: () => {
