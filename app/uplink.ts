@@ -1,0 +1,105 @@
+import { optimize, parseProblem, SOLVERS } from '../optimizer/index.js';
+import type { Store } from '../store/index.js';
+import { CentralIngest, ReplanQueue, type SiteAddress } from '../uplink/index.js';
+
+/**
+ * Central's side of the uplink, wired here because it joins the uplink (telemetry, commands,
+ * job queue) with the optimiser: `gridflex run` with an `uplink:` section and `gridflex worker`.
+ */
+export interface CentralUplinkConfig {
+  /** Broker URL (mqtt:// or mqtts://). */
+  broker: string;
+  username?: string;
+  password?: string;
+  /** Stable per central process: the broker keeps its session while it restarts. */
+  clientId?: string;
+  tenant?: string;
+  /** `tenant/site` → the edge id that serves it; messages from any other edge are dropped. */
+  edges?: Record<string, string>;
+}
+
+/** Consume every edge's telemetry into the central store (`gridflex run` with `uplink:`). */
+export function startCentralUplink(config: CentralUplinkConfig, store: Store): Promise<CentralIngest> {
+  return CentralIngest.start({
+    url: config.broker,
+    store,
+    ...(config.username ? { username: config.username } : {}),
+    ...(config.password ? { password: config.password } : {}),
+    ...(config.clientId ? { clientId: config.clientId } : {}),
+    ...(config.tenant ? { tenant: config.tenant } : {}),
+    ...(config.edges ? { edges: new Map(Object.entries(config.edges)) } : {}),
+  });
+}
+
+/** Send a site's setpoints to its edge under a lease of `validForMs` (central dispatch through an edge). */
+export async function dispatchThroughEdge(
+  ingest: CentralIngest,
+  addr: SiteAddress,
+  setpoints: { point: string; value: number }[],
+  validForMs: number,
+): Promise<string> {
+  const cmd = await ingest.command(addr, { setpoints }, validForMs);
+  return cmd.cmdId;
+}
+
+export interface ReplanWorkerOptions {
+  /** PostgreSQL server URL (DATABASE_URL): pg-boss does not run on the embedded database. */
+  url: string;
+  /** Jobs fetched at once (default 10): small enough that workers share the tail of a fleet. */
+  batchSize?: number;
+  /** Wait this long when the queue was empty (default 500 ms, pg-boss's minimum interval). */
+  idleMs?: number;
+  /** Stop when the queue is empty (bench, one-shot runs) instead of waiting for more. */
+  untilEmpty?: boolean;
+  signal?: AbortSignal;
+  schema?: string;
+  queue?: string;
+}
+
+export interface ReplanOutcome {
+  site: string;
+  status: string;
+  objective: number | null;
+}
+
+/**
+ * `gridflex worker`: take re-plan jobs (one site's optimisation problem each) from the queue
+ * and solve them on this process's thread, one after another (a process per core). Returns the
+ * number solved. Each job's result (status, objective) is kept by pg-boss as the job's output.
+ */
+export async function runReplanWorker(
+  o: ReplanWorkerOptions,
+  onSolved?: (r: ReplanOutcome) => void,
+): Promise<number> {
+  const queue = await ReplanQueue.open({
+    url: o.url,
+    ...(o.schema ? { schema: o.schema } : {}),
+    ...(o.queue ? { queue: o.queue } : {}),
+    max: 2,
+  });
+  try {
+    return await queue.work<unknown>(
+      async (jobs) => {
+        const out: (Error | null)[] = [];
+        for (const job of jobs) {
+          try {
+            const r = await optimize(parseProblem(job.data, `re-plan of ${job.site}`), SOLVERS.highs);
+            onSolved?.({ site: job.site, status: r.status, objective: r.objective ?? null });
+            out.push(null);
+          } catch (err) {
+            out.push(err as Error);
+          }
+        }
+        return out;
+      },
+      {
+        batchSize: o.batchSize ?? 10,
+        idleMs: o.idleMs ?? 500,
+        ...(o.untilEmpty ? { untilEmpty: true } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+      },
+    );
+  } finally {
+    await queue.close();
+  }
+}
