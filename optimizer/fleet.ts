@@ -57,7 +57,8 @@ export async function planFleet(
         if (i === null) return false;
         const s = sites[i]!;
         const prepared = prepareSite(s.problem);
-        const sol = worker.solve(prepared.lp, solver, warm ? { site: s.site } : {});
+        // Presolve off on small sites: 0.46–0.85× the CPU per solve (README "Measured").
+        const sol = worker.solve(prepared.lp, solver, warm ? { site: s.site } : { presolve: 'auto' });
         // Awaited in order below; a rejection is not unhandled meanwhile.
         sol.catch(() => undefined);
         posted.push({ i, prepared, sol });

@@ -23,15 +23,16 @@ describe('HiGHS algorithm by model size', () => {
     );
   });
 
-  it('auto turns presolve off below PRESOLVE_MIN_COLUMNS; an explicit algorithm keeps it', async () => {
-    expect(presolveFor(PRESOLVE_MIN_COLUMNS - 1)).toBe('off');
-    expect(presolveFor(PRESOLVE_MIN_COLUMNS)).toBe('choose');
-    expect(presolveFor(10, 'simplex')).toBe('choose');
+  it("presolve 'auto' is off below PRESOLVE_MIN_COLUMNS; the default keeps HiGHS' presolve", async () => {
+    expect(presolveFor(PRESOLVE_MIN_COLUMNS - 1, 'auto')).toBe('off');
+    expect(presolveFor(PRESOLVE_MIN_COLUMNS, 'auto')).toBe('choose');
+    expect(presolveFor(10)).toBe('choose');
+    expect(presolveFor(10 * PRESOLVE_MIN_COLUMNS, 'off')).toBe('off');
     const { lp } = buildLp(
       parseProblem(randomProblem(42, { assets: 12, negativeExport: true, peakChargePerKw: 0.1 })),
     );
-    const off = await highsSolver.solve(lp);
-    const on = await highsSolver.solve(lp, { algorithm: 'simplex' });
+    const off = await highsSolver.solve(lp, { presolve: 'auto' });
+    const on = await highsSolver.solve(lp);
     expect(Math.abs(off.objective! - on.objective!)).toBeLessThan(
       1e-9 * Math.max(1, Math.abs(on.objective!)),
     );

@@ -12,11 +12,17 @@ export interface SolveOptions {
   /** Wall-clock limit in seconds (HiGHS only; jsl refuses models too big instead). */
   timeLimitS?: number;
   /**
-   * HiGHS LP algorithm. `auto` (the default): dual simplex below `IPM_MIN_COLUMNS` columns
-   * (without presolve below `PRESOLVE_MIN_COLUMNS`), interior point from there (the switch-over measured in bench/optimizer.ts, README
+   * HiGHS LP algorithm. `auto` (the default): dual simplex below `IPM_MIN_COLUMNS` columns,
+   * interior point from there (the switch-over measured in bench/optimizer.ts, README
    * "Measured"); `choose` lets HiGHS pick (it picks simplex for these LPs).
    */
   algorithm?: 'auto' | 'choose' | 'simplex' | 'ipm';
+  /**
+   * HiGHS presolve: `on` (the default, HiGHS' own choice), `off`, or `auto`: off below
+   * `PRESOLVE_MIN_COLUMNS` (what `planFleet` asks for). Opt-in because where a site has
+   * several plans of the same cost, presolve on or off can pick a different one of them.
+   */
+  presolve?: 'on' | 'off' | 'auto';
   /**
    * Stops the solve where the solver can be stopped from outside (`cbc` kills its process);
    * the in-thread WebAssembly and JavaScript solvers block, so they run on a `SolveWorker`
@@ -44,19 +50,17 @@ export function algorithmFor(
 }
 
 /**
- * Columns below which `auto` runs dual simplex without HiGHS' presolve: on these site LPs
+ * Columns below which `presolve: 'auto'` runs HiGHS without presolve: on these site LPs
  * presolve costs more than it saves there. Measured (bench section 11, README "Measured"),
  * CPU per solve without / with presolve: 0.28 (1 asset, 577 columns), 0.66 (10), 0.83 (30),
  * 0.91 (100, 13k columns), 0.91 (200, 26k columns), same optima.
  */
 export const PRESOLVE_MIN_COLUMNS = 30_000;
 
-/** HiGHS' `presolve` option for `auto` at this size; an explicit algorithm keeps HiGHS' default. */
-export function presolveFor(
-  numCols: number,
-  algorithm: SolveOptions['algorithm'] = 'auto',
-): 'off' | 'choose' {
-  return algorithm === 'auto' && numCols < PRESOLVE_MIN_COLUMNS ? 'off' : 'choose';
+/** HiGHS' `presolve` option value for this size and request. */
+export function presolveFor(numCols: number, presolve: SolveOptions['presolve'] = 'on'): 'off' | 'choose' {
+  if (presolve === 'off') return 'off';
+  return presolve === 'auto' && numCols < PRESOLVE_MIN_COLUMNS ? 'off' : 'choose';
 }
 
 export interface LpSolution {

@@ -68,7 +68,7 @@ function runModel(
   const wanted = {
     output_flag: false,
     solver: algorithmFor(lp.numCols, options.algorithm),
-    presolve: presolveFor(lp.numCols, options.algorithm),
+    presolve: presolveFor(lp.numCols, options.presolve),
     // HiGHS refuses infinite option values; a huge finite limit means none.
     time_limit: options.timeLimitS ?? 1e30,
   };
