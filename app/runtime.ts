@@ -10,6 +10,7 @@ import {
   type WriteRequest,
 } from '../gateway/index.js';
 import { SetpointWriteRepository } from '../gateway/write-log.js';
+import type { CommunityConfig } from '../ledger/index.js';
 import type { Portfolio } from '../market/portfolio.js';
 import { type RunningMarket, startMarket } from '../market/start.js';
 import { listPoints, type Site } from '../model/index.js';
@@ -35,6 +36,8 @@ export interface RuntimeOptions {
   portfolios?: readonly Portfolio[];
   /** Product catalogue file; absent: the bundled one. */
   productsFile?: string;
+  /** The billed communities (names, addresses and accounts on the bills). */
+  communities?: readonly CommunityConfig[];
 }
 
 /** The running core: store, hub, store writer (with its disk spool) and the HTTP app. */
@@ -124,6 +127,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       version: VERSION,
       devices: gateways,
       market: market?.service,
+      ...(options.gateway?.opcua?.pkiDir ? { opcuaPkiDir: options.gateway.opcua.pkiDir } : {}),
+      ...(options.communities ? { communities: options.communities } : {}),
     },
     { logger: { level: options.logLevel } },
   );

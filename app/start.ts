@@ -3,6 +3,7 @@ import type { GatewayOptions } from '../gateway/index.js';
 import type { Site } from '../model/index.js';
 import { gridPowerPoints } from '../optimizer/live.js';
 import { startLiveOptimizer } from '../optimizer/live-runtime.js';
+import { listenOrExplain } from '../server/index.js';
 import type { Store } from '../store/index.js';
 import type { GridflexConfig } from './config.js';
 import { startControlSocket } from './control.js';
@@ -119,6 +120,7 @@ export async function startGridflex(
     market: true,
     portfolios: config.market.portfolios,
     productsFile: config.market.productsFile,
+    communities: config.ledger.communities,
   });
   const stops: (() => Promise<void>)[] = [];
   try {
@@ -128,7 +130,7 @@ export async function startGridflex(
       const control = await startControlSocket(rt.store, dataDir);
       stops.push(() => control.close());
     }
-    const address = await rt.app.listen({
+    const address = await listenOrExplain(rt.app, {
       port: env.port ?? config.listen.port,
       host: env.host ?? config.listen.host,
     });
