@@ -1,6 +1,6 @@
 import { optimize, parseProblem, SOLVERS } from '../optimizer/index.js';
 import type { Store } from '../store/index.js';
-import { CentralIngest, ReplanQueue, type SiteAddress } from '../uplink/index.js';
+import { CentralIngest, type ReplanJob, ReplanQueue, type SiteAddress } from '../uplink/index.js';
 
 /**
  * Central's side of the uplink, wired here because it joins the uplink (telemetry, commands,
@@ -62,43 +62,62 @@ export interface ReplanOutcome {
   objective: number | null;
 }
 
-/**
- * `gridflex worker`: take re-plan jobs (one site's optimisation problem each) from the queue
- * and solve them on this process's thread, one after another (a process per core). Returns the
- * number solved. Each job's result (status, objective) is kept by pg-boss as the job's output.
- */
-export async function runReplanWorker(
-  o: ReplanWorkerOptions,
+/** Solve a batch of re-plan jobs one after another on this thread; an error per failed job. */
+export async function solveReplans(
+  jobs: ReplanJob<unknown>[],
   onSolved?: (r: ReplanOutcome) => void,
-): Promise<number> {
-  const queue = await ReplanQueue.open({
+): Promise<(Error | null)[]> {
+  const out: (Error | null)[] = [];
+  for (const job of jobs) {
+    try {
+      const r = await optimize(parseProblem(job.data, `re-plan of ${job.site}`), SOLVERS.highs);
+      onSolved?.({ site: job.site, status: r.status, objective: r.objective ?? null });
+      out.push(null);
+    } catch (err) {
+      out.push(err as Error);
+    }
+  }
+  return out;
+}
+
+export function openReplanQueue(
+  o: Pick<ReplanWorkerOptions, 'url' | 'schema' | 'queue'>,
+): Promise<ReplanQueue> {
+  return ReplanQueue.open({
     url: o.url,
     ...(o.schema ? { schema: o.schema } : {}),
     ...(o.queue ? { queue: o.queue } : {}),
     max: 2,
   });
+}
+
+/** The worker loop on an open queue: fetch a batch, solve it, complete it; again at once while there is work. */
+export function workReplans(
+  queue: ReplanQueue,
+  o: Omit<ReplanWorkerOptions, 'url' | 'schema' | 'queue'>,
+  onSolved?: (r: ReplanOutcome) => void,
+): Promise<number> {
+  return queue.work<unknown>((jobs) => solveReplans(jobs, onSolved), {
+    batchSize: o.batchSize ?? 10,
+    idleMs: o.idleMs ?? 500,
+    ...(o.untilEmpty ? { untilEmpty: true } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+}
+
+/**
+ * `gridflex worker`: take re-plan jobs (one site's optimisation problem each) from the queue
+ * and solve them on this process's thread (run one process per core). Returns the number
+ * solved. pg-boss keeps each job's state; storing the plans with the live plan store is not
+ * done yet (see uplink/README.md).
+ */
+export async function runReplanWorker(
+  o: ReplanWorkerOptions,
+  onSolved?: (r: ReplanOutcome) => void,
+): Promise<number> {
+  const queue = await openReplanQueue(o);
   try {
-    return await queue.work<unknown>(
-      async (jobs) => {
-        const out: (Error | null)[] = [];
-        for (const job of jobs) {
-          try {
-            const r = await optimize(parseProblem(job.data, `re-plan of ${job.site}`), SOLVERS.highs);
-            onSolved?.({ site: job.site, status: r.status, objective: r.objective ?? null });
-            out.push(null);
-          } catch (err) {
-            out.push(err as Error);
-          }
-        }
-        return out;
-      },
-      {
-        batchSize: o.batchSize ?? 10,
-        idleMs: o.idleMs ?? 500,
-        ...(o.untilEmpty ? { untilEmpty: true } : {}),
-        ...(o.signal ? { signal: o.signal } : {}),
-      },
-    );
+    return await workReplans(queue, o, onSolved);
   } finally {
     await queue.close();
   }

@@ -50,7 +50,7 @@ describe('deploy/Dockerfile', () => {
 });
 
 describe('deploy/systemd', () => {
-  for (const unit of ['gridflex.service', 'gridflex-gateway.service']) {
+  for (const unit of ['gridflex.service', 'gridflex-gateway.service', 'gridflex-edge.service']) {
     it.skipIf(systemd.skipReason)(`${unit} passes systemd-analyze verify without a warning`, () => {
       const r = spawnSync('/usr/bin/systemd-analyze', ['verify', join(here, 'systemd', unit)], {
         encoding: 'utf8',

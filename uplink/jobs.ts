@@ -99,17 +99,6 @@ export class ReplanQueue {
     return done;
   }
 
-  /** Remove every job of the queue (bench and tests start from empty). */
-  async purge(): Promise<void> {
-    await this.boss.deleteQueue(this.queue);
-    await this.boss.createQueue(this.queue, {
-      name: this.queue,
-      policy: 'stately',
-      retryLimit: 2,
-      expireInSeconds: 900,
-    });
-  }
-
   async close(): Promise<void> {
     await this.boss.stop({ graceful: false, wait: true });
   }
