@@ -20,6 +20,7 @@ import {
 } from '../model/index.js';
 import { DEFAULT_TARIFF, type Tariff, TariffSchema } from '../optimizer/live.js';
 import { APP_ERRORS } from './errors.js';
+import { RetentionSchema } from './retention.js';
 
 /**
  * `gridflex.yaml`: everything `gridflex run` controls, in one file (README "Production").
@@ -72,8 +73,23 @@ const LedgerSchema = z.object({
   every: DurationSchema.prefault('1h'),
 });
 
+/** Privacy by design (PRIVACY.md): how long each data class is kept, and which flat meters are building devices. */
+const PrivacySchema = z.object({
+  retention: RetentionSchema.prefault({}),
+  /** How often retention runs (also at start). */
+  every: DurationSchema.prefault('1d'),
+  /**
+   * Flat meters that are building devices (`site/device`, e.g. a caretaker's flat that also
+   * feeds the heat pump): managers see them. Every other flat meter of a community is masked.
+   */
+  buildingDevices: z
+    .array(z.string().regex(/^[a-z0-9_-]+\/[a-z0-9_-]+$/, 'expected site/device'))
+    .default([]),
+});
+
 const TopSchema = z.object({
   listen: ListenSchema.prefault({}),
+  privacy: PrivacySchema.prefault({}),
   database: DatabaseSchema.prefault({}),
   gateway: z
     .object({
@@ -242,6 +258,7 @@ export const GridflexConfigSchema = TopSchema.transform((top, ctx) => {
   if (issues.size > 0) return z.NEVER;
   return {
     listen: top.listen,
+    privacy: top.privacy,
     database: top.database,
     gateway: top.gateway,
     sites,
@@ -357,20 +374,20 @@ export async function loadGatewayView(
       throw new GridflexError(
         APP_ERRORS.configInvalid,
         `${fileName} lists several sites: give --site (${ids.join(', ')})`,
-        { status: 400 },
+        { kind: 'input' },
       );
     const chosen = o.site ? parsed.sites.find((s) => s.site.id === o.site) : parsed.sites[0];
     if (!chosen)
       throw new GridflexError(
         APP_ERRORS.configInvalid,
         `${fileName} has no site "${o.site}" (it has: ${ids.join(', ')})`,
-        { status: 400 },
+        { kind: 'input' },
       );
     if (!chosen.gateway)
       throw new GridflexError(
         APP_ERRORS.configInvalid,
         `site ${chosen.site.id} in ${fileName} has no devices`,
-        { status: 400 },
+        { kind: 'input' },
       );
     cfg = chosen.gateway;
   } else {
@@ -379,7 +396,7 @@ export async function loadGatewayView(
       throw new GridflexError(
         APP_ERRORS.configInvalid,
         `${fileName} is the gateway file of site "${cfg.site}", not "${o.site}"`,
-        { status: 400 },
+        { kind: 'input' },
       );
   }
   if (!o.devices || o.devices.length === 0) return cfg;
@@ -389,7 +406,7 @@ export async function loadGatewayView(
     throw new GridflexError(
       APP_ERRORS.configInvalid,
       `site ${cfg.site} has no device ${missing.map((m) => `"${m}"`).join(', ')} (it has: ${known.join(', ')})`,
-      { status: 400 },
+      { kind: 'input' },
     );
   return { ...cfg, devices: cfg.devices.filter((d) => o.devices!.includes(d.id)) };
 }

@@ -12,6 +12,7 @@ import { DEFAULT_TARIFF } from '../optimizer/live.js';
 import { type DemoUser, ensureDemoUsers } from '../server/index.js';
 import type { Store } from '../store/index.js';
 import type { GridflexConfig } from './config.js';
+import { DEFAULT_RETENTION } from './retention.js';
 import type { Overlay } from './start.js';
 
 /*
@@ -142,6 +143,8 @@ export async function demoConfig(
   );
   return {
     listen: { host: opts.host, port: opts.port },
+    // The demo keeps the defaults of a real installation (PRIVACY.md).
+    privacy: { retention: DEFAULT_RETENTION, every: 86_400_000, buildingDevices: [] },
     database: { data: opts.data },
     gateway: { pkiDir: join(opts.data, 'gateway-pki') },
     sites: sites.map((site) => {

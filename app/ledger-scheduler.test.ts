@@ -11,6 +11,8 @@ import { openStore, type Store } from '../store/index.js';
 import { controlSocketPath, sendUserRequest, startControlSocket } from './control.js';
 import { billClosedMonths } from './ledger-scheduler.js';
 import { migrateAll } from './migrate.js';
+import { DEFAULT_RETENTION } from './retention.js';
+import { billedUntil, startRetentionScheduler } from './retention-scheduler.js';
 import { ensureFirstAdmin } from './users.js';
 
 const QUARTER = 15 * 60_000;
@@ -83,6 +85,38 @@ describe('ledger scheduler', () => {
     expect(again.filter((r) => r.status === 'issued')).toEqual([]);
     const bills = await (await BillBook.open(store)).bills({ community: 'zev-bern' });
     expect(bills.map((b) => b.period)).toEqual(['2026-10', '2026-10']);
+  });
+
+  it("deletes a flat's interval data only once billed and past its period, never the building's", async () => {
+    const flat = config.points!['house-apt-1']!;
+    const grid = config.points!['house-grid-meter']!;
+    const count = (key: string) => store.readings.count(key, MONTH.startMs, MONTH.endMs);
+    const before = { flat: await count(flat), grid: await count(grid) };
+    expect(before.flat).toBeGreaterThan(2900);
+    // October is billed (the test above): billed until its end, September's stray day before it too.
+    expect(await billedUntil(store, [config])).toBe(MONTH.endMs);
+    // 30 days after October, within the 90 days to object to a bill: nothing goes.
+    const soon = startRetentionScheduler({
+      store,
+      retention: DEFAULT_RETENTION,
+      communities: [config],
+      now: () => NOW + 30 * 86_400_000,
+    });
+    await soon.pass();
+    await soon.stop();
+    expect(await count(flat)).toBe(before.flat);
+    // Half a year later the flat's 15-minute profile is gone; the building's grid meter stays (400 d).
+    const later = startRetentionScheduler({
+      store,
+      retention: DEFAULT_RETENTION,
+      communities: [config],
+      now: () => NOW + 183 * 86_400_000,
+    });
+    const report = await later.pass();
+    await later.stop();
+    expect(report.householdReadings).toBeGreaterThan(0);
+    expect(await count(flat)).toBe(0);
+    expect(await count(grid)).toBe(before.grid);
   });
 
   it('manages users over the control socket while the store is held, and never resets the first admin', async () => {

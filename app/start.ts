@@ -9,6 +9,7 @@ import type { GridflexConfig } from './config.js';
 import { startControlSocket } from './control.js';
 import { type BillingOutcome, startLedgerScheduler } from './ledger-scheduler.js';
 import { siteObligations$ } from './market-obligations.js';
+import { startRetentionScheduler } from './retention-scheduler.js';
 import { type Runtime, restoreSavedDevices, startRuntime } from './runtime.js';
 import { ensureFirstAdmin } from './users.js';
 
@@ -176,8 +177,22 @@ export async function startGridflex(
       say: (line) => say(`  ${line}`),
     });
     stops.push(() => ledger.stop());
+    // Household interval data is kept only as long as billing needs it (PRIVACY.md).
+    const retention = startRetentionScheduler({
+      store: rt.store,
+      retention: config.privacy.retention,
+      communities: config.ledger.communities,
+      buildingDevices: config.privacy.buildingDevices,
+      everyMs: config.privacy.every,
+      say: (line) => say(`  ${line}`),
+    });
+    stops.push(() => retention.stop());
     // The first pass runs in the background: billing a year of months must not hold up the start.
-    void ledger.pass().catch(() => {});
+    void ledger
+      .pass()
+      .catch(() => {})
+      .then(() => retention.pass())
+      .catch(() => {});
     let stopping: Promise<void> | null = null;
     return {
       runtime: rt,
