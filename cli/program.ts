@@ -27,6 +27,8 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   market: () => import('./commands/market.js'),
   config: () => import('./commands/config.js'),
   run: () => import('./commands/run.js'),
+  edge: () => import('./commands/edge.js'),
+  worker: () => import('./commands/worker.js'),
 };
 
 /** Written by `npm run build` next to the built program.js: each command's description. */
