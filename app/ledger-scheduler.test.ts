@@ -9,6 +9,7 @@ import type { Reading } from '../model/index.js';
 import { AuthRepository } from '../server/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { controlSocketPath, sendUserRequest, startControlSocket } from './control.js';
+import { eraseHouseholdData } from './erasure.js';
 import { billClosedMonths } from './ledger-scheduler.js';
 import { migrateAll } from './migrate.js';
 import { DEFAULT_RETENTION } from './retention.js';
@@ -85,6 +86,26 @@ describe('ledger scheduler', () => {
     expect(again.filter((r) => r.status === 'issued')).toEqual([]);
     const bills = await (await BillBook.open(store)).bills({ community: 'zev-bern' });
     expect(bills.map((b) => b.period)).toEqual(['2026-10', '2026-10']);
+  });
+
+  it("erases a flat's billed interval data on the resident's request, keeping what is not billed yet", async () => {
+    const flat = config.points!['house-apt-2']!;
+    const grid = config.points!['house-grid-meter']!;
+    const gridBefore = await store.readings.count(grid, MONTH.startMs, MONTH.endMs);
+    const after = await store.readings.count(flat, MONTH.endMs, MONTH.endMs + 86_400_000);
+    expect(after).toBeGreaterThan(0);
+    const report = await eraseHouseholdData(store, [config], 'apt-2', {
+      billedUntilMs: await billedUntil(store, [config]),
+    });
+    expect(report.profiles).toBe(1); // October's profile beside the ledger
+    expect(report.readings).toBeGreaterThan(2900);
+    expect(await store.readings.count(flat, MONTH.startMs, MONTH.endMs)).toBe(0);
+    // Not billed yet (November): kept until billed, then retention takes it.
+    expect(await store.readings.count(flat, MONTH.endMs, MONTH.endMs + 86_400_000)).toBe(after);
+    // Another flat's and the building's data are untouched; so are the bills (monthly totals).
+    expect(await store.readings.count(grid, MONTH.startMs, MONTH.endMs)).toBe(gridBefore);
+    const bills = await (await BillBook.open(store)).bills({ unit: 'apt-2' });
+    expect(bills.map((b) => b.period)).toEqual(['2026-10']);
   });
 
   it("deletes a flat's interval data only once billed and past its period, never the building's", async () => {

@@ -170,3 +170,13 @@ export async function setProfileConsent(db: Db, unit: string, allow: boolean, by
   );
   return profileConsent(db, unit);
 }
+
+/**
+ * Erase a unit's stored 15-minute profiles (the resident's right to erasure): the bills and
+ * the hash chain keep only the monthly totals, which the law requires for 10 years, so the
+ * chain stays intact. Returns how many billed months' profiles were deleted.
+ */
+export async function eraseUnitProfiles(db: Db, unit: string): Promise<number> {
+  const r = await db.query('DELETE FROM ledger_unit_profiles WHERE unit = $1', [unit]);
+  return r.rowCount ?? 0;
+}
