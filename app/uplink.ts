@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { IdSchema } from '../model/index.js';
 import { optimize, parseProblem, SOLVERS } from '../optimizer/index.js';
 import type { Store } from '../store/index.js';
 import { CentralIngest, type ReplanJob, ReplanQueue, type SiteAddress } from '../uplink/index.js';
@@ -6,17 +9,20 @@ import { CentralIngest, type ReplanJob, ReplanQueue, type SiteAddress } from '..
  * Central's side of the uplink, wired here because it joins the uplink (telemetry, commands,
  * job queue) with the optimiser: `gridflex run` with an `uplink:` section and `gridflex worker`.
  */
-export interface CentralUplinkConfig {
+/** The `uplink:` section of gridflex.yaml (central). */
+export const CentralUplinkSchema = z.object({
   /** Broker URL (mqtt:// or mqtts://). */
-  broker: string;
-  username?: string;
-  password?: string;
+  broker: z.string().regex(/^mqtts?:\/\//, 'expected mqtt://… or mqtts://…'),
+  username: z.string().min(1).optional(),
+  /** A file holding the broker password (never the password itself in the YAML). */
+  passwordFile: z.string().min(1).optional(),
   /** Stable per central process: the broker keeps its session while it restarts. */
-  clientId?: string;
-  tenant?: string;
+  clientId: z.string().min(1).optional(),
+  tenant: IdSchema.optional(),
   /** `tenant/site` → the edge id that serves it; messages from any other edge are dropped. */
-  edges?: Record<string, string>;
-}
+  edges: z.record(z.string(), IdSchema).optional(),
+});
+export type CentralUplinkConfig = z.infer<typeof CentralUplinkSchema>;
 
 /** Consume every edge's telemetry into the central store (`gridflex run` with `uplink:`). */
 export function startCentralUplink(config: CentralUplinkConfig, store: Store): Promise<CentralIngest> {
@@ -24,7 +30,7 @@ export function startCentralUplink(config: CentralUplinkConfig, store: Store): P
     url: config.broker,
     store,
     ...(config.username ? { username: config.username } : {}),
-    ...(config.password ? { password: config.password } : {}),
+    ...(config.passwordFile ? { password: readFileSync(config.passwordFile, 'utf8').trim() } : {}),
     ...(config.clientId ? { clientId: config.clientId } : {}),
     ...(config.tenant ? { tenant: config.tenant } : {}),
     ...(config.edges ? { edges: new Map(Object.entries(config.edges)) } : {}),
