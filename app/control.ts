@@ -1,7 +1,7 @@
 import { chmod, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
-import { GridflexError } from '../model/index.js';
+import { type ErrorKind, GridflexError } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import { APP_ERRORS } from './errors.js';
 import { manageUsers, type UserRequest, UserRequestSchema, type UserResult } from './users.js';
@@ -35,7 +35,7 @@ export async function startControlSocket(store: Store, dataDir: string): Promise
           ok: false,
           error: {
             code: err instanceof GridflexError ? err.code : APP_ERRORS.controlFailed,
-            status: err instanceof GridflexError ? err.status : 500,
+            kind: err instanceof GridflexError ? err.kind : 'internal',
             message: (err as Error).message,
           },
         }))
@@ -71,7 +71,7 @@ export function sendUserRequest(dataDir: string, req: UserRequest): Promise<User
         new GridflexError(
           APP_ERRORS.controlUnreachable,
           `the database in ${dataDir} is in use, and no running Gridflex answers on ${controlSocketPath(dataDir)}: ${err.message}`,
-          { status: 503 },
+          { kind: 'unavailable' },
         ),
       ),
     );
@@ -79,9 +79,9 @@ export function sendUserRequest(dataDir: string, req: UserRequest): Promise<User
       try {
         const reply = JSON.parse(text) as
           | { ok: true; result: UserResult }
-          | { ok: false; error: { code: string; status: number; message: string } };
+          | { ok: false; error: { code: string; kind: ErrorKind; message: string } };
         if (reply.ok) ok(reply.result);
-        else fail(new GridflexError(reply.error.code, reply.error.message, { status: reply.error.status }));
+        else fail(new GridflexError(reply.error.code, reply.error.message, { kind: reply.error.kind }));
       } catch (err) {
         fail(
           new GridflexError(

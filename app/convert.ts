@@ -6,7 +6,8 @@ type Raw = Record<string, unknown>;
 const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
-const conflict = (message: string) => new GridflexError(APP_ERRORS.convertConflict, message, { status: 400 });
+const conflict = (message: string) =>
+  new GridflexError(APP_ERRORS.convertConflict, message, { kind: 'input' });
 
 /**
  * The old files as one `gridflex.yaml` (`gridflex config convert`), on the files as written

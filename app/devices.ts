@@ -25,19 +25,7 @@ import {
 } from '../model/index.js';
 import type { Db, Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
-
-/** Error codes of the device service (its catalogue; the HTTP layer passes them through). */
-export const DEVICE_ERRORS = {
-  /** Outside what the site's administrator allows managers (address, serial port, writes). */
-  notAllowed: 'GFX_DEVICE_NOT_ALLOWED',
-  /** The configuration file defines this device: it is changed there, not over the API. */
-  configured: 'GFX_DEVICE_CONFIGURED',
-  /** The physical device (host, port, unit) already belongs to another device or site. */
-  taken: 'GFX_DEVICE_TAKEN',
-  /** A device under test did not answer (no detail: the server's network is not probed). */
-  unreachable: 'GFX_DEVICE_UNREACHABLE',
-  notFound: 'GFX_NOT_FOUND',
-} as const;
+import { DEVICE_ERRORS } from './errors.js';
 
 /** Where devices saved over the API are polled: the running gateways of the process, if any. */
 export interface DeviceHost {
@@ -277,7 +265,7 @@ export function physicalKey(device: Connected): string {
 
 const notAllowed = (path: string, message: string) =>
   new GridflexError(DEVICE_ERRORS.notAllowed, `${path}: ${message}`, {
-    status: 403,
+    kind: 'forbidden',
     details: { issues: [{ path, message }] },
   });
 
@@ -403,7 +391,7 @@ export async function testDevice(cfg: GatewayConfig): Promise<TestResult> {
     new GridflexError(
       DEVICE_ERRORS.unreachable,
       `the device at ${addressOf(device)} did not answer: check the address, the port and that it is switched on`,
-      { status: 502 },
+      { kind: 'unavailable' },
     );
   const gateway = new Gateway(cfg, new Hub(), { link: { maxBackoffMs: 1000 } });
   try {
@@ -521,7 +509,7 @@ export class SiteDevices {
 
   private site(id: string): Site {
     const site = this.o.sites.find((s) => s.id === id);
-    if (!site) throw new GridflexError(DEVICE_ERRORS.notFound, `no site "${id}"`, { status: 404 });
+    if (!site) throw new GridflexError(DEVICE_ERRORS.notFound, `no site "${id}"`, { kind: 'not_found' });
     return site;
   }
 
@@ -583,7 +571,7 @@ export class SiteDevices {
         DEVICE_ERRORS.configured,
         `device "${id}" is defined in the configuration file; change it there`,
         {
-          status: 409,
+          kind: 'conflict',
           details: { issues: [{ path: 'device.id', message: 'defined in the configuration file' }] },
         },
       );
@@ -593,7 +581,7 @@ export class SiteDevices {
         DEVICE_ERRORS.taken,
         `${addressOf(device)} (unit ${'unitId' in device.connection ? device.connection.unitId : '-'}) is already configured as another device`,
         {
-          status: 409,
+          kind: 'conflict',
           details: { issues: [{ path: 'device.connection', message: 'already configured elsewhere' }] },
         },
       );

@@ -11,4 +11,21 @@ export const APP_ERRORS = {
   controlFailed: 'GFX_APP_CONTROL',
   /** The running process cannot be reached over its control socket. */
   controlUnreachable: 'GFX_APP_NOT_RUNNING',
+  /** The API token to revoke does not exist or is already revoked. */
+  authNoToken: 'GFX_AUTH_NO_TOKEN',
+  /** A new password is too short. */
+  authWeakPassword: 'GFX_AUTH_WEAK_PASSWORD',
+} as const;
+
+/** Error codes of the device service (its catalogue; the HTTP layer passes them through). */
+export const DEVICE_ERRORS = {
+  /** Outside what the site's administrator allows managers (address, serial port, writes). */
+  notAllowed: 'GFX_DEVICE_NOT_ALLOWED',
+  /** The configuration file defines this device: it is changed there, not over the API. */
+  configured: 'GFX_DEVICE_CONFIGURED',
+  /** The physical device (host, port, unit) already belongs to another device or site. */
+  taken: 'GFX_DEVICE_TAKEN',
+  /** A device under test did not answer (no detail: the server's network is not probed). */
+  unreachable: 'GFX_DEVICE_UNREACHABLE',
+  notFound: 'GFX_NOT_FOUND',
 } as const;

@@ -10,6 +10,7 @@ import {
   type UserSummary,
 } from '../server/index.js';
 import type { Store } from '../store/index.js';
+import { APP_ERRORS } from './errors.js';
 
 /**
  * User and token management (`gridflex user`), one implementation whether the CLI opened the
@@ -80,7 +81,7 @@ export async function manageUsers(store: Store, req: UserRequest): Promise<UserR
     }
     case 'revoke': {
       if (!(await auth.revokeToken(req.id)))
-        throw new GridflexError('GFX_AUTH_NO_TOKEN', `no active token ${req.id}`, { status: 404 });
+        throw new GridflexError(APP_ERRORS.authNoToken, `no active token ${req.id}`, { kind: 'not_found' });
       await audit.append({ actor: req.actor, action: 'token_revoked', target: req.id });
       return { op: 'revoke', id: req.id };
     }
@@ -102,10 +103,10 @@ export async function ensureFirstAdmin(
   if (!env.password) return 'none';
   if (env.password.length < 10)
     throw new GridflexError(
-      'GFX_AUTH_WEAK_PASSWORD',
+      APP_ERRORS.authWeakPassword,
       'GRIDFLEX_ADMIN_PASSWORD must have at least 10 characters',
       {
-        status: 400,
+        kind: 'input',
       },
     );
   const username = env.username || 'admin';

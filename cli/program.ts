@@ -104,7 +104,7 @@ export function reportError(err: unknown): number {
   }
   if (err instanceof GridflexError) {
     console.error(`gridflex: ${err.message}`);
-    return err.status >= 400 && err.status < 500 ? 2 : 1;
+    return err.kind === 'input' ? 2 : 1;
   }
   console.error('gridflex: unexpected error (please report it with the lines below)');
   console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));

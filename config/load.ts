@@ -3,11 +3,12 @@ import { extname } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { GridflexError, issuesFromZod, ValidationError } from '../model/index.js';
+import { CONFIG_ERRORS } from './errors.js';
 
 /** Errors a building manager sees when a configuration file cannot be used. */
 export class ConfigFileError extends GridflexError {
   constructor(message: string, details?: unknown) {
-    super('GFX_CONFIG_FILE', message, { status: 400, details });
+    super(CONFIG_ERRORS.FILE, message, { kind: 'input', details });
   }
 }
 

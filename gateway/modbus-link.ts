@@ -24,7 +24,7 @@ export class ModbusExceptionError extends GridflexError {
     super(
       GATEWAY_ERRORS.MODBUS_EXCEPTION,
       `${what}: device answered Modbus exception ${exceptionCode} (${EXCEPTIONS[exceptionCode] ?? 'device-specific'})`,
-      { status: 502, details: { exceptionCode } },
+      { kind: 'unavailable', details: { exceptionCode } },
     );
   }
 }
@@ -37,7 +37,7 @@ export class DeviceUnreachableError extends GridflexError {
   readonly problem: ConnectionProblem | null;
   constructor(message: string, cause?: unknown) {
     const problem = cause === undefined ? null : (connectionProblem(cause)?.problem ?? null);
-    super(GATEWAY_ERRORS.UNREACHABLE, message, { status: 503, cause, details: { problem } });
+    super(GATEWAY_ERRORS.UNREACHABLE, message, { kind: 'unavailable', cause, details: { problem } });
     this.problem = problem;
   }
 }

@@ -94,7 +94,7 @@ async function userIdentity(o: Opcua, auth: OpcUaAuth): Promise<UserIdentityInfo
       throw new GridflexError(
         GATEWAY_ERRORS.OPCUA_USER_CERT,
         `cannot use connection.auth.${field} ${file}: ${(err as Error).message}`,
-        { status: 400, details: { field: `connection.auth.${field}`, file } },
+        { kind: 'input', details: { field: `connection.auth.${field}`, file } },
       );
     }
   };

@@ -1,4 +1,5 @@
 import { GridflexError } from '../model/index.js';
+import { LEDGER_ERRORS } from './errors.js';
 import { tieKey } from './rounding.js';
 
 /**
@@ -53,7 +54,7 @@ export function allocate(input: AllocationInput): Allocation {
   const T = input.production.length;
   if (input.consumption.length !== n * T)
     throw new GridflexError(
-      'GFX_LEDGER_SHAPE',
+      LEDGER_ERRORS.SHAPE,
       `consumption has ${input.consumption.length} values, expected ${n * T}`,
     );
   const shares = input.sharesPpm;
@@ -62,10 +63,10 @@ export function allocate(input: AllocationInput): Allocation {
     for (const s of shares) sum += s;
     if (shares.length !== n || sum > MILLION)
       throw new GridflexError(
-        'GFX_LEDGER_SHARES',
+        LEDGER_ERRORS.SHARES,
         `static shares must be given for every unit and sum to at most 100 %`,
         {
-          status: 400,
+          kind: 'input',
         },
       );
   }

@@ -3,6 +3,7 @@ import { allocate } from './allocate.js';
 import { type BatteryContent, batteryPool } from './battery.js';
 import { type Community, type Tariff, tariffAt } from './community.js';
 import { parseScaled } from './decimal.js';
+import { LEDGER_ERRORS } from './errors.js';
 import { Flag, QUARTER_MS, type ReadingsBatch, seriesFor } from './readings.js';
 import { apportion, apportionRational, hashId, roundHalfUp } from './rounding.js';
 import { localTime, type Period } from './time.js';
@@ -267,10 +268,10 @@ export function billPeriod(
       recipients.push(acc);
     } else if (acc.unit !== u)
       throw new GridflexError(
-        'GFX_LEDGER_MEMBERS',
+        LEDGER_ERRORS.MEMBERS,
         `member ${id} holds two units; give each tenancy its own member id`,
         {
-          status: 400,
+          kind: 'input',
         },
       );
     return [acc, end];
@@ -404,9 +405,9 @@ export function billPeriod(
     const failed = capCheck.find((x) => !x.passed);
     if (failed)
       throw new GridflexError(
-        'GFX_LEDGER_PRICE_CAP',
+        LEDGER_ERRORS.PRICE_CAP,
         `the bill for ${r.name} (${unit.name}) would break the Swiss solar price cap (${failed.variant}): ${failed.detail}; it is refused`,
-        { status: 422, details: { recipient: r.id, ...failed } },
+        { kind: 'input', details: { recipient: r.id, ...failed } },
       );
     // VAT per rate on the net of each version's lines.
     const vatLines: BillLine[] = [];

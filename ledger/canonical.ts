@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { GridflexError } from '../model/index.js';
+import { LEDGER_ERRORS } from './errors.js';
 
 /**
  * Canonical JSON, the RFC 8785 (JCS) subset the ledger needs: object keys sorted by UTF-16 code
@@ -17,7 +18,7 @@ export function canonicalJson(value: unknown): string {
       return JSON.stringify(value.toString());
     case 'number':
       if (!Number.isSafeInteger(value))
-        throw new GridflexError('GFX_LEDGER_CANONICAL', `canonical JSON holds integers only, not ${value}`);
+        throw new GridflexError(LEDGER_ERRORS.CANONICAL, `canonical JSON holds integers only, not ${value}`);
       return String(value);
     case 'object': {
       if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
@@ -27,7 +28,7 @@ export function canonicalJson(value: unknown): string {
       return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
     }
     default:
-      throw new GridflexError('GFX_LEDGER_CANONICAL', `canonical JSON cannot hold a ${typeof value}`);
+      throw new GridflexError(LEDGER_ERRORS.CANONICAL, `canonical JSON cannot hold a ${typeof value}`);
   }
 }
 

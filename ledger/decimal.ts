@@ -1,4 +1,5 @@
 import { GridflexError } from '../model/index.js';
+import { LEDGER_ERRORS } from './errors.js';
 
 /**
  * Exact decimal strings ↔ scaled integers. Prices and energies never pass through floating
@@ -8,13 +9,13 @@ import { GridflexError } from '../model/index.js';
 export function parseScaled(text: string, scale: number, what: string): bigint {
   const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text.trim());
   if (!m)
-    throw new GridflexError('GFX_LEDGER_NUMBER', `${what}: "${text}" is not a decimal number`, {
-      status: 400,
+    throw new GridflexError(LEDGER_ERRORS.NUMBER, `${what}: "${text}" is not a decimal number`, {
+      kind: 'input',
     });
   const frac = m[3] ?? '';
   if (frac.length > scale && /[1-9]/.test(frac.slice(scale)))
-    throw new GridflexError('GFX_LEDGER_NUMBER', `${what}: "${text}" has more than ${scale} decimals`, {
-      status: 400,
+    throw new GridflexError(LEDGER_ERRORS.NUMBER, `${what}: "${text}" has more than ${scale} decimals`, {
+      kind: 'input',
     });
   const digits = `${m[2]}${frac.slice(0, scale).padEnd(scale, '0')}`;
   const v = BigInt(digits);

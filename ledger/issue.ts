@@ -5,6 +5,7 @@ import { type Bill, type Billing, billPeriod } from './billing.js';
 import { canonicalJson, sha256 } from './canonical.js';
 import type { Entry, Ledger } from './chain.js';
 import type { Community } from './community.js';
+import { LEDGER_ERRORS } from './errors.js';
 import { saveProfiles } from './privacy.js';
 import type { ReadingsBatch } from './readings.js';
 import {
@@ -174,9 +175,9 @@ export async function issueBills(
       }
       if (!options.correct)
         throw new GridflexError(
-          'GFX_LEDGER_PERIOD_BILLED',
+          LEDGER_ERRORS.PERIOD_BILLED,
           `${period.label} was billed (ledger entry ${current.seq}) from other readings; the issued bills stay as they are. Issue a correction (gridflex bill --correct) to reverse them and bill again`,
-          { status: 409, details: { run: current.seq } },
+          { kind: 'conflict', details: { run: current.seq } },
         );
       await ledger.append(
         id,

@@ -183,7 +183,7 @@ export class KeyFolder implements Keyring {
 
 function keyError(file: string, cause: unknown): GridflexError {
   return new GridflexError(LEDGER_KEY, `the ledger signing key ${file} cannot be read or created`, {
-    status: 500,
+    kind: 'internal',
     cause,
   });
 }

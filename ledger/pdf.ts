@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { GridflexError } from '../model/index.js';
+import { LEDGER_ERRORS } from './errors.js';
 
 /**
  * PDF of an HTML bill through headless Chromium's print-to-PDF (A4, the page's print styles).
@@ -24,7 +25,7 @@ export async function htmlToPdf(pages: readonly string[]): Promise<Buffer[]> {
     ({ chromium } = await import('playwright-core'));
   } catch (err) {
     throw new GridflexError(
-      'GFX_LEDGER_PDF',
+      LEDGER_ERRORS.PDF,
       `PDF needs the playwright-core package (npm install playwright-core); HTML, CSV and JSON need nothing: ${(err as Error).message.split('\n')[0]}`,
       { cause: err },
     );
@@ -40,7 +41,7 @@ export async function htmlToPdf(pages: readonly string[]): Promise<Buffer[]> {
   } catch (err) {
     await rm(profile, { recursive: true, force: true });
     throw new GridflexError(
-      'GFX_LEDGER_PDF',
+      LEDGER_ERRORS.PDF,
       `PDF needs Chromium at ${executablePath} (Debian: apt-get install chromium, or set GRIDFLEX_CHROMIUM): ${(err as Error).message.split('\n')[0]}`,
       { cause: err },
     );

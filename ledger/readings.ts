@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { GridflexError } from '../model/index.js';
 import { parseScaled } from './decimal.js';
+import { LEDGER_ERRORS } from './errors.js';
 
 /**
  * 15-minute meter data: CSV import, per-period series, gap estimation and register deltas.
@@ -36,7 +37,7 @@ export interface ReadingsBatch {
 }
 
 function fail(line: number, message: string): never {
-  throw new GridflexError('GFX_LEDGER_CSV', `readings line ${line}: ${message}`, { status: 400 });
+  throw new GridflexError(LEDGER_ERRORS.CSV, `readings line ${line}: ${message}`, { kind: 'input' });
 }
 
 export function parseReadingsCsv(text: string): ReadingsBatch {
@@ -150,9 +151,9 @@ export function seriesFor(batch: ReadingsBatch, meter: string, startMs: number, 
           data?.get(startMs + (t + j + WEEK) * QUARTER_MS)?.[0];
       if (v === undefined)
         throw new GridflexError(
-          'GFX_LEDGER_DATA_GAP',
+          LEDGER_ERRORS.DATA_GAP,
           `meter ${meter} has no reading for ${new Date(startMs + (t + j) * QUARTER_MS).toISOString()} and none to estimate it from`,
-          { status: 422, details: { meter, intervalStart: startMs + (t + j) * QUARTER_MS } },
+          { kind: 'input', details: { meter, intervalStart: startMs + (t + j) * QUARTER_MS } },
         );
       values[t + j] = v;
       flags[t + j] = Flag.estimated;

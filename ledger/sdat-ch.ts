@@ -3,6 +3,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { z } from 'zod';
 import { GridflexError, parseOrThrow } from '../model/index.js';
 import { parseScaled } from './decimal.js';
+import { LEDGER_ERRORS } from './errors.js';
 import { Flag, QUARTER_MS, type ReadingsBatch } from './readings.js';
 
 /**
@@ -119,8 +120,8 @@ export interface SdatBatch extends ReadingsBatch {
 }
 
 function fail(doc: string, where: string, message: string): never {
-  throw new GridflexError('GFX_LEDGER_SDAT', `${doc}: ${where}: ${message}`, {
-    status: 400,
+  throw new GridflexError(LEDGER_ERRORS.SDAT, `${doc}: ${where}: ${message}`, {
+    kind: 'input',
     details: { file: doc, element: where },
   });
 }

@@ -2,6 +2,7 @@ import { GridflexError } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import { canonicalJson, sha256 } from './canonical.js';
 import type { CommunityConfig } from './community.js';
+import { LEDGER_ERRORS } from './errors.js';
 import { Flag, QUARTER_MS, type ReadingsBatch } from './readings.js';
 
 const WEEK_MS = 7 * 24 * 3_600_000;
@@ -70,9 +71,9 @@ export async function communityReadingsFromStore(
   const missing = billedMeters(config).filter((m) => !points[m]);
   if (missing.length > 0)
     throw new GridflexError(
-      'GFX_LEDGER_NO_POINT',
+      LEDGER_ERRORS.NO_POINT,
       `points: meter ${missing.join(', ')} of community ${config.id} has no store point; add "points: { ${missing[0]}: site/device/point }" to the community file`,
-      { status: 400, details: { meters: missing } },
+      { kind: 'input', details: { meters: missing } },
     );
   return readingsFromStore(store, points, startMs, endMs);
 }

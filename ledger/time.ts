@@ -4,6 +4,7 @@
  * 92, 96 or 100 quarter-hours.
  */
 import { GridflexError } from '../model/index.js';
+import { LEDGER_ERRORS } from './errors.js';
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 function formatter(tz: string): Intl.DateTimeFormat {
@@ -81,8 +82,8 @@ export interface Period {
 export function monthPeriod(label: string, tz: string): Period {
   const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(label);
   if (!m)
-    throw new GridflexError('GFX_LEDGER_PERIOD', `period "${label}" is not a month like 2026-10`, {
-      status: 400,
+    throw new GridflexError(LEDGER_ERRORS.PERIOD, `period "${label}" is not a month like 2026-10`, {
+      kind: 'input',
     });
   const y = Number(m[1]);
   const mo = Number(m[2]);

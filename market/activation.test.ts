@@ -70,7 +70,7 @@ describe('activation requests against obligations', () => {
     expect(() => planActivation(request(over), product('mfrr'), [obligation()])).toThrow(
       expect.objectContaining({
         code: 'GFX_MARKET_ACTIVATION',
-        status: 422,
+        kind: 'input',
         details: { problems: expect.arrayContaining([problem]) },
       }),
     );

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { GridflexError, IdSchema } from '../model/index.js';
 import type { Obligation } from './bids.js';
+import { MARKET_ERRORS } from './errors.js';
 import type { Product } from './product.js';
 import { proportional, toKw, toW } from './shares.js';
 
@@ -74,8 +75,8 @@ export function planActivation(
     );
   else if (askedW > heldW) problems.push(`kw: ${request.kw} kW is more than the ${toKw(heldW)} kW held`);
   if (problems.length > 0)
-    throw new GridflexError('GFX_MARKET_ACTIVATION', `activation ${request.id} refused: ${problems[0]}`, {
-      status: 422,
+    throw new GridflexError(MARKET_ERRORS.ACTIVATION, `activation ${request.id} refused: ${problems[0]}`, {
+      kind: 'input',
       details: { problems },
     });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GridflexError } from '../model/index.js';
+import { MARKET_ERRORS } from './errors.js';
 
 /**
  * Baselines: what a site would have drawn without the activation. Definitions from
@@ -88,7 +89,7 @@ export interface DayMatchingResult {
 }
 
 function dataError(message: string, details?: unknown): GridflexError {
-  return new GridflexError('GFX_MARKET_BASELINE_DATA', message, { status: 422, details });
+  return new GridflexError(MARKET_ERRORS.BASELINE_DATA, message, { kind: 'input', details });
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { GridflexError, IdSchema } from '../model/index.js';
 import type { Availability } from './availability.js';
+import { MARKET_ERRORS } from './errors.js';
 import { DirectionSchema, type Product } from './product.js';
 import { proportional, toKw, toW } from './shares.js';
 
@@ -75,9 +76,9 @@ export function buildBids(
 ): { bids: Bid[]; skipped: SkippedPeriod[] } {
   if (availability.productId !== product.id)
     throw new GridflexError(
-      'GFX_MARKET_PRODUCT_MISMATCH',
+      MARKET_ERRORS.PRODUCT_MISMATCH,
       `availability was computed for ${availability.productId}, not ${product.id}`,
-      { status: 400 },
+      { kind: 'input' },
     );
   const price = bidPrice(strategy);
   const stepW = toW(product.bidStepKw);
@@ -204,8 +205,8 @@ export function acceptBids(bids: Bid[], acceptances: Acceptance[], product: Prod
     }
   }
   if (problems.length > 0)
-    throw new GridflexError('GFX_MARKET_ACCEPTANCE', `acceptance refused: ${problems[0]}`, {
-      status: 400,
+    throw new GridflexError(MARKET_ERRORS.ACCEPTANCE, `acceptance refused: ${problems[0]}`, {
+      kind: 'input',
       details: { problems },
     });
   return obligations;

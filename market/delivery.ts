@@ -1,4 +1,5 @@
 import { GridflexError } from '../model/index.js';
+import { MARKET_ERRORS } from './errors.js';
 
 /**
  * Proof of delivery: delivered power against a baseline, per activation and site, and the
@@ -45,9 +46,9 @@ export function siteDelivery(
 ): SiteDelivery {
   if (input.baselineKw.length !== input.meteredKw.length)
     throw new GridflexError(
-      'GFX_MARKET_METER_DATA',
+      MARKET_ERRORS.METER_DATA,
       `site ${input.siteId}: ${input.baselineKw.length} baseline values but ${input.meteredKw.length} metered`,
-      { status: 422, details: { siteId: input.siteId } },
+      { kind: 'input', details: { siteId: input.siteId } },
     );
   const h = intervalMs / 3_600_000;
   const sign = direction === 'up' ? 1 : -1;

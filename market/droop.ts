@@ -1,4 +1,5 @@
 import { GridflexError } from '../model/index.js';
+import { MARKET_ERRORS } from './errors.js';
 import type { Activation, Product } from './product.js';
 
 type DroopActivation = Extract<Activation, { kind: 'frequency_droop' }>;
@@ -28,8 +29,8 @@ export function ffrTrigger(
   const sorted = [...activation.triggers].sort((a, b) => b.hz - a.hz);
   const chosen = hz === undefined ? sorted[0] : sorted.find((t) => t.hz === hz);
   if (!chosen)
-    throw new GridflexError('GFX_MARKET_FFR_TRIGGER', `FFR has no trigger at ${hz} Hz`, {
-      status: 400,
+    throw new GridflexError(MARKET_ERRORS.FFR_TRIGGER, `FFR has no trigger at ${hz} Hz`, {
+      kind: 'input',
       details: { triggers: sorted.map((t) => t.hz) },
     });
   return chosen;
@@ -129,8 +130,8 @@ export function stepLocalResponse(
     return { tMs: sample.tMs, targetKw: 0, kw, ...(kw > 0 ? { ffrSupportFromMs: supportFrom } : {}) };
   }
   throw new GridflexError(
-    'GFX_MARKET_NOT_LOCAL',
+    MARKET_ERRORS.NOT_LOCAL,
     `${product.name} is activated by the operator, not by local frequency`,
-    { status: 400, details: { product: product.id } },
+    { kind: 'input', details: { product: product.id } },
   );
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { loadConfigFile, validateConfig } from '../config/load.js';
-import { GridflexError, IdSchema, type Site } from '../model/index.js';
+import { GridflexError, IdSchema, MODEL_ERRORS, type Site } from '../model/index.js';
 import type { ProductCatalog } from './product.js';
 
 /**
@@ -78,7 +78,7 @@ export async function loadPortfolios(
 
 export function findPortfolio(portfolios: readonly Portfolio[], id: string): Portfolio {
   const p = portfolios.find((x) => x.id === id);
-  if (!p) throw new GridflexError('GFX_NOT_FOUND', `no portfolio "${id}"`, { status: 404 });
+  if (!p) throw new GridflexError(MODEL_ERRORS.NOT_FOUND, `no portfolio "${id}"`, { kind: 'not_found' });
   return p;
 }
 

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadConfigFile } from '../config/load.js';
 import { DurationSchema, GridflexError, IdSchema } from '../model/index.js';
+import { MARKET_ERRORS } from './errors.js';
 
 /**
  * Sign convention used throughout market/: **up** is more power towards the grid (less
@@ -199,8 +200,8 @@ export async function loadProducts(path: string = DEFAULT_PRODUCTS_FILE): Promis
 export function findProduct(catalog: ProductCatalog, id: string): Product {
   const product = catalog.products.find((p) => p.id === id);
   if (!product)
-    throw new GridflexError('GFX_MARKET_UNKNOWN_PRODUCT', `unknown market product "${id}"`, {
-      status: 404,
+    throw new GridflexError(MARKET_ERRORS.UNKNOWN_PRODUCT, `unknown market product "${id}"`, {
+      kind: 'not_found',
       details: { product: id, known: catalog.products.map((p) => p.id) },
     });
   return product;

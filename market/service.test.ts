@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ErrorKind } from '../model/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { loadProducts } from './product.js';
 import { MarketRepository, migrateMarket } from './repository.js';
@@ -50,10 +51,10 @@ async function holdMfrr() {
   return service.accept('alpine', 'mfrr', [{ bidId: bids[0]!.id }]);
 }
 
-async function expectUnchanged(action: () => Promise<unknown>, status: number, code: string) {
+async function expectUnchanged(action: () => Promise<unknown>, kind: ErrorKind, code: string) {
   const before = await repo.counts();
   const started = executor.plans.size;
-  await expect(action()).rejects.toMatchObject({ status, code });
+  await expect(action()).rejects.toMatchObject({ kind, code });
   expect(await repo.counts()).toEqual(before);
   expect(executor.plans.size).toBe(started);
 }
@@ -86,25 +87,25 @@ describe('market service', () => {
     expect(obligation).toMatchObject({ kw: 1000, sustainMs: 750_000 + 300_000 });
     await expectUnchanged(
       () => service.accept('alpine', 'mfrr', [{ bidId: obligation!.id }]),
-      409,
+      'conflict',
       'GFX_MARKET_ACCEPTANCE',
     );
     const { bids } = await service.bids('alpine', hour);
     const open = bids.find((b) => !b.accepted)!.bid;
     await expectUnchanged(
       () => service.accept('alpine', 'mfrr', [{ bidId: open.id }, { bidId: 'mfrr:nope:0' }]),
-      400,
+      'input',
       'GFX_MARKET_ACCEPTANCE',
     );
     await expectUnchanged(
       () => service.accept('alpine', 'mfrr', [{ bidId: open.id, acceptedKw: 2000 }]),
-      400,
+      'input',
       'GFX_MARKET_ACCEPTANCE',
     );
     // Another portfolio cannot accept this portfolio's bid.
     await expectUnchanged(
       () => service.accept('nordic', 'mfrr', [{ bidId: open.id }]),
-      400,
+      'input',
       'GFX_MARKET_ACCEPTANCE',
     );
   });
@@ -135,10 +136,14 @@ describe('market service', () => {
 
     await expectUnchanged(
       () => service.activate('alpine', { ...body, kw: 900 }, 'olga'),
-      409,
+      'conflict',
       'GFX_MARKET_DUPLICATE_ID',
     );
-    await expectUnchanged(() => service.activate('nordic', body, 'olga'), 409, 'GFX_MARKET_DUPLICATE_ID');
+    await expectUnchanged(
+      () => service.activate('nordic', body, 'olga'),
+      'conflict',
+      'GFX_MARKET_DUPLICATE_ID',
+    );
   });
 
   it('refuses out-of-bounds activations whole and stores nothing', async () => {
@@ -146,26 +151,26 @@ describe('market service', () => {
     const base = { id: 'A39-2', productId: 'mfrr', durationMs: 600_000, kw: 800 };
     await expectUnchanged(
       () => service.activate('alpine', { ...base, kw: 1200 }, null),
-      422,
+      'input',
       'GFX_MARKET_ACTIVATION',
     );
     await expectUnchanged(
       () => service.activate('alpine', { ...base, start: new Date(T0 + 2 * H).toISOString() }, null),
-      422,
+      'input',
       'GFX_MARKET_ACTIVATION',
     );
     await expectUnchanged(
       () => service.activate('alpine', { ...base, start: new Date(T0 - H).toISOString() }, null),
-      422,
+      'input',
       'GFX_MARKET_ACTIVATION',
     );
-    await expectUnchanged(() => service.activate('nordic', base, null), 422, 'GFX_MARKET_ACTIVATION');
+    await expectUnchanged(() => service.activate('nordic', base, null), 'input', 'GFX_MARKET_ACTIVATION');
     await expectUnchanged(
       () => service.activate('nordic', { ...base, productId: 'dr-event' }, null),
-      404,
+      'not_found',
       'GFX_MARKET_UNKNOWN_PRODUCT',
     );
-    await expectUnchanged(() => service.activate('atlantis', base, null), 404, 'GFX_NOT_FOUND');
+    await expectUnchanged(() => service.activate('atlantis', base, null), 'not_found', 'GFX_NOT_FOUND');
   });
 
   it('runs received → dispatching → active → restoring → completed and reports delivery against the meter-before baseline', async () => {
@@ -202,7 +207,7 @@ describe('market service', () => {
     });
     expect(report.baseline).toMatchObject({ method: 'meter_before', intervalMs: 60_000 });
     expect(await service.reports('alpine', hour)).toEqual(report.rows);
-    await expect(service.status('nordic', 'A39-3')).rejects.toMatchObject({ status: 404 });
+    await expect(service.status('nordic', 'A39-3')).rejects.toMatchObject({ kind: 'not_found' });
   });
 
   it('schedules a future DR event, cancels it before its start without dispatching, and reports a 10-of-10 baseline', async () => {
@@ -255,7 +260,7 @@ describe('market service', () => {
     await service.tick();
     expect((await service.status('alpine', 'A39-5')).activation.state).toBe('failed');
     await expect(service.cancel('alpine', 'A39-5', null)).rejects.toMatchObject({
-      status: 409,
+      kind: 'conflict',
       code: 'GFX_MARKET_FINAL',
     });
   });
@@ -288,7 +293,7 @@ describe('market service', () => {
       now: () => clock,
     });
     await expect(blind.report('alpine', 'A39-7')).rejects.toMatchObject({
-      status: 422,
+      kind: 'input',
       code: 'GFX_MARKET_METER_DATA',
     });
     expect(await repo.counts()).toMatchObject({ market_reports: 0 });

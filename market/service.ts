@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { GridflexError, IdSchema } from '../model/index.js';
+import { GridflexError, IdSchema, MODEL_ERRORS } from '../model/index.js';
 import { type ActivationRequest, planActivation } from './activation.js';
 import { type Availability, availability, type HeadroomPlan, HeadroomPlanSchema } from './availability.js';
 import { dayMatchingBaseline, meterBeforeBaseline, TEN_OF_TEN } from './baseline.js';
@@ -14,6 +14,7 @@ import {
   type SkippedPeriod,
 } from './bids.js';
 import { type SettlementRow, settlementRows } from './delivery.js';
+import { MARKET_ERRORS } from './errors.js';
 import type { ActivationExecutor, ExecutionState, ExecutionStatus } from './executor.js';
 import { findPortfolio, type Portfolio } from './portfolio.js';
 import { findProduct, type Product, type ProductCatalog } from './product.js';
@@ -155,10 +156,10 @@ export class MarketService {
     const product = findProduct(this.o.catalog, productId);
     if (!portfolio.products.includes(product.id))
       throw new GridflexError(
-        'GFX_MARKET_UNKNOWN_PRODUCT',
+        MARKET_ERRORS.UNKNOWN_PRODUCT,
         `portfolio ${portfolio.id} does not offer ${productId}`,
         {
-          status: 404,
+          kind: 'not_found',
         },
       );
     return product;
@@ -176,10 +177,10 @@ export class MarketService {
     const parsed = HeadroomPlanSchema.safeParse(raw);
     if (!parsed.success)
       throw new GridflexError(
-        'GFX_MARKET_HEADROOM',
+        MARKET_ERRORS.HEADROOM,
         `the headroom plan is invalid: ${parsed.error.issues[0]?.message}`,
         {
-          status: 500,
+          kind: 'internal',
           details: {
             issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
           },
@@ -274,10 +275,10 @@ export class MarketService {
     };
     if (request.startMs + request.durationMs <= now)
       throw new GridflexError(
-        'GFX_MARKET_ACTIVATION',
+        MARKET_ERRORS.ACTIVATION,
         `activation ${body.id} refused: start: it would already be over`,
         {
-          status: 422,
+          kind: 'input',
           details: { problems: ['start: the activation would already be over'] },
         },
       );
@@ -316,9 +317,9 @@ export class MarketService {
   ): Promise<ActivationView> {
     if (existing.portfolioId !== portfolioId || existing.bodyHash !== hash)
       throw new GridflexError(
-        'GFX_MARKET_DUPLICATE_ID',
+        MARKET_ERRORS.DUPLICATE_ID,
         `id: activation ${existing.id} already exists with a different request; use a new id`,
-        { status: 409, details: { id: existing.id } },
+        { kind: 'conflict', details: { id: existing.id } },
       );
     return this.view(existing.id);
   }
@@ -350,10 +351,10 @@ export class MarketService {
       return this.view(activationId);
     if (FINAL_STATES.includes(record.state))
       throw new GridflexError(
-        'GFX_MARKET_FINAL',
+        MARKET_ERRORS.FINAL,
         `activation ${activationId} has already ended (${record.state})`,
         {
-          status: 409,
+          kind: 'conflict',
           details: { state: record.state },
         },
       );
@@ -470,10 +471,10 @@ export class MarketService {
     const meter = this.o.meter;
     if (!meter)
       throw new GridflexError(
-        'GFX_MARKET_METER_DATA',
+        MARKET_ERRORS.METER_DATA,
         'no meter data source is configured for delivery reports',
         {
-          status: 422,
+          kind: 'input',
         },
       );
     const product = findProduct(this.o.catalog, record.productId);
@@ -606,20 +607,20 @@ function complete(values: (number | null)[], siteId: string, when: string): numb
   const missing = values.findIndex((v) => v === null || !Number.isFinite(v));
   if (missing >= 0 || values.length === 0)
     throw new GridflexError(
-      'GFX_MARKET_METER_DATA',
+      MARKET_ERRORS.METER_DATA,
       `site ${siteId}: meter data missing ${when} (interval ${missing < 0 ? 0 : missing})`,
-      { status: 422, details: { siteId, interval: missing } },
+      { kind: 'input', details: { siteId, interval: missing } },
     );
   return values as number[];
 }
 
 function notFound(id: string): GridflexError {
-  return new GridflexError('GFX_NOT_FOUND', `no activation "${id}"`, { status: 404 });
+  return new GridflexError(MODEL_ERRORS.NOT_FOUND, `no activation "${id}"`, { kind: 'not_found' });
 }
 
 function alreadyAccepted(ids: string[]): GridflexError {
-  return new GridflexError('GFX_MARKET_ACCEPTANCE', `acceptance refused: ${ids[0]}: already accepted`, {
-    status: 409,
+  return new GridflexError(MARKET_ERRORS.ACCEPTANCE, `acceptance refused: ${ids[0]}: already accepted`, {
+    kind: 'conflict',
     details: { problems: ids.map((id) => `${id}: already accepted`) },
   });
 }

@@ -7,25 +7,47 @@ export interface FieldIssue {
   code: string;
 }
 
+/** Codes shared by every module (each module keeps its own in `<module>/errors.ts`). */
+export const MODEL_ERRORS = {
+  /** Input did not match its schema (`details.issues` names each field). */
+  VALIDATION: 'GFX_VALIDATION',
+  /** The thing asked for (site, bill, portfolio, …) does not exist. */
+  NOT_FOUND: 'GFX_NOT_FOUND',
+} as const;
+
 /**
- * Base of every error Gridflex raises on purpose. `code` is stable (documented per module,
- * e.g. `GFX_CONFIG_INVALID`); `status` is the HTTP status an API maps it to; `details` is
- * safe to show to the user who caused it.
+ * What kind of failure an error is, independent of the transport: `server/` maps it to an HTTP
+ * status, the CLI to an exit code. Modules say what went wrong, never how HTTP spells it.
+ */
+export const ERROR_KINDS = [
+  'input',
+  'not_found',
+  'conflict',
+  'forbidden',
+  'unavailable',
+  'internal',
+] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+/**
+ * Base of every error Gridflex raises on purpose. `code` is stable (kept as a constant in the
+ * module's catalogue, e.g. `OPT_ERRORS.solver`); `kind` classifies it (default `internal`);
+ * `details` is safe to show to the user who caused it.
  */
 export class GridflexError extends Error {
   readonly code: string;
-  readonly status: number;
+  readonly kind: ErrorKind;
   readonly details: unknown;
 
   constructor(
     code: string,
     message: string,
-    options: { status?: number; details?: unknown; cause?: unknown } = {},
+    options: { kind?: ErrorKind; details?: unknown; cause?: unknown } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
-    this.status = options.status ?? 500;
+    this.kind = options.kind ?? 'internal';
     this.details = options.details;
   }
 }
@@ -35,11 +57,11 @@ export class ValidationError extends GridflexError {
   readonly issues: FieldIssue[];
 
   /** `headline` starts the message, e.g. "sites.yaml is invalid"; the first issue follows it. */
-  constructor(headline: string, issues: FieldIssue[], code = 'GFX_VALIDATION') {
+  constructor(headline: string, issues: FieldIssue[], code: string = MODEL_ERRORS.VALIDATION) {
     const first = issues[0];
     const summary = first ? `${first.path || '(root)'}: ${first.message}` : 'invalid';
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
-    super(code, `${headline}: ${summary}${more}`, { status: 400, details: { issues } });
+    super(code, `${headline}: ${summary}${more}`, { kind: 'input', details: { issues } });
     this.issues = issues;
   }
 }

@@ -9,4 +9,6 @@ export const OPT_ERRORS = {
   cancelled: 'GFX_OPT_CANCELLED',
   /** The solver thread was stopped (budget, cancellation) with this solve still queued on it. */
   threadStopped: 'GFX_OPT_THREAD_STOPPED',
+  /** The problem is larger than the chosen solver can take. */
+  tooBig: 'GFX_OPT_TOO_BIG',
 } as const;

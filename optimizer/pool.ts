@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { GridflexError } from '../model/index.js';
+import { type ErrorKind, GridflexError } from '../model/index.js';
 import { OPT_ERRORS } from './errors.js';
 import type { LpModel } from './lp.js';
 import type { SolveRequest } from './solve-worker.js';
@@ -10,7 +10,7 @@ type Reply = {
   solution?: LpSolution;
   /** The LP's arrays handed back when they were moved to the thread. */
   lp?: Partial<LpArrays>;
-  error?: { code: string; message: string; status: number };
+  error?: { code: string; message: string; kind: ErrorKind };
 };
 
 /**
@@ -128,7 +128,7 @@ export class SolveWorker {
       else
         p.reject(
           new GridflexError(reply.error?.code ?? OPT_ERRORS.solver, reply.error?.message ?? 'solver failed', {
-            status: reply.error?.status ?? 500,
+            kind: reply.error?.kind ?? 'internal',
           }),
         );
     });
@@ -216,10 +216,12 @@ export class SolveWorker {
 
 function threadStopped(): GridflexError {
   return new GridflexError(OPT_ERRORS.threadStopped, 'the solver thread was stopped before this solve ran', {
-    status: 503,
+    kind: 'unavailable',
   });
 }
 
 function cancelled(): GridflexError {
-  return new GridflexError(OPT_ERRORS.cancelled, 'the solve was cancelled by a newer plan', { status: 409 });
+  return new GridflexError(OPT_ERRORS.cancelled, 'the solve was cancelled by a newer plan', {
+    kind: 'conflict',
+  });
 }

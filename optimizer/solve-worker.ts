@@ -83,7 +83,7 @@ parentPort?.on('message', async (req: SolveRequest) => {
     parentPort?.postMessage(
       {
         id: req.id,
-        error: { code: e.code, message: e.message, status: e.status },
+        error: { code: e.code, message: e.message, kind: e.kind },
         ...giveBack(req, transfer),
       },
       transfer,

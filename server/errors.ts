@@ -1,12 +1,58 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { type FieldIssue, formatPath, GridflexError } from '../model/index.js';
+import { type ErrorKind, type FieldIssue, formatPath, GridflexError } from '../model/index.js';
 
 /** The server's own error codes (routes also answer with the codes of the modules they call). */
 export const SERVER_ERRORS = {
   /** Another process (often a second Gridflex) already listens on the address. */
   PORT_IN_USE: 'GFX_PORT_IN_USE',
+  /** A username does not have the allowed form. */
+  AUTH_BAD_USERNAME: 'GFX_AUTH_BAD_USERNAME',
+  /** A role grant names a site or portfolio the role cannot hold. */
+  AUTH_BAD_GRANT: 'GFX_AUTH_BAD_GRANT',
+  AUTH_USER_EXISTS: 'GFX_AUTH_USER_EXISTS',
+  AUTH_NO_USER: 'GFX_AUTH_NO_USER',
+  /** The market service is not running on this server. */
+  MARKET_OFF: 'GFX_MARKET_OFF',
+  /** The signed-in user may not see this (another unit's bill). */
+  FORBIDDEN: 'GFX_FORBIDDEN',
+  /** A bill's PDF cannot be rendered here (no browser for the renderer). */
+  LEDGER_PDF: 'GFX_LEDGER_PDF',
 } as const;
+
+/**
+ * The only place where a GridflexError becomes an HTTP status (issue #12): by its kind, unless
+ * the code needs a more exact one below.
+ */
+export const STATUS_BY_KIND: Record<ErrorKind, number> = {
+  input: 400,
+  not_found: 404,
+  conflict: 409,
+  forbidden: 403,
+  unavailable: 503,
+  internal: 500,
+};
+
+/**
+ * Codes whose status is more exact than their kind's. 422: the request was well formed but the
+ * data it needs say no (a gap in readings, a cap, an activation outside the bid); 502: the device
+ * behind us answered wrongly or not at all (we are up; it is not).
+ */
+export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  GFX_LEDGER_PRICE_CAP: 422,
+  GFX_LEDGER_DATA_GAP: 422,
+  GFX_LEDGER_NO_TARIFF: 422,
+  GFX_MARKET_ACTIVATION: 422,
+  GFX_MARKET_METER_DATA: 422,
+  GFX_MARKET_BASELINE_DATA: 422,
+  GFX_GW_MODBUS_EXCEPTION: 502,
+  GFX_DEVICE_UNREACHABLE: 502,
+};
+
+/** The HTTP status an API answers a GridflexError with. */
+export function httpStatus(err: GridflexError): number {
+  return STATUS_BY_CODE[err.code] ?? STATUS_BY_KIND[err.kind] ?? 500;
+}
 
 /** Every error response has this shape. `error` is a stable code; `details` is safe to show. */
 export interface ErrorBody {
@@ -17,7 +63,7 @@ export interface ErrorBody {
 
 /**
  * Map errors to JSON: validation problems to 400 naming each field (`querystring.from`),
- * Gridflex errors to their own status and code, anything else to 500 with no internals
+ * Gridflex errors to the status of their kind (`httpStatus`) and their code, anything else to 500 with no internals
  * (the log has them, under the request id the body quotes).
  */
 export function installErrorHandler(app: FastifyInstance): void {
@@ -43,9 +89,10 @@ export function installErrorHandler(app: FastifyInstance): void {
       return reply.code(400).send(body);
     }
     if (err instanceof GridflexError) {
-      if (err.status >= 500) req.log.error({ err }, err.message);
+      const status = httpStatus(err);
+      if (status >= 500) req.log.error({ err }, err.message);
       const body: ErrorBody = { error: err.code, message: err.message, details: err.details };
-      return reply.code(err.status).send(body);
+      return reply.code(status).send(body);
     }
     if (isResponseSerializationError(err)) {
       req.log.error({ err, issues: err.cause.issues }, 'response did not match its schema');

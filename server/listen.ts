@@ -21,7 +21,7 @@ export async function listenOrExplain(
         code === 'EADDRINUSE'
           ? `${at.host}:${at.port} is already in use (another Gridflex running?); stop it or choose another --port`
           : `not allowed to listen on ${at.host}:${at.port} (ports below 1024 need privileges); choose another --port`,
-        { status: 500, details: { host: at.host, port: at.port } },
+        { kind: 'internal', details: { host: at.host, port: at.port } },
       );
     throw err;
   }

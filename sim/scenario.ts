@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadConfigFile } from '../config/load.js';
 import { GridflexError, IdSchema, LocationSchema, TimezoneSchema } from '../model/index.js';
+import { SIM_ERRORS } from './errors.js';
 import { LOAD_PROFILES } from './physics/load.js';
 
 const kw = z.number().nonnegative();
@@ -223,9 +224,9 @@ export async function loadScenario(nameOrFile: string): Promise<Scenario> {
   const path = builtIn ? builtInScenarioPath(nameOrFile) : nameOrFile;
   if (!builtIn && !existsSync(path) && !/[./\\]/.test(nameOrFile)) {
     throw new GridflexError(
-      'GFX_SIM_SCENARIO',
+      SIM_ERRORS.SCENARIO,
       `unknown scenario ${nameOrFile}: use one of ${BUILT_IN_SCENARIOS.join(', ')} or a YAML file path`,
-      { status: 400 },
+      { kind: 'input' },
     );
   }
   return loadConfigFile(ScenarioSchema, path);

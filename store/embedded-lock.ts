@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GridflexError } from '../model/index.js';
+import { STORE_ERRORS } from './errors.js';
 
 function alive(pid: number): boolean {
   try {
@@ -22,7 +23,7 @@ export function lockDataDir(dir: string): () => void {
   const file = join(dir, 'gridflex.lock');
   if (heldHere.has(file)) {
     throw new GridflexError(
-      'GFX_STORE_LOCKED',
+      STORE_ERRORS.LOCKED,
       `the embedded database in ${dir} is already open in this process`,
     );
   }
@@ -40,12 +41,12 @@ export function lockDataDir(dir: string): () => void {
       // Our own pid in a lock we do not hold is a leftover from an earlier run (containers reuse pids).
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
         throw new GridflexError(
-          'GFX_STORE_LOCKED',
+          STORE_ERRORS.LOCKED,
           `the embedded database in ${dir} is in use by another Gridflex process (pid ${pid}); stop it, or pass --data with another folder`,
         );
       }
       rmSync(file, { force: true });
     }
   }
-  throw new GridflexError('GFX_STORE_LOCKED', `cannot lock the embedded database in ${dir}`);
+  throw new GridflexError(STORE_ERRORS.LOCKED, `cannot lock the embedded database in ${dir}`);
 }

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { GridflexError } from '../model/index.js';
 import type { Db } from './db.js';
+import { STORE_ERRORS } from './errors.js';
 
 /** `timescale` when the TimescaleDB extension is in use, `plain` for PostgreSQL or PGlite without it. */
 export type Flavour = 'timescale' | 'plain';
@@ -40,7 +41,7 @@ export async function loadMigrations(module: string, dir: URL): Promise<Migratio
     const existing = byVersion.get(version) ?? { version, name, common: '', timescale: '', plain: '' };
     if (existing.name !== name) {
       throw new GridflexError(
-        'GFX_STORE_MIGRATION',
+        STORE_ERRORS.MIGRATION,
         `migration ${module} ${version} has two names: ${existing.name}, ${name}`,
       );
     }
@@ -87,7 +88,7 @@ export async function migrate(db: Db, set: MigrationSet, flavour: Flavour): Prom
       if (prev) {
         if (prev.checksum !== checksum(m, prev.flavour as Flavour)) {
           throw new GridflexError(
-            'GFX_STORE_MIGRATION_CHANGED',
+            STORE_ERRORS.MIGRATION_CHANGED,
             `migration ${set.module} ${m.version}_${m.name} was changed after it was applied; add a new migration instead`,
           );
         }

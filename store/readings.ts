@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { GridflexError, isCounter, type PointKind, type Quality, type Reading } from '../model/index.js';
 import type { CopyTransaction, CopyTx, Db } from './db.js';
+import { STORE_ERRORS } from './errors.js';
 import type { Flavour } from './migrate.js';
 
 const QUALITY_CODE: Record<Quality, number> = { good: 0, uncertain: 1, bad: 2 };
@@ -71,7 +72,7 @@ const HOUR = 60 * 60_000;
 
 export class UnknownPointError extends GridflexError {
   constructor(pointId: string) {
-    super('GFX_STORE_UNKNOWN_POINT', `no readings are stored for point "${pointId}"`, { status: 404 });
+    super(STORE_ERRORS.UNKNOWN_POINT, `no readings are stored for point "${pointId}"`, { kind: 'not_found' });
   }
 }
 

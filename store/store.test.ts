@@ -245,7 +245,7 @@ for (const backend of testBackends) {
         store.readings.range({ pointId: 'no/such/point', from: 0, to: 1, bucketMs: null }),
       ).rejects.toMatchObject({
         code: 'GFX_STORE_UNKNOWN_POINT',
-        status: 404,
+        kind: 'not_found',
       });
     });
 

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { GridflexError } from '../model/index.js';
 import type { CopyTransaction, Db } from './db.js';
 import { lockDataDir } from './embedded-lock.js';
+import { STORE_ERRORS } from './errors.js';
 import { type Flavour, loadMigrations, type MigrationSet, migrate } from './migrate.js';
 import { PgDb } from './pg-db.js';
 import { openEmbeddedPglite, PGliteDb, type PGliteLike } from './pglite-db.js';
@@ -36,7 +37,7 @@ export interface Store {
 
 export class StoreUnavailableError extends GridflexError {
   constructor(message: string, cause?: unknown) {
-    super('GFX_STORE_UNAVAILABLE', message, { status: 503, cause });
+    super(STORE_ERRORS.UNAVAILABLE, message, { kind: 'unavailable', cause });
   }
 }
 
@@ -53,7 +54,7 @@ async function timescaleAvailable(db: Db, mode: 'auto' | 'on' | 'off'): Promise<
   }
   if (!row.installed && mode === 'on') {
     throw new GridflexError(
-      'GFX_STORE_NO_TIMESCALE',
+      STORE_ERRORS.NO_TIMESCALE,
       'timescale: on was requested, but this database has no TimescaleDB extension',
     );
   }

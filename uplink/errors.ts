@@ -12,6 +12,6 @@ export const UPLINK_ERRORS = {
 
 export class UplinkError extends GridflexError {
   constructor(code: (typeof UPLINK_ERRORS)[keyof typeof UPLINK_ERRORS], message: string, cause?: unknown) {
-    super(code, message, { status: 503, cause });
+    super(code, message, { kind: 'unavailable', cause });
   }
 }

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { DurationSchema, GridflexError, IdSchema } from '../../model/index.js';
 import { parseOptions } from '../args.js';
+import { CLI_ERRORS } from '../errors.js';
 
 const H = 3_600_000;
 const Iso = z.iso.datetime({ offset: true, message: 'expected an ISO 8601 time like 2026-11-23T10:00:00Z' });
@@ -107,9 +108,9 @@ async function api(c: Connection, method: 'GET' | 'POST', path: string, body?: u
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new GridflexError(
-      'GFX_CLI_CONNECT',
+      CLI_ERRORS.CONNECT,
       `cannot reach ${url.origin}: ${cause?.code ?? cause?.message ?? (err as Error).message} (is gridflex running there? --url)`,
-      { status: 503 },
+      { kind: 'unavailable' },
     );
   }
   if (res.ok) return res;
@@ -129,7 +130,10 @@ async function api(c: Connection, method: 'GET' | 'POST', path: string, body?: u
       : res.status === 403 && code === 'GFX_TOKEN_READ_ONLY'
         ? ' (create a token with --write)'
         : '';
-  throw new GridflexError(code, `${url.pathname}: ${message}${hint}`, { status: res.status });
+  throw new GridflexError(code, `${url.pathname}: ${message}${hint}`, {
+    // The server refused the request (4xx: the user's input or rights) or failed (5xx).
+    kind: res.status < 500 ? 'input' : 'unavailable',
+  });
 }
 
 /** The portfolio named, or the only one the token may see. */
@@ -140,11 +144,11 @@ async function portfolioOf(c: Connection): Promise<string> {
   };
   if (portfolios.length === 1) return portfolios[0]!.id;
   throw new GridflexError(
-    'GFX_CLI_ARGS',
+    CLI_ERRORS.ARGS,
     portfolios.length === 0
       ? '--portfolio: this token sees no portfolio'
       : `--portfolio: choose one of ${portfolios.map((p) => p.id).join(', ')}`,
-    { status: 400 },
+    { kind: 'input' },
   );
 }
 

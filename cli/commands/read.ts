@@ -6,6 +6,7 @@ import { Gateway, type GatewayConfig } from '../../gateway/index.js';
 import { GridflexError, type Reading, unitOf } from '../../model/index.js';
 import { Hub } from '../../stream/index.js';
 import { parseOptions } from '../args.js';
+import { CLI_ERRORS } from '../errors.js';
 import { stopOnSignals } from '../signals.js';
 import { PkiOptionSchema } from './browse.js';
 
@@ -63,7 +64,7 @@ export function register(program: Command): void {
       if (out.unreachable) {
         const down = gw.status().filter((s) => s.state === 'unreachable');
         throw new GridflexError(
-          'GFX_GW_UNREACHABLE',
+          CLI_ERRORS.GW_UNREACHABLE,
           `${down.length} of ${cfg.devices.length} devices unreachable: ${down.map((s) => s.lastError ?? `${s.device}: no answer`).join('; ')}`,
         );
       }

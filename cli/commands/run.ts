@@ -6,6 +6,7 @@ import { loadGridflexConfig } from '../../app/config.js';
 import { startGridflex } from '../../app/start.js';
 import { GridflexError } from '../../model/index.js';
 import { PortOptionSchema, parseOptions } from '../args.js';
+import { CLI_ERRORS } from '../errors.js';
 import { stopOnSignals } from '../signals.js';
 
 export const RunOptionsSchema = z.object({
@@ -29,9 +30,9 @@ async function databaseUrl(): Promise<string | undefined> {
     u.password = (await readFile(file, 'utf8')).trim();
   } catch (err) {
     throw new GridflexError(
-      'GFX_CLI_ARGS',
+      CLI_ERRORS.ARGS,
       `GRIDFLEX_DB_PASSWORD_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      { status: 400 },
+      { kind: 'input' },
     );
   }
   return u.toString();

@@ -5,6 +5,7 @@ import { loadGatewayView } from '../../app/config.js';
 import { decodeSunSpecString, discoverSunSpec, ModbusLink, SUNSPEC_MODELS } from '../../gateway/index.js';
 import { GridflexError, ValidationError } from '../../model/index.js';
 import { parseOptions } from '../args.js';
+import { CLI_ERRORS } from '../errors.js';
 
 export const ScanOptionsSchema = z.object({
   config: z.string().min(1).optional(),
@@ -81,7 +82,7 @@ export function register(program: Command): void {
         const map = await discoverSunSpec(read);
         if (!map)
           throw new GridflexError(
-            'GFX_GW_NO_SUNSPEC',
+            CLI_ERRORS.GW_NO_SUNSPEC,
             `no SunSpec map at ${host}:${port} unit ${opts.unit} (no "SunS" at 40000, 0 or 50000)`,
           );
         const common = map.models.find((m) => m.id === 1);

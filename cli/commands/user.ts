@@ -7,6 +7,7 @@ import { GridflexError } from '../../model/index.js';
 import { formatGrant, generatePassword, migrateServer, RoleSchema } from '../../server/index.js';
 import { openStore, type Store } from '../../store/index.js';
 import { parseOptions } from '../args.js';
+import { CLI_ERRORS } from '../errors.js';
 
 const DataOption = z.object({ data: z.string().min(1) });
 const GrantOption = z
@@ -105,8 +106,8 @@ export function register(program: Command): void {
     if (!opts.noPassword) {
       password = opts.passwordStdin ? await readStdin() : generatePassword();
       if (password.length < 10) {
-        throw new GridflexError('GFX_CLI_ARGS', 'the password must have at least 10 characters', {
-          status: 400,
+        throw new GridflexError(CLI_ERRORS.ARGS, 'the password must have at least 10 characters', {
+          kind: 'input',
         });
       }
     }
@@ -162,8 +163,8 @@ export function register(program: Command): void {
       return;
     }
     if (!opts.username) {
-      throw new GridflexError('GFX_CLI_ARGS', 'name the user to issue a token for, or give --revoke ID', {
-        status: 400,
+      throw new GridflexError(CLI_ERRORS.ARGS, 'name the user to issue a token for, or give --revoke ID', {
+        kind: 'input',
       });
     }
     const t = await request(opts.data, {

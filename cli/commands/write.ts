@@ -8,6 +8,7 @@ import { GridflexError, ValidationError } from '../../model/index.js';
 import { openStore } from '../../store/index.js';
 import { Hub } from '../../stream/index.js';
 import { parseOptions } from '../args.js';
+import { CLI_ERRORS } from '../errors.js';
 import { PkiOptionSchema } from './browse.js';
 
 export const WriteOptionsSchema = z.object({
@@ -77,8 +78,8 @@ export function register(program: Command): void {
         await gw.stop();
         console.log(JSON.stringify(rec));
         await gw.flushAudit().catch((err: Error) => {
-          throw new GridflexError('GFX_GW_AUDIT', `the write record was not stored: ${err.message}`, {
-            status: 500,
+          throw new GridflexError(CLI_ERRORS.GW_AUDIT, `the write record was not stored: ${err.message}`, {
+            kind: 'internal',
           });
         });
       } finally {
@@ -86,10 +87,10 @@ export function register(program: Command): void {
       }
       if (rec.outcome === 'written') return;
       throw new GridflexError(
-        `GFX_GW_WRITE_${rec.outcome.toUpperCase()}`,
+        CLI_ERRORS.WRITE_BY_OUTCOME[rec.outcome],
         `write ${rec.outcome}: ${rec.reason}`,
         {
-          status: rec.outcome === 'refused' ? 400 : 502,
+          kind: rec.outcome === 'refused' ? 'input' : 'unavailable',
         },
       );
     });

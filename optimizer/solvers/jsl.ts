@@ -1,5 +1,6 @@
 import jslModule, { type Model } from 'javascript-lp-solver';
 import { GridflexError } from '../../model/index.js';
+import { OPT_ERRORS } from '../errors.js';
 import { type LpModel, objectiveOf } from '../lp.js';
 import type { LpSolution, LpSolver } from '../solver.js';
 
@@ -34,15 +35,15 @@ export const jslSolver: LpSolver = {
     const size = jslSize(lp);
     if (size > JSL_MAX_SIZE)
       throw new GridflexError(
-        'GFX_OPT_TOO_BIG',
+        OPT_ERRORS.tooBig,
         `javascript-lp-solver cannot solve this problem in reasonable time (size ${size}, limit ${JSL_MAX_SIZE}); use --solver highs`,
-        { status: 400, details: { size, limit: JSL_MAX_SIZE } },
+        { kind: 'input', details: { size, limit: JSL_MAX_SIZE } },
       );
     const started = performance.now();
     const shift = new Float64Array(lp.numCols);
     for (let j = 0; j < lp.numCols; j++) {
       const lo = lp.colLower[j]!;
-      if (!Number.isFinite(lo)) throw new GridflexError('GFX_OPT_SOLVER', 'jsl needs finite lower bounds');
+      if (!Number.isFinite(lo)) throw new GridflexError(OPT_ERRORS.solver, 'jsl needs finite lower bounds');
       shift[j] = lo;
     }
     const constraints: Model['constraints'] = {};

@@ -1,5 +1,6 @@
 import { GridflexError } from '../../model/index.js';
 import type { Db } from '../../store/index.js';
+import { SERVER_ERRORS } from '../errors.js';
 import { checkGrants, type Grant, type Identity } from './identity.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
 import type { Role } from './roles.js';
@@ -46,13 +47,13 @@ export class AuthRepository {
   async addUser(user: NewUser, { replace = false } = {}): Promise<number> {
     if (!UsernameSchemaPattern.test(user.username)) {
       throw new GridflexError(
-        'GFX_AUTH_BAD_USERNAME',
+        SERVER_ERRORS.AUTH_BAD_USERNAME,
         `username "${user.username}": use 2-64 lower-case letters, digits, ".", "-" or "_"`,
-        { status: 400 },
+        { kind: 'input' },
       );
     }
     const problem = checkGrants(user.role, user.grants);
-    if (problem) throw new GridflexError('GFX_AUTH_BAD_GRANT', problem, { status: 400 });
+    if (problem) throw new GridflexError(SERVER_ERRORS.AUTH_BAD_GRANT, problem, { kind: 'input' });
     const hash = user.password === undefined ? null : await hashPassword(user.password);
     return this.db.transaction(async (tx) => {
       const existing = await tx.query<{ id: number }>('SELECT id FROM auth_users WHERE username = $1', [
@@ -60,8 +61,8 @@ export class AuthRepository {
       ]);
       let id = existing.rows[0]?.id;
       if (id !== undefined && !replace) {
-        throw new GridflexError('GFX_AUTH_USER_EXISTS', `user "${user.username}" already exists`, {
-          status: 409,
+        throw new GridflexError(SERVER_ERRORS.AUTH_USER_EXISTS, `user "${user.username}" already exists`, {
+          kind: 'conflict',
         });
       }
       if (id === undefined) {
@@ -188,7 +189,8 @@ export class AuthRepository {
     const user = await this.db.query<{ id: number }>('SELECT id FROM auth_users WHERE username = $1', [
       username,
     ]);
-    if (!user.rows[0]) throw new GridflexError('GFX_AUTH_NO_USER', `no user "${username}"`, { status: 404 });
+    if (!user.rows[0])
+      throw new GridflexError(SERVER_ERRORS.AUTH_NO_USER, `no user "${username}"`, { kind: 'not_found' });
     const t = newApiToken();
     await this.db.query(
       'INSERT INTO auth_tokens (id, user_id, name, secret_hash, read_only) VALUES ($1, $2, $3, $4, $5)',

@@ -1,6 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { DurationSchema, GridflexError, PointKeySchema, QualitySchema } from '../../model/index.js';
+import {
+  DurationSchema,
+  GridflexError,
+  MODEL_ERRORS,
+  PointKeySchema,
+  QualitySchema,
+} from '../../model/index.js';
 import type { AppContext } from '../context.js';
 import { auditAccess, visibility } from '../privacy.js';
 import type { Services } from '../services.js';
@@ -118,9 +124,13 @@ export function readingRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZ
         // A household's meter: not there for managers and operators; an admin's look is audited.
         const seen = visibility(ctx, req.identity!, req.params.id);
         if (seen === 'hidden')
-          throw new GridflexError('GFX_NOT_FOUND', `no readings are stored for point "${req.params.id}"`, {
-            status: 404,
-          });
+          throw new GridflexError(
+            MODEL_ERRORS.NOT_FOUND,
+            `no readings are stored for point "${req.params.id}"`,
+            {
+              kind: 'not_found',
+            },
+          );
         if (seen === 'audited')
           await auditAccess(s, req, [req.params.id], { from: iso(from), to: iso(to), bucketMs });
         const res = await ctx.store.readings.range({ pointId: req.params.id, from, to, bucketMs });

@@ -1,0 +1,7 @@
+/**
+ * Error codes of config/ (configuration files) (GridflexError.code): one catalogue, so throw sites and tests compare
+ * against a constant. The values are stable: clients and tests match on them.
+ */
+export const CONFIG_ERRORS = {
+  FILE: 'GFX_CONFIG_FILE',
+} as const;
