@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { GridflexError, PointKeySchema, TimezoneSchema } from '../model/index.js';
 import { parseScaled } from './decimal.js';
+import { LEDGER_ERRORS } from './errors.js';
 import { localMidnightUtc } from './time.js';
 
 /**
@@ -244,8 +245,8 @@ export function instantMs(value: string, tz: string, what: string): number {
   const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
   const ms = day ? localMidnightUtc(Number(day[1]), Number(day[2]), Number(day[3]), tz) : Date.parse(value);
   if (!Number.isFinite(ms) || ms % QUARTER !== 0)
-    throw new GridflexError('GFX_LEDGER_INSTANT', `${what}: ${value} is not on a quarter-hour`, {
-      status: 400,
+    throw new GridflexError(LEDGER_ERRORS.INSTANT, `${what}: ${value} is not on a quarter-hour`, {
+      kind: 'input',
     });
   return ms;
 }
@@ -303,9 +304,9 @@ export function compileCommunity(config: CommunityConfig): Community {
     for (let i = 1; i < list.length; i++)
       if (list[i]!.fromMs < list[i - 1]!.toMs)
         throw new GridflexError(
-          'GFX_LEDGER_MEMBERS',
+          LEDGER_ERRORS.MEMBERS,
           `unit ${u.id}: ${list[i - 1]!.recipient} and ${list[i]!.recipient} overlap; a move-out must not be after the next move-in`,
-          { status: 400 },
+          { kind: 'input' },
         );
     return list;
   });
@@ -327,7 +328,7 @@ export function compileCommunity(config: CommunityConfig): Community {
 /** The tariff version in force at `ms`; a period without a tariff cannot be billed. */
 export function tariffAt(c: Community, ms: number): Tariff {
   for (const t of c.tariffs) if (t.fromMs <= ms && ms < t.toMs) return t;
-  throw new GridflexError('GFX_LEDGER_NO_TARIFF', `no tariff is valid on ${new Date(ms).toISOString()}`, {
-    status: 422,
+  throw new GridflexError(LEDGER_ERRORS.NO_TARIFF, `no tariff is valid on ${new Date(ms).toISOString()}`, {
+    kind: 'input',
   });
 }

@@ -26,6 +26,7 @@ import { GridflexError } from '../../model/index.js';
 import { openStore } from '../../store/index.js';
 import { parseOptions } from '../args.js';
 
+import { CLI_ERRORS } from '../errors.js';
 export const BillOptionsSchema = z
   .object({
     community: z.string().min(1),
@@ -78,10 +79,10 @@ export function register(program: Command): void {
         if (opts.method === 'hybrid') config.allocation.hybridVariant ??= 'residual-demand';
         if (opts.method !== 'dynamic' && config.units.some((u) => u.sharePercent === undefined))
           throw new GridflexError(
-            'GFX_CLI_ARGS',
+            CLI_ERRORS.ARGS,
             `--method ${opts.method} needs a sharePercent for every unit in ${opts.community}`,
             {
-              status: 400,
+              kind: 'input',
             },
           );
       }
@@ -167,9 +168,9 @@ export function readingsText(raw: Buffer, path: string): string {
       bytes = gunzipSync(raw);
     } catch (err) {
       throw new GridflexError(
-        'GFX_CLI_ARGS',
+        CLI_ERRORS.ARGS,
         `--readings: ${path} is gzip but cannot be decompressed (${(err as Error).message})`,
-        { status: 400 },
+        { kind: 'input' },
       );
     }
   }
@@ -185,9 +186,9 @@ export function readingsText(raw: Buffer, path: string): string {
       known?.[1] ??
       `binary data (starts with ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`;
     throw new GridflexError(
-      'GFX_CLI_ARGS',
+      CLI_ERRORS.ARGS,
       `--readings: ${path}${gzip ? ' (gzip)' : ''} is neither CSV text nor gzip-compressed CSV: it is ${what}`,
-      { status: 400 },
+      { kind: 'input' },
     );
   }
   return text;
@@ -210,8 +211,8 @@ async function readReadings(path: string, format: 'csv' | 'sdat-ch'): Promise<()
     if (names.length === 0) throw new Error('no .xml file');
     read = await Promise.all(names.map(async (name) => ({ name, raw: await readFile(name) })));
   } catch (err) {
-    throw new GridflexError('GFX_CLI_ARGS', `--readings: cannot read ${path} (${(err as Error).message})`, {
-      status: 400,
+    throw new GridflexError(CLI_ERRORS.ARGS, `--readings: cannot read ${path} (${(err as Error).message})`, {
+      kind: 'input',
     });
   }
   const docs = read.map(({ name, raw }) => ({ name: basename(name), text: readingsText(raw, name) }));

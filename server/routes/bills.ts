@@ -15,11 +15,12 @@ import {
   setProfileConsent,
   unitProfile,
 } from '../../ledger/index.js';
-import { GridflexError } from '../../model/index.js';
+import { GridflexError, MODEL_ERRORS } from '../../model/index.js';
 import type { Store } from '../../store/index.js';
 import { AuditLog } from '../audit.js';
 import type { Identity, ScopeResolver } from '../auth/identity.js';
 import type { AppContext } from '../context.js';
+import { SERVER_ERRORS } from '../errors.js';
 
 /**
  * Bills from the ledger. A resident sees only its own unit's bills (another unit's: 404, as if
@@ -152,7 +153,7 @@ export function billRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         const who = req.identity!;
         const found = await book.bill(id);
         if (!found || found.recipient.unit !== unit)
-          throw new GridflexError('GFX_NOT_FOUND', `no bill "${id}"`, { status: 404 });
+          throw new GridflexError(MODEL_ERRORS.NOT_FOUND, `no bill "${id}"`, { kind: 'not_found' });
         let bill: IssuedBill = found;
         if (isOther(who)) {
           const consent = await profileConsent(db, unit);
@@ -178,9 +179,9 @@ export function billRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           [pdf] = (await htmlToPdf([html])) as [Buffer];
         } catch (err) {
           throw new GridflexError(
-            'GFX_LEDGER_PDF',
+            SERVER_ERRORS.LEDGER_PDF,
             'the PDF cannot be made on this server (no Chromium); the HTML bill prints the same',
-            { status: 503, cause: err },
+            { kind: 'unavailable', cause: err },
           );
         }
         return reply.type('application/pdf').send(pdf);
@@ -204,11 +205,11 @@ export function billRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         const { unit, bill: id } = req.params;
         const found = await book.bill(id);
         if (!found || found.recipient.unit !== unit)
-          throw new GridflexError('GFX_NOT_FOUND', `no bill "${id}"`, { status: 404 });
+          throw new GridflexError(MODEL_ERRORS.NOT_FOUND, `no bill "${id}"`, { kind: 'not_found' });
         const code = req.query.checkpoint;
         const printed = code ? { seq: Number(code.split(':')[0]), hash: code.split(':')[1]! } : undefined;
         if (printed && !Number.isSafeInteger(printed.seq))
-          throw new GridflexError(LEDGER_CHECKPOINT, 'the checkpoint number is too large', { status: 400 });
+          throw new GridflexError(LEDGER_CHECKPOINT, 'the checkpoint number is too large', { kind: 'input' });
         const r = await book.verifyBill(id, printed);
         const message = r.ok
           ? `This bill is in the community's ledger (entry ${r.entry} of ${r.entries}), unchanged, signed on ${r.signedAt.slice(0, 10)} with the community's key ${r.keyId}.`
@@ -311,9 +312,9 @@ export function billRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           });
           if (!consent.boardMaySeeProfile)
             throw new GridflexError(
-              'GFX_FORBIDDEN',
+              SERVER_ERRORS.FORBIDDEN,
               'the resident has not consented to show this flat’s consumption profile; its bill shows the monthly totals',
-              { status: 403 },
+              { kind: 'forbidden' },
             );
         }
         const profile = await unitProfile(db, unit, period);
@@ -322,7 +323,7 @@ export function billRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             LEDGER_NO_PROFILE,
             `no stored consumption profile for ${unit} in ${period}`,
             {
-              status: 404,
+              kind: 'not_found',
             },
           );
         reply.header('content-disposition', `attachment; filename="${unit}-${period}.${req.query.format}"`);
@@ -357,7 +358,9 @@ export function billRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       async (req) => {
         const periods = await book.summaries(req.params.community);
         if (periods.length === 0 && req.identity!.role === 'admin')
-          throw new GridflexError('GFX_NOT_FOUND', `no community "${req.params.community}"`, { status: 404 });
+          throw new GridflexError(MODEL_ERRORS.NOT_FOUND, `no community "${req.params.community}"`, {
+            kind: 'not_found',
+          });
         return {
           community: req.params.community,
           periods: periods.map((p) => ({ ...p, summary: p.summary as unknown as Record<string, unknown> })),

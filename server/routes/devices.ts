@@ -7,6 +7,7 @@ import {
   GridflexError,
   IdSchema,
   listPoints,
+  MODEL_ERRORS,
   PointKindSchema,
   QualitySchema,
   type Site,
@@ -61,7 +62,7 @@ export function flowPoints(site: Site) {
 export function deviceRoutes(ctx: AppContext, s: Services, devices: SiteDevices): FastifyPluginAsyncZod {
   const siteOf = (id: string) => {
     const site = ctx.sites.find((x) => x.id === id);
-    if (!site) throw new GridflexError('GFX_NOT_FOUND', `no site "${id}"`, { status: 404 });
+    if (!site) throw new GridflexError(MODEL_ERRORS.NOT_FOUND, `no site "${id}"`, { kind: 'not_found' });
     return site;
   };
   const actor = (req: FastifyRequest) => ({

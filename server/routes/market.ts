@@ -4,9 +4,10 @@ import { z } from 'zod';
 import { AcceptanceSchema, PriceStrategySchema, settlementCsv, settlementJson } from '../../market/index.js';
 import { findPortfolio } from '../../market/portfolio.js';
 import { ActivationBodySchema, type MarketService } from '../../market/service.js';
-import { GridflexError, IdSchema } from '../../model/index.js';
+import { GridflexError, IdSchema, MODEL_ERRORS } from '../../model/index.js';
 import { covers } from '../auth/identity.js';
 import type { AppContext } from '../context.js';
+import { httpStatus, SERVER_ERRORS } from '../errors.js';
 import { eventStreams } from '../event-stream.js';
 import type { Services } from '../services.js';
 
@@ -30,13 +31,13 @@ function range(q: z.infer<typeof Range>, nowMs: number): { fromMs: number; toMs:
   const fromMs = q.from ? Date.parse(q.from) : Math.floor(nowMs / H) * H;
   const toMs = q.to ? Date.parse(q.to) : fromMs + 24 * H;
   if (!(toMs > fromMs))
-    throw new GridflexError('GFX_VALIDATION', 'querystring.to: must be after from', {
-      status: 400,
+    throw new GridflexError(MODEL_ERRORS.VALIDATION, 'querystring.to: must be after from', {
+      kind: 'input',
       details: { issues: [{ path: 'querystring.to', message: 'must be after from' }] },
     });
   if (toMs - fromMs > 31 * 24 * H)
-    throw new GridflexError('GFX_VALIDATION', 'querystring.to: at most 31 days after from', {
-      status: 400,
+    throw new GridflexError(MODEL_ERRORS.VALIDATION, 'querystring.to: at most 31 days after from', {
+      kind: 'input',
       details: { issues: [{ path: 'querystring.to', message: 'at most 31 days after from' }] },
     });
   return { fromMs, toMs };
@@ -51,8 +52,8 @@ function range(q: z.infer<typeof Range>, nowMs: number): { fromMs: number; toMs:
 export function marketRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZod {
   const market = (): MarketService => {
     if (!ctx.market)
-      throw new GridflexError('GFX_MARKET_OFF', 'the market service is not running on this server', {
-        status: 503,
+      throw new GridflexError(SERVER_ERRORS.MARKET_OFF, 'the market service is not running on this server', {
+        kind: 'unavailable',
       });
     return ctx.market;
   };
@@ -210,7 +211,7 @@ export function marketRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZo
             });
           return reply.code(res.created ? 201 : 200).send(res.view);
         } catch (err) {
-          if (err instanceof GridflexError && err.status < 500)
+          if (err instanceof GridflexError && httpStatus(err) < 500)
             await s.audit.append({
               actor: who,
               action: 'activation',

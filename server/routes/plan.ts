@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { GridflexError, IdSchema, type Site } from '../../model/index.js';
+import { GridflexError, IdSchema, MODEL_ERRORS, type Site } from '../../model/index.js';
 import { gridPowerPoints } from '../../optimizer/live.js';
 import { migrateOptimizer, PlanRepository, type StoredPlan } from '../../optimizer/plan-store.js';
 import { type ReadingsRepository, UnknownPointError } from '../../store/index.js';
@@ -221,7 +221,10 @@ export function planRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       },
       async (req) => {
         const site = ctx.sites.find((s) => s.id === req.params.site);
-        if (!site) throw new GridflexError('GFX_NOT_FOUND', `no site "${req.params.site}"`, { status: 404 });
+        if (!site)
+          throw new GridflexError(MODEL_ERRORS.NOT_FOUND, `no site "${req.params.site}"`, {
+            kind: 'not_found',
+          });
         const nowMs = Date.now();
         const latest = await plans.latest(site.id);
         const slotMinutes = latest?.slotMinutes ?? 15;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SetpointWriteRepository } from '../../gateway/write-log.js';
-import { GridflexError, IdSchema } from '../../model/index.js';
+import { GridflexError, IdSchema, MODEL_ERRORS } from '../../model/index.js';
 import type { AppContext } from '../context.js';
 
 const WriteSchema = z.object({
@@ -47,7 +47,7 @@ export function writeRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       async (req) => {
         const site = req.params.site;
         if (!ctx.sites.some((s) => s.id === site))
-          throw new GridflexError('GFX_NOT_FOUND', `no site "${site}"`, { status: 404 });
+          throw new GridflexError(MODEL_ERRORS.NOT_FOUND, `no site "${site}"`, { kind: 'not_found' });
         const page = await repo.list({ site, limit: req.query.limit, offset: req.query.offset });
         return {
           writes: page.items.map(({ ts, site: _site, ...w }) => ({ ...w, ts: new Date(ts).toISOString() })),
