@@ -256,6 +256,7 @@ async function ingestBench(schema: string): Promise<void> {
   const pacedRate = Math.max(perMsg, Math.round(measured / wall / 2));
   const periodMs = (edges * perMsg * 1000) / pacedRate;
   paced = true;
+  const timers2: NodeJS.Timeout[] = [];
   const timers = states.map(({ client, site, state }) => {
     const tick = () => pump(client, site, state, true);
     const start = setTimeout(() => {
@@ -264,7 +265,6 @@ async function ingestBench(schema: string): Promise<void> {
     }, Math.random() * periodMs);
     return start;
   });
-  const timers2: NodeJS.Timeout[] = [];
   const pacedSeconds = Math.max(10, Math.ceil((3 * periodMs) / 1000));
   await new Promise((r) => setTimeout(r, pacedSeconds * 1000));
   for (const t of timers) clearTimeout(t);
