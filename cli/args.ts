@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type FieldIssue, ValidationError } from '../model/index.js';
+import { CLI_ERRORS } from './errors.js';
 
 const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
@@ -15,7 +16,7 @@ export function parseOptions<S extends z.ZodType>(schema: S, options: unknown, c
     message: i.message,
     code: i.code,
   }));
-  throw new ValidationError(`invalid option for gridflex ${command}`, issues, 'GFX_CLI_ARGS');
+  throw new ValidationError(`invalid option for gridflex ${command}`, issues, CLI_ERRORS.ARGS);
 }
 
 /** A TCP port given on the command line or in the environment. */

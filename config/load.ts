@@ -42,7 +42,7 @@ export function parseConfigText(text: string, fileName: string): unknown {
 export function validateConfig<S extends z.ZodType>(schema: S, data: unknown, fileName: string): z.output<S> {
   const result = schema.safeParse(data);
   if (!result.success)
-    throw new ValidationError(`${fileName} is invalid`, issuesFromZod(result.error), 'GFX_CONFIG_INVALID');
+    throw new ValidationError(`${fileName} is invalid`, issuesFromZod(result.error), CONFIG_ERRORS.INVALID);
   return result.data;
 }
 

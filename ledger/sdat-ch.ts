@@ -157,7 +157,7 @@ export function parseSdatCh(documents: readonly SdatDocument[]): SdatBatch {
       DocumentSchema,
       tree[rootName],
       `${d.name} (SDAT-CH ${rootName})`,
-      'GFX_LEDGER_SDAT',
+      LEDGER_ERRORS.SDAT,
     );
     const ids = new Map<string, Set<string>>();
     for (const b of doc.MeteringData) {

@@ -11,4 +11,8 @@ export const OPT_ERRORS = {
   threadStopped: 'GFX_OPT_THREAD_STOPPED',
   /** The problem is larger than the chosen solver can take. */
   tooBig: 'GFX_OPT_TOO_BIG',
+  /** A site's live state lacks what planning needs (a reading, a forecast); the loop waits for it. */
+  state: 'GFX_OPT_STATE',
+  /** A planning problem does not match its schema. */
+  problem: 'GFX_OPT_PROBLEM',
 } as const;

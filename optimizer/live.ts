@@ -26,6 +26,7 @@ import {
   type SiteCommitment,
   ValidationError,
 } from '../model/index.js';
+import { OPT_ERRORS } from './errors.js';
 import { clearSkyPvKw, fallbackLoadKw, pvForecastKw, YIELD_DEFAULT } from './forecast.js';
 import type { ForecastStore, PowerTerm } from './forecast-store.js';
 import type { PlanRepository } from './plan-store.js';
@@ -441,7 +442,7 @@ export class LiveLoop {
 
   private report(err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
-    const waiting = err instanceof ValidationError && err.code === 'GFX_OPT_STATE';
+    const waiting = err instanceof ValidationError && err.code === OPT_ERRORS.state;
     this.events.next(waiting ? { kind: 'waiting', message } : { kind: 'error', message });
   }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IdSchema, parseOrThrow } from '../model/index.js';
+import { OPT_ERRORS } from './errors.js';
 
 /**
  * The JSON problem the optimiser solves for one site (format documented in README.md).
@@ -230,7 +231,7 @@ export type Reservation = z.output<typeof ReservationSchema>;
 
 /** Validate a problem; throws a ValidationError naming each bad field (code GFX_OPT_PROBLEM). */
 export function parseProblem(input: unknown, what = 'optimisation problem'): Problem {
-  return parseOrThrow(ProblemSchema, input, what, 'GFX_OPT_PROBLEM');
+  return parseOrThrow(ProblemSchema, input, what, OPT_ERRORS.problem);
 }
 
 /** The value of a number-or-per-slot field at slot t. */

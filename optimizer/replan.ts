@@ -1,6 +1,7 @@
 import { defer, Observable, switchMap, tap } from 'rxjs';
 import { GridflexError } from '../model/index.js';
 import { baselineSchedule } from './baseline.js';
+import { OPT_ERRORS } from './errors.js';
 import { type OptimizeResult, optimize } from './optimize.js';
 import type { SolveWorker } from './pool.js';
 import type { Problem } from './problem.js';
@@ -178,7 +179,7 @@ function replanOnce(requests$: Observable<PlanRequest>, options: ReplanOptions):
                   );
               },
               (err: unknown) => {
-                if (err instanceof GridflexError && err.code === 'GFX_OPT_CANCELLED') return;
+                if (err instanceof GridflexError && err.code === OPT_ERRORS.cancelled) return;
                 finish(
                   fallback(request, `solve failed: ${err instanceof Error ? err.message : String(err)}`),
                 );

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type FieldIssue, parseOrThrow, type Site, ValidationError } from '../model/index.js';
+import { OPT_ERRORS } from './errors.js';
 import { type AssetProblemSchema, type Problem, parseProblem, ReservationSchema } from './problem.js';
 
 const finite = z.number().refine(Number.isFinite, 'expected a finite number');
@@ -168,7 +169,7 @@ export function siteProblem(site: Site, raw: SiteInputs): Problem {
     }
   }
   if (missing.length > 0)
-    throw new ValidationError(`site ${site.id} cannot be planned`, missing, 'GFX_OPT_STATE');
+    throw new ValidationError(`site ${site.id} cannot be planned`, missing, OPT_ERRORS.state);
   return parseProblem({
     slots: inputs.slots,
     slotMinutes: inputs.slotMinutes,

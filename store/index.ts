@@ -1,4 +1,5 @@
 export type { Db, QueryResult } from './db.js';
+export { STORE_ERRORS } from './errors.js';
 export { type Flavour, loadMigrations, type Migration, type MigrationSet, migrate } from './migrate.js';
 export {
   type Bucket,

@@ -5,7 +5,7 @@ import { sendUserRequest } from '../../app/control.js';
 import { manageUsers, type UserRequest, type UserResult } from '../../app/users.js';
 import { GridflexError } from '../../model/index.js';
 import { formatGrant, generatePassword, migrateServer, RoleSchema } from '../../server/index.js';
-import { openStore, type Store } from '../../store/index.js';
+import { openStore, STORE_ERRORS, type Store } from '../../store/index.js';
 import { parseOptions } from '../args.js';
 import { CLI_ERRORS } from '../errors.js';
 
@@ -54,7 +54,7 @@ async function request(data: string, req: UserRequest): Promise<UserResult> {
   try {
     store = await openStore(url ? { url } : { dataDir: data });
   } catch (err) {
-    if (!url && err instanceof GridflexError && err.code === 'GFX_STORE_LOCKED')
+    if (!url && err instanceof GridflexError && err.code === STORE_ERRORS.LOCKED)
       return sendUserRequest(data, req);
     throw err;
   }
