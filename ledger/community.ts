@@ -69,6 +69,26 @@ export const TariffSchema = z.object({
   vatPercent: Decimal.default('0'),
 });
 
+/** The association's postal address and bank account, printed on every bill. */
+export const IssuerSchema = z.object({
+  street: z.string().min(1).max(70),
+  buildingNumber: z.string().max(16).optional(),
+  postalCode: z.string().min(1).max(16),
+  city: z.string().min(1).max(35),
+  country: z.string().regex(/^[A-Z]{2}$/, 'a two-letter country code such as CH'),
+  /** IBAN (spaces allowed); a CHF community's bills carry a Swiss QR-bill part paying into it. */
+  iban: z
+    .string()
+    .transform((s) => s.replace(/\s+/g, '').toUpperCase())
+    .pipe(z.string().regex(/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/, 'an IBAN')),
+  bic: z
+    .string()
+    .regex(/^[A-Z0-9]{8}([A-Z0-9]{3})?$/, 'a BIC (8 or 11 characters)')
+    .optional(),
+  /** Days from the bill's issue (its signed checkpoint) to its due date. */
+  paymentTermDays: z.number().int().min(0).max(120).default(30),
+});
+
 export const CommunitySchema = z
   .object({
     id: Id,
@@ -128,6 +148,8 @@ export const CommunitySchema = z
      * one; the grid meter is optional (it only feeds the residual in the summary).
      */
     points: z.record(Id, PointKeySchema).optional(),
+    /** Who issues the bills and how residents pay them (render.ts: issuer, due date, QR-bill or SEPA details). */
+    issuer: IssuerSchema.optional(),
   })
   .superRefine((c, ctx) => {
     const unitIds = new Set<string>();
@@ -195,6 +217,7 @@ export const CommunitySchema = z
   });
 
 export type CommunityConfig = z.output<typeof CommunitySchema>;
+export type IssuerConfig = z.output<typeof IssuerSchema>;
 export type TariffConfig = z.output<typeof TariffSchema>;
 
 /** A tariff version with prices as integers: micro-units of the currency per kWh, minor units per month. */

@@ -23,6 +23,8 @@ export {
   type CommunityConfig,
   CommunitySchema,
   compileCommunity,
+  type IssuerConfig,
+  IssuerSchema,
   type Tariff,
   TariffSchema,
   tariffAt,
@@ -41,6 +43,7 @@ export {
   type PublicKeyInfo,
   type Signer,
 } from './keys.js';
+export { creditorReference, qrBillSvg } from './payment.js';
 export {
   type Consent,
   profileConsent,
@@ -52,7 +55,20 @@ export {
   unitProfile,
 } from './privacy.js';
 export { Flag, parseReadingsCsv, type ReadingsBatch, registerDeltas, seriesFor } from './readings.js';
-export { allocationCsv, billCsv, billHtml, billJson, summaryText } from './render.js';
+export {
+  allocationCsv,
+  type BillFigures,
+  type BillIssuer,
+  type BillView,
+  billCsv,
+  billFigures,
+  billHtml,
+  billJson,
+  formatPercent,
+  GRID_ALONE_METHOD,
+  percentTenths,
+  summaryText,
+} from './render.js';
 export { apportion, apportionRational, hashId, roundHalfUp, tieKey } from './rounding.js';
 export { parseSdatCh, type SdatBatch, type SdatDocument } from './sdat-ch.js';
 export { checkpointCode, checkpointProblem, type SealBody } from './seal.js';

@@ -1,5 +1,6 @@
 import type { DeviceHost, DevicePolicy, SiteDevices } from '../app/devices.js';
 import type { GatewayConfig } from '../gateway/index.js';
+import type { CommunityConfig } from '../ledger/index.js';
 import type { MarketService } from '../market/service.js';
 import type { Site } from '../model/index.js';
 import type { Store } from '../store/index.js';
@@ -65,4 +66,6 @@ export interface AppContext {
   devicePolicies?: Record<string, DevicePolicy>;
   /** The market service (market/service.ts); without it the market routes answer 503. */
   market?: MarketService;
+  /** The billed communities' files: their names, addresses and bank accounts go on the bills. */
+  communities?: readonly CommunityConfig[];
 }

@@ -89,6 +89,7 @@ describe.skipIf(browserDep.skipReason)('bills in the web UI (headless Chromium)'
         (await fetch('/api/units/apt-1/bills/zev-bern-2026-10-m-apt-1')).json() as Promise<{
           energy: { solarMwh: number; gridMwh: number; consumptionMwh: number };
           savingMinor: number;
+          figures: { savingMinor: number; gridAloneMinor: number };
           totalMinor: number;
           checkpoint: { seq: number; hash: string };
         }>,
@@ -107,7 +108,9 @@ describe.skipIf(browserDep.skipReason)('bills in the web UI (headless Chromium)'
       new Intl.NumberFormat('en-US', { style: 'currency', currency: 'CHF' }).format(minor / 100);
     expect(await kpi('Solar from the building')).toBe(kwh(bill.energy.solarMwh));
     expect(await kpi('From the grid')).toBe(kwh(bill.energy.gridMwh));
-    expect(await kpi('Your saving')).toBe(chf(bill.savingMinor));
+    // The saving shown is against grid alone with the same fees and VAT (render.ts billFigures).
+    expect(bill.figures.gridAloneMinor - bill.totalMinor).toBe(bill.figures.savingMinor);
+    expect(await kpi('Your saving')).toBe(chf(bill.figures.savingMinor));
     expect(await page.locator('#bill-total').textContent()).toBe(`Total ${chf(bill.totalMinor)}`);
     const main = (await page.locator('main').textContent())!;
     expect(main).toMatch(/VAT 8\.10 % on CHF \d+\.\d\d/);
@@ -117,7 +120,7 @@ describe.skipIf(browserDep.skipReason)('bills in the web UI (headless Chromium)'
     expect(await page.locator('section.card canvas').count()).toBeGreaterThan(0);
     expect(await page.locator('details table tbody tr').count()).toBe(31);
     expect(await page.locator('#checkpoint code').textContent()).toBe(
-      `gridflex ledger verify --checkpoint ${bill.checkpoint.seq}:${bill.checkpoint.hash}`,
+      `${bill.checkpoint.seq}:${bill.checkpoint.hash}`,
     );
 
     await page.setViewportSize({ width: 375, height: 800 });

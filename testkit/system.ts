@@ -50,3 +50,6 @@ export const dockerCompose = () =>
 /** systemd's own checks of unit and sysusers files; they need no running systemd. */
 export const systemdTools = () =>
   probe('systemd-analyze', 'systemd', () => existsSync('/usr/bin/systemd-analyze') && existsSync('/usr/bin/systemd-sysusers'));
+/** poppler-utils' pdftotext: the text of a rendered PDF bill, as a reader's PDF viewer extracts it. */
+export const pdftotext = () =>
+  probe('pdftotext', 'poppler-utils', () => existsSync('/usr/bin/pdftotext'));

@@ -107,12 +107,14 @@ export function register(program: Command): void {
         const ledger = await Ledger.open(store, { keys: new KeyFolder(ledgerKeyDir(opts.data)) });
         const result = await issueBills(ledger, community, period, batch, { correct: opts.correct });
         const out = opts.out ?? join('bills', `${config.id}-${opts.period}`);
+        // The community file's name, address and account go on every bill (render.ts BillView).
+        const view = { issuer: { name: config.name, config: config.issuer } };
         await mkdir(out, { recursive: true });
         // Chromium (playwright-core) is loaded only for PDF; one browser prints every bill.
         const pdfs =
           opts.format === 'pdf'
             ? await (await import('../../ledger/pdf.js')).htmlToPdf(
-                result.bills.map((b) => billHtml(b, community.tz)),
+                result.bills.map((b) => billHtml(b, community.tz, view)),
               )
             : [];
         for (const [i, bill] of result.bills.entries()) {
@@ -120,10 +122,10 @@ export function register(program: Command): void {
             opts.format === 'json'
               ? billJson(bill)
               : opts.format === 'csv'
-                ? billCsv(bill)
+                ? billCsv(bill, view)
                 : opts.format === 'pdf'
                   ? pdfs[i]!
-                  : billHtml(bill, community.tz);
+                  : billHtml(bill, community.tz, view);
           await writeFile(join(out, `${bill.id}.${opts.format}`), body);
         }
         await writeFile(

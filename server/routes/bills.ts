@@ -2,16 +2,23 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
   BillBook,
+  type BillIssuer,
+  billCsv,
+  billFigures,
   billHeader,
   billHtml,
   billJson,
+  formatPercent,
+  GRID_ALONE_METHOD,
   type IssuedBill,
   LEDGER_CHECKPOINT,
   LEDGER_NO_PROFILE,
+  percentTenths,
   profileConsent,
   profileCsv,
   profileJson,
   profilePeriods,
+  qrBillSvg,
   setProfileConsent,
   unitProfile,
 } from '../../ledger/index.js';
@@ -50,7 +57,7 @@ const BillHeaderSchema = z.object({
   totalMinor: z.number().int(),
   consumptionMwh: z.number().int(),
   solarMwh: z.number().int(),
-  savingMinor: z.number().int(),
+  savingMinor: z.number().int().describe('grid alone (fees and VAT included) minus the total'),
 });
 
 const Ref = z.string().min(1).max(200);
@@ -105,6 +112,12 @@ export function ledgerScopes(store: Store): ScopeResolver {
   };
 }
 
+/** The community as the issuer of its bills: its name, address and account from its file (else its id). */
+function issuerOf(ctx: AppContext, community: string): BillIssuer {
+  const c = ctx.communities?.find((x) => x.id === community);
+  return { name: c?.name ?? community, config: c?.issuer };
+}
+
 export function billRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
     const book = await BillBook.open(ctx.store);
@@ -132,7 +145,13 @@ export function billRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           if (who.role === 'board' && g.kind === 'community')
             bills.push(...(await book.bills({ community: g.ref })));
         }
-        return { bills: bills.map(billHeader) };
+        // The saving on the same basis as every rendering of the bill (render.ts billFigures).
+        return {
+          bills: bills.map((b) => ({
+            ...billHeader(b),
+            savingMinor: billFigures(b, issuerOf(ctx, b.community).config).savingMinor,
+          })),
+        };
       },
     );
 
@@ -141,10 +160,11 @@ export function billRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       {
         config: { access: { roles: ['admin', 'board', 'resident'], scope: { kind: 'unit', param: 'unit' } } },
         schema: {
-          summary: 'One bill of a unit: the issued document (JSON), a printable page (HTML) or a PDF',
+          summary:
+            'One bill of a unit: the issued document (JSON, with `figures` and `issuer` as every rendering shows them), a printable page (HTML), a PDF, its lines as CSV, or its Swiss QR-bill payment part (SVG, CHF only)',
           tags: ['bills'],
           params: z.object({ unit: Ref, bill: Ref }),
-          querystring: z.object({ format: z.enum(['json', 'html', 'pdf']).default('json') }),
+          querystring: z.object({ format: z.enum(['json', 'html', 'pdf', 'csv', 'qr']).default('json') }),
           response: { 200: z.unknown().describe('the bill (JSON), or the HTML page / PDF as a download') },
         },
       },
@@ -168,10 +188,37 @@ export function billRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           });
         }
         const format = req.query.format;
-        if (format === 'json') return reply.type('application/json').send(billJson(bill));
-        const html = billHtml(bill, bill.timezone ?? 'UTC');
+        const issuer = issuerOf(ctx, bill.community);
+        // "Your saving" only on one's own bill: a board or admin reads "Saving of this flat".
+        const view = { issuer, own: !isOther(who) };
+        if (format === 'json') {
+          const f = billFigures(bill, issuer.config);
+          const shown = {
+            ...bill,
+            figures: {
+              ...f,
+              selfSufficiency: formatPercent(f.selfSufficiencyTenths),
+              gridAloneMethod: GRID_ALONE_METHOD,
+            },
+            issuer: { name: issuer.name, ...(issuer.config ?? {}) },
+            own: view.own,
+          };
+          return reply.type('application/json').send(billJson(shown as IssuedBill));
+        }
+        if (format === 'qr') {
+          const svg = issuer.config ? qrBillSvg(bill, { name: issuer.name, config: issuer.config }) : null;
+          if (!svg)
+            throw new GridflexError(
+              MODEL_ERRORS.NOT_FOUND,
+              'this bill has no Swiss QR-bill part (not CHF, or no bank account configured)',
+              { kind: 'not_found' },
+            );
+          return reply.type('image/svg+xml').send(svg);
+        }
         // A download, opened outside the app: the page's own inline styles then apply.
         reply.header('content-disposition', `attachment; filename="${bill.id}.${format}"`);
+        if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(billCsv(bill, view));
+        const html = billHtml(bill, bill.timezone ?? 'UTC', view);
         if (format === 'html') return reply.type('text/html; charset=utf-8').send(html);
         const { htmlToPdf } = await import('../../ledger/pdf.js');
         let pdf: Buffer;
@@ -363,7 +410,16 @@ export function billRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           });
         return {
           community: req.params.community,
-          periods: periods.map((p) => ({ ...p, summary: p.summary as unknown as Record<string, unknown> })),
+          // Percentages by the one rounding rule (render.ts percentTenths), as the CLI prints them.
+          periods: periods.map((p) => ({
+            ...p,
+            summary: {
+              ...(p.summary as unknown as Record<string, unknown>),
+              selfConsumptionTenths: percentTenths(p.summary.selfConsumedMwh, p.summary.productionMwh),
+              autarkyTenths: percentTenths(p.summary.selfConsumedMwh, p.summary.consumptionMwh),
+              communityName: issuerOf(ctx, req.params.community).name,
+            },
+          })),
         };
       },
     );

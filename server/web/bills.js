@@ -22,6 +22,21 @@ const TEXTS = {
     selfSufficiency: 'Self-sufficiency',
     gridOnly: 'Grid alone would have cost',
     saving: 'Your saving',
+    savingOther: 'Saving of this flat',
+    gridAloneMethod:
+      'Grid alone: the whole consumption priced at the grid tariff of each quarter-hour, plus the same fees and VAT as this bill.',
+    issuer: 'Issued by',
+    billNumber: 'Bill number',
+    issuedOn: 'Issued',
+    dueOn: 'Due',
+    payment: 'Payment',
+    qrAlt: 'Swiss QR-bill payment part: {amount} to {name}, reference {ref}',
+    iban: 'IBAN',
+    bic: 'BIC',
+    reference: 'Reference',
+    payee: 'Payee',
+    downloadCsv: 'Download lines (CSV)',
+    checkpointCode: 'Checkpoint',
     charges: 'Charges',
     item: 'Item',
     amount: 'Amount',
@@ -82,6 +97,21 @@ const TEXTS = {
     selfSufficiency: 'Eigenversorgung',
     gridOnly: 'Nur aus dem Netz hätte gekostet',
     saving: 'Ihre Ersparnis',
+    savingOther: 'Ersparnis dieser Wohnung',
+    gridAloneMethod:
+      'Nur aus dem Netz: der ganze Verbrauch zum Netztarif jeder Viertelstunde, dazu dieselben Gebühren und dieselbe MWST wie auf dieser Rechnung.',
+    issuer: 'Rechnungsstellerin',
+    billNumber: 'Rechnungsnummer',
+    issuedOn: 'Ausgestellt',
+    dueOn: 'Fällig',
+    payment: 'Zahlung',
+    qrAlt: 'Zahlteil der Schweizer QR-Rechnung: {amount} an {name}, Referenz {ref}',
+    iban: 'IBAN',
+    bic: 'BIC',
+    reference: 'Referenz',
+    payee: 'Zahlungsempfänger',
+    downloadCsv: 'Positionen herunterladen (CSV)',
+    checkpointCode: 'Prüfpunkt',
     charges: 'Positionen',
     item: 'Position',
     amount: 'Betrag',
@@ -138,7 +168,12 @@ const kwh = (mWh) =>
   `${new Intl.NumberFormat(lang(), { maximumFractionDigits: 1 }).format(mWh / 1_000_000)} kWh`;
 const money = (minor, currency) =>
   new Intl.NumberFormat(lang(), { style: 'currency', currency }).format(minor / 100);
-const percent = (bp) => `${new Intl.NumberFormat(lang(), { maximumFractionDigits: 1 }).format(bp / 100)} %`;
+/**
+ * Percentages arrive as tenths, rounded half up from the exact energies by the server
+ * (ledger/render.ts percentTenths), the one rule the PDF, CSV and CLI use too.
+ */
+const percent = (tenths) =>
+  `${new Intl.NumberFormat(lang(), { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(tenths / 10)} %`;
 const monthName = (period) => {
   const m = /^(\d{4})-(\d{2})$/.exec(period);
   return m
@@ -342,6 +377,61 @@ async function myData(section, unit) {
   );
 }
 
+/** The issuer (the community, with its address), the bill number, issue and due dates. */
+function issuerBlock(b) {
+  const i = b.issuer ?? { name: b.community };
+  const address = i.street
+    ? `${i.street}${i.buildingNumber ? ` ${i.buildingNumber}` : ''}, ${i.postalCode} ${i.city}`
+    : null;
+  return el(
+    'dl',
+    { class: 'meta', id: 'bill-meta' },
+    [
+      [tb('issuer'), address ? `${i.name}, ${address}` : i.name],
+      [tb('billNumber'), b.figures.number],
+      b.figures.issuedOn ? [tb('issuedOn'), b.figures.issuedOn] : null,
+      b.figures.dueOn ? [tb('dueOn'), b.figures.dueOn] : null,
+    ]
+      .filter(Boolean)
+      .map(([k, v]) => el('div', {}, el('dt', { text: k }), el('dd', { text: v }))),
+  );
+}
+
+/** How to pay: the Swiss QR-bill payment part (CHF), or the account and reference (SEPA). */
+function paymentBlock(b, path) {
+  const i = b.issuer;
+  if (!i?.iban) return null;
+  const amount = money(b.totalMinor, b.currency);
+  const ref = b.figures.reference;
+  const body =
+    b.currency === 'CHF'
+      ? el('img', {
+          class: 'qr-bill',
+          src: `${path}?format=qr`,
+          alt: tb('qrAlt', { amount, name: i.name, ref }),
+        })
+      : el(
+          'dl',
+          { class: 'meta' },
+          [
+            [tb('payee'), i.name],
+            [tb('iban'), i.iban.replace(/(.{4})/g, '$1 ').trim()],
+            i.bic ? [tb('bic'), i.bic] : null,
+            [tb('total'), amount],
+            [tb('reference'), ref],
+            b.figures.dueOn ? [tb('dueOn'), b.figures.dueOn] : null,
+          ]
+            .filter(Boolean)
+            .map(([k, v]) => el('div', {}, el('dt', { text: k }), el('dd', { text: v }))),
+        );
+  return el(
+    'section',
+    { class: 'card', id: 'payment', 'aria-labelledby': 'payment-h' },
+    el('h2', { id: 'payment-h', text: tb('payment') }),
+    body,
+  );
+}
+
 /** One bill: totals, solar/grid split, saving, lines, daily chart, downloads and the checkpoint. */
 export async function billPage({ page: shell, me, cleanup }, unit, id) {
   const page = present(shell);
@@ -354,6 +444,7 @@ export async function billPage({ page: shell, me, cleanup }, unit, id) {
   );
   if (res.status !== 200) return page(tb('notFound'), back);
   const b = res.body;
+  const f = b.figures;
   const cur = b.currency;
   const q = b.quality;
   const estimated = q.estimatedIntervals + q.sourceEstimatedIntervals;
@@ -365,14 +456,16 @@ export async function billPage({ page: shell, me, cleanup }, unit, id) {
       text: tb('recipient', { name: b.recipient.name, unit: b.recipient.unitName }),
     }),
     el('p', { class: 'total', id: 'bill-total' }, `${tb('total')} ${money(b.totalMinor, cur)}`),
+    issuerBlock(b),
     kpis([
       [tb('consumption'), kwh(b.energy.consumptionMwh)],
       [tb('solar'), kwh(b.energy.solarMwh)],
       [tb('grid'), kwh(b.energy.gridMwh)],
-      [tb('selfSufficiency'), percent(b.energy.selfSufficiencyBp)],
-      [tb('gridOnly'), money(b.gridOnlyMinor, cur)],
-      [tb('saving'), money(b.savingMinor, cur)],
+      [tb('selfSufficiency'), percent(f.selfSufficiencyTenths)],
+      [tb('gridOnly'), money(f.gridAloneMinor, cur)],
+      [b.own === false ? tb('savingOther') : tb('saving'), money(f.savingMinor, cur)],
     ]),
+    el('p', { class: 'muted', id: 'grid-alone-method', text: tb('gridAloneMethod') }),
     estimated > 0
       ? el('p', { class: 'note', text: tb('estimated', { n: estimated, all: b.intervals }) })
       : null,
@@ -390,6 +483,12 @@ export async function billPage({ page: shell, me, cleanup }, unit, id) {
         href: `${path}?format=html`,
         download: `${b.id}.html`,
         text: tb('downloadHtml'),
+      }),
+      el('a', {
+        class: 'button',
+        href: `${path}?format=csv`,
+        download: `${b.id}.csv`,
+        text: tb('downloadCsv'),
       }),
     ),
     el('h2', { text: tb('charges') }),
@@ -420,16 +519,19 @@ export async function billPage({ page: shell, me, cleanup }, unit, id) {
         ),
       ],
     ),
+    paymentBlock(b, path),
     chart,
     el(
       'section',
       { class: 'card', id: 'checkpoint', 'aria-labelledby': 'checkpoint-h' },
       el('h2', { id: 'checkpoint-h', text: tb('checkpoint') }),
       el('p', { text: tb('checkpointText', { entry: b.entry.seq, seq: b.checkpoint.seq }) }),
-      el('code', {
-        class: 'hash',
-        text: `gridflex ledger verify --checkpoint ${b.checkpoint.seq}:${b.checkpoint.hash}`,
-      }),
+      el(
+        'p',
+        {},
+        `${tb('checkpointCode')} `,
+        el('code', { class: 'hash', text: `${b.checkpoint.seq}:${b.checkpoint.hash}` }),
+      ),
       el(
         'p',
         {},
@@ -462,7 +564,7 @@ export async function communityPage({ page: shell, me }) {
   const latest = periods[0]?.summary;
   const cur = latest?.currency ?? 'CHF';
   page(
-    t('communityTitle', { name: community }),
+    t('communityTitle', { name: latest?.communityName ?? community }),
     el('h2', { text: tb('dashboard') }),
     latest
       ? el(
@@ -471,9 +573,12 @@ export async function communityPage({ page: shell, me }) {
           el('h3', { text: monthName(latest.period) }),
           kpis([
             [tb('production'), kwh(latest.productionMwh)],
-            [tb('selfConsumption'), `${kwh(latest.selfConsumedMwh)} (${percent(latest.selfConsumptionBp)})`],
+            [
+              tb('selfConsumption'),
+              `${kwh(latest.selfConsumedMwh)} (${percent(latest.selfConsumptionTenths)})`,
+            ],
             [tb('exported'), kwh(latest.exportedMwh)],
-            [tb('autarky'), percent(latest.autarkyBp)],
+            [tb('autarky'), percent(latest.autarkyTenths)],
             [tb('revenue'), money(latest.solarRevenueMinor, cur)],
             [
               tb('feedIn'),
