@@ -1,0 +1,51 @@
+import { SwissQRBill } from 'swissqrbill/svg';
+import { calculateSCORReferenceChecksum, formatIBAN, formatSCORReference } from 'swissqrbill/utils';
+import type { Bill } from './billing.js';
+import type { IssuerConfig } from './community.js';
+
+/**
+ * How a resident pays a bill: an ISO 11649 creditor reference (`RF…`, valid for Swiss QR-bills
+ * with an ordinary IBAN and for SEPA transfers alike) and, for CHF communities, the Swiss
+ * QR-bill payment part drawn by `swissqrbill` (SIX Implementation Guidelines 2.x), not by hand.
+ */
+
+/** The creditor reference of a bill: `RF` + check digits + period and unit (unique per community). */
+export function creditorReference(bill: Pick<Bill, 'period' | 'recipient'>): string {
+  const payload = `${bill.period}${bill.recipient.unit}`
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, '')
+    .slice(0, 21);
+  return `RF${calculateSCORReferenceChecksum(payload)}${payload}`;
+}
+
+export const formatReference = (ref: string): string => formatSCORReference(ref);
+export const formatIban = (iban: string): string => formatIBAN(iban);
+
+/** The payment part (SVG, 210 × 105 mm) of a CHF bill; null for other currencies. */
+export function qrBillSvg(
+  bill: Pick<Bill, 'period' | 'recipient' | 'currency' | 'totalMinor' | 'id'>,
+  issuer: { name: string; config: IssuerConfig },
+  language: 'EN' | 'DE' = 'EN',
+): string | null {
+  if (bill.currency !== 'CHF') return null;
+  const a = issuer.config;
+  const svg = new SwissQRBill(
+    {
+      currency: 'CHF',
+      amount: bill.totalMinor / 100,
+      reference: creditorReference(bill),
+      message: `Electricity ${bill.period}, bill ${bill.id}`.slice(0, 140),
+      creditor: {
+        account: a.iban,
+        name: issuer.name.slice(0, 70),
+        address: a.street,
+        ...(a.buildingNumber ? { buildingNumber: a.buildingNumber } : {}),
+        zip: a.postalCode,
+        city: a.city,
+        country: a.country,
+      },
+    },
+    { language },
+  );
+  return svg.toString();
+}
