@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseOrThrow, SitesConfigSchema } from '../model/index.js';
+import { AuditLog, AuthRepository } from '../server/index.js';
 import { openStore } from '../store/index.js';
-import { AuditLog } from './audit.js';
-import { AuthRepository } from './auth/repository.js';
 import { ensureDemoUsers } from './demo-users.js';
 
 const sites = parseOrThrow(

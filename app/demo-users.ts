@@ -1,11 +1,13 @@
 import type { Site } from '../model/index.js';
+import {
+  AuditLog,
+  AuthRepository,
+  type Grant,
+  generatePassword,
+  migrateServer,
+  type Role,
+} from '../server/index.js';
 import type { Store } from '../store/index.js';
-import { AuditLog } from './audit.js';
-import type { Grant } from './auth/identity.js';
-import { generatePassword } from './auth/passwords.js';
-import { AuthRepository } from './auth/repository.js';
-import type { Role } from './auth/roles.js';
-import { migrateServer } from './services.js';
 
 /** The unit of the demo resident: a flat of the bundled zev-bern community. */
 export const DEMO_RESIDENT_UNIT = 'apt-1';

@@ -3,15 +3,15 @@ import { z } from 'zod';
 import { loadConfigFile, validateConfig } from '../config/load.js';
 import { packageRoot } from '../config/version.js';
 import { type GatewayConfig, GatewayConfigSchema, gatewaySite, toModelDevice } from '../gateway/config.js';
-import { ensureCommunityBills } from '../ledger/index.js';
+import { ensureCommunityBills } from '../ledger/demo.js';
 import { checkPortfolios } from '../market/portfolio.js';
 import { DEFAULT_PRODUCTS_FILE, loadProducts } from '../market/product.js';
 import { DEFAULT_PORTFOLIOS_FILE } from '../market/start.js';
 import { DeviceSchema, type Site, SitesConfigSchema } from '../model/index.js';
 import { DEFAULT_TARIFF } from '../optimizer/live.js';
-import { type DemoUser, ensureDemoUsers } from '../server/index.js';
 import type { Store } from '../store/index.js';
 import type { GridflexConfig } from './config.js';
+import { type DemoUser, ensureDemoUsers } from './demo-users.js';
 import { DEFAULT_RETENTION } from './retention.js';
 import type { Overlay } from './start.js';
 

@@ -7,12 +7,12 @@ import { loadConfigFile } from '../config/load.js';
 import { packageRoot } from '../config/version.js';
 import { SitesConfigSchema } from '../model/index.js';
 import { AuthRepository } from '../server/auth/repository.js';
-import { ensureDemoUsers } from '../server/index.js';
 import { type RunningSimulator, startSimulator } from '../sim/runner.js';
 import { loadScenario } from '../sim/scenario.js';
 import { freePortPair } from '../sim/testing.js';
 import { Hub } from '../stream/index.js';
 import { simulatedGateway, withSimulatedControls, withSimulatedDevices } from './demo.js';
+import { ensureDemoUsers } from './demo-users.js';
 import { marketDispatch, runtimeAssetsNow } from './market-executor.js';
 import { type Runtime, startRuntime } from './runtime.js';
 

@@ -22,6 +22,7 @@ import { DiskQueue, Hub, StoreWriter } from '../stream/index.js';
 import { SiteDevices } from './devices.js';
 import { type MarketDispatch, marketDispatch, yieldingToMarket } from './market-executor.js';
 import { migrateAll } from './migrate.js';
+import { serverModules } from './server-modules.js';
 
 export interface RuntimeOptions {
   dataDir: string;
@@ -127,6 +128,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       version: VERSION,
       devices: gateways,
       market: market?.service,
+      modules: await serverModules(store),
       ...(options.gateway?.opcua?.pkiDir ? { opcuaPkiDir: options.gateway.opcua.pkiDir } : {}),
       ...(options.communities ? { communities: options.communities } : {}),
     },

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDemoUsers } from '../app/demo-users.js';
 import { loadConfigFile } from '../config/load.js';
 import { packageRoot } from '../config/version.js';
 import { SitesConfigSchema } from '../model/index.js';
-import { ensureDemoUsers } from '../server/demo-users.js';
 import { openStore, type Store } from '../store/index.js';
 import { BillBook } from './book.js';
-import { ensureCommunityBills, lastCompleteMonth } from './demo.js';
+import { ensureCommunityBills } from './demo.js';
 import { ephemeralKeyring } from './keys.js';
+import { lastCompleteMonth } from './months.js';
 
 const files = {
   communityFile: `${packageRoot()}/deploy/examples/zev-bern-community.yaml`,

@@ -30,7 +30,6 @@ export {
   tariffAt,
 } from './community.js';
 export { kwh, money, parseScaled } from './decimal.js';
-export { completeMonths, type DemoBills, ensureCommunityBills, lastCompleteMonth } from './demo.js';
 export { LEDGER_CHECKPOINT, LEDGER_KEY, LEDGER_NO_PROFILE } from './errors.js';
 export { type IssuedBill, type IssueResult, issueBills } from './issue.js';
 export {
@@ -43,7 +42,10 @@ export {
   type PublicKeyInfo,
   type Signer,
 } from './keys.js';
+export { completeMonths, lastCompleteMonth } from './months.js';
 export { creditorReference, qrBillSvg } from './payment.js';
+// ledger/pdf.ts loads playwright-core (Chromium) inside htmlToPdf, only when a PDF is asked for.
+export { htmlToPdf } from './pdf.js';
 export {
   type Consent,
   profileConsent,

@@ -44,6 +44,7 @@ export { planFleet, type SiteProblem } from './fleet.js';
 export {
   DEFAULT_TARIFF,
   type Forecaster,
+  gridPowerPoints,
   type LiveEvent,
   LiveLoop,
   type LiveLoopOptions,

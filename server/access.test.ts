@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../app/testing.js';
 import { parseOrThrow, SitesConfigSchema } from '../model/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
 import { declaredRoutes, type Role, RoleSchema } from './access.js';
-import { buildApp } from './app.js';
 import { addRoleUsers, ROLE_USERS } from './testing.js';
 
 const sites = parseOrThrow(

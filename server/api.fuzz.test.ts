@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../app/testing.js';
 import { loadProducts } from '../market/product.js';
 import { MarketRepository, migrateMarket } from '../market/repository.js';
 import {
@@ -15,7 +16,6 @@ import { listPoints } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import { announceSkip, testBackends } from '../store/testing.js';
 import { Hub } from '../stream/index.js';
-import { buildApp } from './app.js';
 import { addRoleUsers, ROLE_USERS } from './testing.js';
 
 /** A JSON schema as the OpenAPI document at /docs/json gives it (the parts the generator reads). */

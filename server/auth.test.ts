@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../app/testing.js';
 import { parseOrThrow, SitesConfigSchema } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import { announceSkip, testBackends } from '../store/testing.js';
 import { Hub } from '../stream/index.js';
-import { buildApp } from './app.js';
 import { AuditLog } from './audit.js';
 import type { AuthRepository } from './auth/repository.js';
 import { addRoleUsers, loginCookie, ROLE_USERS } from './testing.js';

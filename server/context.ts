@@ -1,11 +1,12 @@
 import type { DeviceHost, DevicePolicy, SiteDevices } from '../app/devices.js';
 import type { GatewayConfig } from '../gateway/index.js';
 import type { CommunityConfig } from '../ledger/index.js';
-import type { MarketService } from '../market/service.js';
+import type { MarketService } from '../market/index.js';
 import type { Site } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import type { Hub, StoreWriter } from '../stream/index.js';
 import type { ScopeResolver } from './auth/identity.js';
+import type { ServerModules } from './modules.js';
 
 /** Tunables of authentication; tests shorten them, production keeps the defaults. */
 export interface AuthSettings {
@@ -64,6 +65,8 @@ export interface AppContext {
   householdDevices?: ReadonlySet<string>;
   /** Per-site device policies from the configuration file (ones saved over the API take precedence). */
   devicePolicies?: Record<string, DevicePolicy>;
+  /** What the routes run of gateway, optimizer, market and ledger (app/server-modules.ts `serverModules`). */
+  modules: ServerModules;
   /** The market service (market/service.ts); without it the market routes answer 503. */
   market?: MarketService;
   /** The billed communities' files: their names, addresses and bank accounts go on the bills. */

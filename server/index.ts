@@ -20,7 +20,7 @@ export {
 export { generatePassword } from './auth/passwords.js';
 export { AuthRepository, type NewUser, type UserSummary } from './auth/repository.js';
 export { type AppContext, type AuthSettings, DEFAULT_AUTH } from './context.js';
-export { type DemoUser, ensureDemoUsers } from './demo-users.js';
 export { type ErrorBody, SERVER_ERRORS } from './errors.js';
 export { listenOrExplain } from './listen.js';
+export type { LedgerApi, MarketApi, PlanService, ServerModules, WriteLogService } from './modules.js';
 export { migrateServer } from './services.js';

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../app/testing.js';
 import { listPoints, parseOrThrow, SitesConfigSchema } from '../model/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
-import { buildApp } from './app.js';
 import { addRoleUsers, loginCookie, ROLE_USERS } from './testing.js';
 
 const sites = parseOrThrow(

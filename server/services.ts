@@ -1,4 +1,3 @@
-import { portfolioScopes } from '../market/portfolio.js';
 import type { Store } from '../store/index.js';
 import { loadMigrations } from '../store/index.js';
 import { AuditLog } from './audit.js';
@@ -38,8 +37,8 @@ export function makeServices(ctx: AppContext): Services {
     // Unit → community comes from the ledger's bills unless the caller supplies its own.
     // A portfolio grant reaches the portfolio's sites (market/portfolio.ts).
     scopes: {
-      ...ledgerScopes(ctx.store),
-      ...(ctx.market && portfolioScopes(ctx.market.portfolios)),
+      ...ledgerScopes(ctx.modules.ledger, ctx.store),
+      ...(ctx.market && ctx.modules.market.portfolioScopes(ctx.market.portfolios)),
       ...ctx.scopes,
     },
   };

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import jsQRModule from 'jsqr';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../app/testing.js';
 import { loadConfigFile } from '../config/load.js';
 import { packageRoot } from '../config/version.js';
 import { ensureCommunityBills } from '../ledger/demo.js';
@@ -15,7 +16,6 @@ import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
 import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { chromium, pdftotext } from '../testkit/system.js';
-import { buildApp } from './app.js';
 import { AuthRepository } from './auth/repository.js';
 import { migrateServer } from './services.js';
 

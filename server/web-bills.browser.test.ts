@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../app/testing.js';
 import { packageRoot } from '../config/version.js';
-import { ensureCommunityBills } from '../ledger/index.js';
+import { ensureCommunityBills } from '../ledger/demo.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
 import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { chromium } from '../testkit/system.js';
-import { buildApp } from './app.js';
 import { AuthRepository } from './auth/repository.js';
 import { migrateServer } from './services.js';
 
@@ -180,7 +180,7 @@ describe.skipIf(browserDep.skipReason)('bills in the web UI (headless Chromium)'
     await page.setViewportSize({ width: 375, height: 800 });
     await page.screenshot({ path: join(SCREENSHOTS, 'board-community-phone.png'), fullPage: true });
 
-    await page.getByRole('link', { name: 'Open the bill of Flat 2 (ground floor) for October 2026' }).click();
+    await page.getByRole('link', { name: 'Flat 2 (ground floor): October 2026' }).click();
     await page.waitForURL('**/#/bill/apt-2/zev-bern-2026-10-m-apt-2');
     await expect
       .poll(() => page.locator('main p.muted').first().textContent())

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DemoUser, ensureDemoUsers } from '../app/demo-users.js';
 import { type Runtime, startRuntime } from '../app/runtime.js';
 import { loadConfigFile } from '../config/load.js';
 import { packageRoot } from '../config/version.js';
 import { SitesConfigSchema } from '../model/index.js';
 import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { chromium } from '../testkit/system.js';
-import { type DemoUser, ensureDemoUsers } from './demo-users.js';
 
 /**
  * The operator's portfolio page as `gridflex demo` serves it: the runtime with the market on

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { BrowserContext } from 'playwright-core';
 import { filter, firstValueFrom, Subject, timeout } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../app/testing.js';
 import { listPoints, parseOrThrow, type Reading, SitesConfigSchema } from '../model/index.js';
 import { LiveLoop, profileForecaster } from '../optimizer/live.js';
 import { optimize } from '../optimizer/optimize.js';
@@ -12,7 +13,6 @@ import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
 import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { chromium } from '../testkit/system.js';
-import { buildApp } from './app.js';
 import { addRoleUsers, ROLE_USERS } from './testing.js';
 
 /**

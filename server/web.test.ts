@@ -7,6 +7,7 @@ import { type BrowserContext, type Page, chromium as playwright } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy, SiteDeviceRepository } from '../app/devices.js';
 import { LiveGateways } from '../app/runtime.js';
+import { buildApp } from '../app/testing.js';
 import { SetpointWriteRepository } from '../gateway/write-log.js';
 import { listPoints, parseOrThrow, SitesConfigSchema } from '../model/index.js';
 import { type RunningSimulator, startSimulator } from '../sim/runner.js';
@@ -16,7 +17,6 @@ import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
 import { chromium } from '../testkit/system.js';
 import type { Role } from './access.js';
-import { buildApp } from './app.js';
 import { addRoleUsers, ROLE_USERS } from './testing.js';
 
 const browserDep = chromium();

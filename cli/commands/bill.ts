@@ -12,6 +12,7 @@ import {
   CommunitySchema,
   communityReadingsFromStore,
   compileCommunity,
+  htmlToPdf,
   issueBills,
   KeyFolder,
   Ledger,
@@ -25,8 +26,8 @@ import {
 import { GridflexError } from '../../model/index.js';
 import { openStore } from '../../store/index.js';
 import { parseOptions } from '../args.js';
-
 import { CLI_ERRORS } from '../errors.js';
+
 export const BillOptionsSchema = z
   .object({
     community: z.string().min(1),
@@ -110,12 +111,10 @@ export function register(program: Command): void {
         // The community file's name, address and account go on every bill (render.ts BillView).
         const view = { issuer: { name: config.name, config: config.issuer } };
         await mkdir(out, { recursive: true });
-        // Chromium (playwright-core) is loaded only for PDF; one browser prints every bill.
+        // Chromium (playwright-core) is loaded only for PDF (inside htmlToPdf); one browser prints every bill.
         const pdfs =
           opts.format === 'pdf'
-            ? await (await import('../../ledger/pdf.js')).htmlToPdf(
-                result.bills.map((b) => billHtml(b, community.tz, view)),
-              )
+            ? await htmlToPdf(result.bills.map((b) => billHtml(b, community.tz, view)))
             : [];
         for (const [i, bill] of result.bills.entries()) {
           const body =

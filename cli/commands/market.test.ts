@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildApp } from '../../app/testing.js';
 import { loadProducts } from '../../market/product.js';
 import { MarketRepository, migrateMarket } from '../../market/repository.js';
 import {
@@ -13,7 +14,6 @@ import {
   MemoryExecutor,
 } from '../../market/service.fixtures.js';
 import { MarketService } from '../../market/service.js';
-import { buildApp } from '../../server/app.js';
 import { addRoleUsers, ROLE_USERS } from '../../server/testing.js';
 import { openStore, type Store } from '../../store/index.js';
 import { Hub } from '../../stream/index.js';

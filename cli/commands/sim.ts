@@ -111,7 +111,7 @@ async function gatewayConfigYaml(
       import('../../sim/endpoints.js'),
       import('../../sim/gateway-config.js'),
       import('../../sim/physics/simulation.js'),
-      import('../../gateway/config.js'),
+      import('../../gateway/index.js'),
     ]);
   const sim = new Simulation(scenario, { seed, startMs: 0 });
   const cfg = gatewayConfigFor(sim, plannedEndpoints(scenario, host, portBase));

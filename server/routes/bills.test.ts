@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../app/testing.js';
 import { compileCommunity, issueBills, Ledger, parseReadingsCsv } from '../../ledger/index.js';
 import { exampleCommunity, exampleCsv } from '../../ledger/testing.js';
 import { openStore, type Store } from '../../store/index.js';
 import { Hub } from '../../stream/index.js';
 import { chromium } from '../../testkit/system.js';
-import { buildApp } from '../app.js';
 import { AuditLog } from '../audit.js';
 import { addRoleUsers, loginCookie, ROLE_USERS } from '../testing.js';
 

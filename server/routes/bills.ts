@@ -1,33 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import {
-  BillBook,
-  type BillIssuer,
-  billCsv,
-  billFigures,
-  billHeader,
-  billHtml,
-  billJson,
-  formatPercent,
-  GRID_ALONE_METHOD,
-  type IssuedBill,
-  LEDGER_CHECKPOINT,
-  LEDGER_NO_PROFILE,
-  percentTenths,
-  profileConsent,
-  profileCsv,
-  profileJson,
-  profilePeriods,
-  qrBillSvg,
-  setProfileConsent,
-  unitProfile,
-} from '../../ledger/index.js';
+import type { BillBook, BillIssuer, IssuedBill } from '../../ledger/index.js';
 import { GridflexError, MODEL_ERRORS } from '../../model/index.js';
 import type { Store } from '../../store/index.js';
 import { AuditLog } from '../audit.js';
 import type { Identity, ScopeResolver } from '../auth/identity.js';
 import type { AppContext } from '../context.js';
 import { SERVER_ERRORS } from '../errors.js';
+import type { LedgerApi } from '../modules.js';
 
 /**
  * Bills from the ledger. A resident sees only its own unit's bills (another unit's: 404, as if
@@ -101,10 +81,10 @@ const VerificationSchema = z.object({
 const isOther = (who: Identity) => who.role !== 'resident';
 
 /** The ledger's unit → community relation, for boards reaching their units' bills. */
-export function ledgerScopes(store: Store): ScopeResolver {
+export function ledgerScopes(ledger: LedgerApi, store: Store): ScopeResolver {
   let book: Promise<BillBook> | undefined;
   const opened = (): Promise<BillBook> => {
-    book ??= BillBook.open(store);
+    book ??= ledger.BillBook.open(store);
     return book;
   };
   return {
@@ -120,6 +100,27 @@ function issuerOf(ctx: AppContext, community: string): BillIssuer {
 
 export function billRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
+    const {
+      BillBook,
+      billCsv,
+      billFigures,
+      billHeader,
+      billHtml,
+      billJson,
+      formatPercent,
+      GRID_ALONE_METHOD,
+      htmlToPdf,
+      LEDGER_CHECKPOINT,
+      LEDGER_NO_PROFILE,
+      percentTenths,
+      profileConsent,
+      profileCsv,
+      profileJson,
+      profilePeriods,
+      qrBillSvg,
+      setProfileConsent,
+      unitProfile,
+    } = ctx.modules.ledger;
     const book = await BillBook.open(ctx.store);
     const audit = new AuditLog(ctx.store.db);
     const db = ctx.store.db;
@@ -220,7 +221,6 @@ export function billRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(billCsv(bill, view));
         const html = billHtml(bill, bill.timezone ?? 'UTC', view);
         if (format === 'html') return reply.type('text/html; charset=utf-8').send(html);
-        const { htmlToPdf } = await import('../../ledger/pdf.js');
         let pdf: Buffer;
         try {
           [pdf] = (await htmlToPdf([html])) as [Buffer];

@@ -4,12 +4,12 @@ import { filter, firstValueFrom, timeout } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDevice, SiteDevices } from '../../app/devices.js';
 import { LiveGateways } from '../../app/runtime.js';
+import { buildApp } from '../../app/testing.js';
 import { freePort, sdm630Image, startModbusTcp, type TestDevice } from '../../gateway/testing.js';
 import { listPoints, parseOrThrow, type Site, SitesConfigSchema } from '../../model/index.js';
 import type { Store } from '../../store/index.js';
 import { announceSkip, testBackends } from '../../store/testing.js';
 import { Hub } from '../../stream/index.js';
-import { buildApp } from '../app.js';
 import { addRoleUsers, loginCookie, ROLE_USERS } from '../testing.js';
 
 /** A battery the configuration file defines: bern's at unit 3, basel's at unit 2 of the same gateway. */

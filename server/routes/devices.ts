@@ -2,7 +2,6 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DevicePolicySchema, type SiteDevices } from '../../app/devices.js';
-import { BUILTIN_PROFILES } from '../../gateway/index.js';
 import {
   GridflexError,
   IdSchema,
@@ -92,7 +91,7 @@ export function deviceRoutes(ctx: AppContext, s: Services, devices: SiteDevices)
         },
       },
       async () => ({
-        profiles: Object.entries(BUILTIN_PROFILES).map(([id, p]) => ({
+        profiles: Object.entries(ctx.modules.profiles).map(([id, p]) => ({
           id,
           registers: Object.entries(p.registers).map(([name, r]) => ({
             name,

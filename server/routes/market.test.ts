@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../app/testing.js';
 import { loadProducts } from '../../market/product.js';
 import { MarketRepository, migrateMarket } from '../../market/repository.js';
 import {
@@ -13,7 +14,6 @@ import { MarketService } from '../../market/service.js';
 import type { Store } from '../../store/index.js';
 import { announceSkip, testBackends } from '../../store/testing.js';
 import { Hub } from '../../stream/index.js';
-import { buildApp } from '../app.js';
 import { addRoleUsers, loginCookie, ROLE_USERS } from '../testing.js';
 
 const H = 3_600_000;

@@ -1,9 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { filter, map } from 'rxjs';
 import { z } from 'zod';
-import { AcceptanceSchema, PriceStrategySchema, settlementCsv, settlementJson } from '../../market/index.js';
-import { findPortfolio } from '../../market/portfolio.js';
-import { ActivationBodySchema, type MarketService } from '../../market/service.js';
+import type { MarketService } from '../../market/index.js';
 import { GridflexError, IdSchema, MODEL_ERRORS } from '../../model/index.js';
 import { covers } from '../auth/identity.js';
 import type { AppContext } from '../context.js';
@@ -19,7 +17,6 @@ const PORTFOLIO = {
 const TAGS = ['market'];
 
 const PortfolioParams = z.object({ portfolio: IdSchema });
-const EventParams = PortfolioParams.extend({ event: ActivationBodySchema.shape.id });
 const Iso = z.iso.datetime({ offset: true });
 const Range = z.object({
   from: Iso.optional().describe('start of the range (ISO 8601); default: the current hour'),
@@ -57,6 +54,16 @@ export function marketRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZo
       });
     return ctx.market;
   };
+  // The market's own schemas and rules, from the composition root (server/ runs no market code).
+  const {
+    AcceptanceSchema,
+    ActivationBodySchema,
+    PriceStrategySchema,
+    findPortfolio,
+    settlementCsv,
+    settlementJson,
+  } = ctx.modules.market;
+  const EventParams = PortfolioParams.extend({ event: ActivationBodySchema.shape.id });
   return async (app) => {
     const stream = eventStreams(app, s);
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../app/testing.js';
 import { listPoints, parseOrThrow, type Site, SitesConfigSchema } from '../../model/index.js';
 import { profileForecaster, tariffPrices } from '../../optimizer/live.js';
 import { optimize } from '../../optimizer/optimize.js';
@@ -8,7 +9,6 @@ import { siteProblem } from '../../optimizer/site-problem.js';
 import { highsSolver } from '../../optimizer/solvers/highs.js';
 import { openStore, type Store } from '../../store/index.js';
 import { Hub } from '../../stream/index.js';
-import { buildApp } from '../app.js';
 import { addRoleUsers, loginCookie, ROLE_USERS } from '../testing.js';
 import { localDayStart } from './plan.js';
 

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { GridflexError, IdSchema, MODEL_ERRORS, type Site } from '../../model/index.js';
-import { gridPowerPoints } from '../../optimizer/live.js';
-import { migrateOptimizer, PlanRepository, type StoredPlan } from '../../optimizer/plan-store.js';
+import type { StoredPlan } from '../../optimizer/index.js';
 import { type ReadingsRepository, UnknownPointError } from '../../store/index.js';
 import type { AppContext } from '../context.js';
 
@@ -160,7 +159,10 @@ function summary(
 }
 
 /** Points whose 15-minute means give the actual flows: the grid connection (`gridPowerPoints`) and batteries' `measure.power`. */
-function actualPoints(site: Site): { grid: string[]; battery: string[] } {
+function actualPoints(
+  site: Site,
+  gridPowerPoints: (site: Site) => string[],
+): { grid: string[]; battery: string[] } {
   const battery = site.buildings
     .flatMap((b) => b.assets)
     .flatMap((a) => (a.type === 'battery' && a.measure.power ? [a.measure.power] : []));
@@ -203,8 +205,7 @@ async function seriesKw(
  */
 export function planRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
-    await migrateOptimizer(ctx.store);
-    const plans = new PlanRepository(ctx.store.db);
+    const plans = ctx.modules.plans;
     app.get(
       '/api/sites/:site/plan',
       {
@@ -286,7 +287,7 @@ export function planRoutes(ctx: AppContext): FastifyPluginAsyncZod {
               battery: batteryKw(p, 0),
             });
         }
-        const points = actualPoints(site);
+        const points = actualPoints(site, plans.gridPowerPoints);
         const [grid, battery] = await Promise.all([
           seriesKw(ctx.store.readings, points.grid, fromMs, slots, slotMs, 1),
           // Battery power points read positive when discharging (SunSpec model 103); the plan's is charging.

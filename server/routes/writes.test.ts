@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../app/testing.js';
 import { GatewayConfigSchema } from '../../gateway/config.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { RegisterImage, startModbusTcp, type TestDevice } from '../../gateway/testing.js';
@@ -8,7 +9,6 @@ import { parseOrThrow, SitesConfigSchema } from '../../model/index.js';
 import type { Store } from '../../store/index.js';
 import { announceSkip, testBackends } from '../../store/testing.js';
 import { Hub } from '../../stream/index.js';
-import { buildApp } from '../app.js';
 import { addRoleUsers, loginCookie, ROLE_USERS } from '../testing.js';
 
 const sites = parseOrThrow(

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { SetpointWriteRepository } from '../../gateway/write-log.js';
 import { GridflexError, IdSchema, MODEL_ERRORS } from '../../model/index.js';
 import type { AppContext } from '../context.js';
 
@@ -22,11 +21,11 @@ const WriteSchema = z.object({
 
 /**
  * The site's setpoint writes and refusals from the gateway's append-only `setpoint_writes`
- * table (the gateway's migrations run here, so the page works before the first write).
+ * table (its service, `ServerModules.writes`, opens it with the gateway's migrations run).
  */
 export function writeRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
-    const repo = await SetpointWriteRepository.open(ctx.store);
+    const repo = ctx.modules.writes;
     app.get(
       '/api/sites/:site/writes',
       {
