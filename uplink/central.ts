@@ -150,7 +150,11 @@ export class CentralIngest extends EventEmitter {
     if (addr.channel === 'cmdack') {
       const ack = decode(CommandAckSchema, payload);
       if (!ack) this.counters.dropped.malformed++;
-      else void this.log.answer(addr.site, ack, this.clock()).then(() => this.emit('cmdack', ack));
+      else
+        this.log.answer(addr.site, ack, this.clock()).then(
+          () => this.emit('cmdack', ack),
+          (err: unknown) => this.emit('commit-error', err),
+        );
       return;
     }
     if (addr.channel !== 'tele') return;

@@ -105,7 +105,11 @@ export class EdgeLink extends EventEmitter {
       this.emit('connect');
     });
     this.client.on('error', (err) => this.emit('broker-error', err));
-    this.client.on('message', (t, payload) => void this.onMessage(t, payload));
+    this.client.on('message', (t, payload) => {
+      // A failed outbox or command-log write must not crash the edge: the ack or command is
+      // simply handled again after the next resend or re-delivery.
+      this.onMessage(t, payload).catch((err: unknown) => this.emit('broker-error', err));
+    });
     this.unhook = o.outbox.onAppend(() => this.pump());
     this.timer = setInterval(() => this.checkTimeout(), Math.max(100, Math.floor(this.ackTimeoutMs / 4)));
     this.timer.unref();
