@@ -38,6 +38,26 @@ describe('gridflex.yaml', () => {
     expect(cfg.ledger.every).toBe(3_600_000);
   });
 
+  it('privacy and uplink sections: defaults of a real installation, a broker that is not MQTT named by its path', async () => {
+    const cfg = await loadGridflexConfig(EXAMPLE);
+    expect(cfg.privacy.retention.householdAfterBilling).toBe(90 * 86_400_000);
+    expect(cfg.privacy.every).toBe(86_400_000);
+    expect(cfg.uplink).toBeUndefined();
+    const data = await example();
+    const withUplink = await gridflexConfigFrom(
+      {
+        ...data,
+        uplink: { broker: 'mqtt://127.0.0.1:1883' },
+        privacy: { buildingDevices: ['zev-bern/house-apt-1'] },
+      },
+      EXAMPLE,
+    );
+    expect(withUplink.uplink?.broker).toBe('mqtt://127.0.0.1:1883');
+    expect(withUplink.privacy.buildingDevices).toEqual(['zev-bern/house-apt-1']);
+    const bad = await issuesOf({ ...data, uplink: { broker: 'http://broker' } });
+    expect(bad.map((i) => i.path)).toContain('uplink.broker');
+  });
+
   it('a binding to a point or device that does not exist is an error naming the path and the key', async () => {
     const data = await example();
     const site = (

@@ -21,6 +21,7 @@ import {
 import { DEFAULT_TARIFF, type Tariff, TariffSchema } from '../optimizer/live.js';
 import { APP_ERRORS } from './errors.js';
 import { RetentionSchema } from './retention.js';
+import { CentralUplinkSchema } from './uplink.js';
 
 /**
  * `gridflex.yaml`: everything `gridflex run` controls, in one file (README "Production").
@@ -90,6 +91,8 @@ const PrivacySchema = z.object({
 const TopSchema = z.object({
   listen: ListenSchema.prefault({}),
   privacy: PrivacySchema.prefault({}),
+  /** Edges that report over MQTT (uplink/PROTOCOL.md): central consumes their telemetry into the store. */
+  uplink: CentralUplinkSchema.optional(),
   database: DatabaseSchema.prefault({}),
   gateway: z
     .object({
@@ -259,6 +262,7 @@ export const GridflexConfigSchema = TopSchema.transform((top, ctx) => {
   return {
     listen: top.listen,
     privacy: top.privacy,
+    ...(top.uplink ? { uplink: top.uplink } : {}),
     database: top.database,
     gateway: top.gateway,
     sites,

@@ -11,6 +11,7 @@ import { type BillingOutcome, startLedgerScheduler } from './ledger-scheduler.js
 import { siteObligations$ } from './market-obligations.js';
 import { startRetentionScheduler } from './retention-scheduler.js';
 import { type Runtime, restoreSavedDevices, startRuntime } from './runtime.js';
+import { startCentralUplink } from './uplink.js';
 import { ensureFirstAdmin } from './users.js';
 
 const DAY_MS = 86_400_000;
@@ -127,6 +128,12 @@ export async function startGridflex(
   try {
     const admin = await ensureFirstAdmin(rt.store, { password: env.adminPassword, username: env.adminUser });
     const overlayLines = overlay.prepare ? await overlay.prepare(rt) : [];
+    // Sites served by an edge report over MQTT: their readings come in through central's ingest.
+    if (config.uplink) {
+      const uplink = await startCentralUplink(config.uplink, rt.store);
+      stops.push(() => uplink.close());
+      say(`  uplink:   consuming edge telemetry from ${config.uplink.broker}`);
+    }
     if (!databaseUrl) {
       const control = await startControlSocket(rt.store, dataDir);
       stops.push(() => control.close());
