@@ -241,5 +241,40 @@ describe.skipIf(browserDep.skipReason ?? pdfDep.skipReason)(
       expect(csv).not.toContain('Your saving');
       await page.close();
     }, 120_000);
+    it('shows the board the whole building, reconciled to the grid meter, flats in natural order', async () => {
+      const page = await login('board', '#/community');
+      const res = await page.request.get(`${base}/api/communities/zev-bern/summary`);
+      const summary = (await res.json()).periods[0].summary as {
+        consumptionMwh: number;
+        selfConsumedMwh: number;
+        gridMeterMwh: number;
+        gridResidualMwh: number;
+      };
+      // The grid meter = the flats' grid energy + the common areas' (heat pump, EV chargers).
+      expect(summary.consumptionMwh - summary.selfConsumedMwh + summary.gridResidualMwh).toBe(
+        summary.gridMeterMwh,
+      );
+      expect(summary.gridResidualMwh).toBeGreaterThan(0);
+      const cell = (row: string, col: number) => page.locator(`#${row} td`).nth(col).innerText();
+      const kwh = (s: string) => Number(s.replace(/[^\d.]/g, ''));
+      await expect.poll(() => page.locator('#building-grid-meter').count()).toBe(1);
+      const flats = kwh(await cell('building-flats', 1));
+      const common = kwh(await cell('building-common', 1));
+      const meter = kwh(await cell('building-grid-meter', 1));
+      expect(meter).toBeCloseTo(summary.gridMeterMwh / 1e6, 0);
+      expect(Math.abs(flats + common - meter)).toBeLessThanOrEqual(0.1); // each shown to 0.1 kWh
+      expect(await page.locator('#building-common th').innerText()).toContain('heat pump');
+      const units = (await page.locator('ul.bills a').allInnerTexts())
+        .filter((t) => t.endsWith('October 2026'))
+        .map((t) => t.replace(/ \(.*$/, ''));
+      expect(units).toEqual(Array.from({ length: 12 }, (_, i) => `Flat ${i + 1}`));
+      await page.setViewportSize({ width: 375, height: 800 });
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+      await writeFile(
+        join(SCREENSHOTS, 'board-building-phone.png'),
+        await page.screenshot({ fullPage: true }),
+      );
+      await page.close();
+    }, 120_000);
   },
 );

@@ -10,8 +10,6 @@ const TEXTS = {
     noBills: 'No bills have been issued for you yet.',
     billFor: '{period} · {unit}',
     total: 'Total',
-    openBill: 'Open the bill for {period}',
-    openBillOf: 'Open the bill of {unit} for {period}',
     consumptionTitle: 'My consumption',
     consumptionOf: 'Daily consumption in {period}',
     billTitle: 'Bill {period}',
@@ -23,6 +21,17 @@ const TEXTS = {
     gridOnly: 'Grid alone would have cost',
     saving: 'Your saving',
     savingOther: 'Saving of this flat',
+    building: 'The whole building',
+    bPart: 'Part',
+    bEnergy: 'Energy',
+    bFromGrid: 'From the grid',
+    bFlats: 'Flats (billed)',
+    bCommon: 'Common areas: heat pump, EV charging, stairwell',
+    bPv: 'Solar production',
+    bBattery: 'Battery (content at month end; charged from the grid)',
+    bGridMeter: 'Grid meter (the grid operator invoices this)',
+    bNote:
+      'The grid meter’s import is the flats’ grid energy plus the common areas’. The grid energy billed to the flats is shown above; the common areas are on the association’s own account.',
     gridAloneMethod:
       'Grid alone: the whole consumption priced at the grid tariff of each quarter-hour, plus the same fees and VAT as this bill.',
     issuer: 'Issued by',
@@ -62,7 +71,7 @@ const TEXTS = {
     autarky: 'Self-sufficiency of the community',
     revenue: 'Internal solar revenue',
     feedIn: 'Feed-in revenue',
-    gridInvoice: 'Grid invoice',
+    gridInvoice: 'Grid energy billed to the flats',
     allBills: 'All units’ bills',
     unit: 'Unit',
     resident: 'Billed to',
@@ -85,8 +94,6 @@ const TEXTS = {
     noBills: 'Für Sie wurden noch keine Rechnungen ausgestellt.',
     billFor: '{period} · {unit}',
     total: 'Total',
-    openBill: 'Rechnung {period} öffnen',
-    openBillOf: 'Rechnung {period} von {unit} öffnen',
     consumptionTitle: 'Mein Verbrauch',
     consumptionOf: 'Verbrauch pro Tag im {period}',
     billTitle: 'Rechnung {period}',
@@ -98,6 +105,17 @@ const TEXTS = {
     gridOnly: 'Nur aus dem Netz hätte gekostet',
     saving: 'Ihre Ersparnis',
     savingOther: 'Ersparnis dieser Wohnung',
+    building: 'Das ganze Haus',
+    bPart: 'Teil',
+    bEnergy: 'Energie',
+    bFromGrid: 'Aus dem Netz',
+    bFlats: 'Wohnungen (abgerechnet)',
+    bCommon: 'Allgemeinflächen: Wärmepumpe, E-Auto-Laden, Treppenhaus',
+    bPv: 'Solarproduktion',
+    bBattery: 'Batterie (Inhalt am Monatsende; aus dem Netz geladen)',
+    bGridMeter: 'Netzzähler (danach rechnet der Netzbetreiber ab)',
+    bNote:
+      'Der Bezug am Netzzähler ist der Netzstrom der Wohnungen plus jener der Allgemeinflächen. Der den Wohnungen verrechnete Netzstrom steht oben; die Allgemeinflächen gehen auf das Konto der Gemeinschaft.',
     gridAloneMethod:
       'Nur aus dem Netz: der ganze Verbrauch zum Netztarif jeder Viertelstunde, dazu dieselben Gebühren und dieselbe MWST wie auf dieser Rechnung.',
     issuer: 'Rechnungsstellerin',
@@ -137,7 +155,7 @@ const TEXTS = {
     autarky: 'Eigenversorgung der Gemeinschaft',
     revenue: 'Interner Solarerlös',
     feedIn: 'Einspeiseerlös',
-    gridInvoice: 'Netzrechnung',
+    gridInvoice: 'Netzstrom, den Wohnungen verrechnet',
     allBills: 'Rechnungen aller Einheiten',
     unit: 'Einheit',
     resident: 'Rechnung an',
@@ -272,11 +290,15 @@ function dailyChart(container, days, title, cleanup) {
   );
 }
 
+/** Newest month first, then units in natural order (Flat 2 before Flat 10). */
+const natural = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+const billOrder = (a, b) => b.period.localeCompare(a.period) || natural.compare(a.unitName, b.unitName);
+
 function billList(bills, withUnit) {
   return el(
     'ul',
     { class: 'cards bills' },
-    bills.map((b) =>
+    [...bills].sort(billOrder).map((b) =>
       el(
         'li',
         { class: 'card' },
@@ -285,16 +307,14 @@ function billList(bills, withUnit) {
           {
             href: billHref(b),
             // Each link names its unit too: a board's list holds one bill per unit and month.
-            'aria-label': withUnit
-              ? tb('openBillOf', { unit: b.unitName, period: monthName(b.period) })
-              : tb('openBill', { period: monthName(b.period) }),
+            // WCAG 2.5.3 (label in name): the accessible name is the visible text.
           },
           withUnit ? `${b.unitName}: ${monthName(b.period)}` : monthName(b.period),
         ),
         el('p', { class: 'total', text: money(b.totalMinor, b.currency) }),
         el('p', {
           class: 'muted',
-          text: `${b.recipient} · ${tb('solar')} ${kwh(b.solarMwh)} / ${kwh(b.consumptionMwh)} · ${tb('saving')} ${money(b.savingMinor, b.currency)}`,
+          text: `${b.recipient} · ${tb('solar')} ${kwh(b.solarMwh)} / ${kwh(b.consumptionMwh)} · ${withUnit ? tb('savingOther') : tb('saving')} ${money(b.savingMinor, b.currency)}`,
         }),
       ),
     ),
@@ -552,6 +572,52 @@ export async function billPage({ page: shell, me, cleanup }, unit, id) {
   else dailyChart(chart, b.daily, tb('daily'), cleanup);
 }
 
+/**
+ * The whole building for a month: flats (billed), common areas (heat pump, EV charging,
+ * stairwell: the grid meter's import not billed to flats), PV, battery, and the grid meter,
+ * which equals the flats' grid energy plus the common areas'.
+ */
+function buildingTable(s) {
+  const flatsGrid = s.consumptionMwh - s.selfConsumedMwh;
+  const rows = [
+    ['building-flats', tb('bFlats'), kwh(s.consumptionMwh), kwh(flatsGrid)],
+    s.gridResidualMwh === null || s.gridResidualMwh === undefined
+      ? null
+      : ['building-common', tb('bCommon'), kwh(s.gridResidualMwh), kwh(s.gridResidualMwh)],
+    ['building-pv', tb('bPv'), kwh(s.productionMwh), '–'],
+    s.battery
+      ? [
+          'building-battery',
+          tb('bBattery'),
+          kwh(s.battery.closing.solarMwh + s.battery.closing.gridMwh),
+          kwh(s.battery.gridChargedMwh),
+        ]
+      : null,
+    s.gridMeterMwh === null || s.gridMeterMwh === undefined
+      ? null
+      : ['building-grid-meter', tb('bGridMeter'), '–', kwh(s.gridMeterMwh)],
+  ].filter(Boolean);
+  return el(
+    'section',
+    { id: 'building', 'aria-labelledby': 'building-h' },
+    el('h4', { id: 'building-h', text: tb('building') }),
+    table(
+      tb('building'),
+      [tb('bPart'), tb('bEnergy'), tb('bFromGrid')],
+      rows.map(([id, label, energy, grid]) =>
+        el(
+          'tr',
+          { id },
+          el('th', { scope: 'row', text: label }),
+          el('td', { class: 'num', text: energy }),
+          el('td', { class: 'num', text: grid }),
+        ),
+      ),
+    ),
+    el('p', { class: 'muted', text: tb('bNote') }),
+  );
+}
+
 /** Board (and admin): the community's totals per billed month and every unit's bill. */
 export async function communityPage({ page: shell, me }) {
   const page = present(shell);
@@ -596,6 +662,7 @@ export async function communityPage({ page: shell, me }) {
             ],
           ]),
           el('p', { class: 'muted', text: tb('privacy') }),
+          buildingTable(latest),
         )
       : el('p', { text: tb('noSummary') }),
     periods.length > 1
