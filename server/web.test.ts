@@ -291,6 +291,15 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
       .poll(() => chart.getAttribute('aria-label'))
       .toMatch(/^Grid power over the last 24 hours: lowest/);
     expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0);
+    // The axis uPlot drew spans the last 24 hours (not the data's extent), in the site's zone.
+    const figure = page.locator('#chart [role="img"]');
+    await expect.poll(() => figure.getAttribute('data-axis-to')).not.toBeNull();
+    const axisFrom = Date.parse((await figure.getAttribute('data-axis-from'))!);
+    const axisTo = Date.parse((await figure.getAttribute('data-axis-to'))!);
+    expect(axisTo - axisFrom).toBe(24 * 3_600_000);
+    expect(Math.abs(axisTo - Date.now())).toBeLessThan(10 * 60_000);
+    expect(await figure.getAttribute('data-time-zone')).toBe('Europe/Zurich');
+    expect(await page.locator('#chart th').allInnerTexts()).toContain('Time (Europe/Zurich)');
     await expect.poll(() => page.locator('#savings').textContent()).toMatch(/no plan or baseline for today/);
     await page.screenshot({ path: join(SHOTS, 'manager-site.png'), fullPage: true });
     await phoneShot(page, 'manager-site');

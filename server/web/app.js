@@ -295,7 +295,7 @@ async function sitePage(siteId, v = view()) {
   const drawChart = async () => {
     removeChart();
     const point = chartable.find((p) => p.key === select.value);
-    if (point) removeChart = await readingsChart(chartBox, point, api);
+    if (point) removeChart = await readingsChart(chartBox, point, api, { timeZone: site.timezone });
   };
   select.addEventListener('change', drawChart);
   cleanup.push(() => removeChart());

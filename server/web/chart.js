@@ -2,12 +2,19 @@ import uPlot from '/web/vendor/uPlot.esm.js';
 import { el } from './dom.js';
 import { formatTime, formatValue, t } from './i18n.js';
 
+const DAY_MS = 86_400_000;
+
 /**
  * A readings chart (uPlot) with its text alternative: a summary read by screen readers and a
  * table of the same numbers behind a disclosure. Returns a function that removes the chart.
  */
-export async function readingsChart(container, point, api) {
-  const res = await api(`/api/points/${encodeURIComponent(point.key)}/readings?bucket=15m`);
+export async function readingsChart(container, point, api, { timeZone } = {}) {
+  // The window is fixed (the last 24 hours), not derived from the data: one point, or none
+  // for hours, still gives a 24-hour axis, drawn in the site's time zone (not the browser's).
+  const toMs = Date.now();
+  const fromMs = toMs - DAY_MS;
+  const range = `from=${new Date(fromMs).toISOString()}&to=${new Date(toMs).toISOString()}`;
+  const res = await api(`/api/points/${encodeURIComponent(point.key)}/readings?bucket=15m&${range}`);
   const label = point.name ?? point.id;
   const rows = res.status === 200 ? (res.body.buckets ?? []).filter((b) => b.mean !== null) : [];
   container.replaceChildren(el('h3', { text: t('chartTitle', { point: label }) }));
@@ -23,7 +30,12 @@ export async function readingsChart(container, point, api) {
     max: formatValue(Math.max(...ys), point.unit),
     last: formatValue(ys[ys.length - 1], point.unit),
   });
-  const figure = el('div', { class: 'chart', role: 'img', 'aria-label': summary });
+  const figure = el('div', {
+    class: 'chart',
+    role: 'img',
+    'aria-label': summary,
+    'data-time-zone': timeZone ?? '',
+  });
   container.append(
     figure,
     el('p', { class: 'muted', text: summary }),
@@ -43,8 +55,8 @@ export async function readingsChart(container, point, api) {
             el(
               'tr',
               {},
-              el('th', { scope: 'col', text: t('time') }),
-              el('th', { scope: 'col', text: t('average') }),
+              el('th', { scope: 'col', text: timeZone ? `${t('time')} (${timeZone})` : t('time') }),
+              el('th', { scope: 'col', text: `${t('average')} (${point.unit})` }),
             ),
           ),
           el(
@@ -54,7 +66,7 @@ export async function readingsChart(container, point, api) {
               el(
                 'tr',
                 {},
-                el('td', { text: formatTime(Date.parse(b.ts)) }),
+                el('td', { text: formatTime(Date.parse(b.ts), timeZone) }),
                 el('td', { class: 'num', text: formatValue(b.mean, point.unit) }),
               ),
             ),
@@ -68,8 +80,26 @@ export async function readingsChart(container, point, api) {
     container,
     {
       height: 280,
-      series: [{}, { label: `${label} (${point.unit})`, stroke: '#0b5cad', width: 2 }],
-      axes: [{}, { values: (_u, ticks) => ticks.map((v) => formatValue(v, point.unit)), size: 80 }],
+      ...(timeZone ? { tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), timeZone) } : {}),
+      scales: { x: { time: true, range: () => [fromMs / 1000, toMs / 1000] } },
+      hooks: {
+        // The axis uPlot actually drew, on the figure (tests read it; canvas text is not in the DOM).
+        setScale: [
+          (u, key) => {
+            if (key !== 'x') return;
+            figure.dataset.axisFrom = new Date(u.scales.x.min * 1000).toISOString();
+            figure.dataset.axisTo = new Date(u.scales.x.max * 1000).toISOString();
+          },
+        ],
+      },
+      series: [
+        { label: timeZone ? `${t('time')} (${timeZone})` : t('time') },
+        { label: `${label} (${point.unit})`, stroke: '#0b5cad', width: 2, points: { show: ys.length < 3 } },
+      ],
+      axes: [
+        { label: timeZone ? `${t('time')} (${timeZone})` : t('time') },
+        { label: point.unit, values: (_u, ticks) => ticks.map((v) => formatValue(v, point.unit)), size: 80 },
+      ],
     },
     [xs, ys],
   );

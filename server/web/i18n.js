@@ -391,6 +391,11 @@ export function formatValue(value, unit) {
   return `${nf(1).format(value)} ${units[unit] ?? unit ?? ''}`.trim();
 }
 
-export function formatTime(ms) {
-  return new Intl.DateTimeFormat(current, { dateStyle: 'short', timeStyle: 'medium' }).format(new Date(ms));
+/** A date and time; in `timeZone` (a site's) when given, else the browser's. */
+export function formatTime(ms, timeZone) {
+  return new Intl.DateTimeFormat(current, {
+    dateStyle: 'short',
+    timeStyle: 'medium',
+    ...(timeZone ? { timeZone } : {}),
+  }).format(new Date(ms));
 }
