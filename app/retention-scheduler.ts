@@ -1,4 +1,5 @@
-import { BillBook, type CommunityConfig, compileCommunity, monthPeriod } from '../ledger/index.js';
+import { BillBook, type CommunityConfig, compileCommunity, localTime, monthPeriod } from '../ledger/index.js';
+import { eraseProfilesBefore } from '../ledger/privacy.js';
 import type { Store } from '../store/index.js';
 import { householdDevices } from './devices-privacy.js';
 import { type Retention, type RetentionReport, runRetention } from './retention.js';
@@ -58,11 +59,23 @@ export function startRetentionScheduler(o: {
     const next = running
       .catch(() => null)
       .then(async () => {
+        const at = now();
         const until = await billedUntil(o.store, o.communities);
-        return runRetention(o.store, o.retention, now(), {
+        const report = await runRetention(o.store, o.retention, at, {
           householdDevices: households,
           ...(until === undefined ? {} : { billedUntilMs: until }),
         });
+        // The flats' profiles beside the ledger go with the household data: every month that
+        // ended before the household cutoff (billed, and past the time to object).
+        if (until !== undefined) {
+          const cutoff = Math.min(until, at - o.retention.householdAfterBilling);
+          for (const c of o.communities) {
+            const lt = localTime(cutoff, compileCommunity(c).tz);
+            const label = `${lt.year}-${String(lt.month).padStart(2, '0')}`;
+            report.householdProfiles += await eraseProfilesBefore(o.store.db, c.id, label);
+          }
+        }
+        return report;
       });
     running = next;
     next.catch((err: unknown) => o.say?.(`retention: run failed: ${(err as Error).message}`));

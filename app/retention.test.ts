@@ -90,6 +90,7 @@ for (const backend of testBackends) {
         rollups: 0,
         householdReadings: 0,
         householdRollups: 0,
+        householdProfiles: 0,
         audit: 0,
       });
     });

@@ -47,6 +47,8 @@ export interface RetentionReport {
   rollups: number;
   householdReadings: number;
   householdRollups: number;
+  /** Months of flats' 15-minute profiles stored beside the ledger (app/retention-scheduler.ts). */
+  householdProfiles: number;
   audit: number;
 }
 
@@ -79,6 +81,7 @@ export async function runRetention(
     rollups: 0,
     householdReadings: 0,
     householdRollups: 0,
+    householdProfiles: 0,
     audit: 0,
   };
   if (householdCutoff !== null && households.length > 0) {

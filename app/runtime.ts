@@ -20,8 +20,11 @@ import { AuditLog, buildApp } from '../server/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { DiskQueue, Hub, StoreWriter } from '../stream/index.js';
 import { SiteDevices } from './devices.js';
+import { householdDevices } from './devices-privacy.js';
+import { eraseHouseholdData } from './erasure.js';
 import { type MarketDispatch, marketDispatch, yieldingToMarket } from './market-executor.js';
 import { migrateAll } from './migrate.js';
+import { billedUntil } from './retention-scheduler.js';
 import { serverModules } from './server-modules.js';
 
 export interface RuntimeOptions {
@@ -39,6 +42,8 @@ export interface RuntimeOptions {
   productsFile?: string;
   /** The billed communities (names, addresses and accounts on the bills). */
   communities?: readonly CommunityConfig[];
+  /** Flat meters the configuration declares building devices (`site/device`): not masked. */
+  buildingDevices?: readonly string[];
 }
 
 /** The running core: store, hub, store writer (with its disk spool) and the HTTP app. */
@@ -131,6 +136,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       modules: await serverModules(store),
       ...(options.gateway?.opcua?.pkiDir ? { opcuaPkiDir: options.gateway.opcua.pkiDir } : {}),
       ...(options.communities ? { communities: options.communities } : {}),
+      // Privacy by design (PRIVACY.md): flat meters are masked for managers and operators, and a
+      // resident may erase its flat's billed interval data.
+      householdDevices: householdDevices(options.communities ?? [], options.buildingDevices),
+      erasure: {
+        erase: async (unit) =>
+          eraseHouseholdData(store, options.communities ?? [], unit, {
+            billedUntilMs: await billedUntil(store, options.communities ?? []),
+            ...(options.buildingDevices ? { buildingDevices: options.buildingDevices } : {}),
+          }),
+      },
     },
     { logger: { level: options.logLevel } },
   );

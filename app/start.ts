@@ -123,6 +123,7 @@ export async function startGridflex(
     portfolios: config.market.portfolios,
     productsFile: config.market.productsFile,
     communities: config.ledger.communities,
+    buildingDevices: config.privacy.buildingDevices,
   });
   const stops: (() => Promise<void>)[] = [];
   try {

@@ -180,3 +180,15 @@ export async function eraseUnitProfiles(db: Db, unit: string): Promise<number> {
   const r = await db.query('DELETE FROM ledger_unit_profiles WHERE unit = $1', [unit]);
   return r.rowCount ?? 0;
 }
+
+/**
+ * Retention: delete a community's stored profiles of every month before `period` (a label such
+ * as 2026-10), once those months are billed and past the time to object. Returns the rows deleted.
+ */
+export async function eraseProfilesBefore(db: Db, community: string, period: string): Promise<number> {
+  const r = await db.query('DELETE FROM ledger_unit_profiles WHERE community = $1 AND period < $2', [
+    community,
+    period,
+  ]);
+  return r.rowCount ?? 0;
+}

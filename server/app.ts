@@ -14,6 +14,7 @@ import { installErrorHandler } from './errors.js';
 import { authRoutes } from './routes/auth.js';
 import { billRoutes } from './routes/bills.js';
 import { deviceRoutes } from './routes/devices.js';
+import { erasureRoutes } from './routes/erasure.js';
 import { healthRoutes } from './routes/health.js';
 import { liveRoutes } from './routes/live.js';
 import { marketRoutes } from './routes/market.js';
@@ -82,6 +83,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   await app.register(deviceRoutes(ctx, services, devices));
   await app.register(writeRoutes(ctx));
   await app.register(billRoutes(ctx));
+  await app.register(erasureRoutes(ctx, services));
   await app.register(planRoutes(ctx));
   await app.register(await webRoutes());
   return app;

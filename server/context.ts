@@ -8,6 +8,18 @@ import type { Hub, StoreWriter } from '../stream/index.js';
 import type { ScopeResolver } from './auth/identity.js';
 import type { ServerModules } from './modules.js';
 
+/** What an erasure deleted, and from when data is kept because it is not billed yet. */
+export interface ErasureOutcome {
+  profiles: number;
+  readings: number;
+  rollups: number;
+  keptFromMs: number | null;
+}
+
+export interface HouseholdErasure {
+  erase(unit: string): Promise<ErasureOutcome>;
+}
+
 /** Tunables of authentication; tests shorten them, production keeps the defaults. */
 export interface AuthSettings {
   /** How long a login lasts (absolute, not sliding). Default 12 h. */
@@ -69,6 +81,11 @@ export interface AppContext {
   modules: ServerModules;
   /** The market service (market/service.ts); without it the market routes answer 503. */
   market?: MarketService;
+  /**
+   * A resident's erasure of its flat's billed interval data (app/erasure.ts); without it the
+   * erasure route answers 503.
+   */
+  erasure?: HouseholdErasure;
   /** The billed communities' files: their names, addresses and bank accounts go on the bills. */
   communities?: readonly CommunityConfig[];
 }

@@ -18,6 +18,8 @@ export const SERVER_ERRORS = {
   FORBIDDEN: 'GFX_FORBIDDEN',
   /** A bill's PDF cannot be rendered here (no browser for the renderer). */
   LEDGER_PDF: 'GFX_LEDGER_PDF',
+  /** Erasure of household data is not wired on this server (no ledger communities). */
+  ERASURE_OFF: 'GFX_ERASURE_OFF',
 } as const;
 
 /**
