@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -48,6 +49,21 @@ const jsQR = jsQRModule as unknown as (
   width: number,
   height: number,
 ) => { data: string } | null;
+
+/** axe-core, injected through the DevTools protocol (the pages' CSP allows no inline script). */
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+/** WCAG 2.1 A and AA violations of the page as it stands: rule id, count and first targets. */
+async function wcagViolations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE);
+  const r = (await page.evaluate(`axe
+    .run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+    .then((r) => ({
+      passes: r.passes.length,
+      violations: r.violations.map((v) => v.id + ' x' + v.nodes.length + ': ' + v.nodes.slice(0, 2).map((n) => n.target.join(' ')).join(', ')),
+    }))`)) as { passes: number; violations: string[] };
+  expect(r.passes, 'axe ran its rules').toBeGreaterThan(5);
+  return r.violations;
+}
 
 /** "1,234.50" / "1’234.50" / "CHF 1 234.50" → "1234.50", for comparing amounts across formats. */
 const plain = (s: string) => s.replace(/[’',\s\u00a0\u202f]/g, '');
@@ -276,5 +292,25 @@ describe.skipIf(browserDep.skipReason ?? pdfDep.skipReason)(
       );
       await page.close();
     }, 120_000);
+    it('passes an automated WCAG 2.1 A/AA audit (axe-core) on every bill page of the resident and the board', async () => {
+      const audit = async (page: Page, hash: string, ready: string) => {
+        await page.goto(`${base}/${hash}`);
+        await page.locator(ready).first().waitFor();
+        return { page: hash, violations: await wcagViolations(page) };
+      };
+      const resident = await login('resident', '#/bills');
+      const { id } = await octoberBill(resident);
+      const bill = `#/bill/apt-1/${encodeURIComponent(id)}`;
+      const results = [
+        await audit(resident, '#/bills', 'ul.bills a'),
+        await audit(resident, bill, '#bill-total'),
+        await audit(resident, `#/verify/apt-1/${encodeURIComponent(id)}`, 'h1'),
+      ];
+      await resident.close();
+      const board = await login('board', '#/community');
+      results.push(await audit(board, '#/community', '#building'), await audit(board, bill, '#bill-total'));
+      await board.close();
+      expect(results.filter((r) => r.violations.length > 0)).toEqual([]);
+    }, 180_000);
   },
 );
