@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +109,9 @@ const sites = parseOrThrow(
 /** The focused element's outline, as the browser draws it (the DOM types are not in the test's lib). */
 const FOCUS_RING =
   "(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + s.outlineWidth; })()";
+
+/** axe-core, injected through the DevTools protocol (the pages' CSP allows no inline script). */
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** Where each role lands, a heading it sees there, and pages it must be refused. */
 const LANDING: Record<Role, { hash: string; heading: string; refused: string[] }> = {
@@ -222,6 +227,13 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
         .toMatch(new RegExp(`^${LANDING[role].heading}`));
       await page.screenshot({ path: join(SHOTS, `${role}-home.png`), fullPage: true });
       await phoneShot(page, `${role}-home`);
+      // An automated WCAG 2.1 A/AA audit (axe-core) of the landing page: nothing found.
+      await page.evaluate(AXE);
+      const audit = (await page.evaluate(
+        `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }).then((r) => ({ passes: r.passes.length, violations: r.violations.map((v) => v.id + ' x' + v.nodes.length + ': ' + v.nodes.slice(0, 2).map((n) => n.target.join(' ')).join(', ')) }))`,
+      )) as { passes: number; violations: string[] };
+      expect(audit.passes).toBeGreaterThan(5);
+      expect(audit.violations, role).toEqual([]);
       for (const hash of LANDING[role].refused) {
         await page.goto(`${base}/${hash}`);
         await expect
