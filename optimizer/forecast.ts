@@ -3,6 +3,7 @@
  * scaled by the measured yield, base load from the same weekday and time in recent weeks with a
  * documented fallback profile, and the error of a forecast against what was measured.
  */
+import { localHour } from '../model/index.js';
 
 const RAD = Math.PI / 180;
 
@@ -106,15 +107,8 @@ export const FALLBACK_SHAPE: readonly number[] = (() => {
   return raw.map((x) => x / mean);
 })();
 
-/** Local hour (0–23) of an instant in an IANA time zone. */
-export function localHour(tMs: number, timezone: string): number {
-  const h = new Intl.DateTimeFormat('en-GB', {
-    timeZone: timezone,
-    hour: '2-digit',
-    hourCycle: 'h23',
-  }).format(tMs);
-  return Number(h);
-}
+/** Local hour (0–23): the one local-time helper of model/. */
+export { localHour };
 
 /** The fallback profile over a horizon: `meanKw` × the shape of each slot's local hour. */
 export function fallbackLoadKw(

@@ -244,3 +244,15 @@ export function toMps(lp: LpModel): string {
   out.push('ENDATA', '');
   return out.join('\n');
 }
+
+/** The LP's typed arrays, in the order a solver thread borrows them and hands them back. */
+export const LP_ARRAYS = [
+  'colCost',
+  'colLower',
+  'colUpper',
+  'rowLower',
+  'rowUpper',
+  'starts',
+  'indices',
+  'values',
+] as const;

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { type ErrorKind, GridflexError } from '../model/index.js';
 import { OPT_ERRORS } from './errors.js';
-import type { LpModel } from './lp.js';
+import { LP_ARRAYS, type LpModel } from './lp.js';
 import type { SolveRequest } from './solve-worker.js';
 import type { LpSolution, SolveOptions, SolverName } from './solver.js';
 
@@ -38,16 +38,7 @@ export interface WorkerSolveOptions extends SolveOptions {
 }
 
 /** The LP's typed arrays, in the order they are lent to the thread and handed back. */
-const LP_ARRAYS = [
-  'colCost',
-  'colLower',
-  'colUpper',
-  'rowLower',
-  'rowUpper',
-  'starts',
-  'indices',
-  'values',
-] as const;
+
 type LpArrays = { [K in (typeof LP_ARRAYS)[number]]: LpModel[K] };
 
 /** Whether a typed array owns its whole (non-shared) buffer, so it can be moved, not copied. */

@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { GridflexError } from '../model/index.js';
 import { OPT_ERRORS } from './errors.js';
-import type { LpModel } from './lp.js';
+import { LP_ARRAYS, type LpModel } from './lp.js';
 import type { SolveOptions, SolverName } from './solver.js';
 import { autoSolver, cbcSolver } from './solvers/cbc.js';
 import { highsSolver, PersistentHighs } from './solvers/highs.js';
@@ -18,17 +18,6 @@ export interface SolveRequest {
   /** The LP's arrays were moved here: move them back with the reply. */
   returnLp?: boolean;
 }
-
-const LP_ARRAYS = [
-  'colCost',
-  'colLower',
-  'colUpper',
-  'rowLower',
-  'rowUpper',
-  'starts',
-  'indices',
-  'values',
-] as const;
 
 /** A typed array that owns its buffer is moved; a view (e.g. into WebAssembly memory) is copied. */
 function movable(a: Float64Array | undefined, transfer: ArrayBuffer[]): Float64Array | undefined {

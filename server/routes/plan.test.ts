@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../app/testing.js';
-import { listPoints, parseOrThrow, type Site, SitesConfigSchema } from '../../model/index.js';
+import { listPoints, localDayStart, parseOrThrow, type Site, SitesConfigSchema } from '../../model/index.js';
 import { profileForecaster, tariffPrices } from '../../optimizer/live.js';
 import { optimize } from '../../optimizer/optimize.js';
 import { migrateOptimizer, PlanRepository } from '../../optimizer/plan-store.js';
@@ -10,7 +10,6 @@ import { highsSolver } from '../../optimizer/solvers/highs.js';
 import { openStore, type Store } from '../../store/index.js';
 import { Hub } from '../../stream/index.js';
 import { addRoleUsers, loginCookie, ROLE_USERS } from '../testing.js';
-import { localDayStart } from './plan.js';
 
 const planTestSites: Site[] = parseOrThrow(
   SitesConfigSchema,

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { GridflexError, IdSchema, MODEL_ERRORS, type Site } from '../../model/index.js';
+import { GridflexError, IdSchema, localDayStart, MODEL_ERRORS, type Site } from '../../model/index.js';
 import type { StoredPlan } from '../../optimizer/index.js';
 import { type ReadingsRepository, UnknownPointError } from '../../store/index.js';
 import type { AppContext } from '../context.js';
@@ -66,34 +66,6 @@ const PlanViewSchema = z.object({
   }),
 });
 type PlanView = z.infer<typeof PlanViewSchema>;
-
-/** Local midnight of `ms` in `timezone` (offset taken at `ms`; a DST-change day is off by an hour). */
-export function localDayStart(ms: number, timezone: string): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', {
-      timeZone: timezone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    })
-      .formatToParts(ms)
-      .map((p) => [p.type, Number(p.value)]),
-  ) as Record<string, number>;
-  const asUtc = Date.UTC(
-    parts.year!,
-    parts.month! - 1,
-    parts.day!,
-    parts.hour!,
-    parts.minute!,
-    parts.second!,
-  );
-  const offset = asUtc - Math.floor(ms / 1000) * 1000;
-  return Date.UTC(parts.year!, parts.month! - 1, parts.day!) - offset;
-}
 
 interface Inputs {
   forecast?: { pvKw?: number[]; baseLoadKw?: number[] };
