@@ -20,6 +20,7 @@ export const SOURCE_DIRS = [
   'ledger',
   'sim',
   'control',
+  'uplink',
 ];
 /** Files whose change changes what the build produces. */
 const BUILD_FILES = ['scripts/build.mjs', 'scripts/pglite-template.mjs', 'bin/freshness.mjs'];

@@ -3,30 +3,15 @@
 // optimizer, market, ledger) at run time. Type-only imports of a module's index.ts (the
 // contracts server/ declares its services with) do not count: they vanish when compiled.
 // Run by `npm run deps:check` after dependency-cruiser's own rules.
+import { existsSync } from 'node:fs';
 import { cruise } from 'dependency-cruiser';
+import { SOURCE_DIRS } from '../bin/freshness.mjs';
 
 const FOUR = ['gateway', 'optimizer', 'market', 'ledger'];
 const TEST = /(\.test\.ts|\/testing\.ts|\.fixtures\.ts)$/;
-const ROOTS = [
-  'config',
-  'model',
-  'stream',
-  'store',
-  'server',
-  'cli',
-  'gateway',
-  'optimizer',
-  'market',
-  'ledger',
-  'control',
-  'uplink',
-  'app',
-  'sim',
-];
-const { existsSync } = await import('node:fs');
 
 const result = await cruise(
-  ROOTS.filter((r) => existsSync(r)),
+  SOURCE_DIRS.filter((r) => existsSync(r)),
   {
     tsPreCompilationDeps: true,
     doNotFollow: { path: 'node_modules' },
