@@ -65,14 +65,23 @@ describe('deploy/systemd', () => {
     });
   }
 
-  it.skipIf(systemd.skipReason)('gridflex.sysusers creates the unprivileged user (into a scratch root)', () => {
-    const root = mkdtempSync(join(tmpdir(), 'gfx-sysusers-'));
-    mkdirSync(join(root, 'etc'));
-    execFileSync('/usr/bin/systemd-sysusers', [`--root=${root}`, join(here, 'systemd', 'gridflex.sysusers')], {
-      stdio: 'ignore',
-    });
-    const passwd = readFileSync(join(root, 'etc', 'passwd'), 'utf8');
-    expect(passwd).toMatch(/^gridflex:x:\d+:\d+:Gridflex controller:\/var\/lib\/gridflex:\/usr\/sbin\/nologin$/m);
-    expect(readFileSync(join(root, 'etc', 'group'), 'utf8')).toMatch(/^dialout:x:\d+:gridflex$/m);
-  });
+  it.skipIf(systemd.skipReason)(
+    'gridflex.sysusers creates the unprivileged user (into a scratch root)',
+    () => {
+      const root = mkdtempSync(join(tmpdir(), 'gfx-sysusers-'));
+      mkdirSync(join(root, 'etc'));
+      execFileSync(
+        '/usr/bin/systemd-sysusers',
+        [`--root=${root}`, join(here, 'systemd', 'gridflex.sysusers')],
+        {
+          stdio: 'ignore',
+        },
+      );
+      const passwd = readFileSync(join(root, 'etc', 'passwd'), 'utf8');
+      expect(passwd).toMatch(
+        /^gridflex:x:\d+:\d+:Gridflex controller:\/var\/lib\/gridflex:\/usr\/sbin\/nologin$/m,
+      );
+      expect(readFileSync(join(root, 'etc', 'group'), 'utf8')).toMatch(/^dialout:x:\d+:gridflex$/m);
+    },
+  );
 });

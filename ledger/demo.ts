@@ -8,7 +8,7 @@ import { CommunitySchema, compileCommunity } from './community.js';
 import { issueBills } from './issue.js';
 import type { Keyring } from './keys.js';
 import { completeMonths, lastCompleteMonth } from './months.js';
-import { parseReadingsCsv, type ReadingsBatch } from './readings.js';
+import { parseReadingsCsv } from './readings.js';
 import { communityReadingsFromStore } from './store-readings.js';
 import { monthPeriod } from './time.js';
 

@@ -49,7 +49,10 @@ export const dockerCompose = () =>
   probe('docker-compose', 'docker-compose', () => existsSync('/usr/bin/docker-compose'));
 /** systemd's own checks of unit and sysusers files; they need no running systemd. */
 export const systemdTools = () =>
-  probe('systemd-analyze', 'systemd', () => existsSync('/usr/bin/systemd-analyze') && existsSync('/usr/bin/systemd-sysusers'));
+  probe(
+    'systemd-analyze',
+    'systemd',
+    () => existsSync('/usr/bin/systemd-analyze') && existsSync('/usr/bin/systemd-sysusers'),
+  );
 /** poppler-utils' pdftotext: the text of a rendered PDF bill, as a reader's PDF viewer extracts it. */
-export const pdftotext = () =>
-  probe('pdftotext', 'poppler-utils', () => existsSync('/usr/bin/pdftotext'));
+export const pdftotext = () => probe('pdftotext', 'poppler-utils', () => existsSync('/usr/bin/pdftotext'));
