@@ -1,6 +1,7 @@
 import type { CommunityConfig } from '../ledger/index.js';
 import { eraseUnitProfiles } from '../ledger/privacy.js';
 import type { Store } from '../store/index.js';
+import { rollupTablesOf } from './retention.js';
 
 /** What a resident's erasure request deleted, and what had to stay. */
 export interface ErasureReport {
@@ -51,11 +52,9 @@ export async function eraseHouseholdData(
   report.readings =
     (await store.db.query(`DELETE FROM readings WHERE ${points} AND ts < $2`, [patterns, until])).rowCount ??
     0;
-  // TimescaleDB's rollups are continuous aggregates: they cannot be deleted row by row.
-  if (store.flavour !== 'timescale')
-    for (const t of ['readings_15m', 'readings_1h'])
-      report.rollups +=
-        (await store.db.query(`DELETE FROM ${t} WHERE ${points} AND bucket < $2`, [patterns, until]))
-          .rowCount ?? 0;
+  for (const t of await rollupTablesOf(store))
+    report.rollups +=
+      (await store.db.query(`DELETE FROM ${t} WHERE ${points} AND bucket < $2`, [patterns, until]))
+        .rowCount ?? 0;
   return report;
 }

@@ -56,9 +56,8 @@ export interface RetentionReport {
  * One retention run: deletes what is past its class's period. Idempotent and cheap to repeat;
  * the composition root runs it daily (and at start). `now` is passed in (tests pin it).
  *
- * With TimescaleDB the rollups are continuous aggregates, which cannot be deleted row by row:
- * there only raw readings and the audit log are trimmed here (the store's own retention
- * policy drops raw chunks), and household rollups stay (server/README.md "Not done yet").
+ * With TimescaleDB the rollups are continuous aggregates: a household's buckets are deleted
+ * from their materialisation hypertables, building rollups follow the store's own policies.
  */
 export async function runRetention(
   store: Store,
@@ -74,6 +73,7 @@ export async function runRetention(
       ? null
       : Math.min(scope.billedUntilMs, now - retention.householdAfterBilling);
   const rollupTables = store.flavour === 'timescale' ? [] : ['readings_15m', 'readings_1h'];
+  const householdRollupTables = await rollupTablesOf(store);
   // Household points first (their shorter period), then every point by the general periods.
   const household = `point_id IN (SELECT id FROM points WHERE key LIKE ANY($1::text[]))`;
   const report: RetentionReport = {
@@ -88,7 +88,7 @@ export async function runRetention(
     report.householdReadings = await count(
       db.query(`DELETE FROM readings WHERE ${household} AND ts < $2`, [households, at(householdCutoff)]),
     );
-    for (const t of rollupTables)
+    for (const t of householdRollupTables)
       report.householdRollups += await count(
         db.query(`DELETE FROM ${t} WHERE ${household} AND bucket < $2`, [households, at(householdCutoff)]),
       );
@@ -106,4 +106,19 @@ export async function runRetention(
 
 async function count(res: Promise<{ rowCount?: number | null }>): Promise<number> {
   return (await res).rowCount ?? 0;
+}
+
+/**
+ * The tables holding a store's 15-minute and hourly rollups, to delete a household's buckets
+ * from: the plain tables, or on TimescaleDB the continuous aggregates' materialisation
+ * hypertables (a view cannot be deleted from).
+ */
+export async function rollupTablesOf(store: Store): Promise<string[]> {
+  if (store.flavour !== 'timescale') return ['readings_15m', 'readings_1h'];
+  const r = await store.db.query<{ s: string; n: string }>(
+    `SELECT materialization_hypertable_schema AS s, materialization_hypertable_name AS n
+       FROM timescaledb_information.continuous_aggregates
+      WHERE view_name IN ('readings_15m', 'readings_1h')`,
+  );
+  return r.rows.map((x) => `"${x.s}"."${x.n}"`);
 }
