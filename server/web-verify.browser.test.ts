@@ -5,9 +5,13 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eraseHouseholdData } from '../app/erasure.js';
+import { billedUntil } from '../app/retention-scheduler.js';
 import { buildApp } from '../app/testing.js';
+import { loadConfigFile } from '../config/load.js';
 import { packageRoot } from '../config/version.js';
 import { ensureCommunityBills } from '../ledger/demo.js';
+import { CommunitySchema } from '../ledger/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
 import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
@@ -50,7 +54,19 @@ describe.skipIf(browserDep.skipReason)(
       const auth = new AuthRepository(store.db);
       for (const [role, u] of Object.entries(USERS))
         await auth.addUser({ ...u, role: role as 'resident' | 'board', grants: [...u.grants] });
-      app = await buildApp({ store, hub: new Hub(), sites: [], version: 'test' });
+      const community = await loadConfigFile(CommunitySchema, `${root}/zev-bern-community.yaml`);
+      app = await buildApp({
+        store,
+        hub: new Hub(),
+        sites: [],
+        version: 'test',
+        erasure: {
+          erase: async (unit) =>
+            eraseHouseholdData(store, [community], unit, {
+              billedUntilMs: await billedUntil(store, [community]),
+            }),
+        },
+      });
       base = await app.listen({ host: '127.0.0.1', port: 0 });
       browser = await launchChromium({ acceptDownloads: true });
       context = browser.context;
@@ -155,5 +171,34 @@ describe.skipIf(browserDep.skipReason)(
       await expect.poll(() => page.locator('#verify-result').textContent()).toMatch(/was changed/);
       await page.close();
     }, 120_000);
+
+    it('a resident erases its billed 15-minute data from its page, after confirming; the bills stay', async () => {
+      const page = await login('resident', '#/bills');
+      const mine = page.locator('#my-data');
+      await expect.poll(() => mine.locator('ul.exports li').count()).toBe(2);
+      // Dismissing the confirmation erases nothing.
+      page.once('dialog', (d) => void d.dismiss());
+      await mine.getByRole('button', { name: 'Erase my billed 15-minute data' }).click();
+      expect(await mine.locator('ul.exports li').count()).toBe(2);
+      page.once('dialog', (d) => void d.accept());
+      await mine.getByRole('button', { name: 'Erase my billed 15-minute data' }).click();
+      await expect
+        .poll(() => page.locator('#erase-status').textContent())
+        .toMatch(/^Erased: \d+ readings and 2 months of profiles\./);
+      expect(await mine.locator('ul.exports').count()).toBe(0);
+      await page.reload();
+      await expect
+        .poll(() => page.locator('#my-data').textContent())
+        .toContain('No 15-minute data are stored for your flat.');
+      // The bills themselves (monthly totals) stay.
+      await page.goto(`${base}/#/bill/apt-1/${BILL}`);
+      await expect.poll(() => page.locator('#bill-total').count()).toBe(1);
+      await page.close();
+      const audit = await new AuditLog(store.db).recent(100);
+      expect(audit.find((a) => a.action === 'personal_data_erased')).toMatchObject({
+        actor: 'rosa',
+        target: 'unit:apt-1',
+      });
+    }, 180_000);
   },
 );

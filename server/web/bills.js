@@ -88,6 +88,12 @@ const TEXTS = {
     consentMayNot: 'may not',
     exportOf: 'Download {period}:',
     noProfiles: 'No 15-minute data are stored for your flat.',
+    eraseButton: 'Erase my billed 15-minute data',
+    eraseConfirm:
+      'Erase the 15-minute consumption data of your flat for every billed month? Your bills and their monthly totals stay; this cannot be undone.',
+    eraseDone:
+      'Erased: {readings} readings and {profiles} months of profiles. Data not billed yet is kept until it is billed.',
+    eraseFailed: 'The data could not be erased (error {status}).',
     chooseCommunity: 'Community',
   },
   de: {
@@ -173,6 +179,12 @@ const TEXTS = {
     consentMayNot: 'darf nicht',
     exportOf: '{period} herunterladen:',
     noProfiles: 'Für Ihre Wohnung sind keine Viertelstunden-Daten gespeichert.',
+    eraseButton: 'Meine abgerechneten Viertelstunden-Daten löschen',
+    eraseConfirm:
+      'Die Viertelstunden-Verbrauchsdaten Ihrer Wohnung für alle abgerechneten Monate löschen? Ihre Rechnungen und deren Monatssummen bleiben; das kann nicht rückgängig gemacht werden.',
+    eraseDone:
+      'Gelöscht: {readings} Messwerte und {profiles} Monatsprofile. Noch nicht abgerechnete Daten bleiben bis zur Abrechnung.',
+    eraseFailed: 'Die Daten konnten nicht gelöscht werden (Fehler {status}).',
     chooseCommunity: 'Gemeinschaft',
   },
 };
@@ -368,6 +380,24 @@ async function myData(section, unit) {
       }
     },
   });
+  const erased = el('p', { class: 'muted', role: 'status', id: 'erase-status' });
+  const erase = el('button', {
+    type: 'button',
+    id: 'erase-data',
+    text: tb('eraseButton'),
+    onclick: async () => {
+      if (!window.confirm(tb('eraseConfirm'))) return;
+      erase.disabled = true;
+      const r = await api(`${base}/data`, { method: 'DELETE', body: { confirm: 'erase' } });
+      erase.disabled = false;
+      erased.textContent =
+        r.status === 200
+          ? tb('eraseDone', { readings: r.body.readings, profiles: r.body.profiles })
+          : tb('eraseFailed', { status: r.status });
+      if (r.status === 200)
+        section.querySelector('ul.exports')?.replaceWith(el('p', { text: tb('noProfiles') }));
+    },
+  });
   section.append(
     el('h2', { id: 'my-data-h', text: tb('myData') }),
     el('p', { text: tb('myDataText') }),
@@ -394,6 +424,8 @@ async function myData(section, unit) {
             ),
           ),
         ),
+    el('p', {}, erase),
+    erased,
   );
 }
 
