@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { DevicePolicySchema, type SiteDevices } from '../../app/devices.js';
 import {
   GridflexError,
+  gridMeterPoints,
   IdSchema,
-  listPoints,
   MODEL_ERRORS,
   PointKindSchema,
   QualitySchema,
@@ -44,13 +44,9 @@ export function flowPoints(site: Site) {
   const assets = site.buildings.flatMap((b) => b.assets);
   const bound = (type: string, what: string) =>
     assets.flatMap((a) => (a.type === type && a.measure[what] ? [a.measure[what]] : []));
-  const gridMeters = listPoints([site])
-    .filter(
-      (p) => p.kind === 'active_power' && (p.deviceId === 'grid-meter' || p.deviceId.endsWith('-grid-meter')),
-    )
-    .map((p) => p.key);
   return {
-    grid: site.grid.measure?.power ? [site.grid.measure.power] : gridMeters,
+    // The one grid-meter rule (model/site.ts): the declared point, else each building's meter total.
+    grid: gridMeterPoints(site),
     pv: bound('pv', 'power'),
     battery: bound('battery', 'power'),
     soc: bound('battery', 'soc'),
