@@ -241,14 +241,14 @@ export class OpcUaDevice {
   private readonly watchTimers: NodeJS.Timeout[] = [];
   /** null until the first start attempt has ended; false while the server or subscription is gone. */
   private alive: boolean | null = null;
-  /** Gateway time of the subscription's last sign of life (notification, keep-alive, start). */
+  /** Wall-clock time (performance.now) of the subscription's last sign of life (notification, keep-alive, start). */
   private lastLife = 0;
   /** Outage bad readings of deadband points, by point: published again only after maxSilence. */
   private readonly outagePublished = new Map<string, number>();
   private stopping = false;
   private connectionLost = false;
   private resubscribing = false;
-  private lastResubscribe = 0;
+  private lastResubscribe = Number.NEGATIVE_INFINITY;
   /** Told when the server or subscription goes away and when it is back (once each). */
   onReachability: ReachabilityListener | null = null;
   private readonly state = new Map<string, PointState>();
@@ -441,7 +441,7 @@ export class OpcUaDevice {
    * The connection is up but the subscription is gone (ended by the server, or silent): make a
    * new one, at most once per keep-alive window. A lost connection is node-opcua's to restore.
    */
-  private async resubscribe(now: number): Promise<void> {
+  private async resubscribe(now: number /* wall clock, performance.now() */): Promise<void> {
     const session = this.session;
     if (this.connectionLost || this.resubscribing || !session || !this.subscription) return;
     if (now - this.lastResubscribe < this.lifeWindowMs()) return;
@@ -491,12 +491,13 @@ export class OpcUaDevice {
   private outageTick(points: GatewayPoint[]): void {
     if (this.stopping) return;
     const now = this.clock();
-    if (this.alive === true && this.subscription && now - this.lastLife > this.lifeWindowMs())
+    const real = performance.now();
+    if (this.alive === true && this.subscription && real - this.lastLife > this.lifeWindowMs())
       this.markDown(
-        `${this.device.id}: no notification or keep-alive from the subscription for ${Math.round((now - this.lastLife) / 1000)} s`,
+        `${this.device.id}: no notification or keep-alive from the subscription for ${Math.round((real - this.lastLife) / 1000)} s`,
       );
     if (this.alive !== false) return;
-    void this.resubscribe(now);
+    void this.resubscribe(real);
     const bad: Reading[] = [];
     for (const p of points) {
       const deadbanded = p.deadband > 0 || p.deadbandPercent !== undefined;
@@ -520,7 +521,9 @@ export class OpcUaDevice {
 
   /** A sign of life from the subscription; after an outage, every point is read once. */
   private life(): void {
-    this.lastLife = this.clock();
+    // Liveness is judged on the wall clock (keep-alives arrive in real time), never on the
+    // readings' clock, which a simulation may run faster.
+    this.lastLife = performance.now();
     const wasDown = this.alive === false;
     this.alive = true;
     if (!wasDown) return;
