@@ -5,6 +5,7 @@ import { connect as tcpConnect } from 'node:net';
 import type {
   ClientSession,
   ClientSubscription,
+  DataType,
   DataValue,
   OPCUAClient,
   StatusCode,
@@ -252,6 +253,8 @@ export class OpcUaDevice {
   /** Told when the server or subscription goes away and when it is back (once each). */
   onReachability: ReachabilityListener | null = null;
   private readonly state = new Map<string, PointState>();
+  /** Built-in data type of each written node, by node id (asked once per node). */
+  private readonly dataTypes = new Map<string, DataType>();
   private stats = { polls: 0, failedPolls: 0, notifications: 0 };
   private lastOutcome: DeviceStatus['state'] = 'starting';
   lastError: string | null = null;
@@ -569,7 +572,13 @@ export class OpcUaDevice {
     const session = await this.ensureSession();
     const p = this.device.points.find((x) => x.id === pointId)!;
     const nodeId = o.resolveNodeId(p.nodeId!);
-    const dataType = await session.getBuiltInDataType(nodeId);
+    // A node's data type does not change while the server runs: asking once saves a round trip
+    // on every later write (a fleet activation writes hundreds of fans at once).
+    let dataType = this.dataTypes.get(p.nodeId!);
+    if (dataType === undefined) {
+      dataType = await session.getBuiltInDataType(nodeId);
+      this.dataTypes.set(p.nodeId!, dataType);
+    }
     const write: WriteValueOptions = {
       nodeId,
       attributeId: o.AttributeIds.Value,
