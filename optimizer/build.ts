@@ -1,5 +1,5 @@
 import type { ColumnKeys, LpModel } from './lp.js';
-import { decisionBlocks, horizon, type Problem, slotHours, valueAt, window } from './problem.js';
+import { decisionBlocks, horizon, type Problem, peakPeriods, slotHours, valueAt, window } from './problem.js';
 
 /** Column indices of each asset's variables, by slot (null: the variable does not exist). */
 export type AssetColumns =
@@ -32,7 +32,8 @@ export interface Layout {
   import: number[];
   export: number[];
   pvUsed: number[];
-  peak: number | null;
+  /** One peak column per demand-charge period (README "Peak charges"). */
+  peaks: number[];
   balanceRows: number[];
   /** Elastic builds only: unmet demand (slack up) and unabsorbed surplus (slack down) per slot. */
   shortfall: number[];
@@ -238,7 +239,7 @@ export function buildLp(p: Problem, options: BuildOptions = {}): { lp: LpModel; 
       b.col(f, t, 0, valueAt(p.grid.exportLimitKw, t, Infinity), cost(-p.prices.export[t]! * dt)),
     ),
     pvUsed: perSlot('pv.used', (f, t) => b.col(f, t, 0, p.pvKw[t]!, 0)),
-    peak: null,
+    peaks: [],
     balanceRows: [],
     shortfall: elastic ? perSlot('slack.shortfall', (f, t) => b.col(f, t, 0, Infinity, dt)) : [],
     surplus: elastic ? perSlot('slack.surplus', (f, t) => b.col(f, t, 0, Infinity, dt)) : [],
@@ -388,15 +389,20 @@ export function buildLp(p: Problem, options: BuildOptions = {}): { lp: LpModel; 
     }
   }
 
-  if (p.peakChargePerKw > 0 && !elastic) {
-    const peak = b.col(b.family('grid.peak'), -1, 0, Infinity, p.peakChargePerKw);
-    layout.peak = peak;
+  if (!elastic) {
+    // peak ≥ import in every slot of the period and ≥ the period's peak so far (its lower
+    // bound): the period's peak is then max(soFar, max import), at chargePerKw per kW.
+    const periods = peakPeriods(p);
     const f = b.family('grid.peak');
-    for (let t = 0; t < T; t++) {
-      b.add(layout.import[t]!, 1);
-      b.add(peak, -1);
-      b.end(f, t, -Infinity, 0);
-    }
+    periods.forEach((m, k) => {
+      const peak = b.col(f, periods.length > 1 ? k : -1, m.soFarKw, Infinity, m.chargePerKw);
+      layout.peaks.push(peak);
+      for (let t = m.fromSlot; t < m.toSlot; t++) {
+        b.add(layout.import[t]!, 1);
+        b.add(peak, -1);
+        b.end(f, t, -Infinity, 0);
+      }
+    });
   }
 
   if (p.reservations?.length && !elastic) addReserves(p, b, layout);

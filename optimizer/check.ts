@@ -1,4 +1,4 @@
-import { decisionBlocks, horizon, type Problem, slotHours, valueAt, window } from './problem.js';
+import { decisionBlocks, horizon, type Problem, peakPeriods, slotHours, valueAt, window } from './problem.js';
 import type { Schedule } from './schedule.js';
 
 /**
@@ -24,11 +24,14 @@ export function scheduleCost(p: Problem, s: Schedule): CostBreakdown {
   const T = horizon(p);
   const dt = slotHours(p);
   let energy = 0;
-  let peakKw = 0;
-  for (let t = 0; t < T; t++) {
-    const imp = s.importKw[t] ?? 0;
-    energy += (p.prices.import[t]! * imp - p.prices.export[t]! * (s.exportKw[t] ?? 0)) * dt;
-    peakKw = Math.max(peakKw, imp);
+  for (let t = 0; t < T; t++)
+    energy += (p.prices.import[t]! * (s.importKw[t] ?? 0) - p.prices.export[t]! * (s.exportKw[t] ?? 0)) * dt;
+  // Each period's peak is its highest import, never below the peak already incurred.
+  let peak = 0;
+  for (const m of peakPeriods(p)) {
+    let peakKw = m.soFarKw;
+    for (let t = m.fromSlot; t < m.toSlot; t++) peakKw = Math.max(peakKw, s.importKw[t] ?? 0);
+    peak += m.chargePerKw * peakKw;
   }
   let shedding = 0;
   let wear = 0;
@@ -40,7 +43,6 @@ export function scheduleCost(p: Problem, s: Schedule): CostBreakdown {
       for (let t = 0; t < T; t++)
         wear += a.wearCostPerKwh * ((as.chargeKw[t] ?? 0) + (as.dischargeKw[t] ?? 0)) * dt;
   }
-  const peak = p.peakChargePerKw * peakKw;
   return { energy, shedding, peak, wear, total: energy + shedding + peak + wear };
 }
 

@@ -108,6 +108,18 @@ export const ResolutionSchema = z.object({
   coarseFactor: z.number().int().min(1).max(96),
 });
 
+/**
+ * A demand charge over the slots [fromSlot, toSlot) of one billing period (a month): the
+ * period's highest import costs `chargePerKw` per kW, and `soFarKw`, the period's peak before
+ * the horizon, is already incurred (README "Peak charges").
+ */
+export const PeakPeriodSchema = z.object({
+  fromSlot: slot,
+  toSlot: z.number().int().positive(),
+  chargePerKw: kw,
+  soFarKw: kw.default(0),
+});
+
 const ProblemObjectSchema = z.object({
   /** Number of slots T; when absent, the length of `prices.import`. */
   slots: z.number().int().positive().optional(),
@@ -118,6 +130,10 @@ const ProblemObjectSchema = z.object({
   pvKw: z.array(kw),
   /** Charge per kW of the horizon's highest import (a demand charge), optional. */
   peakChargePerKw: kw.default(0),
+  /** The billing period's highest import before the horizon (kW): the floor of the peak. */
+  peakSoFarKw: kw.default(0),
+  /** Demand charges per billing period when the horizon spans several (instead of the two above). */
+  peakPeriods: z.array(PeakPeriodSchema).optional(),
   assets: z.array(AssetProblemSchema).default([]),
   /** Market reservations the plan must honour (optional). */
   reservations: z.array(ReservationSchema).optional(),
@@ -155,6 +171,21 @@ function checkHorizon(p: z.output<typeof ProblemObjectSchema>, issues: Issue[]):
       break;
     }
   }
+  if (p.peakPeriods && (p.peakChargePerKw > 0 || p.peakSoFarKw > 0))
+    issues.push({ path: ['peakPeriods'], message: 'give either peakPeriods or peakChargePerKw/peakSoFarKw' });
+  let peakEnd = 0;
+  p.peakPeriods?.forEach((m, i) => {
+    if (m.toSlot > T)
+      issues.push({ path: ['peakPeriods', i, 'toSlot'], message: `must be at most ${T} (the horizon)` });
+    if (m.fromSlot >= m.toSlot)
+      issues.push({ path: ['peakPeriods', i, 'fromSlot'], message: 'must be before toSlot' });
+    if (m.fromSlot < peakEnd)
+      issues.push({
+        path: ['peakPeriods', i, 'fromSlot'],
+        message: 'periods must be in order and not overlap',
+      });
+    peakEnd = m.toSlot;
+  });
   const reservationIds = new Set<string>();
   p.reservations?.forEach((r, i) => {
     if (reservationIds.has(r.id))
@@ -228,6 +259,7 @@ export type AssetProblem = Problem['assets'][number];
 export type BatteryProblem = z.output<typeof BatteryProblemSchema>;
 export type ThermalProblem = z.output<typeof ThermalProblemSchema>;
 export type Reservation = z.output<typeof ReservationSchema>;
+export type PeakPeriod = z.output<typeof PeakPeriodSchema>;
 
 /** Validate a problem; throws a ValidationError naming each bad field (code GFX_OPT_PROBLEM). */
 export function parseProblem(input: unknown, what = 'optimisation problem'): Problem {
@@ -247,6 +279,13 @@ export function horizon(p: Problem): number {
 
 export function slotHours(p: Problem): number {
   return p.slotMinutes / 60;
+}
+
+/** The demand-charge periods of a problem: `peakPeriods`, or the whole horizon at `peakChargePerKw`. */
+export function peakPeriods(p: Problem): PeakPeriod[] {
+  if (p.peakPeriods) return p.peakPeriods.filter((m) => m.chargePerKw > 0);
+  if (p.peakChargePerKw <= 0) return [];
+  return [{ fromSlot: 0, toSlot: horizon(p), chargePerKw: p.peakChargePerKw, soFarKw: p.peakSoFarKw }];
 }
 
 /** The slots [start, end) in which a shiftable load or EV may draw power. */
