@@ -15,4 +15,10 @@ export const OPT_ERRORS = {
   state: 'GFX_OPT_STATE',
   /** A planning problem does not match its schema. */
   problem: 'GFX_OPT_PROBLEM',
+  /** A tariff or a price document (ENTSO-E XML, CSV) is invalid or does not cover the time asked. */
+  tariff: 'GFX_OPT_TARIFF',
+  /** A price source answered with no prices (an ENTSO-E acknowledgement document). */
+  priceSource: 'GFX_OPT_PRICE_SOURCE',
+  /** A weather forecast could not be fetched or read (HTTP status, timeout, malformed JSON). */
+  weather: 'GFX_OPT_WEATHER',
 } as const;
