@@ -64,10 +64,9 @@ export function parsePriceCsv(text: string, options: { currency: string; zone?: 
     const next = rows[i + 1];
     const prev = rows[i - 1];
     const end = r.end ?? next?.start ?? (prev ? r.start + (r.start - prev.start) : undefined);
-    if (end === undefined) fail(`line ${r.line}, end`, 'a single row needs an end column');
     return {
       startMs: r.start,
-      endMs: end,
+      endMs: end ?? fail(`line ${r.line}, end`, 'a single row needs an end column'),
       perKwh: r.perKwh,
       currency: options.currency,
       ...(options.zone === undefined ? {} : { zone: options.zone }),
