@@ -165,6 +165,8 @@ export async function startGridflex(
         store: rt.store,
         // The write arbiter: devices a market activation holds are left to it until it is done.
         write: rt.yieldingWrite,
+        // Every writer's records (market, users): what the devices hold, so nothing is rewritten unchanged.
+        writes$: rt.hub.topic('writes'),
         tariff: s.tariff,
         meanLoadKw: load.kw,
         // Accepted bids keep their capacity free in the plan (LP reservations).

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
-import type { Reading, Site, SiteCommitment, WriteFn } from '../model/index.js';
+import type { SetpointMemoryOptions } from '../control/setpoint-memory.js';
+import type { Reading, Site, SiteCommitment, WriteFn, WriteRecord } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import { ForecastStore } from './forecast-store.js';
 import { DEFAULT_TARIFF, LiveLoop, storeForecaster, type Tariff } from './live.js';
@@ -18,6 +19,10 @@ export interface LiveOptimizerOptions {
   /** Mean base load of the fallback profile, for slots without history in the store (kW). */
   meanLoadKw: number;
   obligations$?: Observable<readonly SiteCommitment[]>;
+  /** Every writer's write records (the hub's `writes` topic): unchanged values are not rewritten. */
+  writes$?: Observable<WriteRecord>;
+  /** Deadbands and fail-safe timeouts (control/setpoint-memory.ts); defaults per binding. */
+  setpoints?: SetpointMemoryOptions;
   budgetMs?: number;
   /** Anti-flap penalty per kWh of deviation from the previous plan's first hour (README "Live loop"). */
   stabilityPenaltyPerKwh?: number;
@@ -47,7 +52,8 @@ export async function startLiveOptimizer(
       site: o.site.id,
     }),
     budgetMs: o.budgetMs ?? 20_000,
-    sink: new GatewaySetpointSink(o.write),
+    sink: new GatewaySetpointSink(o.write, { ...o.setpoints, clock: Date.now }),
+    ...(o.writes$ ? { writes$: o.writes$ } : {}),
     plans: new PlanRepository(o.store.db),
     ...(o.obligations$ ? { obligations$: o.obligations$ } : {}),
   });

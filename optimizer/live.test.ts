@@ -18,12 +18,15 @@ import {
   gridPowerPoints,
   type LiveEvent,
   LiveLoop,
+  type LiveState,
+  liveState$,
   materiallyChanged,
   obligationLimits,
   profileForecaster,
   storeForecaster,
   type Tariff,
   tariffPrices,
+  whyText,
 } from './live.js';
 import { migrateOptimizer, PlanRepository } from './plan-store.js';
 import { SolveWorker } from './pool.js';
@@ -93,6 +96,52 @@ describe('live loop helpers', () => {
     );
     expect(limits?.importLimitKw).toEqual([80, 5, 80]);
     expect(limits?.exportLimitKw).toEqual([30, 30, 30]);
+  });
+
+  it('takes its state by the one freshness policy: an uncertain SoC counts, a value past 10 minutes does not', () => {
+    const readings = new Subject<Reading>();
+    let now = Date.parse('2026-01-15T03:00:00Z');
+    const states: LiveState[] = [];
+    liveState$(bern(), readings, () => now).subscribe((st) => states.push(st));
+    const soc = (value: number | null, quality: Reading['quality'], ts = now) =>
+      readings.next({ pointId: 'zev-bern/house-battery/soc', ts, value, quality });
+    soc(40, 'uncertain');
+    expect(states.at(-1)?.socPct).toEqual({ battery: 40 });
+    // A bad reading is no value and does not refresh the last one.
+    now += 5 * 60_000;
+    soc(null, 'bad');
+    expect(states.at(-1)?.socPct).toEqual({ battery: 40 });
+    now += 5 * 60_000 + 1;
+    soc(null, 'bad');
+    expect(states.at(-1)?.socPct).toEqual({});
+    // A late reading from before the policy's window is no state either.
+    soc(55, 'good', now - 11 * 60_000);
+    expect(states.at(-1)?.socPct).toEqual({});
+    soc(101, 'good');
+    expect(states.at(-1)?.socPct).toEqual({ battery: 100 });
+  });
+
+  it("says why it writes as a sentence in the site's local time", () => {
+    const slotMs = 900_000;
+    const slot = Date.parse('2026-07-01T12:15:00Z') / slotMs; // 14:15 in Bern (summer time)
+    const plan = { slot, source: 'solved' } as Parameters<typeof whyText>[0];
+    const at = Date.parse('2026-07-01T12:12:40Z');
+    expect(
+      whyText(plan, slot, slotMs, at, [{ assetId: 'battery', type: 'battery', kw: 0 }], 'Europe/Zurich'),
+    ).toBe('Plan for 14:15–14:30 (solved at 14:12): battery idle');
+    expect(
+      whyText(
+        { ...plan, source: 'previous' },
+        slot + 1,
+        slotMs,
+        at,
+        [
+          { assetId: 'battery', type: 'battery', kw: -4.04 },
+          { assetId: 'ev', type: 'ev_charger', kw: 7.4 },
+        ],
+        'Europe/Zurich',
+      ),
+    ).toBe('Plan for 14:30–14:45 (previous plan kept at 14:12): battery discharging 4.0 kW, ev 7.4 kW');
   });
 
   it('calls a state change material only past the thresholds', () => {
@@ -320,8 +369,8 @@ describe('live loop helpers', () => {
       expect(e.kind === 'plan' && e.plan.source).toBe('solved');
       expect(e.kind === 'plan' && e.trigger).toBe('state changed');
       // A small SoC move is not material: no new plan before the next slot.
-      readings.next({ pointId: 'zev-bern/house-battery/soc', ts: now, value: 42, quality: 'good' });
       now += 900_000;
+      readings.next({ pointId: 'zev-bern/house-battery/soc', ts: now, value: 42, quality: 'good' });
       slowNext = true;
       plan = next('plan');
       ticks.next(1);
@@ -346,6 +395,8 @@ describe('live loop on the zev-bern simulator', () => {
     const scenario = await loadScenario('zev-bern');
     const start = Date.parse('2026-01-15T03:00:00Z'); // 04:00 in Bern: the cheap hours
     const sim = new Simulation(scenario, { seed: 3, startMs: start });
+    // Half full, whatever the scenario starts at: the cheap hours are worth charging in.
+    (sim.buildings[0]!.device('battery') as BatteryDevice).storedWh = 10_000;
     sim.advanceBy(10);
     const port = await freePort();
     const server = await startModbusServer(sim, { host: '127.0.0.1', port });

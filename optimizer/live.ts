@@ -10,21 +10,23 @@ import {
   type Observable,
   Subject,
   type Subscription,
-  scan,
   share,
   startWith,
   tap,
   timer,
 } from 'rxjs';
 import { z } from 'zod';
+import { LatestValues } from '../control/latest.js';
 import {
   gridMeterPoints,
   localHour,
+  localTime,
   parseOrThrow,
   type Reading,
   type Site,
   type SiteCommitment,
   ValidationError,
+  type WriteRecord,
 } from '../model/index.js';
 import { OPT_ERRORS } from './errors.js';
 import { clearSkyPvKw, fallbackLoadKw, pvForecastKw, YIELD_DEFAULT } from './forecast.js';
@@ -254,20 +256,39 @@ export function stateBindings(site: Site): Map<string, { kind: 'soc' | 'temperat
   return out;
 }
 
-/** The latest good value of every bound state point; uncertain/bad readings are not state. */
-export function liveState$(site: Site, readings$: Observable<Reading>): Observable<LiveState> {
+/**
+ * The measured state at `nowMs` from the one freshness and quality policy (control/latest.ts):
+ * good and uncertain readings count, bad ones never, and a value older than the policy's
+ * `maxAgeMs` is no state (the plan waits rather than start from a stale SoC).
+ */
+export function stateAt(site: Site, values: LatestValues, nowMs: number): LiveState {
+  const s: LiveState = { socPct: {}, temperatureC: {} };
+  for (const [pointId, b] of stateBindings(site)) {
+    const v = values.get(pointId, nowMs);
+    if (v === undefined) continue;
+    if (b.kind === 'soc') s.socPct[b.assetId] = Math.min(100, Math.max(0, v));
+    else s.temperatureC[b.assetId] = v;
+  }
+  return s;
+}
+
+/**
+ * The state after every reading of a bound point (`stateAt` on `clock`). Pass `values` to share
+ * the cache with a caller that asks for the state later (the loop, at each request).
+ */
+export function liveState$(
+  site: Site,
+  readings$: Observable<Reading>,
+  clock: () => number,
+  values: LatestValues = new LatestValues(),
+): Observable<LiveState> {
   const bindings = stateBindings(site);
   return readings$.pipe(
-    filter((r) => r.quality === 'good' && r.value !== null && bindings.has(r.pointId)),
-    scan(
-      (s, r) => {
-        const b = bindings.get(r.pointId)!;
-        return b.kind === 'soc'
-          ? { ...s, socPct: { ...s.socPct, [b.assetId]: Math.min(100, Math.max(0, r.value!)) } }
-          : { ...s, temperatureC: { ...s.temperatureC, [b.assetId]: r.value! } };
-      },
-      { socPct: {}, temperatureC: {} } as LiveState,
-    ),
+    filter((r) => bindings.has(r.pointId)),
+    map((r) => {
+      values.update(r);
+      return stateAt(site, values, clock());
+    }),
   );
 }
 
@@ -320,8 +341,14 @@ export interface LiveLoopOptions {
   material?: MaterialChange;
   /** Slot boundaries; default a timer on the clock's quarter-hours. Tests and benches drive their own. */
   ticks$?: Observable<unknown>;
-  /** Re-send the setpoints in force this often (device fail-safes revert without it); 0 = never. */
+  /**
+   * Check the setpoints in force this often; 0 = never. The sink writes only what changed, or
+   * renews a device's fail-safe lease when it would lapse (control/setpoint-memory.ts), so this
+   * must be shorter than half the shortest fail-safe timeout (default 20 s; SunSpec's 60 s).
+   */
   refreshMs?: number;
+  /** Every writer's write records (the hub's `writes` topic), so the sink knows what devices hold. */
+  writes$?: Observable<WriteRecord>;
   /**
    * Least real time between two dispatches (ms): a new plan right after a dispatch waits so
    * the gateway's rate limit (`minWriteInterval`, 5 s by default) does not refuse it. Default 6 s.
@@ -348,6 +375,8 @@ export class LiveLoop {
   private dispatching: Promise<void> = Promise.resolve();
   private stopped = false;
   private lastDispatch = -Infinity;
+  /** When each plan arrived, on the loop's clock (the "solved at" of the writes' why). */
+  private readonly planAt = new WeakMap<Plan, number>();
 
   constructor(private readonly o: LiveLoopOptions) {
     this.events$ = this.events.asObservable();
@@ -371,17 +400,14 @@ export class LiveLoop {
     const slotMinutes = o.slotMinutes ?? 15;
     const slots = o.slots ?? 96;
     const material = o.material ?? DEFAULT_MATERIAL;
-    const state$ = liveState$(o.site, o.readings$).pipe(share());
-    let latest: LiveState = { socPct: {}, temperatureC: {} };
+    const values = new LatestValues();
+    const state$ = liveState$(o.site, o.readings$, o.clock, values).pipe(share());
     let planned: LiveState | null = null;
     let obligations: readonly SiteCommitment[] = [];
     const ticks$ = o.ticks$ ?? timer(this.slotMs - (o.clock() % this.slotMs), this.slotMs).pipe(startWith(0));
     const triggers$: Observable<string> = merge(
       ticks$.pipe(map(() => 'slot')),
       state$.pipe(
-        tap((s) => {
-          latest = s;
-        }),
         filter((s) => materiallyChanged(planned, s, material)),
         map(() => 'state changed'),
       ),
@@ -396,7 +422,7 @@ export class LiveLoop {
     const requests$ = triggers$.pipe(
       concatMap((trigger) =>
         from(
-          this.request(latest, obligations, slots, slotMinutes).then(
+          this.request(stateAt(o.site, values, o.clock()), obligations, slots, slotMinutes).then(
             (r) => {
               if (r) planned = r.state;
               return r ? [{ ...r.request, inputs: { ...(r.request.inputs as object), trigger } }] : [];
@@ -415,6 +441,7 @@ export class LiveLoop {
       .pipe(
         concatMap(async (plan) => {
           this.current.next(plan);
+          this.planAt.set(plan, o.clock());
           let storedId: number | null = null;
           if (o.plans) {
             try {
@@ -429,8 +456,10 @@ export class LiveLoop {
         }),
       )
       .subscribe({ error: (err: unknown) => this.report(err) });
+    const sink = o.sink;
+    if (o.writes$ && sink?.observe) this.sub.add(o.writes$.subscribe((r) => sink.observe?.(r)));
     const refreshMs = o.refreshMs ?? 20_000;
-    // A refresh soon after a plan's own dispatch is skipped: the fail-safe timers were just restarted.
+    // A check soon after a plan's own dispatch is skipped: nothing can have lapsed since.
     if (refreshMs > 0)
       this.sub.add(
         timer(refreshMs, refreshMs).subscribe(() => {
@@ -495,7 +524,14 @@ export class LiveLoop {
       const setpoints = setpointsAt(plan, slot, controlledAssets(this.o.site));
       if (setpoints.length === 0) return;
       this.lastDispatch = performance.now();
-      const why = `plan of slot ${plan.slot} (${plan.source}), slot ${slot - plan.slot}: ${describe(setpoints)}`;
+      const why = whyText(
+        plan,
+        slot,
+        this.slotMs,
+        this.planAt.get(plan) ?? plan.slot * this.slotMs,
+        setpoints,
+        this.o.site.timezone,
+      );
       try {
         const writes = await sink.send(this.o.site, setpoints, why);
         this.events.next({ kind: 'dispatch', slot, setpoints, writes });
@@ -516,11 +552,37 @@ export class LiveLoop {
   }
 }
 
+const hhmm = (ms: number, tz: string) => {
+  const t = localTime(ms, tz);
+  return `${String(t.hour).padStart(2, '0')}:${String(t.minute).padStart(2, '0')}`;
+};
+
+/**
+ * Why a dispatch writes, as a building manager reads it in the site's local time:
+ * "Plan for 14:15–14:30 (solved at 14:12): battery idle".
+ */
+export function whyText(
+  plan: Plan,
+  slot: number,
+  slotMs: number,
+  planAtMs: number,
+  setpoints: readonly AssetSetpoint[],
+  tz: string,
+): string {
+  const how =
+    plan.source === 'solved'
+      ? `solved at ${hhmm(planAtMs, tz)}`
+      : plan.source === 'previous'
+        ? `previous plan kept at ${hhmm(planAtMs, tz)}`
+        : `no solve, baseline at ${hhmm(planAtMs, tz)}`;
+  return `Plan for ${hhmm(slot * slotMs, tz)}–${hhmm((slot + 1) * slotMs, tz)} (${how}): ${describe(setpoints)}`;
+}
+
 function describe(setpoints: readonly AssetSetpoint[]): string {
   return setpoints
     .map((s) =>
       s.type === 'battery'
-        ? `${s.assetId} ${s.kw > 1e-3 ? `charge ${s.kw.toFixed(1)} kW` : s.kw < -1e-3 ? `discharge ${(-s.kw).toFixed(1)} kW` : 'idle'}`
+        ? `${s.assetId} ${s.kw > 1e-3 ? `charging ${s.kw.toFixed(1)} kW` : s.kw < -1e-3 ? `discharging ${(-s.kw).toFixed(1)} kW` : 'idle'}`
         : `${s.assetId} ${s.kw.toFixed(1)} kW`,
     )
     .join(', ');

@@ -1,5 +1,6 @@
 import { command, splitPointKey } from '../control/drivers.js';
-import type { Asset, Site, WriteFn } from '../model/index.js';
+import { SetpointMemory, type SetpointMemoryOptions } from '../control/setpoint-memory.js';
+import type { Asset, Site, WriteFn, WriteRecord } from '../model/index.js';
 import type { Plan } from './replan.js';
 
 /**
@@ -20,11 +21,15 @@ export interface SetpointWrite {
   value: number | null;
   outcome: string;
   reason: string | null;
+  /** Sent only to renew the device's fail-safe lease (the value had not changed). */
+  lease?: boolean;
 }
 
 /** Where the loop sends the current slot's setpoints. */
 export interface SetpointSink {
   send(site: Site, setpoints: readonly AssetSetpoint[], why: string): Promise<SetpointWrite[]>;
+  /** Every writer's write records (the hub's `writes` topic): what the devices hold now. */
+  observe?(record: WriteRecord): void;
 }
 
 /**
@@ -75,31 +80,76 @@ export function pointWrites(
   };
 }
 
-/** A SetpointSink over the gateway's safety layer: every write is checked, logged and audited there. */
+export interface GatewaySinkOptions extends SetpointMemoryOptions {
+  /** Who the writes are recorded as (default `optimizer`). */
+  who?: string;
+  /** The clock leases are timed on (the gateway's: wall clock, or a simulation's in tests). */
+  clock?: () => number;
+}
+
+/**
+ * A SetpointSink over the gateway's safety layer: every write is checked, logged and audited
+ * there. Unchanged values are not rewritten (control/setpoint-memory.ts: a deadband per point
+ * against the last value the device accepted, from any writer); a device whose fail-safe
+ * would revert gets one write renewing the lease, its `why` saying so.
+ */
 export class GatewaySetpointSink implements SetpointSink {
+  private readonly memory: SetpointMemory;
+  private readonly who: string;
+  private readonly clock: () => number;
+
   constructor(
     private readonly write: WriteFn,
-    private readonly who = 'optimizer',
-  ) {}
+    o: GatewaySinkOptions = {},
+  ) {
+    this.memory = new SetpointMemory(o);
+    this.who = o.who ?? 'optimizer';
+    this.clock = o.clock ?? Date.now;
+  }
+
+  observe(r: WriteRecord): void {
+    this.memory.observe({ ...r, key: `${r.site}/${r.device}/${r.point}` });
+  }
 
   async send(site: Site, setpoints: readonly AssetSetpoint[], why: string): Promise<SetpointWrite[]> {
     const assets = new Map(site.buildings.flatMap((b) => b.assets).map((a) => [a.id, a]));
     const out: SetpointWrite[] = [];
     for (const sp of setpoints) {
       const asset = assets.get(sp.assetId);
-      const plan = asset ? pointWrites(asset, sp) : { writes: [], missing: 'no such asset' };
-      if (plan.missing)
-        out.push({ assetId: sp.assetId, pointId: '', value: null, outcome: 'skipped', reason: plan.missing });
-      // One at a time, in the driver's order (a battery never passes through a state outside
-      // the old and the new power).
-      for (const w of plan.writes) {
-        const rec = await this.write({ ...splitPointKey(w.pointId), value: w.value, who: this.who, why });
+      if (!asset) {
         out.push({
           assetId: sp.assetId,
-          pointId: w.pointId,
+          pointId: '',
+          value: null,
+          outcome: 'skipped',
+          reason: 'no such asset',
+        });
+        continue;
+      }
+      const cmd = command(asset, sp.kw);
+      if (cmd.missing)
+        out.push({ assetId: sp.assetId, pointId: '', value: null, outcome: 'skipped', reason: cmd.missing });
+      const due = this.memory.due(asset, cmd, this.clock());
+      const because = due.lease
+        ? `Lease refresh (the device reverts to its own control after ${due.failSafeS} s without a write). ${why}`
+        : why;
+      // One at a time, in the driver's order (a battery never passes through a state outside
+      // the old and the new power).
+      for (const w of due.writes) {
+        const rec = await this.write({
+          ...splitPointKey(w.point),
+          value: w.value,
+          who: this.who,
+          why: because,
+        });
+        this.memory.observe({ ...rec, key: w.point, value: rec.value ?? null, ts: this.clock() });
+        out.push({
+          assetId: sp.assetId,
+          pointId: w.point,
           value: rec.value ?? null,
           outcome: rec.outcome,
           reason: rec.reason,
+          ...(due.lease ? { lease: true } : {}),
         });
       }
     }
