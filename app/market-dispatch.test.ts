@@ -5,6 +5,8 @@ import type { Subscription } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../config/load.js';
 import { packageRoot } from '../config/version.js';
+import type { Obligation } from '../market/bids.js';
+import { MarketRepository } from '../market/repository.js';
 import { SitesConfigSchema } from '../model/index.js';
 import { AuthRepository } from '../server/auth/repository.js';
 import { type RunningSimulator, startSimulator } from '../sim/runner.js';
@@ -37,8 +39,8 @@ async function until<T>(
   }
 }
 
-// The demo's composition in-process: the zev-bern simulator on loopback (battery at 95 % so it
-// holds 10 kW of a DR event), the runtime with the market, the gateway polling the simulator,
+// The demo's composition in-process: the zev-bern simulator on loopback (its battery starts at
+// 90 %, so it holds 10 kW of a DR event), the runtime with the market, the gateway polling the simulator,
 // and the operator's activation over the HTTP API.
 describe('an activation posted over the API in the running product', () => {
   let rt: Runtime;
@@ -69,9 +71,8 @@ describe('an activation posted over the API in the running product', () => {
     sub = rt.hub.readings$.subscribe((r) => {
       if (r.value !== null && r.quality !== 'bad') latest.set(r.pointId, r.value);
     });
+    // The scenario as the demo ships it (battery at 90 %, enough for the DR product's 10 kW).
     const scenario = await loadScenario(SITE);
-    for (const b of scenario.buildings)
-      for (const d of b.devices) if (d.type === 'battery') d.initialSocPct = 95;
     sim = await startSimulator(scenario, {
       seed: 1,
       speed: 1,
@@ -117,14 +118,18 @@ describe('an activation posted over the API in the running product', () => {
     expect(battery!.kind === 'battery' && battery!.storedKwh).toBeGreaterThan(17);
 
     // Availability reads the stored state of charge: wait until the store has it (10 kW up).
+    // The operator sells the next hour (an hour under way is not sold any more).
     const hourStart = Math.floor(Date.now() / H) * H;
-    const range = { from: new Date(hourStart).toISOString(), to: new Date(hourStart + H).toISOString() };
+    const next = {
+      from: new Date(hourStart + H).toISOString(),
+      to: new Date(hourStart + 2 * H).toISOString(),
+    };
     await until(
       'availability from the measured state of charge',
       async () => {
         const res = await call(
           'GET',
-          `/api/portfolios/demo/availability?product=dr-event&from=${range.from}&to=${range.to}`,
+          `/api/portfolios/demo/availability?product=dr-event&from=${next.from}&to=${next.to}`,
         );
         expect(res.statusCode).toBe(200);
         const slots = (res.json() as { slots: { upKw: number }[] }).slots;
@@ -134,10 +139,10 @@ describe('an activation posted over the API in the running product', () => {
     );
     const bids = await call('POST', '/api/portfolios/demo/bids', {
       productId: 'dr-event',
-      ...range,
+      ...next,
       strategy: { kind: 'fixed', priceCentsPerMwh: 5000 },
     });
-    expect(bids.statusCode).toBe(201);
+    expect(bids.statusCode, bids.body).toBe(201);
     const bid = (bids.json() as { bids: { id: string; kw: number }[] }).bids[0]!;
     expect(bid.kw).toBe(10);
     const accepted = await call('POST', '/api/portfolios/demo/acceptances', {
@@ -145,6 +150,22 @@ describe('an activation posted over the API in the running product', () => {
       acceptances: [{ bidId: bid.id }],
     });
     expect(accepted.statusCode).toBe(201);
+    // The same 10 kW for the hour under way, as if sold before it started (the API refuses that
+    // now), so that the activation can run at once.
+    const current = { ...(accepted.json() as { obligations: Obligation[] }).obligations[0]! };
+    const shift = (ms: number) => ms - H;
+    const sold = {
+      ...current,
+      id: current.id.replace(
+        new Date(current.startMs).toISOString(),
+        new Date(shift(current.startMs)).toISOString(),
+      ),
+      startMs: shift(current.startMs),
+      endMs: shift(current.endMs),
+    };
+    const repo = new MarketRepository(rt.store.db);
+    expect(await repo.saveBids('demo', [sold], hourStart - H, false)).toMatchObject({ ok: true });
+    expect(await repo.saveObligations('demo', [sold], hourStart - H)).toBe(true);
 
     const before = latest.get(power)!;
     const id = `dr-${Date.now()}`;
@@ -170,6 +191,28 @@ describe('an activation posted over the API in the running product', () => {
       60_000,
     );
     expect(view.execution?.sites[0]).toMatchObject({ dispatchedKw: 5 });
+
+    // One activation per device: a second one within the obligation finds the battery held
+    // (and fails, nothing else to move), one beyond what is left is refused before anything.
+    const second = await call('POST', '/api/portfolios/demo/events', {
+      id: `${id}-b`,
+      productId: 'dr-event',
+      kw: 4,
+      durationMs: 10 * 60_000,
+    });
+    expect(second.statusCode, second.body).toBe(201);
+    expect(second.json()).toMatchObject({ activation: { state: 'failed' } });
+    expect(JSON.stringify(second.json().execution ?? second.json().history)).toContain(
+      `battery left out: held by activation ${id}`,
+    );
+    const beyond = await call('POST', '/api/portfolios/demo/events', {
+      id: `${id}-c`,
+      productId: 'dr-event',
+      kw: 6,
+      durationMs: 10 * 60_000,
+    });
+    expect(beyond.statusCode, beyond.body).toBe(422);
+    expect(beyond.json().message).toContain(`5 kW left of obligation ${sold.id}`);
 
     // Written through the gateway's safety layer, recorded with who = market…
     const writes = (await call('GET', `/api/sites/${SITE}/writes`, undefined, 'admin')).json() as {

@@ -42,6 +42,8 @@ describe('siteReserve', () => {
 });
 
 describe('siteObligations$', () => {
+  // Bids are sold before their hour, activated inside it.
+  let clock = T0 - 60_000;
   let store: Store;
   let sites: Site[];
   let market: RunningMarket;
@@ -55,7 +57,7 @@ describe('siteObligations$', () => {
       store,
       sites,
       hub,
-      now: () => T0 + 60_000,
+      now: () => clock,
       tickMs: 0,
       plans: async () => null,
     });
@@ -71,7 +73,7 @@ describe('siteObligations$', () => {
 
     const battery = sites[0]!.buildings.flatMap((b) => b.assets).find((x) => x.type === 'battery')!;
     const soc = battery.type === 'battery' ? battery.measure.soc! : '';
-    await store.readings.ingest([{ pointId: soc, ts: T0, value: 90, quality: 'good' }]);
+    await store.readings.ingest([{ pointId: soc, ts: T0 - 90_000, value: 90, quality: 'good' }]);
     const { bids } = await market.service.buildBids(
       'demo',
       'dr-event',
@@ -84,6 +86,7 @@ describe('siteObligations$', () => {
     const sub = obligations$.subscribe((list) => seen.push(list));
     try {
       await market.service.accept('demo', 'dr-event', [{ bidId: bids[0]!.id }]);
+      clock = T0 + 60_000;
       // Any update the market publishes on the hub (here an activation's) makes the list re-read.
       await market.service.activate(
         'demo',

@@ -39,7 +39,8 @@ export interface ActivationPlan {
 
 /**
  * Check an activation against the product and the obligations in force at its start, and
- * split it over the sites that hold them. Anything out of bounds is refused whole
+ * split it over the sites that hold them. `running` are the open activations: with this one they
+ * may not claim more than is held. Anything out of bounds is refused whole
  * (`GFX_MARKET_ACTIVATION`, 422, every problem in `details.problems`): nothing is dispatched
  * from a request the portfolio did not commit to.
  */
@@ -47,8 +48,10 @@ export function planActivation(
   request: ActivationRequest,
   product: Product,
   obligations: Obligation[],
+  running: readonly ActivationPlan[] = [],
 ): ActivationPlan {
   const problems: string[] = [];
+  let left: { obligations: string[]; leftKw: number } | undefined;
   if (request.productId !== product.id)
     problems.push(`productId: request is for ${request.productId}, not ${product.id}`);
   if (product.activation.kind !== 'operator_signal')
@@ -74,10 +77,32 @@ export function planActivation(
       `startMs: no ${product.id} obligation in force at ${new Date(request.startMs).toISOString()}`,
     );
   else if (askedW > heldW) problems.push(`kw: ${request.kw} kW is more than the ${toKw(heldW)} kW held`);
+  else {
+    // Activations of the same obligation that overlap this one share what is held: their sum
+    // never exceeds it, so two requests cannot both claim the same kW.
+    const endMs = request.startMs + request.durationMs;
+    const sharing = running.filter(
+      (r) =>
+        r.id !== request.id &&
+        r.productId === product.id &&
+        r.direction === direction &&
+        r.startMs < endMs &&
+        request.startMs < r.endMs,
+    );
+    const usedW = sharing.reduce((a, r) => a + toW(r.kw), 0);
+    if (askedW > heldW - usedW) {
+      const ids = holding.map((o) => o.id);
+      left = { obligations: ids, leftKw: toKw(Math.max(0, heldW - usedW)) };
+      problems.push(
+        `kw: ${request.kw} kW is more than the ${left.leftKw} kW left of obligation ${ids.join(' + ')} ` +
+          `(${toKw(heldW)} kW held, ${toKw(usedW)} kW taken by ${sharing.map((r) => r.id).join(', ')})`,
+      );
+    }
+  }
   if (problems.length > 0)
     throw new GridflexError(MARKET_ERRORS.ACTIVATION, `activation ${request.id} refused: ${problems[0]}`, {
       kind: 'input',
-      details: { problems },
+      details: { problems, ...left },
     });
 
   const siteW = new Map<string, number>();

@@ -53,7 +53,7 @@ export type Acceptance = z.infer<typeof AcceptanceSchema>;
 export interface SkippedPeriod {
   startMs: number;
   endMs: number;
-  reason: 'below_minimum' | 'incomplete_period';
+  reason: 'below_minimum' | 'incomplete_period' | 'started';
   /** What was available (after rounding down to the bid step). */
   kw: number;
 }

@@ -32,15 +32,31 @@ for (const backend of testBackends) {
       await store?.close();
     });
 
-    it('rebuilds open bids but never changes an accepted one, and refuses to accept it twice', async () => {
-      await repo.saveBids('nordic', [bid(0), bid(1)], T0 - H);
+    it('replaces open bids only when asked (version + 1), never an accepted one, and refuses to accept a bid twice', async () => {
+      expect(await repo.saveBids('nordic', [bid(0), bid(1)], T0 - H, false)).toEqual({
+        ok: true,
+        versions: { [bid(0).id]: 1, [bid(1).id]: 1 },
+      });
       const obligation = { ...bid(0), sustainMs: 60 * 60_000 };
       expect(await repo.saveObligations('nordic', [obligation], T0 - H / 2)).toBe(true);
-      await repo.saveBids('nordic', [bid(0, 50), bid(1, 70)], T0 - H / 4);
+      // Not asked to replace: both conflict, nothing changes.
+      expect(await repo.saveBids('nordic', [bid(1, 70)], T0 - H / 4, false)).toEqual({
+        ok: false,
+        conflicts: [{ id: bid(1).id, accepted: false, version: 1 }],
+      });
+      // Asked to: the open bid is replaced, the accepted one is a conflict and the whole batch is refused.
+      expect(await repo.saveBids('nordic', [bid(0, 50), bid(1, 70)], T0 - H / 4, true)).toEqual({
+        ok: false,
+        conflicts: [{ id: bid(0).id, accepted: true, version: 1 }],
+      });
+      expect(await repo.saveBids('nordic', [bid(1, 70)], T0 - H / 4, true)).toEqual({
+        ok: true,
+        versions: { [bid(1).id]: 2 },
+      });
       const stored = await repo.bids('nordic', { fromMs: T0, toMs: T0 + 2 * H });
-      expect(stored.map((s) => [s.bid.kw, s.accepted])).toEqual([
-        [100, true],
-        [70, false],
+      expect(stored.map((s) => [s.bid.kw, s.accepted, s.version])).toEqual([
+        [100, true, 1],
+        [70, false, 2],
       ]);
       const before = await repo.counts();
       expect(await repo.saveObligations('nordic', [{ ...bid(1, 70), sustainMs: 1 }, obligation], T0)).toBe(

@@ -54,6 +54,20 @@ export interface StoredReport {
   createdMs: number;
 }
 
+export interface StoredBid {
+  bid: Bid;
+  accepted: boolean;
+  /** 1 when first stored, +1 at each explicit replace. */
+  version: number;
+}
+
+/** A bid id that was stored before (and not replaced: not asked to, or already accepted). */
+export interface BidConflict {
+  id: string;
+  accepted: boolean;
+  version: number;
+}
+
 /** jsonb arrives parsed from both drivers, but a text cast would not: accept either. */
 const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
 
@@ -91,30 +105,78 @@ const toActivation = (r: ActivationRow): ActivationRecord => ({
 export class MarketRepository {
   constructor(private readonly db: Db) {}
 
-  /** Store freshly built bids; a bid already accepted keeps what was sold. */
-  async saveBids(portfolioId: string, bids: readonly Bid[], nowMs: number): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      for (const b of bids)
-        await tx.query(
-          `INSERT INTO market_bids (id, portfolio_id, product_id, start_ms, end_ms, body, created_ms)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, created_ms = EXCLUDED.created_ms
-           WHERE market_bids.accepted = false AND market_bids.portfolio_id = EXCLUDED.portfolio_id`,
-          [b.id, portfolioId, b.productId, b.startMs, b.endMs, JSON.stringify(b), nowMs],
-        );
-    });
+  /**
+   * Store freshly built bids. A bid id already stored is a conflict unless `replace` is set:
+   * then an unaccepted bid takes the new body and its version goes up by one, and the
+   * unaccepted bids of the same product in the replaced periods that the new set no longer has
+   * are withdrawn. An accepted bid is never replaced. All or nothing: on a conflict nothing is
+   * stored and the conflicting ids are returned.
+   */
+  async saveBids(
+    portfolioId: string,
+    bids: readonly Bid[],
+    nowMs: number,
+    replace: boolean,
+  ): Promise<{ ok: true; versions: Record<string, number> } | { ok: false; conflicts: BidConflict[] }> {
+    return this.db
+      .transaction(async (tx) => {
+        const versions: Record<string, number> = {};
+        const conflicts: BidConflict[] = [];
+        for (const b of bids) {
+          const inserted = await tx.query<{ version: number }>(
+            `INSERT INTO market_bids (id, portfolio_id, product_id, start_ms, end_ms, body, created_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING RETURNING version`,
+            [b.id, portfolioId, b.productId, b.startMs, b.endMs, JSON.stringify(b), nowMs],
+          );
+          if (inserted.rows[0]) {
+            versions[b.id] = Number(inserted.rows[0].version);
+            continue;
+          }
+          const existing = await tx.query<{ accepted: boolean; version: number; portfolio_id: string }>(
+            'SELECT accepted, version, portfolio_id FROM market_bids WHERE id = $1',
+            [b.id],
+          );
+          const row = existing.rows[0]!;
+          if (!replace || row.accepted || row.portfolio_id !== portfolioId) {
+            conflicts.push({ id: b.id, accepted: row.accepted, version: Number(row.version) });
+            continue;
+          }
+          const updated = await tx.query<{ version: number }>(
+            `UPDATE market_bids SET body = $2, created_ms = $3, version = version + 1
+             WHERE id = $1 AND accepted = false RETURNING version`,
+            [b.id, JSON.stringify(b), nowMs],
+          );
+          versions[b.id] = Number(updated.rows[0]!.version);
+        }
+        if (conflicts.length > 0) throw new BidsConflict(conflicts);
+        if (replace)
+          for (const period of new Set(bids.map((b) => `${b.productId}\u0000${b.startMs}`))) {
+            const [productId, startMs] = period.split('\u0000');
+            await tx.query(
+              `DELETE FROM market_bids WHERE portfolio_id = $1 AND product_id = $2 AND start_ms = $3
+               AND accepted = false AND NOT (id = ANY($4::text[]))`,
+              [portfolioId, productId, Number(startMs), bids.map((b) => b.id)],
+            );
+          }
+        return { ok: true as const, versions };
+      })
+      .catch((err: unknown) => {
+        if (err instanceof BidsConflict) return { ok: false as const, conflicts: err.conflicts };
+        throw err;
+      });
   }
 
-  async bids(
-    portfolioId: string,
-    range: { fromMs: number; toMs: number },
-  ): Promise<{ bid: Bid; accepted: boolean }[]> {
-    const res = await this.db.query<{ body: unknown; accepted: boolean }>(
-      `SELECT body, accepted FROM market_bids
+  async bids(portfolioId: string, range: { fromMs: number; toMs: number }): Promise<StoredBid[]> {
+    const res = await this.db.query<{ body: unknown; accepted: boolean; version: number }>(
+      `SELECT body, accepted, version FROM market_bids
        WHERE portfolio_id = $1 AND end_ms > $2 AND start_ms < $3 ORDER BY start_ms, id`,
       [portfolioId, range.fromMs, range.toMs],
     );
-    return res.rows.map((r) => ({ bid: json<Bid>(r.body), accepted: r.accepted }));
+    return res.rows.map((r) => ({
+      bid: json<Bid>(r.body),
+      accepted: r.accepted,
+      version: Number(r.version),
+    }));
   }
 
   async bidsById(portfolioId: string, ids: readonly string[]): Promise<{ bid: Bid; accepted: boolean }[]> {
@@ -228,6 +290,22 @@ export class MarketRepository {
     return res.rows.map(toActivation);
   }
 
+  /**
+   * Ended activations that ran (the executor has a snapshot of them) and have no report yet,
+   * updated since `sinceMs`: what the service still has to report on.
+   */
+  async unreported(sinceMs: number): Promise<ActivationRecord[]> {
+    const res = await this.db.query<ActivationRow>(
+      `SELECT * FROM market_activations a
+       WHERE a.state IN ('completed', 'failed', 'cancelled') AND a.updated_ms >= $1
+         AND NOT EXISTS (SELECT 1 FROM market_reports r WHERE r.activation_id = a.id)
+         AND EXISTS (SELECT 1 FROM market_execution_snapshots s WHERE s.activation_id = a.id)
+       ORDER BY a.received_ms, a.id`,
+      [sinceMs],
+    );
+    return res.rows.map(toActivation);
+  }
+
   /** Move to `state` and record the change; a no-op (false) when already final. */
   async setState(id: string, state: ActivationState, tsMs: number, note: string | null): Promise<boolean> {
     return this.db.transaction(async (tx) => {
@@ -334,3 +412,9 @@ export class MarketRepository {
 }
 
 class AlreadyAccepted extends Error {}
+
+class BidsConflict extends Error {
+  constructor(readonly conflicts: BidConflict[]) {
+    super('bids exist');
+  }
+}

@@ -28,7 +28,8 @@ beforeEach(async () => {
   await store.db.exec(
     'TRUNCATE market_reports, market_execution_snapshots, market_activation_events, market_activations, market_obligations, market_bids',
   );
-  clock = T0 + 60_000;
+  // Bids are built and accepted before their hour starts; `holdMfrr` then moves into it.
+  clock = T0 - 30 * 60_000;
   executor = new MemoryExecutor(() => clock);
   updates = [];
   service = new MarketService({
@@ -45,10 +46,12 @@ beforeEach(async () => {
 
 const hour = { fromMs: T0, toMs: T0 + H };
 
-/** Sell the first mFRR quarter-hour (1000 kW of the 1400 kW the fans can shed). */
+/** Sell the first mFRR quarter-hour (1000 kW of the 1400 kW the fans can shed), then enter it. */
 async function holdMfrr() {
   const { bids } = await service.buildBids('alpine', 'mfrr', hour, { kind: 'fixed', priceCentsPerMwh: 900 });
-  return service.accept('alpine', 'mfrr', [{ bidId: bids[0]!.id }]);
+  const obligations = await service.accept('alpine', 'mfrr', [{ bidId: bids[0]!.id }]);
+  clock = T0 + 60_000;
+  return obligations;
 }
 
 async function expectUnchanged(action: () => Promise<unknown>, kind: ErrorKind, code: string) {
@@ -108,6 +111,101 @@ describe('market service', () => {
       'input',
       'GFX_MARKET_ACCEPTANCE',
     );
+  });
+
+  it('refuses to build or accept bids for a period that has started', async () => {
+    const { bids } = await service.buildBids('alpine', 'mfrr', hour, {
+      kind: 'fixed',
+      priceCentsPerMwh: 900,
+    });
+    clock = T0 + 15 * 60_000;
+    // The second quarter-hour starts now: it is not sold any more.
+    await expectUnchanged(
+      () => service.accept('alpine', 'mfrr', [{ bidId: bids[1]!.id }]),
+      'conflict',
+      'GFX_MARKET_PERIOD_STARTED',
+    );
+    const later = await service.buildBids(
+      'alpine',
+      'mfrr',
+      hour,
+      { kind: 'fixed', priceCentsPerMwh: 900 },
+      true,
+    );
+    expect(later.bids.map((b) => b.startMs)).toEqual([T0 + 30 * 60_000, T0 + 45 * 60_000]);
+    expect(later.skipped.filter((s) => s.reason === 'started').map((s) => s.startMs)).toEqual([
+      T0,
+      T0 + 15 * 60_000,
+    ]);
+  });
+
+  it('re-posting bids is a 409 unless it replaces them explicitly; a replace raises the version, never of an accepted bid', async () => {
+    const strategy = { kind: 'fixed', priceCentsPerMwh: 900 } as const;
+    const first = await service.buildBids('alpine', 'mfrr', hour, strategy);
+    expect(Object.values(first.versions)).toEqual([1, 1, 1, 1]);
+    await expectUnchanged(
+      () => service.buildBids('alpine', 'mfrr', hour, { ...strategy, priceCentsPerMwh: 800 }),
+      'conflict',
+      'GFX_MARKET_BID_EXISTS',
+    );
+    expect((await service.bids('alpine', hour)).bids.map((b) => b.bid.priceCentsPerMwh)).toEqual([
+      900, 900, 900, 900,
+    ]);
+    const replaced = await service.buildBids(
+      'alpine',
+      'mfrr',
+      hour,
+      { ...strategy, priceCentsPerMwh: 800 },
+      true,
+    );
+    expect(replaced.versions[first.bids[0]!.id]).toBe(2);
+    const stored = (await service.bids('alpine', hour)).bids;
+    expect(stored.map((b) => [b.bid.priceCentsPerMwh, b.version])).toEqual([
+      [800, 2],
+      [800, 2],
+      [800, 2],
+      [800, 2],
+    ]);
+    await service.accept('alpine', 'mfrr', [{ bidId: first.bids[0]!.id }]);
+    // Sold out for the first quarter-hour: the replace leaves the accepted bid as it was.
+    await service.buildBids('alpine', 'mfrr', hour, strategy, true);
+    expect(
+      (await service.bids('alpine', hour)).bids.map((b) => [b.bid.priceCentsPerMwh, b.version, b.accepted]),
+    ).toEqual([
+      [800, 2, true],
+      [900, 3, false],
+      [900, 3, false],
+      [900, 3, false],
+    ]);
+  });
+
+  it('never lets parallel activations claim more than the obligation holds (422 naming it and the kW left)', async () => {
+    const [obligation] = await holdMfrr();
+    const body = { productId: 'mfrr', durationMs: 600_000 };
+    // Posted together: the service takes them one at a time, the third finds 200 kW left.
+    const results = await Promise.allSettled([
+      service.activate('alpine', { ...body, id: 'P-1', kw: 500 }, null),
+      service.activate('alpine', { ...body, id: 'P-2', kw: 300 }, null),
+      service.activate('alpine', { ...body, id: 'P-3', kw: 300 }, null),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    const refused = (results[2] as PromiseRejectedResult).reason;
+    expect(refused).toMatchObject({
+      kind: 'input',
+      code: 'GFX_MARKET_ACTIVATION',
+      details: { obligations: [obligation!.id], leftKw: 200 },
+    });
+    expect(refused.message).toContain(`200 kW left of obligation ${obligation!.id}`);
+    expect(executor.plans.size).toBe(2);
+    // What is left can still be taken; once P-1 ends its 500 kW are free again.
+    await service.activate('alpine', { ...body, id: 'P-4', kw: 200 }, null);
+    await service.cancel('alpine', 'P-1', 'olga');
+    executor.advance('P-1', 'done');
+    clock += 1000;
+    await service.tick();
+    expect((await service.status('alpine', 'P-1')).activation.state).toBe('cancelled');
+    await service.activate('alpine', { ...body, id: 'P-5', kw: 500 }, null);
+    expect(executor.plans.size).toBe(4);
   });
 
   it('dispatches an activation once per id: same body → same activation, other body → 409', async () => {
@@ -277,6 +375,66 @@ describe('market service', () => {
       state: 'failed',
       message: 'dispatch failed: gateway unreachable',
     });
+  });
+
+  it('reports by itself once an activation has ended, falling back to the meter before when the 10-of-10 history is missing', async () => {
+    // Meter data only from six hours before T0: no day of the 10-of-10 history exists.
+    const recent = fixtureMeter(executor);
+    const young = new MarketService({
+      repo,
+      catalog: await loadProducts(),
+      portfolios: fixturePortfolios,
+      executor,
+      headroom: fixtureHeadroom,
+      meter: async (site, range, interval) =>
+        range.fromMs < T0 - 6 * H
+          ? Array(Math.ceil((range.toMs - range.fromMs) / interval)).fill(null)
+          : recent(site, range, interval),
+      now: () => clock,
+    });
+    const { bids } = await young.buildBids(
+      'alpine',
+      'dr-event',
+      { fromMs: T0, toMs: T0 + 3 * H },
+      { kind: 'fixed', priceCentsPerMwh: 100 },
+    );
+    await young.accept(
+      'alpine',
+      'dr-event',
+      bids.map((b) => ({ bidId: b.id })),
+    );
+    const start = T0 + H;
+    await young.activate(
+      'alpine',
+      { id: 'dr-auto', productId: 'dr-event', start: new Date(start).toISOString(), durationMs: H, kw: 500 },
+      null,
+    );
+    clock = start;
+    await young.tick();
+    clock = start + H;
+    await young.tick();
+    executor.advance('dr-auto', 'done');
+    await young.tick();
+    expect((await young.status('alpine', 'dr-auto')).activation.state).toBe('completed');
+    // Not before its last 15-min interval is metered and a minute has passed.
+    expect(await repo.counts()).toMatchObject({ market_reports: 0 });
+    clock = start + H + 16 * 60_000;
+    await young.tick();
+    const [report] = await repo.reports('alpine', { fromMs: start, toMs: start + 1 });
+    expect(report?.baseline).toMatchObject({
+      method: 'ten_of_ten',
+      fallbacks: [
+        { siteId: 'bern', method: 'meter_before' },
+        { siteId: 'basel', method: 'meter_before' },
+      ],
+    });
+    const [bern] = (report!.baseline as { fallbacks: { reason: string }[] }).fallbacks;
+    expect(bern!.reason).toContain('meter data missing on the day 1 before');
+    expect(report!.rows.find((r) => r.siteId === 'portfolio')).toMatchObject({
+      requestedWh: 500_000,
+      deliveredWh: 500_000,
+    });
+    expect((await young.status('alpine', 'dr-auto')).reportProblem).toBeNull();
   });
 
   it('refuses a report without meter data rather than guessing a baseline', async () => {

@@ -25,8 +25,10 @@ import {
   FINAL_STATES,
   type MarketRepository,
   type StateChange,
+  type StoredBid,
   type StoredReport,
 } from './repository.js';
+import { toKw, toW } from './shares.js';
 
 /**
  * Where availability comes from: the portfolio's planned headroom over a range, as the
@@ -43,6 +45,13 @@ export type MeterSource = (
   range: TimeRange,
   intervalMs: number,
 ) => Promise<(number | null)[]>;
+
+/** A site whose report used another baseline than the product's, and why. */
+export interface BaselineFallback {
+  siteId: string;
+  method: 'ten_of_ten_unadjusted' | 'meter_before';
+  reason: string;
+}
 
 export interface TimeRange {
   fromMs: number;
@@ -90,6 +99,8 @@ export interface ActivationView {
   history: StateChange[];
   /** The executor's latest status (live while it runs, the last snapshot afterwards). */
   execution: ExecutionStatus | null;
+  /** Why the automatic delivery report could not be made yet (retried), else null. */
+  reportProblem: string | null;
 }
 
 export interface MarketServiceOptions {
@@ -102,6 +113,13 @@ export interface MarketServiceOptions {
   publish?: (update: MarketUpdate) => void;
   /** The clock, injected so that tests and replays decide what "now" is. */
   now: () => number;
+  /**
+   * How long after an activation's end (and its last interval) the automatic delivery report
+   * is made, so that the last readings are stored (default 1 min); a failed attempt is retried
+   * every `reportRetryMs` (default 15 min) for a day.
+   */
+  reportDelayMs?: number;
+  reportRetryMs?: number;
 }
 
 const RANK: Record<ActivationState, number> = {
@@ -140,6 +158,10 @@ export const reportIntervalMs = (product: Product) => Math.max(product.measureme
  * reports. Devices are the executor's business; this service only decides and records.
  */
 export class MarketService {
+  private activating: Promise<unknown> = Promise.resolve();
+  /** Automatic reports that failed: when to try again and why (in memory: a restart retries at once). */
+  private readonly reportRetry = new Map<string, { atMs: number; problem: string }>();
+
   constructor(private readonly o: MarketServiceOptions) {}
 
   /** The service's notion of now (the HTTP edge uses it for default ranges). */
@@ -198,25 +220,53 @@ export class MarketService {
     return subtractObligations(offered, held);
   }
 
-  /** Build the bids for each period of the range from the remaining availability, and store them. */
+  /**
+   * Build the bids for each period of the range from the remaining availability, and store
+   * them. A period that has started is skipped (`started`): it can no longer be sold. Bids
+   * stored before with the same ids are a conflict (409 `GFX_MARKET_BID_EXISTS`, nothing
+   * stored) unless `replace` is set; then each replaced bid's version goes up by one. An
+   * accepted bid is never replaced.
+   */
   async buildBids(
     portfolioId: string,
     productId: string,
     range: TimeRange,
     strategy: PriceStrategy,
-  ): Promise<{ bids: Bid[]; skipped: SkippedPeriod[] }> {
+    replace = false,
+  ): Promise<{ bids: Bid[]; skipped: SkippedPeriod[]; versions: Record<string, number> }> {
     const portfolio = findPortfolio(this.o.portfolios, portfolioId);
     const product = this.product(portfolio, productId);
     const avail = await this.availability(portfolioId, productId, range);
     const built = buildBids(avail, product, strategy);
-    await this.o.repo.saveBids(portfolio.id, built.bids, this.o.now());
-    return built;
+    const now = this.o.now();
+    const bids = built.bids.filter((b) => b.startMs > now);
+    const started = new Map<number, SkippedPeriod>();
+    for (const b of built.bids)
+      if (b.startMs <= now) {
+        const s = started.get(b.startMs) ?? { startMs: b.startMs, endMs: b.endMs, reason: 'started', kw: 0 };
+        s.kw = toKw(toW(s.kw) + toW(b.kw));
+        started.set(b.startMs, s);
+      }
+    const skipped = [...built.skipped, ...started.values()].sort((a, b) => a.startMs - b.startMs);
+    const saved = await this.o.repo.saveBids(portfolio.id, bids, now, replace);
+    if (!saved.ok) {
+      const problems = saved.conflicts.map((c) =>
+        c.accepted
+          ? `${c.id}: accepted (version ${c.version}); an accepted bid is never replaced`
+          : `${c.id}: stored as version ${c.version}; post again with replace: true to replace it`,
+      );
+      throw new GridflexError(MARKET_ERRORS.BID_EXISTS, `bids refused: ${problems[0]}`, {
+        kind: 'conflict',
+        details: { problems, conflicts: saved.conflicts },
+      });
+    }
+    return { bids, skipped, versions: saved.versions };
   }
 
   async bids(
     portfolioId: string,
     range: TimeRange,
-  ): Promise<{ bids: { bid: Bid; accepted: boolean }[]; obligations: Obligation[] }> {
+  ): Promise<{ bids: StoredBid[]; obligations: Obligation[] }> {
     const portfolio = findPortfolio(this.o.portfolios, portfolioId);
     return {
       bids: await this.o.repo.bids(portfolio.id, range),
@@ -226,7 +276,8 @@ export class MarketService {
 
   /**
    * Accept bids of one product (the operator's clearing result). All or nothing: an unknown,
-   * oversized or off-step acceptance refuses the batch (400); a bid accepted before → 409.
+   * oversized or off-step acceptance refuses the batch (400); a bid accepted before, or one
+   * whose period has started → 409.
    */
   async accept(portfolioId: string, productId: string, acceptances: Acceptance[]): Promise<Obligation[]> {
     const portfolio = findPortfolio(this.o.portfolios, portfolioId);
@@ -237,6 +288,17 @@ export class MarketService {
     );
     const taken = stored.filter((s) => s.accepted).map((s) => s.bid.id);
     if (taken.length > 0) throw alreadyAccepted(taken);
+    const now = this.o.now();
+    const started = stored.filter((s) => s.bid.startMs <= now);
+    if (started.length > 0) {
+      const problems = started.map(
+        (s) => `${s.bid.id}: its period started at ${new Date(s.bid.startMs).toISOString()}`,
+      );
+      throw new GridflexError(MARKET_ERRORS.PERIOD_STARTED, `acceptance refused: ${problems[0]}`, {
+        kind: 'conflict',
+        details: { problems },
+      });
+    }
     const obligations = acceptBids(
       stored.map((s) => s.bid),
       acceptances,
@@ -254,6 +316,18 @@ export class MarketService {
    * starting now is handed to the executor before this returns; a later one waits for `tick`.
    */
   async activate(
+    portfolioId: string,
+    body: ActivationBody,
+    requestedBy: string | null,
+  ): Promise<{ created: boolean; view: ActivationView }> {
+    // One at a time: the check against what the running activations already take and the
+    // insert must not interleave with another post's (this process is the only writer).
+    const turn = this.activating.then(() => this.activateNow(portfolioId, body, requestedBy));
+    this.activating = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async activateNow(
     portfolioId: string,
     body: ActivationBody,
     requestedBy: string | null,
@@ -286,7 +360,10 @@ export class MarketService {
       fromMs: request.startMs,
       toMs: request.startMs + 1,
     });
-    const plan = planActivation(request, product, held);
+    const running = (await this.o.repo.openActivations())
+      .filter((a) => a.portfolioId === portfolio.id && a.state !== 'restoring')
+      .map((a) => a.plan);
+    const plan = planActivation(request, product, held, running);
     const kind: ActivationKind =
       product.activation.kind === 'operator_signal' && product.activation.signal === 'event'
         ? 'dr_event'
@@ -403,6 +480,32 @@ export class MarketService {
         await this.follow(record.id, stopped);
       }
     }
+    await this.autoReports(now);
+  }
+
+  /**
+   * Make the delivery report of every activation that ran and has ended, once its last
+   * interval is metered: the operator gets it without asking. A failure is kept (the view's
+   * `reportProblem`) and retried; the report can always be made on request as well.
+   */
+  private async autoReports(now: number): Promise<void> {
+    const delay = this.o.reportDelayMs ?? 60_000;
+    for (const record of await this.o.repo.unreported(now - 86_400_000)) {
+      const product = this.o.catalog.products.find((p) => p.id === record.productId);
+      if (!product) continue;
+      const dueMs = Math.max(record.plan.endMs, record.updatedMs) + reportIntervalMs(product) + delay;
+      const retry = this.reportRetry.get(record.id);
+      if (now < dueMs || (retry && now < retry.atMs)) continue;
+      try {
+        await this.report(record.portfolioId, record.id);
+        this.reportRetry.delete(record.id);
+      } catch (err) {
+        this.reportRetry.set(record.id, {
+          atMs: now + (this.o.reportRetryMs ?? 15 * 60_000),
+          problem: (err as Error).message,
+        });
+      }
+    }
   }
 
   private async dispatch(record: ActivationRecord): Promise<void> {
@@ -456,6 +559,7 @@ export class MarketService {
       activation,
       history: await this.o.repo.history(id),
       execution: live ?? (await this.o.repo.latestSnapshot(id)),
+      reportProblem: this.reportRetry.get(id)?.problem ?? null,
     };
   }
 
@@ -463,7 +567,11 @@ export class MarketService {
    * Measure an activation against its baseline per site and store the settlement rows.
    * `meter_before` (markets.md B6.4): the mean demand over the interval before the start;
    * `x_of_y`: CAISO 10-of-10 over the ten previous days at the same time of day, adjusted
-   * over [t0 − 4 h, t0 − 1 h). Missing meter data is an error (422), never a guess.
+   * over [t0 − 4 h, t0 − 1 h). When the day-matching history is incomplete the report falls
+   * back, and says so per site in `baseline.fallbacks` (which baseline, and why): without the
+   * event day's morning to 10-of-10 unadjusted, without ten complete days to the meter before
+   * the activation. Meter data missing during the activation, or for the last fallback, is an
+   * error (422), never a guess.
    */
   async report(portfolioId: string, activationId: string): Promise<StoredReport> {
     const record = await this.o.repo.activation(activationId);
@@ -483,6 +591,7 @@ export class MarketService {
     const n = Math.ceil((plan.endMs - plan.startMs) / intervalMs);
     const span = { fromMs: plan.startMs, toMs: plan.startMs + n * intervalMs };
     const sites = [];
+    const fallbacks: BaselineFallback[] = [];
     for (const site of plan.sites) {
       const metered = complete(
         await meter(site.siteId, span, intervalMs),
@@ -490,19 +599,18 @@ export class MarketService {
         'during the activation',
       );
       let baselineKw: number[];
-      if (product.baseline === 'meter_before') {
-        const before = complete(
-          await meter(site.siteId, { fromMs: plan.startMs - intervalMs, toMs: plan.startMs }, intervalMs),
-          site.siteId,
-          'before the activation',
-        );
-        const kw = meterBeforeBaseline(
-          before.map((v, i) => ({ tMs: plan.startMs - intervalMs + i * intervalMs, kw: v })),
-          plan.startMs,
-          intervalMs,
-        );
-        baselineKw = metered.map(() => kw);
-      } else baselineKw = await this.dayMatching(meter, site.siteId, span, intervalMs);
+      if (product.baseline === 'meter_before')
+        baselineKw = await this.meterBefore(meter, site.siteId, plan.startMs, intervalMs, n);
+      else {
+        const matched = await this.dayMatching(meter, site.siteId, span, intervalMs);
+        if ('kw' in matched) {
+          baselineKw = matched.kw;
+          if (matched.fallback) fallbacks.push({ siteId: site.siteId, ...matched.fallback });
+        } else {
+          baselineKw = await this.meterBefore(meter, site.siteId, plan.startMs, intervalMs, n);
+          fallbacks.push({ siteId: site.siteId, method: 'meter_before', reason: matched.missing });
+        }
+      }
       sites.push({ siteId: site.siteId, requestedKw: site.kw, baselineKw, meteredKw: metered });
     }
     const rows = settlementRows([
@@ -525,6 +633,7 @@ export class MarketService {
       baseline: {
         method: product.baseline === 'meter_before' ? 'meter_before' : 'ten_of_ten',
         intervalMs,
+        fallbacks,
         sites: sites.map((s) => ({ siteId: s.siteId, baselineKw: s.baselineKw, meteredKw: s.meteredKw })),
       },
       createdMs: this.o.now(),
@@ -533,36 +642,79 @@ export class MarketService {
     return report;
   }
 
+  /** The mean demand over the interval before the start, for each of `n` intervals. */
+  private async meterBefore(
+    meter: MeterSource,
+    siteId: string,
+    startMs: number,
+    intervalMs: number,
+    n: number,
+  ): Promise<number[]> {
+    const before = complete(
+      await meter(siteId, { fromMs: startMs - intervalMs, toMs: startMs }, intervalMs),
+      siteId,
+      'before the activation',
+    );
+    const kw = meterBeforeBaseline(
+      before.map((v, i) => ({ tMs: startMs - intervalMs + i * intervalMs, kw: v })),
+      startMs,
+      intervalMs,
+    );
+    return Array(n).fill(kw);
+  }
+
   /**
    * 10-of-10 on "days" cut as [t0 − 4 h, end) on each of the ten days before: every previous
    * day counts as eligible (weekday/holiday filtering needs the site's calendar; not done).
+   * Without the event day's morning: unadjusted, with the reason; without ten complete days:
+   * `missing` says which (the caller falls back to the meter before).
    */
   private async dayMatching(
     meter: MeterSource,
     siteId: string,
     span: TimeRange,
     intervalMs: number,
-  ): Promise<number[]> {
+  ): Promise<
+    { kw: number[]; fallback?: { method: 'ten_of_ten_unadjusted'; reason: string } } | { missing: string }
+  > {
     const lead = Math.ceil((4 * 3_600_000) / intervalMs) * intervalMs;
     const window = { fromMs: span.fromMs - lead, toMs: span.toMs };
     const day = (k: number) => ({
       fromMs: window.fromMs - k * 86_400_000,
       toMs: window.toMs - k * 86_400_000,
     });
-    const profile = async (k: number) => ({
-      date: new Date(day(k).fromMs).toISOString().slice(0, 10),
-      kw: complete(await meter(siteId, day(k), intervalMs), siteId, `on the day ${k} before`),
-    });
-    const eventDay = await profile(0);
-    const history = [];
-    for (let k = 1; k <= TEN_OF_TEN.days; k++) history.push(await profile(k));
     const startIndex = lead / intervalMs;
-    return dayMatchingBaseline(
-      history,
-      eventDay,
-      { startIndex, endIndex: eventDay.kw.length, intervalMs },
-      TEN_OF_TEN,
-    ).kw;
+    const profile = async (k: number) => {
+      const kw = await meter(siteId, day(k), intervalMs);
+      // On the event day only the morning counts (the event itself is what is measured).
+      const needed = k === 0 ? kw.slice(0, startIndex) : kw;
+      const gap = needed.findIndex((v) => v === null || !Number.isFinite(v));
+      return {
+        date: new Date(day(k).fromMs).toISOString().slice(0, 10),
+        kw: kw.map((v) => v ?? 0),
+        gap: needed.length === 0 ? 0 : gap,
+      };
+    };
+    const history = [];
+    for (let k = 1; k <= TEN_OF_TEN.days; k++) {
+      const p = await profile(k);
+      if (p.gap >= 0)
+        return {
+          missing: `site ${siteId}: meter data missing on the day ${k} before (interval ${p.gap}): 10-of-10 needs ten complete days; baseline: the meter before the activation`,
+        };
+      history.push(p);
+    }
+    const eventDay = await profile(0);
+    const win = { startIndex, endIndex: eventDay.kw.length, intervalMs };
+    if (eventDay.gap >= 0)
+      return {
+        kw: dayMatchingBaseline(history, eventDay, win, { ...TEN_OF_TEN, adjustment: { kind: 'none' } }).kw,
+        fallback: {
+          method: 'ten_of_ten_unadjusted',
+          reason: `site ${siteId}: meter data missing on the event day before the start (interval ${eventDay.gap}): the same-day adjustment is left out`,
+        },
+      };
+    return { kw: dayMatchingBaseline(history, eventDay, win, TEN_OF_TEN).kw };
   }
 
   /** Stored settlement rows of the activations that started in the range. */

@@ -17,6 +17,7 @@ let sites: Site[];
 let market: RunningMarket;
 const plans: Record<string, PlannedSchedule | null> = {};
 const updates: MarketUpdate[] = [];
+let clock = T0 + 60_000;
 
 beforeAll(async () => {
   store = await openStore({ dataDir: 'memory://' });
@@ -28,7 +29,7 @@ beforeAll(async () => {
     store,
     sites,
     hub,
-    now: () => T0 + 60_000,
+    now: () => clock,
     tickMs: 0,
     plans: async (site) => plans[site] ?? null,
   });
@@ -96,13 +97,16 @@ describe('startMarket', () => {
   it('records an activation it cannot dispatch as failed, with the reason, and publishes it', async () => {
     const battery = siteAssets(sites[0]!).find((x) => x.type === 'battery')!;
     const soc = battery.type === 'battery' ? battery.measure.soc! : '';
-    await store.readings.ingest([{ pointId: soc, ts: T0 + 30_000, value: 90, quality: 'good' }]);
+    // Sold a minute before the hour (a started hour is not sold any more), activated inside it.
+    clock = T0 - 60_000;
+    await store.readings.ingest([{ pointId: soc, ts: T0 - 90_000, value: 90, quality: 'good' }]);
     const { bids } = await market.service.buildBids('demo', 'dr-event', hour, {
       kind: 'fixed',
       priceCentsPerMwh: 1000,
     });
     expect(bids.length).toBeGreaterThan(0);
     await market.service.accept('demo', 'dr-event', [{ bidId: bids[0]!.id }]);
+    clock = T0 + 60_000;
     const { view } = await market.service.activate(
       'demo',
       { id: 'dr-1', productId: 'dr-event', kw: 5, durationMs: 15 * 60_000 },

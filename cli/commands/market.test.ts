@@ -30,7 +30,8 @@ let app: FastifyInstance;
 let url: string;
 let repo: MarketRepository;
 let executor: MemoryExecutor;
-let clock = T0 + 60_000;
+// Bids are sold before the hour (beforeAll), the activations run inside it.
+let clock = T0 - 30 * 60_000;
 const tokens = {} as Record<'operator' | 'readonly' | 'manager', string>;
 
 beforeAll(async () => {
@@ -61,6 +62,7 @@ beforeAll(async () => {
     { kind: 'fixed', priceCentsPerMwh: 900 },
   );
   await market.accept('alpine', 'mfrr', [{ bidId: bids[0]!.id }]);
+  clock = T0 + 60_000;
 });
 afterAll(async () => {
   await app?.close();

@@ -117,6 +117,7 @@ export class GatewayExecutor implements ActivationExecutor {
     const existing = this.runs.get(plan.id);
     if (existing) return this.snapshot(existing);
     const now = this.options.now();
+    const held = this.heldDevices();
     const run: Run = {
       plan,
       lastMs: now,
@@ -124,12 +125,19 @@ export class GatewayExecutor implements ActivationExecutor {
       status: { activationId: plan.id, state: 'dispatching', sites: [], updatedMs: now },
       sites: plan.sites.map((s) => {
         const site = this.sites.get(s.siteId);
-        const assets = site ? (typeof site.assets === 'function' ? site.assets() : site.assets) : [];
+        const all = site ? (typeof site.assets === 'function' ? site.assets() : site.assets) : [];
+        // One activation per device: a device another activation holds (until its restore is
+        // done) is left out, so no activation's write or restore ever undoes another's setpoint.
+        const assets = all.filter((a) => !held.has(`${a.siteId}/${a.device}`));
         const messages = !site
           ? [`site ${s.siteId} has no gateway in this executor`]
-          : assets.length === 0
+          : all.length === 0
             ? [`no asset of ${s.siteId} can be moved by the market now (none bound, polled and measured)`]
             : [];
+        for (const a of all) {
+          const by = held.get(`${a.siteId}/${a.device}`);
+          if (by) messages.push(`${a.id} left out: held by activation ${by}`);
+        }
         return {
           site,
           assets,

@@ -29,7 +29,8 @@ for (const backend of testBackends.filter((b) => b.name !== 'pglite-timescale'))
     let app: FastifyInstance;
     let repo: MarketRepository;
     let executor: MemoryExecutor;
-    let clock = T0 + 60_000;
+    // Bids are built and accepted before the hour; the activations run inside it.
+    let clock = T0 - 30 * 60_000;
     const auth = {} as Record<'admin' | 'operator' | 'manager' | 'resident' | 'readonly', string>;
 
     beforeAll(async () => {
@@ -195,13 +196,41 @@ for (const backend of testBackends.filter((b) => b.name !== 'pglite-timescale'))
         'GFX_MARKET_ACCEPTANCE',
       );
 
+      // Re-posting is a 409 unless it is an explicit replace, which raises each bid's version.
+      const repost = { productId: 'mfrr', from: iso(T0), to: iso(T0 + H), strategy };
+      await refusedUnchanged(
+        () => call('POST', '/api/portfolios/alpine/bids', 'operator', repost),
+        409,
+        'GFX_MARKET_BID_EXISTS',
+      );
+      const replaced = await call('POST', '/api/portfolios/alpine/bids', 'operator', {
+        ...repost,
+        replace: true,
+      });
+      expect(replaced.statusCode, replaced.body).toBe(201);
+      expect(Object.values(replaced.json().versions)).toEqual([2, 2, 2]);
+
       const listed = (await call('GET', `/api/portfolios/alpine/bids?${HOUR}`)).json();
+      expect(listed.bids.map((b: { version: number }) => b.version)).toEqual([1, 2, 2, 2]);
       expect(listed.bids.filter((b: { accepted: boolean }) => b.accepted)).toHaveLength(1);
       expect(listed.obligations).toHaveLength(1);
       expect(listed.obligations[0]).toMatchObject({ kw: 1000, productId: 'mfrr' });
       // Availability is now net of the obligation in the first quarter-hour.
       const avail = (await call('GET', `/api/portfolios/alpine/availability?product=mfrr&${HOUR}`)).json();
       expect(avail.slots.map((s: { upKw: number }) => s.upKw)).toEqual([400, 1400, 1400, 1400]);
+
+      // Once its quarter-hour has started a bid can no longer be accepted.
+      clock = T0 + 15 * 60_000;
+      await refusedUnchanged(
+        () =>
+          call('POST', '/api/portfolios/alpine/acceptances', 'operator', {
+            productId: 'mfrr',
+            acceptances: [{ bidId: bids[1]!.id }],
+          }),
+        409,
+        'GFX_MARKET_PERIOD_STARTED',
+      );
+      clock = T0 + 60_000;
     });
 
     it('refuses bad and out-of-bounds events with 4xx naming the field, and stores nothing', async () => {
@@ -266,6 +295,13 @@ for (const backend of testBackends.filter((b) => b.name !== 'pglite-timescale'))
         'GFX_MARKET_DUPLICATE_ID',
       );
       expect(conflict.message).toContain('id');
+      // A second activation may take only what the first leaves of the 1000 kW obligation.
+      const beyond = await refusedUnchanged(
+        () => call('POST', url, 'operator', { ...body, id: 'A39-9', kw: 300 }),
+        422,
+        'GFX_MARKET_ACTIVATION',
+      );
+      expect(beyond.message).toContain('200 kW left of obligation mfrr:2026-11-23T10:00:00.000Z:0');
 
       const status = await call('GET', `${url}/A39-1`);
       expect(status.statusCode).toBe(200);

@@ -126,9 +126,19 @@ export function marketRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZo
         config: { access: PORTFOLIO },
         schema: {
           summary: 'Build and store capacity bids for a program from the remaining availability',
+          description:
+            'Periods that have started are skipped (reason `started`). Bids stored before under the same ids ' +
+            'are 409 GFX_MARKET_BID_EXISTS (nothing stored) unless `replace` is true: then each is replaced and ' +
+            'its version (in `versions`) goes up by one; an accepted bid is never replaced.',
           tags: TAGS,
           params: PortfolioParams,
-          body: z.object({ productId: IdSchema, from: Iso, to: Iso, strategy: PriceStrategySchema }),
+          body: z.object({
+            productId: IdSchema,
+            from: Iso,
+            to: Iso,
+            strategy: PriceStrategySchema,
+            replace: z.boolean().default(false).describe('replace bids stored before for these periods'),
+          }),
         },
       },
       async (req, reply) => {
@@ -138,6 +148,7 @@ export function marketRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZo
           req.body.productId,
           range(req.body, m.clock()),
           req.body.strategy,
+          req.body.replace,
         );
         return reply.code(201).send(built);
       },
