@@ -97,16 +97,16 @@ async function timeSolve(solver: 'highs' | 'jsl', lp: LpModel, repeat: number, o
 
 /** The LPs of independent sites side by side: one block-diagonal model. */
 function mergeLps(lps: LpModel[]): LpModel {
-  const cat = <T extends Float64Array | Int32Array>(make: (n: number) => T, parts: ArrayLike<number>[]) => {
-    const out = make(parts.reduce((n, p) => n + p.length, 0));
+  /** One Float64Array field of every LP, one after the other. */
+  const joined = (field: 'colCost' | 'colLower' | 'colUpper' | 'rowLower' | 'rowUpper' | 'values') => {
+    const out = new Float64Array(lps.reduce((n, lp) => n + lp[field].length, 0));
     let at = 0;
-    for (const p of parts) {
-      out.set(p as unknown as ArrayLike<number>, at);
-      at += p.length;
+    for (const lp of lps) {
+      out.set(lp[field], at);
+      at += lp[field].length;
     }
     return out;
   };
-  const f64 = (n: number) => new Float64Array(n);
   const starts: number[] = [0];
   const indices: number[] = [];
   let colBase = 0;
@@ -123,32 +123,14 @@ function mergeLps(lps: LpModel[]): LpModel {
     offset: lps.reduce((s, lp) => s + lp.offset, 0),
     colNames: lps.flatMap((lp, k) => lp.colNames.map((n) => `site${k}.${n}`)),
     rowNames: lps.flatMap((lp, k) => lp.rowNames.map((n) => `site${k}.${n}`)),
-    colCost: cat(
-      f64,
-      lps.map((l) => l.colCost),
-    ),
-    colLower: cat(
-      f64,
-      lps.map((l) => l.colLower),
-    ),
-    colUpper: cat(
-      f64,
-      lps.map((l) => l.colUpper),
-    ),
-    rowLower: cat(
-      f64,
-      lps.map((l) => l.rowLower),
-    ),
-    rowUpper: cat(
-      f64,
-      lps.map((l) => l.rowUpper),
-    ),
+    colCost: joined('colCost'),
+    colLower: joined('colLower'),
+    colUpper: joined('colUpper'),
+    rowLower: joined('rowLower'),
+    rowUpper: joined('rowUpper'),
     starts: Int32Array.from(starts),
     indices: Int32Array.from(indices),
-    values: cat(
-      f64,
-      lps.map((l) => l.values),
-    ),
+    values: joined('values'),
   };
 }
 

@@ -49,9 +49,7 @@ export function parseReadingsCsv(text: string): ReadingsBatch {
   if (iMeter < 0 || iStart < 0 || iKwh < 0)
     fail(1, 'the header must name the columns meter,start,kwh[,quality]');
   const meters = new Map<string, Map<number, [number, number]>>();
-  let rows = 0;
-  let duplicates = 0;
-  let clamped = 0;
+  const counts: ReadingCounts = { rows: 0, duplicates: 0, clamped: 0 };
   for (let n = 1; n < lines.length; n++) {
     const line = lines[n]!;
     if (line.trim() === '') continue;
@@ -73,31 +71,59 @@ export function parseReadingsCsv(text: string): ReadingsBatch {
     const q = iQuality >= 0 ? (cells[iQuality] ?? '') : '';
     if (q === 'estimated') flag = Flag.sourceEstimated;
     else if (q !== '' && q !== 'measured') fail(n + 1, `quality "${q}" is not measured or estimated`);
-    if (mWh < 0n) {
-      mWh = 0n;
-      flag = Flag.clamped;
-      clamped++;
-    }
-    let series = meters.get(meter);
-    if (!series) {
-      series = new Map();
-      meters.set(meter, series);
-    }
-    const prev = series.get(start);
-    if (prev) {
-      if (prev[0] === Number(mWh) && prev[1] === flag) {
-        duplicates++;
-        continue;
-      }
+    addReading(seriesOf(meters, meter), start, mWh, flag, counts, (prevMwh) =>
       fail(
         n + 1,
-        `meter ${meter} at ${startText} was already given as ${prev[0]} mWh; the file contradicts itself`,
-      );
-    }
-    series.set(start, [Number(mWh), flag]);
-    rows++;
+        `meter ${meter} at ${startText} was already given as ${prevMwh} mWh; the file contradicts itself`,
+      ),
+    );
   }
-  return { meters, rows, duplicates, clamped, sha256 };
+  return { meters, ...counts, sha256 };
+}
+
+/** What an import counted: values taken, identical repeats ignored, negatives clamped to 0. */
+export interface ReadingCounts {
+  rows: number;
+  duplicates: number;
+  clamped: number;
+}
+
+/** The series of `meter` in `meters`, created empty on first use. */
+export function seriesOf(meters: ReadingsBatch['meters'], meter: string): Map<number, [number, number]> {
+  let series = meters.get(meter);
+  if (!series) {
+    series = new Map();
+    meters.set(meter, series);
+  }
+  return series;
+}
+
+/**
+ * Add one imported value, by the same rule for every format: a negative value becomes 0 flagged
+ * `clamped`; a value given again identically is a duplicate (false); given again differently,
+ * `contradicts` throws with the earlier value. True when the value was added.
+ */
+export function addReading(
+  series: Map<number, [number, number]>,
+  startMs: number,
+  mWh: bigint,
+  flag: number,
+  counts: ReadingCounts,
+  contradicts: (prevMwh: number) => never,
+): boolean {
+  const value: [number, number] = mWh < 0n ? [0, Flag.clamped] : [Number(mWh), flag];
+  if (mWh < 0n) counts.clamped++;
+  const prev = series.get(startMs);
+  if (prev) {
+    if (prev[0] === value[0] && prev[1] === value[1]) {
+      counts.duplicates++;
+      return false;
+    }
+    contradicts(prev[0]);
+  }
+  series.set(startMs, value);
+  counts.rows++;
+  return true;
 }
 
 export interface Series {

@@ -20,14 +20,7 @@ export function apportion(target: bigint, weights: readonly bigint[], tieKeys: r
     rem[i] = num % total;
     given += out[i]!;
   }
-  const k = Number(target - given);
-  if (k > 0) {
-    const order = [...out.keys()].sort((a, b) =>
-      rem[a]! !== rem[b]! ? (rem[a]! > rem[b]! ? -1 : 1) : tieKeys[a]! - tieKeys[b]! || a - b,
-    );
-    for (let j = 0; j < k; j++) out[order[j]!]! += 1n;
-  }
-  return out;
+  return giveRemainder(out, rem, Number(target - given), tieKeys);
 }
 
 /**
@@ -46,7 +39,19 @@ export function apportionRational(
   const rem = numerators.map((x) => x % den);
   let given = 0n;
   for (const x of out) given += x;
-  const k = Number(target - given);
+  return giveRemainder(out, rem, Number(target - given), tieKeys);
+}
+
+/**
+ * The largest-remainder step of both splits: `k` more units, one each to the parts with the
+ * largest remainder; equal remainders go by `tieKeys`, then by position.
+ */
+function giveRemainder(
+  out: bigint[],
+  rem: readonly bigint[],
+  k: number,
+  tieKeys: readonly number[],
+): bigint[] {
   if (k > 0) {
     const order = [...out.keys()].sort((a, b) =>
       rem[a]! !== rem[b]! ? (rem[a]! > rem[b]! ? -1 : 1) : tieKeys[a]! - tieKeys[b]! || a - b,

@@ -4,7 +4,14 @@ import { z } from 'zod';
 import { GridflexError, parseOrThrow } from '../model/index.js';
 import { parseScaled } from './decimal.js';
 import { LEDGER_ERRORS } from './errors.js';
-import { Flag, QUARTER_MS, type ReadingsBatch } from './readings.js';
+import {
+  addReading,
+  Flag,
+  QUARTER_MS,
+  type ReadingCounts,
+  type ReadingsBatch,
+  seriesOf,
+} from './readings.js';
 
 /**
  * SDAT-CH load profiles (the Swiss ebIX-based metering-data exchange, namespace
@@ -138,9 +145,7 @@ export function parseSdatCh(documents: readonly SdatDocument[]): SdatBatch {
     hash.update(createHash('sha256').update(d.text).digest());
   const meters = new Map<string, Map<number, [number, number]>>();
   const origin = new Map<string, string>();
-  let rows = 0;
-  let duplicates = 0;
-  let clamped = 0;
+  const counts: ReadingCounts = { rows: 0, duplicates: 0, clamped: 0 };
   let skippedBlocks = 0;
   let notAvailable = 0;
   for (const d of documents) {
@@ -194,11 +199,7 @@ export function parseSdatCh(documents: readonly SdatDocument[]): SdatBatch {
           'must be a whole number of quarter-hours after the start',
         );
       const slots = (end - start) / QUARTER_MS;
-      let series = meters.get(meter);
-      if (!series) {
-        series = new Map();
-        meters.set(meter, series);
-      }
+      const series = seriesOf(meters, meter);
       b.Observation.forEach((o, oi) => {
         const at = `${where}.Observation[${oi}]`;
         const seq = Number(o.Position.Sequence);
@@ -209,31 +210,19 @@ export function parseSdatCh(documents: readonly SdatDocument[]): SdatBatch {
           return;
         }
         if (o.Volume === undefined) fail(d.name, `${at}.Volume`, 'is missing');
-        let mWh = parseScaled(o.Volume, 6, `${d.name}: ${at}.Volume`);
-        let flag: number = o.Condition === ESTIMATED ? Flag.sourceEstimated : Flag.measured;
-        if (mWh < 0n) {
-          mWh = 0n;
-          flag = Flag.clamped;
-          clamped++;
-        }
+        const mWh = parseScaled(o.Volume, 6, `${d.name}: ${at}.Volume`);
+        const flag = o.Condition === ESTIMATED ? Flag.sourceEstimated : Flag.measured;
         const t = start + (seq - 1) * QUARTER_MS;
-        const prev = series.get(t);
-        if (prev) {
-          if (prev[0] === Number(mWh) && prev[1] === flag) {
-            duplicates++;
-            return;
-          }
+        const added = addReading(series, t, mWh, flag, counts, (prevMwh) =>
           fail(
             d.name,
             `${at}.Volume`,
-            `${meter} at ${new Date(t).toISOString()} was already given as ${prev[0]} mWh (${origin.get(`${meter}@${t}`)}); the data contradict each other`,
-          );
-        }
-        series.set(t, [Number(mWh), flag]);
-        origin.set(`${meter}@${t}`, `${d.name} ${at}`);
-        rows++;
+            `${meter} at ${new Date(t).toISOString()} was already given as ${prevMwh} mWh (${origin.get(`${meter}@${t}`)}); the data contradict each other`,
+          ),
+        );
+        if (added) origin.set(`${meter}@${t}`, `${d.name} ${at}`);
       });
     });
   }
-  return { meters, rows, duplicates, clamped, sha256: hash.digest('hex'), skippedBlocks, notAvailable };
+  return { meters, ...counts, sha256: hash.digest('hex'), skippedBlocks, notAvailable };
 }

@@ -17,9 +17,8 @@ const base = {
   control: BindingSchema,
 };
 
-export const BatteryAssetSchema = z.object({
-  ...base,
-  type: z.literal('battery'),
+/** A battery's physics, one description for the model's asset and the simulator's device. */
+export const batteryFields = {
   capacityKwh: positive,
   maxChargeKw: kw,
   maxDischargeKw: kw,
@@ -27,6 +26,12 @@ export const BatteryAssetSchema = z.object({
   dischargeEfficiency: z.number().gt(0).max(1).default(0.95),
   minSocPct: z.number().min(0).max(100).default(10),
   maxSocPct: z.number().min(0).max(100).default(100),
+};
+
+export const BatteryAssetSchema = z.object({
+  ...base,
+  type: z.literal('battery'),
+  ...batteryFields,
 });
 
 export const ShiftableLoadAssetSchema = z.object({

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadConfigFile } from '../config/load.js';
-import { GridflexError, IdSchema, LocationSchema, TimezoneSchema } from '../model/index.js';
+import { batteryFields, GridflexError, IdSchema, LocationSchema, TimezoneSchema } from '../model/index.js';
 import { SIM_ERRORS } from './errors.js';
 import { LOAD_PROFILES } from './physics/load.js';
 
@@ -58,13 +58,7 @@ export const PvDeviceSchema = z.object({
 export const BatteryDeviceSchema = z.object({
   ...common,
   type: z.literal('battery'),
-  capacityKwh: positive,
-  maxChargeKw: kw,
-  maxDischargeKw: kw,
-  chargeEfficiency: z.number().gt(0).max(1).default(0.95),
-  dischargeEfficiency: z.number().gt(0).max(1).default(0.95),
-  minSocPct: pct.default(10),
-  maxSocPct: pct.default(100),
+  ...batteryFields,
   initialSocPct: pct.default(50),
   modbus: z.enum(['sunspec', 'none']).default('sunspec'),
 });

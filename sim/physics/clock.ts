@@ -1,4 +1,5 @@
 /** Local civil time of a site, for load schedules (pure: the instant is passed in). */
+import { localTime as civilTime } from '../../model/index.js';
 
 export interface LocalTime {
   /** Hour of day with fraction, 0 ≤ h < 24. */
@@ -9,7 +10,6 @@ export interface LocalTime {
   dayOfYear: number;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
 const offsets = new Map<string, number>();
 
 /** UTC offset of `tz` at the start of the hour containing `tMs` (zones change on whole hours). */
@@ -18,27 +18,8 @@ export function utcOffsetMs(tz: string, tMs: number): number {
   const key = `${tz}@${hourStart}`;
   const cached = offsets.get(key);
   if (cached !== undefined) return cached;
-  let fmt = formatters.get(tz);
-  if (!fmt) {
-    fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-    });
-    formatters.set(tz, fmt);
-  }
-  const parts = Object.fromEntries(fmt.formatToParts(hourStart).map((p) => [p.type, p.value]));
-  const asUtc = Date.UTC(
-    Number(parts.year),
-    Number(parts.month) - 1,
-    Number(parts.day),
-    Number(parts.hour),
-    Number(parts.minute),
-  );
+  const wall = civilTime(hourStart, tz);
+  const asUtc = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute);
   const off = asUtc - hourStart;
   if (offsets.size > 10_000) offsets.clear();
   offsets.set(key, off);
