@@ -42,6 +42,16 @@ export const SOLVERS: Record<SolverName, LpSolver> = {
 };
 export { planFleet, type SiteProblem } from './fleet.js';
 export {
+  fitLoadModel,
+  type LoadForecast,
+  type LoadModel,
+  loadForecastError,
+  predictLoad,
+} from './forecast/load-model.js';
+export { parseOpenMeteo, type WeatherForecast, type WeatherHour } from './forecast/open-meteo.js';
+export { type PvArray, PvArraySchema, pvFromWeather, weatherYieldFactor } from './forecast/solar.js';
+export { type WeatherReading, WeatherSource, type WeatherSourceOptions } from './forecast/weather-source.js';
+export {
   DEFAULT_TARIFF,
   type Forecaster,
   gridPowerPoints,
@@ -57,6 +67,7 @@ export {
 export { startLiveOptimizer } from './live-runtime.js';
 export { migrateOptimizer, PlanRepository, type StoredPlan } from './plan-store.js';
 export { SolveWorker, type WorkerSolveOptions } from './pool.js';
+export { type PeakPeriod, PeakPeriodSchema } from './problem.js';
 export {
   anchorTargets,
   type Plan,
@@ -77,3 +88,9 @@ export {
 } from './setpoint-sink.js';
 export { autoSolver, cbcSolver, findCbc, NATIVE_MIN_COLUMNS } from './solvers/cbc.js';
 export { PersistentHighs } from './solvers/highs.js';
+export { billOf, type LoadProfile, type MonthBill } from './tariffs/bill.js';
+export { parsePriceCsv } from './tariffs/csv.js';
+export { parseEntsoeA44 } from './tariffs/entsoe.js';
+export { type SlotPrices, tariffSlotPrices, versionAt } from './tariffs/prices.js';
+export { parseSiteTariff, type SiteTariff, SiteTariffSchema } from './tariffs/schema.js';
+export type { SpotPrice } from './tariffs/spot.js';
