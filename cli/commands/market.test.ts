@@ -215,6 +215,69 @@ describe('gridflex market', () => {
     expect(await repo.counts()).toEqual(before);
   });
 
+  it('builds bids (a re-post only with --replace), lists them, accepts with --yes, and cancels an activation', async () => {
+    const conn = ['--url', url, '--token', tokens.operator];
+    const next = ['--from', iso(T0 + H), '--to', iso(T0 + 2 * H)];
+    const build = ['bids', ...conn, ...next, '--build', '--product', 'mfrr', '--price', '900'];
+    const built = await market(build);
+    expect(built.stderr).toBe('');
+    expect(built.stdout).toContain('alpine · mfrr · 4 bids stored');
+    expect(built.stdout).toContain('mfrr:2026-11-23T11:00:00.000Z:0     1000.0 kW  version 1');
+    const again = await market(build);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('post again with replace: true');
+    const replaced = await market([...build, '--replace']);
+    expect(replaced.stdout).toContain('mfrr:2026-11-23T11:00:00.000Z:0     1000.0 kW  version 2');
+
+    const before = await repo.counts();
+    const unconfirmed = await market([
+      'accept',
+      ...conn,
+      '--product',
+      'mfrr',
+      '--bid',
+      'mfrr:2026-11-23T11:00:00.000Z:0',
+    ]);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toContain('--yes');
+    expect(await repo.counts()).toEqual(before);
+    const accepted = await market([
+      'accept',
+      ...conn,
+      '--product',
+      'mfrr',
+      '--bid',
+      'mfrr:2026-11-23T11:15:00.000Z:0=1000',
+      '--yes',
+    ]);
+    expect(accepted.stderr).toBe('');
+    expect(accepted.stdout.trim()).toBe('accepted mfrr:2026-11-23T11:15:00.000Z:0: 1000 kW at 900 c/MWh');
+    const listed = await market(['bids', ...conn, ...next]);
+    expect(listed.stdout).toContain('mfrr:2026-11-23T11:15:00.000Z:0     1000.0 kW  900 c/MWh  v2  accepted');
+    expect(listed.stdout).toContain('obligation mfrr:2026-11-23T11:15:00.000Z:0: 1000 kW held');
+
+    // cli-1 takes 800 of the 1000 kW held now; the rest can run, and be cancelled (twice: harmless).
+    await market([
+      'activate',
+      ...conn,
+      '--product',
+      'mfrr',
+      '--kw',
+      '200',
+      '--duration',
+      '5m',
+      '--id',
+      'cli-3',
+    ]);
+    const cancelled = await market(['cancel', ...conn, '--id', 'cli-3']);
+    expect(cancelled.stdout.trim()).toBe('activation cli-3: restoring');
+    expect((await market(['cancel', ...conn, '--id', 'cli-3'])).stdout.trim()).toBe(
+      'activation cli-3: restoring',
+    );
+    const unknown = await market(['cancel', ...conn, '--id', 'nope']);
+    expect(unknown.code).toBe(2);
+  });
+
   it('downloads the delivery report of a period as CSV and JSON', async () => {
     clock = T0 + 11 * 60_000;
     const made = await app.inject({

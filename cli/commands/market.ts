@@ -84,6 +84,51 @@ export const PeriodSchema = z.string().transform((text, ctx) => {
   return { fromMs, toMs };
 });
 
+export const BidsOptionsSchema = ConnectionSchema.extend({
+  from: Iso.optional(),
+  to: Iso.optional(),
+  build: z.boolean().default(false),
+  product: IdSchema.optional(),
+  price: z
+    .string()
+    .regex(/^\d+$/, 'expected a price in whole cents per MW and hour, e.g. 900')
+    .transform(Number)
+    .optional(),
+  replace: z.boolean().default(false),
+})
+  .refine((o) => !o.from || !o.to || Date.parse(o.to) > Date.parse(o.from), {
+    path: ['to'],
+    message: 'must be after --from',
+  })
+  .refine((o) => !o.build || (o.product && o.price !== undefined), {
+    path: ['build'],
+    message: '--build needs --product and --price',
+  })
+  .refine((o) => o.build || !o.replace, { path: ['replace'], message: 'only with --build' });
+
+/** `--bid ID` or `--bid ID=KW` (a partial acceptance), repeated. */
+const BidAcceptanceSchema = z.string().transform((text, ctx) => {
+  const m = /^([^=\s]+)(?:=(\d+(?:\.\d+)?))?$/.exec(text);
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: 'expected a bid id, or ID=KW for a partial acceptance' });
+    return z.NEVER;
+  }
+  return { bidId: m[1]!, ...(m[2] ? { acceptedKw: Number(m[2]) } : {}) };
+});
+
+export const AcceptOptionsSchema = ConnectionSchema.extend({
+  product: IdSchema,
+  bid: z.array(BidAcceptanceSchema).min(1, 'name at least one --bid'),
+  yes: z.boolean().default(false),
+}).refine((o) => o.yes, {
+  path: ['yes'],
+  message: 'accepting bids sells capacity: check the bids with `gridflex market bids`, then add --yes',
+});
+
+export const CancelOptionsSchema = ConnectionSchema.extend({
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, 'use letters, digits, ".", "_", ":" and "-"'),
+});
+
 export const ReportOptionsSchema = ConnectionSchema.extend({
   period: PeriodSchema,
   format: z.enum(['csv', 'json']).default('csv'),
@@ -181,7 +226,7 @@ export function register(program: Command): void {
   const market = program
     .command('market')
     .description(
-      'the operator side of the market over the HTTP API: availability, activations, delivery reports',
+      'the operator side of the market over the HTTP API: availability, bids, acceptances, activations, delivery reports',
     );
 
   connection(
@@ -246,6 +291,105 @@ export function register(program: Command): void {
     const note = view.history.at(-1)?.note;
     if (note) console.log(`  ${note}`);
     if (a.state === 'failed') process.exitCode = 1;
+  });
+
+  connection(
+    market
+      .command('bids')
+      .description(
+        'bids and obligations of a range; with --build, build and store bids from what is available',
+      )
+      .option('--from <iso>', 'start (ISO 8601); default: the current hour')
+      .option('--to <iso>', 'end (ISO 8601); default: 24 h after --from')
+      .option('--build', 'build bids for --product at --price (periods that have started are skipped)')
+      .option('--product <id>', 'product (program) to bid, with --build')
+      .option('--price <cents>', 'price in cents per MW and hour, with --build')
+      .option('--replace', 'replace bids stored before for these periods (else they are refused)'),
+  ).action(async (raw) => {
+    const o = parseOptions(BidsOptionsSchema, withEnv(raw), 'market bids');
+    const portfolio = await portfolioOf(o);
+    if (o.build) {
+      const hour = Math.ceil(Date.now() / H) * H;
+      const from = o.from ?? new Date(hour).toISOString();
+      const built = (await (
+        await api(o, 'POST', `/api/portfolios/${portfolio}/bids`, {
+          productId: o.product,
+          from,
+          to: o.to ?? new Date(Date.parse(from) + 24 * H).toISOString(),
+          strategy: { kind: 'fixed', priceCentsPerMwh: o.price },
+          replace: o.replace,
+        })
+      ).json()) as {
+        bids: { id: string; kw: number }[];
+        skipped: { startMs: number; reason: string; kw: number }[];
+        versions: Record<string, number>;
+      };
+      if (o.json) return void console.log(JSON.stringify(built, null, 2));
+      console.log(`${portfolio} · ${o.product} · ${built.bids.length} bids stored`);
+      for (const b of built.bids)
+        console.log(`  ${b.id}  ${kwText(b.kw)} kW  version ${built.versions[b.id]}`);
+      for (const k of built.skipped)
+        console.log(`  skipped ${new Date(k.startMs).toISOString().slice(0, 16)}Z: ${k.reason} (${k.kw} kW)`);
+      return;
+    }
+    const q = new URLSearchParams();
+    if (o.from) q.set('from', o.from);
+    if (o.to) q.set('to', o.to);
+    const body = (await (await api(o, 'GET', `/api/portfolios/${portfolio}/bids?${q}`)).json()) as {
+      bids: {
+        bid: { id: string; kw: number; priceCentsPerMwh: number };
+        accepted: boolean;
+        version: number;
+      }[];
+      obligations: { id: string; kw: number }[];
+    };
+    if (o.json) return void console.log(JSON.stringify(body, null, 2));
+    console.log(`${portfolio} · bids (UTC)`);
+    for (const b of body.bids)
+      console.log(
+        `  ${b.bid.id}  ${kwText(b.bid.kw)} kW  ${b.bid.priceCentsPerMwh} c/MWh  v${b.version}${b.accepted ? '  accepted' : ''}`,
+      );
+    for (const ob of body.obligations) console.log(`  obligation ${ob.id}: ${ob.kw} kW held`);
+  });
+
+  connection(
+    market
+      .command('accept')
+      .description("record the market's acceptance of bids (they become obligations to hold)")
+      .requiredOption('--product <id>', 'product (program) of the bids')
+      .requiredOption(
+        '--bid <id[=kw]>',
+        'a bid to accept, ID=KW for part of it; repeat for several',
+        (v: string, acc: string[] = []) => [...acc, v],
+      )
+      .option('--yes', 'confirm: this sells the capacity'),
+  ).action(async (raw) => {
+    const o = parseOptions(AcceptOptionsSchema, withEnv(raw), 'market accept');
+    const portfolio = await portfolioOf(o);
+    const res = (await (
+      await api(o, 'POST', `/api/portfolios/${portfolio}/acceptances`, {
+        productId: o.product,
+        acceptances: o.bid,
+      })
+    ).json()) as { obligations: { id: string; kw: number; priceCentsPerMwh: number }[] };
+    if (o.json) return void console.log(JSON.stringify(res, null, 2));
+    for (const ob of res.obligations)
+      console.log(`accepted ${ob.id}: ${ob.kw} kW at ${ob.priceCentsPerMwh} c/MWh`);
+  });
+
+  connection(
+    market
+      .command('cancel')
+      .description('cancel an activation; a running one is restored first (repeating it is harmless)')
+      .requiredOption('--id <id>', 'activation id'),
+  ).action(async (raw) => {
+    const o = parseOptions(CancelOptionsSchema, withEnv(raw), 'market cancel');
+    const portfolio = await portfolioOf(o);
+    const view = (await (
+      await api(o, 'POST', `/api/portfolios/${portfolio}/events/${encodeURIComponent(o.id)}/cancel`)
+    ).json()) as { activation: { id: string; state: string } };
+    if (o.json) return void console.log(JSON.stringify(view, null, 2));
+    console.log(`activation ${view.activation.id}: ${view.activation.state}`);
   });
 
   connection(
