@@ -281,30 +281,16 @@ export class Gateway implements WritePort {
     let old: number | null = null;
     try {
       old = (await poller.readPoint(req.point)).value;
+      const unsupported = (reason: string) =>
+        record({ ...sent, old, readBack: null, outcome: 'refused', refusal: 'unsupported', reason });
       const sf = await poller.scaleFactorOf(r);
-      if (sf === null)
-        return record({
-          ...sent,
-          old,
-          readBack: null,
-          outcome: 'refused',
-          refusal: 'unsupported',
-          reason: 'scale factor not implemented',
-        });
+      if (sf === null) return unsupported('scale factor not implemented');
       const unscaled = (decision.value - r.offset) / r.scale;
       const raw = r.type.startsWith('float')
         ? applyScaleFactor(unscaled, -sf)
         : Math.round(applyScaleFactor(unscaled, -sf));
       const enc = encodeRegisters(raw, r);
-      if (!enc.ok)
-        return record({
-          ...sent,
-          old,
-          readBack: null,
-          outcome: 'refused',
-          refusal: 'unsupported',
-          reason: enc.reason,
-        });
+      if (!enc.ok) return unsupported(enc.reason);
       this.lastWrite.set(lastKey, now);
       await poller.link.write(poller.unitId, r.function, r.address, enc.words);
     } catch (err) {
