@@ -95,6 +95,9 @@ const TEXTS = {
       'Erased: {readings} readings and {profiles} months of profiles. Data not billed yet is kept until it is billed.',
     eraseFailed: 'The data could not be erased (error {status}).',
     chooseCommunity: 'Community',
+    lineSolar: 'Solar energy from the building',
+    lineGrid: 'Grid energy, {zone}',
+    lineVat: 'VAT {rate} % on {base}',
   },
   de: {
     noBills: 'Für Sie wurden noch keine Rechnungen ausgestellt.',
@@ -186,6 +189,9 @@ const TEXTS = {
       'Gelöscht: {readings} Messwerte und {profiles} Monatsprofile. Noch nicht abgerechnete Daten bleiben bis zur Abrechnung.',
     eraseFailed: 'Die Daten konnten nicht gelöscht werden (Fehler {status}).',
     chooseCommunity: 'Gemeinschaft',
+    lineSolar: 'Solarstrom vom Haus',
+    lineGrid: 'Netzstrom, {zone}',
+    lineVat: 'MWST {rate} % auf {base}',
   },
 };
 
@@ -217,6 +223,23 @@ const present =
   (page) =>
   (title, ...children) =>
     page(title, ...children.filter((c) => c !== null && c !== undefined));
+/**
+ * A bill line in the page's language. The ledger issues the lines in English (ledger/billing.ts:
+ * "Solar energy from the building", "Grid energy, <zone>", "VAT <rate> % on <currency> <base>");
+ * fees and zones keep the names the community file gives them.
+ */
+function lineLabel(l) {
+  const grid = /^Grid energy, (.+)$/.exec(l.label);
+  const vat = /^VAT ([\d.]+) % on ([A-Z]{3}) ([\d.]+)$/.exec(l.label);
+  if (l.kind === 'solar') return tb('lineSolar');
+  if (l.kind === 'grid' && grid) return tb('lineGrid', { zone: grid[1] });
+  if (l.kind === 'vat' && vat)
+    return tb('lineVat', {
+      rate: new Intl.NumberFormat(lang(), { minimumFractionDigits: 2 }).format(Number(vat[1])),
+      base: money(Math.round(Number(vat[3]) * 100), vat[2]),
+    });
+  return l.label;
+}
 const billHref = (b) => `#/bill/${encodeURIComponent(b.unit)}/${encodeURIComponent(b.id)}`;
 
 function kpis(items) {
@@ -278,7 +301,7 @@ function dailyChart(container, days, title, cleanup) {
         height: 220,
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
         series: [
-          {},
+          { label: tb('date') },
           {
             label: `${tb('grid')} (kWh)`,
             stroke: '#5c6670',
@@ -555,7 +578,7 @@ export async function billPage({ page: shell, me, cleanup }, unit, id) {
             el(
               'th',
               { scope: 'row' },
-              l.label,
+              lineLabel(l),
               l.kind === 'solar' || l.kind === 'grid'
                 ? el('span', { class: 'muted sub', text: kwh(l.mWh) })
                 : null,

@@ -15,7 +15,8 @@ export function el(tag, attrs = {}, ...children) {
 export function table(caption, head, rows) {
   return el(
     'div',
-    { class: 'table-wrap' },
+    // Focusable and named: a table wider than a phone scrolls, and keyboards must reach it (WCAG 2.1.1).
+    { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': caption || null },
     el(
       'table',
       {},

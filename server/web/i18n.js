@@ -64,6 +64,8 @@ const TEXTS = {
     planSavings: 'Saving of this plan against no control',
     planWhy: 'Why: the limits that shape this decision',
     planNoBinding: 'No limit is reached now: prices alone decide.',
+    planHeld: '{asset}: held by market activation {id} ({product}, {power})',
+    planHeldWhy: 'A market activation holds these assets: the plan does not move them until it is done.',
     planSolved: 'Planned {time} ({trigger}).',
     planKept: 'Kept an earlier plan: {message}',
     planChartTitle: 'Today: plan against actual',
@@ -116,7 +118,10 @@ const TEXTS = {
     flowIdle: 'idle',
     flowSoc: 'charged {soc}',
     flowLoadsHint: 'grid + solar + battery',
-    savingsPlanned: 'planned for the day from {since}, against {baseline} without control',
+    savedSoFar: 'Saved so far today (measured)',
+    plannedToday: 'Planned for today',
+    savingsMethod:
+      'Measured from the grid and battery meters since midnight ({since}) in {measured} of {ended} ended quarter-hours; both figures against the batteries left idle (the optimiser’s baseline without control), at the tariff’s prices.',
     devicesTitle: 'Devices of {name}',
     devicesOf: 'Devices at this site',
     backToSite: 'Back to the site overview',
@@ -174,6 +179,28 @@ const TEXTS = {
     outcome_refused: 'refused by the safety layer',
     outcome_rejected: 'rejected by the device',
     outcome_failed: 'failed',
+    navMain: 'Main',
+    planTrigger_slot: 'new quarter-hour',
+    planTrigger_state_changed: 'the building changed',
+    planTrigger_market_obligations_changed: 'market obligations changed',
+    who_optimizer: 'optimiser',
+    who_market: 'market',
+    who_gateway: 'gateway',
+    who_central: 'central system',
+    whyPlan: 'Plan for {from}–{to} ({how}): {what}',
+    whyHow_solved: 'solved at {time}',
+    whyHow_previous: 'earlier plan kept at {time}',
+    whyHow_baseline: 'no solution, baseline at {time}',
+    whyCharging: '{asset} charging {power}',
+    whyDischarging: '{asset} discharging {power}',
+    whyIdle: '{asset} idle',
+    whyPower: '{asset} {power}',
+    whyLease: 'Lease refresh (the device reverts to its own control after {seconds} s without a write).',
+    whyActivation: '{product} activation {id}',
+    whyDropped: '{asset} dropped out of {what}',
+    whyDroop: 'local frequency response {power}',
+    whyCentral: 'central command {id}',
+    whyHeartbeat: 'heartbeat for the device watchdog',
   },
   de: {
     skip: 'Zum Inhalt springen',
@@ -231,7 +258,7 @@ const TEXTS = {
     planExpired:
       'Der letzte Fahrplan ({time}) ist abgelaufen; der Optimierer plant diesen Standort gerade nicht.',
     planNoAssets: 'Keine steuerbare Anlage in diesem Fahrplan.',
-    planIdle: '{asset}: Ruhe',
+    planIdle: '{asset}: ruht',
     planCharge: '{asset}: laden mit {power}',
     planDischarge: '{asset}: entladen mit {power}',
     planPriceNow: 'Bezugspreis jetzt (pro kWh)',
@@ -239,6 +266,8 @@ const TEXTS = {
     planSavings: 'Einsparung dieses Fahrplans gegenüber ohne Steuerung',
     planWhy: 'Warum: die Grenzen, die diese Entscheidung bestimmen',
     planNoBinding: 'Keine Grenze ist erreicht: Es entscheiden allein die Preise.',
+    planHeld: '{asset}: gehalten von Marktabruf {id} ({product}, {power})',
+    planHeldWhy: 'Ein Marktabruf hält diese Anlagen: Der Plan bewegt sie erst wieder, wenn er beendet ist.',
     planSolved: 'Geplant {time} ({trigger}).',
     planKept: 'Früherer Fahrplan beibehalten: {message}',
     planChartTitle: 'Heute: Plan gegen Ist',
@@ -292,7 +321,10 @@ const TEXTS = {
     flowIdle: 'ruht',
     flowSoc: 'geladen {soc}',
     flowLoadsHint: 'Netz + Solar + Batterie',
-    savingsPlanned: 'geplant für den Tag ab {since}, gegenüber {baseline} ohne Steuerung',
+    savedSoFar: 'Heute bisher gespart (gemessen)',
+    plannedToday: 'Für heute geplant',
+    savingsMethod:
+      'Gemessen an Netz- und Batteriezählern seit Mitternacht ({since}) in {measured} von {ended} abgelaufenen Viertelstunden; beide Werte gegenüber ungenutzten Batterien (der Referenz des Optimierers ohne Steuerung), zu den Preisen des Tarifs.',
     devicesTitle: 'Geräte von {name}',
     devicesOf: 'Geräte an diesem Standort',
     backToSite: 'Zurück zur Standortübersicht',
@@ -350,6 +382,29 @@ const TEXTS = {
     outcome_refused: 'von der Sicherheitsschicht abgelehnt',
     outcome_rejected: 'vom Gerät abgelehnt',
     outcome_failed: 'fehlgeschlagen',
+    navMain: 'Hauptnavigation',
+    planTrigger_slot: 'neue Viertelstunde',
+    planTrigger_state_changed: 'Zustand im Gebäude geändert',
+    planTrigger_market_obligations_changed: 'Marktverpflichtungen geändert',
+    who_optimizer: 'Optimierer',
+    who_market: 'Markt',
+    who_gateway: 'Gateway',
+    who_central: 'Zentrale',
+    whyPlan: 'Fahrplan für {from}–{to} ({how}): {what}',
+    whyHow_solved: 'berechnet um {time}',
+    whyHow_previous: 'früherer Fahrplan beibehalten um {time}',
+    whyHow_baseline: 'keine Lösung, Grundfahrplan um {time}',
+    whyCharging: '{asset} lädt mit {power}',
+    whyDischarging: '{asset} entlädt mit {power}',
+    whyIdle: '{asset} ruht',
+    whyPower: '{asset} {power}',
+    whyLease:
+      'Auffrischung (ohne Schreibvorgang übernimmt das Gerät nach {seconds} s wieder selbst die Steuerung).',
+    whyActivation: 'Abruf {id} ({product})',
+    whyDropped: '{asset} nicht mehr Teil von {what}',
+    whyDroop: 'lokale Frequenzstützung {power}',
+    whyCentral: 'Befehl der Zentrale {id}',
+    whyHeartbeat: 'Lebenszeichen für die Geräteüberwachung',
   },
 };
 
@@ -373,7 +428,15 @@ export function setLang(next) {
   if (!LANGUAGES.includes(next)) return;
   current = next;
   localStorage.setItem('gfx-lang', next);
+  labelStatic();
 }
+
+/** Accessible names written in index.html (`data-i18n-label="key"`), in the current language. */
+function labelStatic() {
+  for (const node of document.querySelectorAll('[data-i18n-label]'))
+    node.setAttribute('aria-label', t(node.dataset.i18nLabel));
+}
+labelStatic();
 
 /** The text for `key` in the current language, with `{name}` placeholders filled in. */
 export function t(key, params = {}) {
@@ -398,4 +461,69 @@ export function formatTime(ms, timeZone) {
     timeStyle: 'medium',
     ...(timeZone ? { timeZone } : {}),
   }).format(new Date(ms));
+}
+
+/** Why the optimiser planned anew (`trigger` of a stored plan, optimizer/live.ts), in words. */
+export function planTrigger(trigger) {
+  const key = `planTrigger_${String(trigger ?? 'slot').replace(/\W+/g, '_')}`;
+  return key in TEXTS.en ? t(key) : String(trigger ?? '');
+}
+
+/** Who asked for a setpoint write (`who` of the write log), in words; unknown callers as they are. */
+export function writeWho(who) {
+  return `who_${who}` in TEXTS.en ? t(`who_${who}`) : who;
+}
+
+const HHMM = '(\\d\\d:\\d\\d)';
+const kw = (s) => formatValue(Number(s) * 1000, 'W');
+
+/** One asset's setpoint as the optimiser writes it: "battery charging 10.0 kW", "battery idle". */
+function whySetpoint(part) {
+  const m = /^(\S+) (charging|discharging) (-?[\d.]+) kW$/.exec(part);
+  if (m) return t(m[2] === 'charging' ? 'whyCharging' : 'whyDischarging', { asset: m[1], power: kw(m[3]) });
+  const idle = /^(\S+) idle$/.exec(part);
+  if (idle) return t('whyIdle', { asset: idle[1] });
+  const power = /^(\S+) (-?[\d.]+) kW$/.exec(part);
+  return power ? t('whyPower', { asset: power[1], power: kw(power[2]) }) : part;
+}
+
+/**
+ * The reason of a setpoint write (`why` of the write log) in the current language. The writers
+ * (optimizer/live.ts whyText, optimizer/setpoint-sink.ts, market/runtime/executor.ts and
+ * droop-runtime.ts, app/edge.ts, gateway/gateway.ts) record English sentences of fixed shapes;
+ * each shape has its keys here (`why…`). A reason of another shape is shown as recorded.
+ */
+export function writeWhy(why) {
+  const text = String(why ?? '');
+  const lease =
+    /^Lease refresh \(the device reverts to its own control after (\d+) s without a write\)\. (.*)$/.exec(
+      text,
+    );
+  if (lease) return `${t('whyLease', { seconds: lease[1] })} ${writeWhy(lease[2])}`;
+  const plan = new RegExp(
+    `^Plan for ${HHMM}–${HHMM} \\((solved at|previous plan kept at|no solve, baseline at) ${HHMM}\\): (.*)$`,
+  ).exec(text);
+  if (plan) {
+    const how = {
+      'solved at': 'solved',
+      'previous plan kept at': 'previous',
+      'no solve, baseline at': 'baseline',
+    };
+    return t('whyPlan', {
+      from: plan[1],
+      to: plan[2],
+      how: t(`whyHow_${how[plan[3]]}`, { time: plan[4] }),
+      what: plan[5].split(', ').map(whySetpoint).join(', '),
+    });
+  }
+  const dropped = /^(\S+) dropped out of (.*)$/.exec(text);
+  if (dropped) return t('whyDropped', { asset: dropped[1], what: writeWhy(dropped[2]) });
+  const activation = /^(\S+) activation (\S+)$/.exec(text);
+  if (activation) return t('whyActivation', { product: activation[1], id: activation[2] });
+  const droop = /^local frequency response (-?[\d.]+) kW$/.exec(text);
+  if (droop) return t('whyDroop', { power: kw(droop[1]) });
+  const central = /^central command (\S+)$/.exec(text);
+  if (central) return t('whyCentral', { id: central[1] });
+  if (text === 'heartbeat for the device watchdog') return t('whyHeartbeat');
+  return text;
 }

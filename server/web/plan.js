@@ -2,7 +2,7 @@
 // why, and today's schedule against what was measured, as a chart with a text alternative.
 import uPlot from '/web/vendor/uPlot.esm.js';
 import { api, el } from './dom.js';
-import { formatTime, formatValue, lang, t } from './i18n.js';
+import { formatTime, formatValue, lang, planTrigger, t } from './i18n.js';
 
 const kw = (x) => (x === null || x === undefined ? t('noValue') : formatValue(x * 1000, 'W'));
 
@@ -190,7 +190,7 @@ function decisionCard(view) {
       id: 'plan-source',
       text:
         p.source === 'solved'
-          ? t('planSolved', { time: formatTime(p.createdMs), trigger: p.trigger ?? '' })
+          ? t('planSolved', { time: formatTime(p.createdMs), trigger: planTrigger(p.trigger) })
           : t('planKept', { message: p.message ?? '' }),
     }),
   );

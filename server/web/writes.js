@@ -1,6 +1,6 @@
 // The manager's audit page of setpoint writes: who asked, why, old and new value, outcome.
 import { api, el } from './dom.js';
-import { formatTime, formatValue, t } from './i18n.js';
+import { formatTime, formatValue, t, writeWhy, writeWho } from './i18n.js';
 
 const COLUMNS = ['time', 'point', 'writeWho', 'writeWhy', 'writeOld', 'writeNew', 'writeOutcome'];
 
@@ -44,7 +44,7 @@ export async function writesPage({ siteId, site, page }) {
         ? el('p', { class: 'card', id: 'no-writes', text: t('noWrites') })
         : el(
             'div',
-            { class: 'table-wrap card' },
+            { class: 'table-wrap card', tabindex: 0, role: 'region', 'aria-label': t('writesCaption') },
             el(
               'table',
               { id: 'writes' },
@@ -69,8 +69,8 @@ export async function writesPage({ siteId, site, page }) {
                     { class: `write-${w.outcome}` },
                     el('td', { text: formatTime(Date.parse(w.ts)) }),
                     el('th', { scope: 'row', text: names.get(key) ?? key }),
-                    el('td', { text: w.who }),
-                    el('td', { text: w.why }),
+                    el('td', { text: writeWho(w.who) }),
+                    el('td', { text: writeWhy(w.why) }),
                     el('td', { class: 'num', text: w.old === null ? '—' : formatValue(w.old, unit) }),
                     el('td', { class: 'num', text: newValue(w, unit) }),
                     el('td', { class: `outcome outcome-${w.outcome}`, text: outcome(w) }),
