@@ -91,6 +91,7 @@ export { PersistentHighs } from './solvers/highs.js';
 export { billOf, type LoadProfile, type MonthBill } from './tariffs/bill.js';
 export { parsePriceCsv } from './tariffs/csv.js';
 export { parseEntsoeA44 } from './tariffs/entsoe.js';
+export { EntsoePriceSource, type EntsoeSourceOptions, type PriceReading } from './tariffs/entsoe-source.js';
 export { type SlotPrices, tariffSlotPrices, versionAt } from './tariffs/prices.js';
 export { parseSiteTariff, type SiteTariff, SiteTariffSchema } from './tariffs/schema.js';
 export type { SpotPrice } from './tariffs/spot.js';

@@ -1,6 +1,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { GridflexError } from '../../model/index.js';
 import { OPT_ERRORS } from '../errors.js';
+import { httpText } from '../http-text.js';
 import { OPEN_METEO_HOURLY, parseOpenMeteo, type WeatherForecast } from './open-meteo.js';
 
 /**
@@ -86,29 +87,15 @@ export class WeatherSource {
   }
 
   async #fetch(): Promise<WeatherForecast> {
+    const what = `weather forecast from ${this.#o.baseUrl ?? 'Open-Meteo'}`;
     const fail = (message: string, cause?: unknown) =>
-      new GridflexError(
-        OPT_ERRORS.weather,
-        `weather forecast from ${this.#o.baseUrl ?? 'Open-Meteo'}: ${message}`,
-        {
-          kind: 'unavailable',
-          cause,
-        },
-      );
-    const timeoutMs = this.#o.timeoutMs ?? 10_000;
-    let res: Response;
-    try {
-      res = await fetch(this.url(), { signal: AbortSignal.timeout(timeoutMs) });
-    } catch (e) {
-      const timedOut = (e as Error).name === 'TimeoutError';
-      throw fail(
-        timedOut ? `no answer within ${timeoutMs} ms` : `request failed: ${(e as Error).message}`,
-        e,
-      );
-    }
-    const body = await res.text().catch((e: Error) => {
-      throw fail(`reading the answer failed: ${e.message}`, e);
+      new GridflexError(OPT_ERRORS.weather, `${what}: ${message}`, { kind: 'unavailable', cause });
+    const res = await httpText(this.url(), {
+      timeoutMs: this.#o.timeoutMs ?? 10_000,
+      what,
+      code: OPT_ERRORS.weather,
     });
+    const body = res.body;
     if (!res.ok) {
       // Open-Meteo explains a 400 as {"error": true, "reason": "…"}.
       let reason = '';
