@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { validateConfig } from '../../config/load.js';
 import type { Scenario } from '../../sim/scenario.js';
 import { PortOptionSchema, parseOptions } from '../args.js';
+import { stopOnSignals } from '../signals.js';
 
 export const SimOptionsSchema = z.object({
   scenario: z.string().min(1),
@@ -81,21 +82,11 @@ export function register(program: Command): void {
       console.log(formatEndpoints(running.endpoints));
       console.log(`OPC UA user: ${scenario.opcua.username} / ${scenario.opcua.password}`);
       console.log('Press Ctrl-C to stop.');
-      let stopping = false;
-      const stop = (signal: NodeJS.Signals) => {
-        if (stopping) process.exit(130);
-        stopping = true;
-        console.log(`${signal} received, stopping the simulator…`);
-        running.stop().then(
-          () => process.exit(0),
-          (err) => {
-            console.error(`gridflex: error while stopping: ${(err as Error).message}`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
+      stopOnSignals(
+        () => running.stop(),
+        (line) => console.log(line),
+        'stopping the simulator',
+      );
     });
 }
 
