@@ -1,6 +1,7 @@
 import type { Subscription } from 'rxjs';
 import { readState, splitPointKey } from '../control/drivers.js';
 import { LatestValues } from '../control/latest.js';
+import type { ActivationPlan } from '../market/activation.js';
 import type { ActivationExecutor } from '../market/executor.js';
 import { type BatteryAsset, BatteryAssetSchema, type RuntimeAsset } from '../market/runtime/assets.js';
 import { GatewayExecutor } from '../market/runtime/executor.js';
@@ -12,6 +13,7 @@ import {
   type WriteRequest,
   type WriteResult,
 } from '../model/index.js';
+import type { AssetHold } from '../server/context.js';
 import type { Hub } from '../stream/index.js';
 
 /** The safety-layer write of whichever gateway polls the device (LiveGateways), and what it polls. */
@@ -93,6 +95,8 @@ export interface MarketDispatch {
   executor: ActivationExecutor;
   /** The activation holding `site/device` now, if any. */
   heldBy(site: string, device: string): string | undefined;
+  /** The site's assets an activation holds now, with its product and the site's kW (the plan page says so). */
+  holds(site: string): AssetHold[];
   close(): void;
 }
 
@@ -134,9 +138,33 @@ export function marketDispatch(o: {
       };
     }),
   });
+  // The plans started, by id: what a hold is for (product, direction, the site's kW).
+  const started = new Map<string, ActivationPlan>();
+  const recording: ActivationExecutor = {
+    start: (plan) => {
+      started.set(plan.id, plan);
+      return executor.start(plan);
+    },
+    stop: (id, reason) => executor.stop(id, reason),
+    status: (id) => executor.status(id),
+  };
   return {
-    executor,
+    executor: recording,
     heldBy: (site, device) => executor.heldDevices().get(`${site}/${device}`),
+    holds: (siteId) => {
+      const held = executor.heldDevices();
+      const site = sites.find((s) => s.id === siteId);
+      return (site ? movableBatteries(site) : []).flatMap((m) => {
+        const id = held.get(`${siteId}/${m.device}`);
+        const plan = id === undefined ? undefined : started.get(id);
+        if (id === undefined || !plan) return [];
+        const dispatched = executor.status(id)?.sites.find((x) => x.siteId === siteId)?.dispatchedKw;
+        const kw = dispatched ?? plan.sites.find((x) => x.siteId === siteId)?.kw ?? plan.kw;
+        return [
+          { assetId: m.asset.id, activationId: id, productId: plan.productId, direction: plan.direction, kw },
+        ];
+      });
+    },
     close: () => {
       executor.close();
       sub.unsubscribe();

@@ -133,6 +133,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       version: VERSION,
       devices: gateways,
       market: market?.service,
+      ...(dispatch ? { assetHolds: (site: string) => dispatch.holds(site) } : {}),
       modules: await serverModules(store),
       ...(options.gateway?.opcua?.pkiDir ? { opcuaPkiDir: options.gateway.opcua.pkiDir } : {}),
       ...(options.communities ? { communities: options.communities } : {}),

@@ -49,6 +49,16 @@ export const DEFAULT_AUTH: AuthSettings = {
 
 export type { DeviceHost } from '../app/devices.js';
 
+/** A market activation holding one of a site's assets: the live optimiser leaves the asset alone. */
+export interface AssetHold {
+  assetId: string;
+  activationId: string;
+  productId: string;
+  direction: 'up' | 'down';
+  /** The site's part of the activation, kW (dispatched once known, else requested). */
+  kw: number;
+}
+
 /** What the HTTP layer is given by whoever starts it (the CLI, or a test). */
 export interface AppContext {
   store: Store;
@@ -81,6 +91,8 @@ export interface AppContext {
   modules: ServerModules;
   /** The market service (market/service.ts); without it the market routes answer 503. */
   market?: MarketService;
+  /** Which of a site's assets a market activation holds now (app/market-executor.ts); absent: none. */
+  assetHolds?: (siteId: string) => AssetHold[];
   /**
    * A resident's erasure of its flat's billed interval data (app/erasure.ts); without it the
    * erasure route answers 503.

@@ -50,6 +50,17 @@ const PlanViewSchema = z.object({
       summary: z.string(),
     })
     .nullable(),
+  holds: z
+    .array(
+      z.object({
+        assetId: z.string(),
+        activationId: z.string(),
+        productId: z.string(),
+        direction: z.enum(['up', 'down']),
+        kw: z.number().describe("The site's part of the activation"),
+      }),
+    )
+    .describe('Assets a market activation holds now: the plan does not move them until it is done'),
   today: z.object({
     fromMs: z.number(),
     toMs: z.number(),
@@ -74,7 +85,7 @@ interface Inputs {
   trigger?: string;
 }
 
-const batteryKw = (p: StoredPlan, t: number): number | null => {
+export const batteryKw = (p: StoredPlan, t: number): number | null => {
   let sum: number | null = null;
   for (const a of Object.values(p.schedule.assets))
     if (a.type === 'battery') sum = (sum ?? 0) + (a.chargeKw[t] ?? 0) - (a.dischargeKw[t] ?? 0);
@@ -131,7 +142,7 @@ function summary(
 }
 
 /** Points whose 15-minute means give the actual flows: the grid connection (`gridPowerPoints`) and batteries' `measure.power`. */
-function actualPoints(
+export function actualPoints(
   site: Site,
   gridPowerPoints: (site: Site) => string[],
 ): { grid: string[]; battery: string[] } {
@@ -141,7 +152,7 @@ function actualPoints(
   return { grid: gridPowerPoints(site), battery };
 }
 
-async function seriesKw(
+export async function seriesKw(
   readings: ReadingsRepository,
   keys: string[],
   fromMs: number,
@@ -271,6 +282,7 @@ export function planRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           nowMs,
           plan,
           current,
+          holds: ctx.assetHolds?.(site.id) ?? [],
           today: {
             fromMs,
             toMs,

@@ -11,8 +11,15 @@ function money(x, currency) {
   return new Intl.NumberFormat(lang(), { style: 'currency', currency, maximumFractionDigits: 3 }).format(x);
 }
 
-/** A setpoint in words: "battery: charge 5 kW". */
-function decision(s) {
+/** A market activation's hold in words: "battery: held by market activation A-1 (fcr-up, 8 kW)". */
+function holdText(h) {
+  return t('planHeld', { asset: h.assetId, id: h.activationId, product: h.productId, power: kw(h.kw) });
+}
+
+/** A setpoint in words: "battery: charge 5 kW"; an asset a market activation holds says so instead. */
+function decision(s, holds = []) {
+  const held = holds.find((h) => h.assetId === s.assetId);
+  if (held) return holdText(held);
   if (Math.abs(s.kw) < 1e-3) return t('planIdle', { asset: s.assetId });
   return t(s.kw > 0 ? 'planCharge' : 'planDischarge', { asset: s.assetId, power: kw(Math.abs(s.kw)) });
 }
@@ -141,6 +148,15 @@ function decisionCard(view) {
   const c = view.current;
   const card = el('section', { class: 'card', 'aria-labelledby': 'plan-now-h', id: 'plan-now' });
   card.append(el('h2', { id: 'plan-now-h', text: t('planNowTitle') }));
+  const holds = view.holds ?? [];
+  if (holds.length > 0)
+    card.append(
+      el(
+        'ul',
+        { id: 'plan-holds', class: 'error' },
+        holds.map((h) => el('li', { text: holdText(h) })),
+      ),
+    );
   if (!p) {
     card.append(el('p', { text: t('planNone') }));
     return card;
@@ -153,7 +169,7 @@ function decisionCard(view) {
     el('p', {
       class: 'flow-value',
       id: 'plan-decision',
-      text: c.setpoints.map(decision).join(' · ') || t('planNoAssets'),
+      text: c.setpoints.map((s) => decision(s, holds)).join(' · ') || t('planNoAssets'),
     }),
     el(
       'dl',
@@ -178,13 +194,15 @@ function decisionCard(view) {
       ),
     ),
     el('h3', { text: t('planWhy') }),
-    c.binding.length === 0
-      ? el('p', { class: 'muted', text: t('planNoBinding') })
-      : el(
-          'ul',
-          { id: 'plan-binding' },
-          c.binding.map((b) => el('li', { text: bindingText(b) })),
-        ),
+    holds.length > 0
+      ? el('p', { id: 'plan-held-why', text: t('planHeldWhy') })
+      : c.binding.length === 0
+        ? el('p', { class: 'muted', text: t('planNoBinding') })
+        : el(
+            'ul',
+            { id: 'plan-binding' },
+            c.binding.map((b) => el('li', { text: bindingText(b) })),
+          ),
     el('p', {
       class: p.source === 'solved' ? 'muted' : 'error',
       id: 'plan-source',
