@@ -50,6 +50,7 @@ export {
 } from './forecast/load-model.js';
 export { parseOpenMeteo, type WeatherForecast, type WeatherHour } from './forecast/open-meteo.js';
 export { type PvArray, PvArraySchema, pvFromWeather, weatherYieldFactor } from './forecast/solar.js';
+export { outdoorTemperatureC } from './forecast/temperature.js';
 export { type WeatherReading, WeatherSource, type WeatherSourceOptions } from './forecast/weather-source.js';
 export {
   DEFAULT_TARIFF,
@@ -92,6 +93,7 @@ export { billOf, type LoadProfile, type MonthBill } from './tariffs/bill.js';
 export { parsePriceCsv } from './tariffs/csv.js';
 export { parseEntsoeA44 } from './tariffs/entsoe.js';
 export { EntsoePriceSource, type EntsoeSourceOptions, type PriceReading } from './tariffs/entsoe-source.js';
+export { monthPeakSoFar } from './tariffs/peak-so-far.js';
 export { type SlotPrices, tariffSlotPrices, versionAt } from './tariffs/prices.js';
 export { parseSiteTariff, type SiteTariff, SiteTariffSchema } from './tariffs/schema.js';
 export type { SpotPrice } from './tariffs/spot.js';
