@@ -9,6 +9,8 @@ export const APP_ERRORS = {
   convertConflict: 'GFX_CONFIG_CONVERT',
   /** A control request to the running process (user management over its socket) failed. */
   controlFailed: 'GFX_APP_CONTROL',
+  /** A control request the socket does not do: not JSON, too large, another op or an unknown field. */
+  controlRefused: 'GFX_APP_CONTROL_REFUSED',
   /** The running process cannot be reached over its control socket. */
   controlUnreachable: 'GFX_APP_NOT_RUNNING',
   /** The API token to revoke does not exist or is already revoked. */

@@ -9,6 +9,16 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The smallest gridflex.yaml `gridflex run` starts from: one site, nothing to poll. */
+export const SMALLEST_RUN_CONFIG = `
+sites:
+  - id: lab
+    name: Lab
+    location: { lat: 46.95, lon: 7.45 }
+    timezone: Europe/Zurich
+    grid: { importLimitKw: 10, exportLimitKw: 5 }
+`;
+
 /** Run `gridflex …` to completion, as a user would from a shell. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {

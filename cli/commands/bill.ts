@@ -3,28 +3,20 @@ import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { onStoreOrRunning, sendLedgerRequest } from '../../app/control.js';
+import { type BillRequest, billMonth, type ReadingsInput, readingsBatch } from '../../app/ledger-requests.js';
 import { loadConfigFile } from '../../config/load.js';
 import {
-  allocationCsv,
   billCsv,
   billHtml,
   billJson,
   CommunitySchema,
-  communityReadingsFromStore,
   compileCommunity,
   htmlToPdf,
-  issueBills,
-  KeyFolder,
-  Ledger,
-  ledgerKeyDir,
-  monthPeriod,
-  parseReadingsCsv,
-  parseSdatCh,
   type ReadingsBatch,
   summaryText,
 } from '../../ledger/index.js';
 import { GridflexError } from '../../model/index.js';
-import { openStore } from '../../store/index.js';
 import { parseOptions } from '../args.js';
 import { CLI_ERRORS } from '../errors.js';
 
@@ -87,63 +79,54 @@ export function register(program: Command): void {
             },
           );
       }
-      const community = compileCommunity(config);
-      const period = monthPeriod(opts.period, community.tz);
-      const imported = opts.readings ? await readReadings(opts.readings, opts.readingsFormat) : null;
-      const opening = openStore(
-        process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : { dataDir: opts.data },
+      // Compiled here too, so a community that cannot be billed is named before the store opens.
+      const { tz } = compileCommunity(config);
+      const req: BillRequest = {
+        op: 'bill',
+        community: config,
+        period: opts.period,
+        readings: opts.readings
+          ? await readReadings(opts.readings, opts.readingsFormat)
+          : { format: 'store' },
+        correct: opts.correct,
+      };
+      let batch: ReadingsBatch | null = null;
+      // While `gridflex run` holds the embedded database, it bills (its control socket); the
+      // bills are written here either way.
+      const result = await onStoreOrRunning(
+        { url: process.env.DATABASE_URL, dataDir: opts.data },
+        (store) => billMonth(store, opts.data, req, batch),
+        () => sendLedgerRequest(opts.data, req),
+        // The file is parsed while PGlite compiles its WebAssembly off the main thread.
+        () => {
+          batch = readingsBatch(req.readings);
+        },
       );
-      // The file is parsed while PGlite compiles its WebAssembly off the main thread.
-      let parsed: ReadingsBatch | null;
-      try {
-        parsed = imported ? imported() : null;
-      } catch (err) {
-        await opening.then((s) => s.close()).catch(() => {});
-        throw err;
+      const out = opts.out ?? join('bills', `${config.id}-${opts.period}`);
+      // The community file's name, address and account go on every bill (render.ts BillView).
+      const view = { issuer: { name: config.name, config: config.issuer } };
+      await mkdir(out, { recursive: true });
+      // Chromium (playwright-core) is loaded only for PDF (inside htmlToPdf); one browser prints every bill.
+      const pdfs =
+        opts.format === 'pdf' ? await htmlToPdf(result.bills.map((b) => billHtml(b, tz, view))) : [];
+      for (const [i, bill] of result.bills.entries()) {
+        const body =
+          opts.format === 'json'
+            ? billJson(bill)
+            : opts.format === 'csv'
+              ? billCsv(bill, view)
+              : opts.format === 'pdf'
+                ? pdfs[i]!
+                : billHtml(bill, tz, view);
+        await writeFile(join(out, `${bill.id}.${opts.format}`), body);
       }
-      const store = await opening;
-      try {
-        const batch =
-          parsed ?? (await communityReadingsFromStore(store, config, period.startMs, period.endMs));
-        const ledger = await Ledger.open(store, { keys: new KeyFolder(ledgerKeyDir(opts.data)) });
-        const result = await issueBills(ledger, community, period, batch, { correct: opts.correct });
-        const out = opts.out ?? join('bills', `${config.id}-${opts.period}`);
-        // The community file's name, address and account go on every bill (render.ts BillView).
-        const view = { issuer: { name: config.name, config: config.issuer } };
-        await mkdir(out, { recursive: true });
-        // Chromium (playwright-core) is loaded only for PDF (inside htmlToPdf); one browser prints every bill.
-        const pdfs =
-          opts.format === 'pdf'
-            ? await htmlToPdf(result.bills.map((b) => billHtml(b, community.tz, view)))
-            : [];
-        for (const [i, bill] of result.bills.entries()) {
-          const body =
-            opts.format === 'json'
-              ? billJson(bill)
-              : opts.format === 'csv'
-                ? billCsv(bill, view)
-                : opts.format === 'pdf'
-                  ? pdfs[i]!
-                  : billHtml(bill, community.tz, view);
-          await writeFile(join(out, `${bill.id}.${opts.format}`), body);
-        }
-        await writeFile(
-          join(out, 'allocation.csv'),
-          allocationCsv(
-            result.billing,
-            config.units.map((u) => u.id),
-            community.tz,
-          ),
-        );
-        await writeFile(join(out, 'summary.txt'), summaryText(result.billing.summary));
-        process.stdout.write(summaryText(result.billing.summary));
-        console.log(
-          `${result.status === 'unchanged' ? 'already issued, unchanged' : result.status}: ${result.bills.length} bills in ${out}`,
-        );
-        console.log(`checkpoint ${result.checkpoint.seq}:${result.checkpoint.hash}`);
-      } finally {
-        await store.close();
-      }
+      await writeFile(join(out, 'allocation.csv'), result.allocationCsv);
+      await writeFile(join(out, 'summary.txt'), summaryText(result.summary));
+      process.stdout.write(summaryText(result.summary));
+      console.log(
+        `${result.status === 'unchanged' ? 'already issued, unchanged' : result.status}: ${result.bills.length} bills in ${out}`,
+      );
+      console.log(`checkpoint ${result.checkpoint.seq}:${result.checkpoint.hash}`);
     });
 }
 
@@ -196,10 +179,10 @@ export function readingsText(raw: Buffer, path: string): string {
 }
 
 /**
- * The readings file(s), read now (a bad path exits 2); parsed when the batch is needed. Either
- * format may be gzip-compressed: recognised by its content, not by a `.gz` name.
+ * The readings file(s) as text, read now (a bad path exits 2); parsed where the bills are
+ * issued. Either format may be gzip-compressed: recognised by its content, not by a `.gz` name.
  */
-async function readReadings(path: string, format: 'csv' | 'sdat-ch'): Promise<() => ReadingsBatch> {
+async function readReadings(path: string, format: 'csv' | 'sdat-ch'): Promise<ReadingsInput> {
   let read: { name: string; raw: Buffer }[];
   try {
     const names =
@@ -217,6 +200,5 @@ async function readReadings(path: string, format: 'csv' | 'sdat-ch'): Promise<()
     });
   }
   const docs = read.map(({ name, raw }) => ({ name: basename(name), text: readingsText(raw, name) }));
-  if (format === 'csv') return () => parseReadingsCsv(docs[0]!.text);
-  return () => parseSdatCh(docs);
+  return format === 'csv' ? { format: 'csv', text: docs[0]!.text } : { format: 'sdat-ch', docs };
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { KeyFolder, keyIdOf, Ledger, ledgerKeyDir } from '../../ledger/index.js';
-import { openStore } from '../../store/index.js';
+import { onStoreOrRunning, sendLedgerRequest } from '../../app/control.js';
+import { type VerifyRequest, verifyLedger } from '../../app/ledger-requests.js';
 import { parseOptions } from '../args.js';
 
 export const VerifyOptionsSchema = z.object({
@@ -37,25 +37,24 @@ export function register(program: Command): void {
     )
     .action(async (raw) => {
       const opts = parseOptions(VerifyOptionsSchema, raw, 'ledger verify');
-      const store = await openStore(
-        process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : { dataDir: opts.data },
+      const req: VerifyRequest = {
+        op: 'verify',
+        ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}),
+        ...(opts.publicKey ? { publicKey: opts.publicKey } : {}),
+      };
+      // While `gridflex run` holds the embedded database, it verifies (its control socket).
+      const result = await onStoreOrRunning(
+        { url: process.env.DATABASE_URL, dataDir: opts.data },
+        (store) => verifyLedger(store, opts.data, req),
+        async () => (await sendLedgerRequest(opts.data, req)).result,
       );
-      try {
-        const ledger = await Ledger.open(store, { keys: new KeyFolder(ledgerKeyDir(opts.data)) });
-        const trusted = opts.publicKey
-          ? [{ keyId: keyIdOf(opts.publicKey), publicKey: opts.publicKey }]
-          : undefined;
-        const result = await ledger.verify(opts.checkpoint, trusted);
-        if (result.ok) {
-          console.log(
-            `ledger OK: ${result.entries} entries${result.head ? `, head ${result.head.seq}:${result.head.hash}` : ''}; ${result.seals} signed checkpoints${result.unsealedRuns ? `, ${result.unsealedRuns} runs from before signing` : ''}`,
-          );
-        } else {
-          console.log(`ledger BROKEN at entry ${result.firstBroken}: ${result.reason}`);
-          process.exitCode = 1;
-        }
-      } finally {
-        await store.close();
+      if (result.ok) {
+        console.log(
+          `ledger OK: ${result.entries} entries${result.head ? `, head ${result.head.seq}:${result.head.hash}` : ''}; ${result.seals} signed checkpoints${result.unsealedRuns ? `, ${result.unsealedRuns} runs from before signing` : ''}`,
+        );
+      } else {
+        console.log(`ledger BROKEN at entry ${result.firstBroken}: ${result.reason}`);
+        process.exitCode = 1;
       }
     });
   for (const sub of ledger.commands) sub.exitOverride();

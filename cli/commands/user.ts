@@ -1,11 +1,10 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { sendUserRequest } from '../../app/control.js';
+import { onStoreOrRunning, sendUserRequest } from '../../app/control.js';
 import { manageUsers, type UserRequest, type UserResult } from '../../app/users.js';
 import { GridflexError } from '../../model/index.js';
 import { formatGrant, generatePassword, migrateServer, RoleSchema } from '../../server/index.js';
-import { openStore, STORE_ERRORS, type Store } from '../../store/index.js';
 import { parseOptions } from '../args.js';
 import { CLI_ERRORS } from '../errors.js';
 
@@ -43,28 +42,21 @@ const TokenSchema = DataOption.extend({
 });
 
 const actor = () => `cli:${userInfo().username}`;
+const argsError = (message: string) => new GridflexError(CLI_ERRORS.ARGS, message, { kind: 'input' });
 
 /**
  * Do a user request against the store: opened here, or, while `gridflex run` holds the
  * embedded database, through the running process's control socket (app/control.ts).
  */
-async function request(data: string, req: UserRequest): Promise<UserResult> {
-  const url = process.env.DATABASE_URL;
-  let store: Store;
-  try {
-    store = await openStore(url ? { url } : { dataDir: data });
-  } catch (err) {
-    if (!url && err instanceof GridflexError && err.code === STORE_ERRORS.LOCKED)
-      return sendUserRequest(data, req);
-    throw err;
-  }
-  try {
-    await migrateServer(store);
-    return await manageUsers(store, req);
-  } finally {
-    await store.close();
-  }
-}
+const request = (data: string, req: UserRequest): Promise<UserResult> =>
+  onStoreOrRunning(
+    { url: process.env.DATABASE_URL, dataDir: data },
+    async (store) => {
+      await migrateServer(store);
+      return manageUsers(store, req);
+    },
+    () => sendUserRequest(data, req),
+  );
 
 async function readStdin(): Promise<string> {
   let text = '';
@@ -106,9 +98,7 @@ export function register(program: Command): void {
     if (!opts.noPassword) {
       password = opts.passwordStdin ? await readStdin() : generatePassword();
       if (password.length < 10) {
-        throw new GridflexError(CLI_ERRORS.ARGS, 'the password must have at least 10 characters', {
-          kind: 'input',
-        });
+        throw argsError('the password must have at least 10 characters');
       }
     }
     const added = await request(opts.data, {
@@ -163,9 +153,7 @@ export function register(program: Command): void {
       return;
     }
     if (!opts.username) {
-      throw new GridflexError(CLI_ERRORS.ARGS, 'name the user to issue a token for, or give --revoke ID', {
-        kind: 'input',
-      });
+      throw argsError('name the user to issue a token for, or give --revoke ID');
     }
     const t = await request(opts.data, {
       op: 'token',
