@@ -1,26 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app/testing.js';
-import { parseOrThrow, SitesConfigSchema } from '../model/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
+import { bernAndBasel, testSites } from '../testkit/sites.js';
+import { addRoleUsers, ROLE_USERS } from '../testkit/users.js';
 import { declaredRoutes, type Role, RoleSchema } from './access.js';
-import { addRoleUsers, ROLE_USERS } from './testing.js';
 
-const sites = parseOrThrow(
-  SitesConfigSchema,
-  {
-    sites: ['bern', 'basel'].map((id) => ({
-      id,
-      name: id,
-      location: { lat: 47, lon: 7.5 },
-      timezone: 'Europe/Zurich',
-      grid: { importLimitKw: 60, exportLimitKw: 30 },
-      buildings: [],
-    })),
-  },
-  'test sites',
-).sites;
+const sites = testSites(...bernAndBasel());
 
 /** Units and their communities, as the ledger will supply them. */
 const COMMUNITY_OF: Record<string, string> = { 'flat-1': 'bern', 'flat-2': 'bern', 'flat-9': 'basel' };

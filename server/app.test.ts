@@ -1,47 +1,34 @@
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app/testing.js';
-import { listPoints, parseOrThrow, type Reading, SitesConfigSchema } from '../model/index.js';
+import { listPoints, type Reading } from '../model/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
-import { addRoleUsers, loginCookie, ROLE_USERS } from './testing.js';
+import { roleCookie } from '../testkit/login.js';
+import { bernSite, house, testSites } from '../testkit/sites.js';
+import { addRoleUsers } from '../testkit/users.js';
 
 const T0 = Date.UTC(2026, 2, 2);
-const sites = parseOrThrow(
-  SitesConfigSchema,
-  {
-    sites: [
-      {
-        id: 'bern',
-        name: 'ZEV Bern',
-        location: { lat: 46.95, lon: 7.45 },
-        timezone: 'Europe/Zurich',
-        grid: { importLimitKw: 60, exportLimitKw: 30 },
-        buildings: [
-          {
-            id: 'house',
-            name: 'House',
-            devices: [
-              {
-                id: 'bms',
-                protocol: 'opcua',
-                profile: 'generic',
-                connection: {
-                  endpointUrl: 'opc.tcp://127.0.0.1:4840',
-                  securityMode: 'SignAndEncrypt',
-                  securityPolicy: 'Basic256Sha256',
-                  auth: { type: 'username', username: 'gridflex', password: 'hunter2' },
-                },
-                points: [{ id: 'temp', kind: 'temperature' }],
-              },
-            ],
+const sites = testSites(
+  bernSite({
+    buildings: [
+      house([
+        {
+          id: 'bms',
+          protocol: 'opcua',
+          profile: 'generic',
+          connection: {
+            endpointUrl: 'opc.tcp://127.0.0.1:4840',
+            securityMode: 'SignAndEncrypt',
+            securityPolicy: 'Basic256Sha256',
+            auth: { type: 'username', username: 'gridflex', password: 'hunter2' },
           },
-        ],
-      },
+          points: [{ id: 'temp', kind: 'temperature' }],
+        },
+      ]),
     ],
-  },
-  'test sites',
-).sites;
+  }),
+);
 
 let store: Store;
 let app: FastifyInstance;
@@ -61,7 +48,7 @@ beforeAll(async () => {
   await store.readings.ingest(readings);
   app = await buildApp({ store, hub: new Hub(), sites, version: 'test' });
   await addRoleUsers(store);
-  cookie = await loginCookie(app, ROLE_USERS.admin.username, ROLE_USERS.admin.password);
+  cookie = await roleCookie(app, 'admin');
 });
 afterAll(async () => {
   await app.close();

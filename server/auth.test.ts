@@ -1,28 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app/testing.js';
-import { parseOrThrow, SitesConfigSchema } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import { announceSkip, testBackends } from '../store/testing.js';
 import { Hub } from '../stream/index.js';
+import { loginCookie } from '../testkit/login.js';
+import { bernAndBasel, testSites } from '../testkit/sites.js';
+import { addRoleUsers, ROLE_USERS } from '../testkit/users.js';
 import { AuditLog } from './audit.js';
 import type { AuthRepository } from './auth/repository.js';
-import { addRoleUsers, loginCookie, ROLE_USERS } from './testing.js';
 
-const sites = parseOrThrow(
-  SitesConfigSchema,
-  {
-    sites: ['bern', 'basel'].map((id) => ({
-      id,
-      name: id,
-      location: { lat: 47, lon: 7.5 },
-      timezone: 'Europe/Zurich',
-      grid: { importLimitKw: 60, exportLimitKw: 30 },
-      buildings: [],
-    })),
-  },
-  'test sites',
-).sites;
+const sites = testSites(...bernAndBasel());
 
 const ORIGIN = { origin: 'http://localhost' };
 const { manager } = ROLE_USERS;

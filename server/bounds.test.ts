@@ -2,43 +2,16 @@ import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app/testing.js';
-import { listPoints, parseOrThrow, SitesConfigSchema } from '../model/index.js';
+import { listPoints } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import { announceSkip, testBackends } from '../store/testing.js';
 import { Hub } from '../stream/index.js';
+import { roleCookie } from '../testkit/login.js';
+import { bernSite, house, modbusMeter, testSites } from '../testkit/sites.js';
+import { addRoleUsers } from '../testkit/users.js';
 import { listenOrExplain } from './listen.js';
-import { addRoleUsers, loginCookie, ROLE_USERS } from './testing.js';
 
-const sites = parseOrThrow(
-  SitesConfigSchema,
-  {
-    sites: [
-      {
-        id: 'bern',
-        name: 'ZEV Bern',
-        location: { lat: 46.95, lon: 7.45 },
-        timezone: 'Europe/Zurich',
-        grid: { importLimitKw: 60, exportLimitKw: 30 },
-        buildings: [
-          {
-            id: 'house',
-            name: 'House',
-            devices: [
-              {
-                id: 'meter',
-                protocol: 'modbus',
-                profile: 'sdm630',
-                connection: { transport: 'tcp', host: '127.0.0.1', port: 5020 },
-                points: [{ id: 'power', kind: 'active_power' }],
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  },
-  'test sites',
-).sites;
+const sites = testSites(bernSite({ buildings: [house([modbusMeter('meter')])] }));
 
 const T0 = Date.UTC(2026, 2, 2);
 
@@ -57,7 +30,7 @@ for (const backend of testBackends) {
         await store.readings.ingest([{ pointId: 'bern/meter/power', ts: T0, value: 1, quality: 'good' }]);
         app = await buildApp({ store, hub: new Hub(), sites, version: 'test' });
         await addRoleUsers(store);
-        admin = await loginCookie(app, ROLE_USERS.admin.username, ROLE_USERS.admin.password);
+        admin = await roleCookie(app, 'admin');
       }, 60_000);
       afterAll(async () => {
         await app?.close();
@@ -117,7 +90,7 @@ for (const backend of testBackends) {
           store: { reachable: true, kind: backend.name === 'postgres' ? 'postgresql' : 'embedded' },
         });
         expect(anonymous.body).not.toContain(store.description);
-        const manager = await loginCookie(app, ROLE_USERS.manager.username, ROLE_USERS.manager.password);
+        const manager = await roleCookie(app, 'manager');
         expect(
           (await app.inject({ url: '/health', headers: { cookie: manager } })).json().store,
         ).not.toHaveProperty('description');

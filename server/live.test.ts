@@ -1,39 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app/testing.js';
-import { listPoints, parseOrThrow, SitesConfigSchema } from '../model/index.js';
+import { listPoints } from '../model/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
-import { addRoleUsers, loginCookie, ROLE_USERS } from './testing.js';
+import { roleCookie } from '../testkit/login.js';
+import { bernAndBasel, house, modbusMeter, testSites } from '../testkit/sites.js';
+import { addRoleUsers } from '../testkit/users.js';
 
-const sites = parseOrThrow(
-  SitesConfigSchema,
-  {
-    sites: ['bern', 'basel'].map((id) => ({
-      id,
-      name: id,
-      location: { lat: 47, lon: 7.5 },
-      timezone: 'Europe/Zurich',
-      grid: { importLimitKw: 60, exportLimitKw: 30 },
-      buildings: [
-        {
-          id: 'house',
-          name: 'House',
-          devices: [
-            {
-              id: 'meter',
-              protocol: 'modbus',
-              profile: 'sdm630',
-              connection: { transport: 'tcp', host: '127.0.0.1', port: 5020, unitId: 1 },
-              points: [{ id: 'power', kind: 'active_power' }],
-            },
-          ],
-        },
-      ],
-    })),
-  },
-  'test sites',
-).sites;
+const sites = testSites(...bernAndBasel([house([modbusMeter('meter', { unitId: 1 })])]));
 
 let store: Store;
 let app: FastifyInstance;
@@ -78,7 +53,7 @@ async function readEvents(res: Response, until: (events: { event: string; data: 
 
 describe('live readings over Server-Sent Events', () => {
   it('sends the latest stored values, then readings of the granted site only', async () => {
-    const cookie = await loginCookie(app, ROLE_USERS.manager.username, ROLE_USERS.manager.password);
+    const cookie = await roleCookie(app, 'manager');
     const res = await fetch(`${base}/api/sites/bern/live`, { headers: { cookie } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
@@ -104,17 +79,17 @@ describe('live readings over Server-Sent Events', () => {
   });
 
   it('refuses a site outside the grant with 404 and an anonymous caller with 401', async () => {
-    const cookie = await loginCookie(app, ROLE_USERS.manager.username, ROLE_USERS.manager.password);
+    const cookie = await roleCookie(app, 'manager');
     expect((await fetch(`${base}/api/sites/basel/live`, { headers: { cookie } })).status).toBe(404);
     expect((await fetch(`${base}/api/sites/bern/live`)).status).toBe(401);
-    const resident = await loginCookie(app, ROLE_USERS.resident.username, ROLE_USERS.resident.password);
+    const resident = await roleCookie(app, 'resident');
     expect((await fetch(`${base}/api/sites/bern/live`, { headers: { cookie: resident } })).status).toBe(403);
   });
 
   it('ends open streams when the server stops', async () => {
     const app2 = await buildApp({ store, hub, sites, version: 'test' });
     const base2 = await app2.listen({ host: '127.0.0.1', port: 0 });
-    const cookie = await loginCookie(app2, ROLE_USERS.admin.username, ROLE_USERS.admin.password);
+    const cookie = await roleCookie(app2, 'admin');
     const res = await fetch(`${base2}/api/sites/basel/live`, { headers: { cookie } });
     expect(res.status).toBe(200);
     const closed = app2.close();
@@ -124,7 +99,7 @@ describe('live readings over Server-Sent Events', () => {
   });
 
   it('ends the stream when the session ends', async () => {
-    const cookie = await loginCookie(app, ROLE_USERS.operator.username, ROLE_USERS.operator.password);
+    const cookie = await roleCookie(app, 'operator');
     const res = await fetch(`${base}/api/sites/bern/live`, { headers: { cookie } });
     const logout = await fetch(`${base}/api/auth/logout`, {
       method: 'POST',

@@ -1,44 +1,28 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app/testing.js';
-import { listPoints, parseOrThrow, SitesConfigSchema } from '../model/index.js';
+import { listPoints } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import { announceSkip, testBackends } from '../store/testing.js';
 import { Hub } from '../stream/index.js';
+import { roleCookies } from '../testkit/login.js';
+import { bernSite, house, modbusMeter, testSites } from '../testkit/sites.js';
+import { addRoleUsers, ROLE_USERS } from '../testkit/users.js';
 import { AuditLog } from './audit.js';
-import { addRoleUsers, loginCookie, ROLE_USERS } from './testing.js';
-
-const device = (id: string, unitId: number, kind = 'active_power') => ({
-  id,
-  protocol: 'modbus',
-  profile: 'sdm630',
-  connection: { transport: 'tcp', host: '127.0.0.1', port: 5020, unitId },
-  points: [{ id: 'power', kind }],
-});
 
 /** Bern: a grid meter (the site's flow), a heat-pump sub-meter (building device) and flat 1's meter. */
-const sites = parseOrThrow(
-  SitesConfigSchema,
-  {
-    sites: [
-      {
-        id: 'bern',
-        name: 'ZEV Bern',
-        location: { lat: 46.95, lon: 7.45 },
-        timezone: 'Europe/Zurich',
-        grid: { importLimitKw: 60, exportLimitKw: 30, measure: { power: 'bern/grid-meter/power' } },
-        buildings: [
-          {
-            id: 'house',
-            name: 'House',
-            devices: [device('grid-meter', 1), device('heat-pump', 2), device('flat-1-meter', 3)],
-          },
-        ],
-      },
+const sites = testSites(
+  bernSite({
+    grid: { importLimitKw: 60, exportLimitKw: 30, measure: { power: 'bern/grid-meter/power' } },
+    buildings: [
+      house([
+        modbusMeter('grid-meter', { unitId: 1 }),
+        modbusMeter('heat-pump', { unitId: 2 }),
+        modbusMeter('flat-1-meter', { unitId: 3 }),
+      ]),
     ],
-  },
-  'test sites',
-).sites;
+  }),
+);
 
 const T0 = Date.UTC(2026, 2, 2);
 const KEYS = ['bern/grid-meter/power', 'bern/heat-pump/power', 'bern/flat-1-meter/power'];
@@ -64,8 +48,7 @@ for (const backend of testBackends) {
         householdDevices: new Set(['bern/flat-1-meter']),
       });
       await addRoleUsers(store);
-      for (const role of ['admin', 'manager', 'operator'] as const)
-        cookies[role] = await loginCookie(app, ROLE_USERS[role].username, ROLE_USERS[role].password);
+      Object.assign(cookies, await roleCookies(app, ['admin', 'manager', 'operator']));
       base = await app.listen({ host: '127.0.0.1', port: 0 });
     }, 60_000);
     afterAll(async () => {

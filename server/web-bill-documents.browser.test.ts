@@ -9,16 +9,15 @@ import jsQRModule from 'jsqr';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app/testing.js';
-import { loadConfigFile } from '../config/load.js';
-import { packageRoot } from '../config/version.js';
-import { ensureCommunityBills } from '../ledger/demo.js';
-import { type CommunityConfig, CommunitySchema } from '../ledger/index.js';
+import type { CommunityConfig } from '../ledger/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
-import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
+import { serveToChromium } from '../testkit/app.js';
+import { issueZevBernBills } from '../testkit/bills.js';
+import { SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
+import { loginPage } from '../testkit/login.js';
 import { chromium, pdftotext } from '../testkit/system.js';
-import { AuthRepository } from './auth/repository.js';
-import { migrateServer } from './services.js';
+import { addUsers, ZEV_BERN_USERS } from '../testkit/users.js';
 
 /**
  * Bills a treasurer would sign (issue 18): the demo's zev-bern bills (community file with its
@@ -31,10 +30,7 @@ import { migrateServer } from './services.js';
 process.env.GRIDFLEX_LEDGER_KEYS = mkdtempSync(join(tmpdir(), 'gfx-web-bill-docs-keys-'));
 const browserDep = chromium();
 const pdfDep = pdftotext();
-const USERS = {
-  resident: { username: 'rosa', password: 'resident-pass-1', grants: [{ kind: 'unit', ref: 'apt-1' }] },
-  board: { username: 'boris', password: 'board-pass-1', grants: [{ kind: 'community', ref: 'zev-bern' }] },
-} as const;
+const USERS = ZEV_BERN_USERS;
 
 let store: Store;
 let app: FastifyInstance;
@@ -73,20 +69,10 @@ describe.skipIf(browserDep.skipReason ?? pdfDep.skipReason)(
   () => {
     beforeAll(async () => {
       store = await openStore({ dataDir: 'memory://' });
-      const root = `${packageRoot()}/deploy/examples`;
-      community = await loadConfigFile(CommunitySchema, `${root}/zev-bern-community.yaml`);
-      await ensureCommunityBills(store, {
-        communityFile: `${root}/zev-bern-community.yaml`,
-        readingsFile: `${root}/zev-bern-readings.csv.gz`,
-        nowMs: Date.UTC(2026, 10, 23),
-      });
-      await migrateServer(store);
-      const auth = new AuthRepository(store.db);
-      for (const [role, u] of Object.entries(USERS))
-        await auth.addUser({ ...u, role: role as 'resident' | 'board', grants: [...u.grants] });
+      community = await issueZevBernBills(store);
+      await addUsers(store, USERS);
       app = await buildApp({ store, hub: new Hub(), sites: [], version: 'test', communities: [community] });
-      base = await app.listen({ host: '127.0.0.1', port: 0 });
-      browser = await launchChromium({ acceptDownloads: true });
+      ({ base, browser } = await serveToChromium(app));
       context = browser.context;
     }, 180_000);
     afterAll(async () => {
@@ -95,16 +81,8 @@ describe.skipIf(browserDep.skipReason ?? pdfDep.skipReason)(
       await store?.close();
     });
 
-    async function login(role: keyof typeof USERS, landing: string): Promise<Page> {
-      await context.clearCookies();
-      const page = await context.newPage();
-      await page.goto(base);
-      await page.getByLabel('Username').fill(USERS[role].username);
-      await page.getByLabel('Password').fill(USERS[role].password);
-      await page.getByRole('button', { name: 'Log in' }).click();
-      await page.waitForURL(`**/${landing}`);
-      return page;
-    }
+    const login = (role: keyof typeof USERS, landing: string) =>
+      loginPage(context, base, USERS[role], landing);
 
     /** The October bill of apt-1 as the API gives it to the logged-in user. */
     async function octoberBill(page: Page) {

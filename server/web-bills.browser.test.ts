@@ -6,14 +6,14 @@ import type { FastifyInstance } from 'fastify';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app/testing.js';
-import { packageRoot } from '../config/version.js';
-import { ensureCommunityBills } from '../ledger/demo.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
-import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
+import { serveToChromium } from '../testkit/app.js';
+import { issueZevBernBills } from '../testkit/bills.js';
+import { SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
+import { loginPage } from '../testkit/login.js';
 import { chromium } from '../testkit/system.js';
-import { AuthRepository } from './auth/repository.js';
-import { migrateServer } from './services.js';
+import { addUsers, ZEV_BERN_USERS } from '../testkit/users.js';
 
 /**
  * The household and board pages over real bills: the demo's zev-bern community (12 flats,
@@ -23,10 +23,7 @@ import { migrateServer } from './services.js';
 // The bills are signed with a key folder of this test's own, not ./data's.
 process.env.GRIDFLEX_LEDGER_KEYS = mkdtempSync(join(tmpdir(), 'gfx-web-bills-keys-'));
 const browserDep = chromium();
-const USERS = {
-  resident: { username: 'rosa', password: 'resident-pass-1', grants: [{ kind: 'unit', ref: 'apt-1' }] },
-  board: { username: 'boris', password: 'board-pass-1', grants: [{ kind: 'community', ref: 'zev-bern' }] },
-} as const;
+const USERS = ZEV_BERN_USERS;
 
 let store: Store;
 let app: FastifyInstance;
@@ -37,19 +34,10 @@ let browser: TestBrowser | undefined;
 describe.skipIf(browserDep.skipReason)('bills in the web UI (headless Chromium)', () => {
   beforeAll(async () => {
     store = await openStore({ dataDir: 'memory://' });
-    const root = `${packageRoot()}/deploy/examples`;
-    await ensureCommunityBills(store, {
-      communityFile: `${root}/zev-bern-community.yaml`,
-      readingsFile: `${root}/zev-bern-readings.csv.gz`,
-      nowMs: Date.UTC(2026, 10, 23),
-    });
-    await migrateServer(store);
-    const auth = new AuthRepository(store.db);
-    for (const [role, u] of Object.entries(USERS))
-      await auth.addUser({ ...u, role: role as 'resident' | 'board', grants: [...u.grants] });
+    await issueZevBernBills(store);
+    await addUsers(store, USERS);
     app = await buildApp({ store, hub: new Hub(), sites: [], version: 'test' });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium({ acceptDownloads: true });
+    ({ base, browser } = await serveToChromium(app));
     context = browser.context;
   }, 180_000);
   afterAll(async () => {
@@ -58,16 +46,7 @@ describe.skipIf(browserDep.skipReason)('bills in the web UI (headless Chromium)'
     await store?.close();
   });
 
-  async function login(role: keyof typeof USERS, landing: string): Promise<Page> {
-    await context.clearCookies();
-    const page = await context.newPage();
-    await page.goto(base);
-    await page.getByLabel('Username').fill(USERS[role].username);
-    await page.getByLabel('Password').fill(USERS[role].password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(`**/${landing}`);
-    return page;
-  }
+  const login = (role: keyof typeof USERS, landing: string) => loginPage(context, base, USERS[role], landing);
 
   const h1 = (page: Page) => page.locator('h1').textContent();
 

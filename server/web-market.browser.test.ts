@@ -9,6 +9,7 @@ import { loadConfigFile } from '../config/load.js';
 import { packageRoot } from '../config/version.js';
 import { SitesConfigSchema } from '../model/index.js';
 import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
+import { loginPage } from '../testkit/login.js';
 import { chromium } from '../testkit/system.js';
 
 /**
@@ -42,16 +43,7 @@ describe.skipIf(browserDep.skipReason)('operator portfolio page (headless Chromi
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  async function login(role: string, landing: string): Promise<Page> {
-    await context.clearCookies();
-    const page = await context.newPage();
-    await page.goto(base);
-    await page.getByLabel('Username').fill(users[role]!.username);
-    await page.getByLabel('Password').fill(users[role]!.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(`**/${landing}`);
-    return page;
-  }
+  const login = (role: string, landing: string) => loginPage(context, base, users[role]!, landing);
 
   const h1 = (page: Page) => page.locator('h1').textContent();
 

@@ -4,16 +4,19 @@ import type { BrowserContext } from 'playwright-core';
 import { filter, firstValueFrom, Subject, timeout } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app/testing.js';
-import { listPoints, parseOrThrow, type Reading, SitesConfigSchema } from '../model/index.js';
+import { listPoints, type Reading } from '../model/index.js';
 import { LiveLoop, profileForecaster } from '../optimizer/live.js';
 import { optimize } from '../optimizer/optimize.js';
 import { migrateOptimizer, PlanRepository } from '../optimizer/plan-store.js';
 import { highsSolver } from '../optimizer/solvers/highs.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
-import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
+import { serveToChromium } from '../testkit/app.js';
+import { SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
+import { loginPage } from '../testkit/login.js';
+import { battery20, bernSite, house, modbusMeter, PV_30KWP, testSites } from '../testkit/sites.js';
 import { chromium } from '../testkit/system.js';
-import { addRoleUsers, ROLE_USERS } from './testing.js';
+import { addRoleUsers, ROLE_USERS } from '../testkit/users.js';
 
 /**
  * The plan page over a plan made by the real live loop (optimizer/live.ts) for the current
@@ -21,48 +24,16 @@ import { addRoleUsers, ROLE_USERS } from './testing.js';
  */
 const browserDep = chromium();
 
-const sites = parseOrThrow(
-  SitesConfigSchema,
-  {
-    sites: [
-      {
-        id: 'bern',
-        name: 'ZEV Bern',
-        location: { lat: 46.95, lon: 7.45 },
-        timezone: 'Europe/Zurich',
-        grid: { importLimitKw: 60, exportLimitKw: 30 },
-        buildings: [
-          {
-            id: 'house',
-            name: 'House',
-            devices: [
-              {
-                id: 'house-grid-meter',
-                name: 'Grid meter',
-                protocol: 'modbus',
-                profile: 'sdm630',
-                connection: { transport: 'tcp', host: '127.0.0.1', port: 5020, unitId: 1 },
-                points: [{ id: 'power', name: 'Grid power', kind: 'active_power' }],
-              },
-            ],
-            assets: [
-              {
-                id: 'battery',
-                type: 'battery',
-                capacityKwh: 20,
-                maxChargeKw: 10,
-                maxDischargeKw: 10,
-                measure: { soc: 'bern/house-battery/soc' },
-              },
-              { id: 'pv', type: 'pv', kwp: 30, inverterKw: 27 },
-            ],
-          },
-        ],
-      },
+const sites = testSites(
+  bernSite({
+    buildings: [
+      house(
+        [modbusMeter('house-grid-meter', { unitId: 1, name: 'Grid meter', pointName: 'Grid power' })],
+        [battery20({ measure: { soc: 'bern/house-battery/soc' } }), PV_30KWP],
+      ),
     ],
-  },
-  'test sites',
-).sites;
+  }),
+);
 
 let store: Store;
 let app: FastifyInstance;
@@ -113,8 +84,7 @@ describe.skipIf(browserDep.skipReason)('plan page in headless Chromium', () => {
     ]);
     app = await buildApp({ store, hub: new Hub(), sites, version: 'test' });
     await addRoleUsers(store);
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
+    ({ base, browser } = await serveToChromium(app));
     context = browser.context;
   }, 180_000);
   afterAll(async () => {
@@ -124,12 +94,7 @@ describe.skipIf(browserDep.skipReason)('plan page in headless Chromium', () => {
   });
 
   it('shows the manager the decision in force, why, and today against actual, with a text alternative', async () => {
-    const page = await context.newPage();
-    await page.goto(base);
-    await page.getByLabel('Username').fill(ROLE_USERS.manager.username);
-    await page.getByLabel('Password').fill(ROLE_USERS.manager.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL('**/#/sites');
+    const page = await loginPage(context, base, ROLE_USERS.manager, '#/sites');
     await page.goto(`${base}/#/site/bern`);
     await page.getByRole('link', { name: 'Open the plan' }).click();
     await page.waitForURL('**/#/site/bern/plan');

@@ -5,20 +5,16 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eraseHouseholdData } from '../app/erasure.js';
-import { billedUntil } from '../app/retention-scheduler.js';
 import { buildApp } from '../app/testing.js';
-import { loadConfigFile } from '../config/load.js';
-import { packageRoot } from '../config/version.js';
-import { ensureCommunityBills } from '../ledger/demo.js';
-import { CommunitySchema } from '../ledger/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
-import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
+import { erasureService, serveToChromium } from '../testkit/app.js';
+import { issueZevBernBills } from '../testkit/bills.js';
+import { SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
+import { loginPage } from '../testkit/login.js';
 import { chromium } from '../testkit/system.js';
+import { addUsers, ZEV_BERN_USERS } from '../testkit/users.js';
 import { AuditLog } from './audit.js';
-import { AuthRepository } from './auth/repository.js';
-import { migrateServer } from './services.js';
 
 /**
  * A resident checks a bill in the browser (no command line), and keeps its consumption
@@ -27,10 +23,7 @@ import { migrateServer } from './services.js';
  */
 process.env.GRIDFLEX_LEDGER_KEYS = mkdtempSync(join(tmpdir(), 'gfx-verify-keys-'));
 const browserDep = chromium();
-const USERS = {
-  resident: { username: 'rosa', password: 'resident-pass-1', grants: [{ kind: 'unit', ref: 'apt-1' }] },
-  board: { username: 'boris', password: 'board-pass-1', grants: [{ kind: 'community', ref: 'zev-bern' }] },
-} as const;
+const USERS = ZEV_BERN_USERS;
 const BILL = 'zev-bern-2026-10-m-apt-1';
 
 let store: Store;
@@ -44,31 +37,16 @@ describe.skipIf(browserDep.skipReason)(
   () => {
     beforeAll(async () => {
       store = await openStore({ dataDir: 'memory://' });
-      const root = `${packageRoot()}/deploy/examples`;
-      await ensureCommunityBills(store, {
-        communityFile: `${root}/zev-bern-community.yaml`,
-        readingsFile: `${root}/zev-bern-readings.csv.gz`,
-        nowMs: Date.UTC(2026, 10, 23),
-      });
-      await migrateServer(store);
-      const auth = new AuthRepository(store.db);
-      for (const [role, u] of Object.entries(USERS))
-        await auth.addUser({ ...u, role: role as 'resident' | 'board', grants: [...u.grants] });
-      const community = await loadConfigFile(CommunitySchema, `${root}/zev-bern-community.yaml`);
+      const community = await issueZevBernBills(store);
+      await addUsers(store, USERS);
       app = await buildApp({
         store,
         hub: new Hub(),
         sites: [],
         version: 'test',
-        erasure: {
-          erase: async (unit) =>
-            eraseHouseholdData(store, [community], unit, {
-              billedUntilMs: await billedUntil(store, [community]),
-            }),
-        },
+        erasure: erasureService(store, [community]),
       });
-      base = await app.listen({ host: '127.0.0.1', port: 0 });
-      browser = await launchChromium({ acceptDownloads: true });
+      ({ base, browser } = await serveToChromium(app));
       context = browser.context;
     }, 180_000);
     afterAll(async () => {
@@ -77,16 +55,8 @@ describe.skipIf(browserDep.skipReason)(
       await store?.close();
     });
 
-    async function login(role: keyof typeof USERS, landing: string): Promise<Page> {
-      await context.clearCookies();
-      const page = await context.newPage();
-      await page.goto(base);
-      await page.getByLabel('Username').fill(USERS[role].username);
-      await page.getByLabel('Password').fill(USERS[role].password);
-      await page.getByRole('button', { name: 'Log in' }).click();
-      await page.waitForURL(`**/${landing}`);
-      return page;
-    }
+    const login = (role: keyof typeof USERS, landing: string) =>
+      loginPage(context, base, USERS[role], landing);
     const verdict = (page: Page) => page.locator('#verify-result .verdict').textContent();
 
     it('a resident checks its bill from the bill page, and with the checkpoint printed on it', async () => {

@@ -1,110 +1,58 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { type BrowserContext, type Page, chromium as playwright } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy, SiteDeviceRepository } from '../app/devices.js';
 import { LiveGateways } from '../app/runtime.js';
 import { buildApp } from '../app/testing.js';
 import { SetpointWriteRepository } from '../gateway/write-log.js';
-import { listPoints, parseOrThrow, SitesConfigSchema } from '../model/index.js';
+import { listPoints } from '../model/index.js';
 import { type RunningSimulator, startSimulator } from '../sim/runner.js';
 import { loadScenario } from '../sim/scenario.js';
 import { freePortPair } from '../sim/testing.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
+import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
+import { loginPage } from '../testkit/login.js';
+import { battery20, bernSite, house, modbusMeter, testSites } from '../testkit/sites.js';
 import { chromium } from '../testkit/system.js';
+import { addRoleUsers, ROLE_USERS } from '../testkit/users.js';
 import type { Role } from './access.js';
-import { addRoleUsers, ROLE_USERS } from './testing.js';
 
 const browserDep = chromium();
-const SHOTS = fileURLToPath(new URL('../.screenshots/', import.meta.url));
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
-const sites = parseOrThrow(
-  SitesConfigSchema,
-  {
-    sites: [
-      {
-        id: 'bern',
-        name: 'ZEV Bern',
-        location: { lat: 46.95, lon: 7.45 },
-        timezone: 'Europe/Zurich',
-        grid: {
-          importLimitKw: 60,
-          exportLimitKw: 30,
-          measure: { power: 'bern/grid-meter/power' },
-        },
-        buildings: [
+const sites = testSites(
+  bernSite({
+    grid: { importLimitKw: 60, exportLimitKw: 30, measure: { power: 'bern/grid-meter/power' } },
+    buildings: [
+      house(
+        [
+          modbusMeter('grid-meter', { unitId: 1, name: 'Grid meter', pointName: 'Grid power' }),
+          modbusMeter('pv', { unitId: 2, name: 'PV inverter', profile: 'sunspec' }),
           {
-            id: 'house',
-            name: 'House',
-            devices: [
-              {
-                id: 'grid-meter',
-                name: 'Grid meter',
-                protocol: 'modbus',
-                profile: 'sdm630',
-                connection: { transport: 'tcp', host: '127.0.0.1', port: 5020, unitId: 1 },
-                points: [{ id: 'power', name: 'Grid power', kind: 'active_power' }],
-              },
-              {
-                id: 'pv',
-                name: 'PV inverter',
-                protocol: 'modbus',
-                profile: 'sunspec',
-                connection: { transport: 'tcp', host: '127.0.0.1', port: 5020, unitId: 2 },
-                points: [{ id: 'power', kind: 'active_power' }],
-              },
-              {
-                id: 'battery',
-                name: 'Battery',
-                protocol: 'modbus',
-                profile: 'sunspec',
-                connection: { transport: 'tcp', host: '127.0.0.1', port: 5020, unitId: 3 },
-                points: [
-                  { id: 'power', kind: 'active_power' },
-                  { id: 'soc', kind: 'state_of_charge' },
-                ],
-              },
-            ],
-            assets: [
-              {
-                id: 'pv',
-                type: 'pv',
-                kwp: 10,
-                inverterKw: 10,
-                measure: { power: 'bern/pv/power' },
-              },
-              {
-                id: 'battery',
-                type: 'battery',
-                capacityKwh: 20,
-                maxChargeKw: 10,
-                maxDischargeKw: 10,
-                measure: { power: 'bern/battery/power', soc: 'bern/battery/soc' },
-              },
+            id: 'battery',
+            name: 'Battery',
+            protocol: 'modbus',
+            profile: 'sunspec',
+            connection: { transport: 'tcp', host: '127.0.0.1', port: 5020, unitId: 3 },
+            points: [
+              { id: 'power', kind: 'active_power' },
+              { id: 'soc', kind: 'state_of_charge' },
             ],
           },
         ],
-      },
+        [
+          { id: 'pv', type: 'pv', kwp: 10, inverterKw: 10, measure: { power: 'bern/pv/power' } },
+          battery20({ measure: { power: 'bern/battery/power', soc: 'bern/battery/soc' } }),
+        ],
+      ),
     ],
-  },
-  'test sites',
-).sites;
+  }),
+);
 
 /** The focused element's outline, as the browser draws it (the DOM types are not in the test's lib). */
 const FOCUS_RING =
@@ -127,22 +75,11 @@ let store: Store;
 let app: FastifyInstance;
 let base: string;
 let context: BrowserContext;
-let profile: string;
+let browser: TestBrowser | undefined;
 let gateways: LiveGateways;
 let simulator: RunningSimulator | undefined;
 let simDir: string | undefined;
 const hub = new Hub();
-
-async function openBrowser(locale: string) {
-  profile = await mkdtemp(join(tmpdir(), 'gfx-chromium-'));
-  return playwright.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    args: ARGS,
-    headless: true,
-    locale,
-    viewport: { width: 1200, height: 900 },
-  });
-}
 
 /** Publish readings on the hub until `check` passes (a page subscribes only once it is open). */
 async function whilePublishing(
@@ -164,7 +101,7 @@ async function whilePublishing(
 async function phoneShot(page: Page, name: string) {
   const before = page.viewportSize();
   await page.setViewportSize({ width: 375, height: 800 });
-  await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}-phone.png`), fullPage: true });
   const overflow = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
   expect(overflow, `${name} is wider than a phone`).toBeLessThanOrEqual(0);
   if (before) await page.setViewportSize(before);
@@ -172,7 +109,6 @@ async function phoneShot(page: Page, name: string) {
 
 describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
   beforeAll(async () => {
-    await mkdir(SHOTS, { recursive: true });
     store = await openStore({ dataDir: 'memory://' });
     await store.readings.describePoints(listPoints(sites));
     const now = Date.now();
@@ -194,11 +130,11 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
     );
     await addRoleUsers(store);
     base = await app.listen({ host: '127.0.0.1', port: 0 });
-    context = await openBrowser('en-US');
+    browser = await launchChromium();
+    context = browser.context;
   }, 120_000);
   afterAll(async () => {
-    await context?.close();
-    await rm(profile, { recursive: true, force: true });
+    await browser?.close();
     await app?.close();
     await gateways?.stop();
     await simulator?.stop();
@@ -206,16 +142,7 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
     await store?.close();
   });
 
-  async function login(role: Role) {
-    await context.clearCookies();
-    const page = await context.newPage();
-    await page.goto(base);
-    await page.getByLabel('Username').fill(ROLE_USERS[role].username);
-    await page.getByLabel('Password').fill(ROLE_USERS[role].password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(`**/${LANDING[role].hash}`);
-    return page;
-  }
+  const login = (role: Role) => loginPage(context, base, ROLE_USERS[role], LANDING[role].hash);
 
   it.each(Object.keys(LANDING) as Role[])(
     '%s logs in, lands on its page and is refused pages of other roles',
@@ -225,7 +152,7 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
       await expect
         .poll(() => page.locator('h1').textContent())
         .toMatch(new RegExp(`^${LANDING[role].heading}`));
-      await page.screenshot({ path: join(SHOTS, `${role}-home.png`), fullPage: true });
+      await page.screenshot({ path: join(SCREENSHOTS, `${role}-home.png`), fullPage: true });
       await phoneShot(page, `${role}-home`);
       // An automated WCAG 2.1 A/AA audit (axe-core) of the landing page: nothing found.
       await page.evaluate(AXE);
@@ -249,7 +176,7 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
     await context.clearCookies();
     const page = await context.newPage();
     await page.goto(base);
-    await page.screenshot({ path: join(SHOTS, 'login.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'login.png') });
     await phoneShot(page, 'login');
     await page.getByLabel('Username').fill('max');
     await page.getByLabel('Password').fill('wrong password');
@@ -313,7 +240,7 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
     expect(await figure.getAttribute('data-time-zone')).toBe('Europe/Zurich');
     expect(await page.locator('#chart th').allInnerTexts()).toContain('Time (Europe/Zurich)');
     await expect.poll(() => page.locator('#savings').textContent()).toMatch(/no plan or baseline for today/);
-    await page.screenshot({ path: join(SHOTS, 'manager-site.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'manager-site.png'), fullPage: true });
     await phoneShot(page, 'manager-site');
     await page.close();
   }, 90_000);
@@ -356,7 +283,7 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
     expect(await tested.locator('td').nth(0).textContent()).toMatch(/^-?[\d.,]+ k?W$/);
     expect(await tested.locator('td').nth(1).textContent()).toBe('W');
     expect(await tested.locator('td').nth(2).textContent()).toBe('good');
-    await page.screenshot({ path: join(SHOTS, 'manager-device-test.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'manager-device-test.png'), fullPage: true });
 
     await page.getByRole('button', { name: 'Save and start polling' }).click();
     await expect
@@ -372,7 +299,7 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
     expect(await page.getByLabel('Device id').inputValue()).toBe('sim-meter');
     expect(await page.getByLabel('Port').inputValue()).toBe(String(meter.port));
     expect(await page.getByLabel('Point 1: id').inputValue()).toBe('power');
-    await page.screenshot({ path: join(SHOTS, 'manager-devices.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'manager-devices.png'), fullPage: true });
     await phoneShot(page, 'manager-devices');
 
     // An unreachable address is a plain message naming it, not a table of empty values.
@@ -442,7 +369,7 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
       '3 kW',
       'written',
     ]);
-    await page.screenshot({ path: join(SHOTS, 'manager-writes.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'manager-writes.png'), fullPage: true });
     await phoneShot(page, 'manager-writes');
     await page.close();
   }, 60_000);
@@ -473,21 +400,19 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
   });
 
   it('speaks German to a German browser and switches language on request', async () => {
-    const german = await openBrowser('de-DE');
-    const dir = profile;
+    const german = await launchChromium({ locale: 'de-DE' });
     try {
-      const page = await german.newPage();
+      const page = await german.context.newPage();
       await page.goto(base);
       await expect.poll(() => page.locator('h1').textContent()).toBe('Bei Gridflex anmelden');
       expect(await page.getAttribute('html', 'lang')).toBe('de');
-      await page.screenshot({ path: join(SHOTS, 'login-de.png') });
+      await page.screenshot({ path: join(SCREENSHOTS, 'login-de.png') });
       await page.getByLabel('Sprache').selectOption('en');
       await expect.poll(() => page.locator('h1').textContent()).toBe('Log in to Gridflex');
       await page.reload();
       await expect.poll(() => page.locator('h1').textContent()).toBe('Log in to Gridflex');
     } finally {
       await german.close();
-      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../app/testing.js';
-import { compileCommunity, issueBills, Ledger, parseReadingsCsv } from '../../ledger/index.js';
-import { exampleCommunity, exampleCsv } from '../../ledger/testing.js';
 import { openStore, type Store } from '../../store/index.js';
 import { Hub } from '../../stream/index.js';
+import { issueExampleBills } from '../../testkit/bills.js';
+import { roleCookies } from '../../testkit/login.js';
 import { chromium } from '../../testkit/system.js';
+import { addRoleUsers, ROLE_USERS } from '../../testkit/users.js';
 import { AuditLog } from '../audit.js';
-import { addRoleUsers, loginCookie, ROLE_USERS } from '../testing.js';
 
 // The community's signing key for this file's ledger (issue and verify use the same folder).
 process.env.GRIDFLEX_LEDGER_KEYS = mkdtempSync(join(tmpdir(), 'gfx-bills-keys-'));
@@ -20,31 +20,14 @@ let store: Store;
 let app: FastifyInstance;
 const cookies = {} as Record<'admin' | 'resident' | 'board' | 'manager' | 'operator', string>;
 
-/** The § 7.6 example as community "bern" (the test users' community) with units flat-1…3. */
-async function issueExample(id: string, flats: string[]): Promise<void> {
-  const base = exampleCommunity();
-  const config = exampleCommunity({
-    id,
-    units: base.units.map((u, i) => ({ ...u, id: flats[i]! })),
-    members: base.members.map((m, i) => ({ ...m, id: `${id}-t${i}`, unit: flats[i]! })),
-  });
-  const period = { label: '2026-11', startMs: D0, endMs: D0 + 4 * 900_000 };
-  await issueBills(
-    await Ledger.open(store),
-    compileCommunity(config),
-    period,
-    parseReadingsCsv(exampleCsv(D0)),
-  );
-}
-
 beforeAll(async () => {
   store = await openStore({ dataDir: 'memory://' });
-  await issueExample('bern', ['flat-1', 'flat-2', 'flat-3']);
-  await issueExample('basel', ['flat-9', 'flat-8', 'flat-7']);
+  // The § 7.6 example as community "bern" (the test users' community) with units flat-1…3.
+  await issueExampleBills(store, 'bern', ['flat-1', 'flat-2', 'flat-3'], D0);
+  await issueExampleBills(store, 'basel', ['flat-9', 'flat-8', 'flat-7'], D0);
   app = await buildApp({ store, hub: new Hub(), sites: [], version: 'test' });
   await addRoleUsers(store);
-  for (const role of ['admin', 'resident', 'board', 'manager', 'operator'] as const)
-    cookies[role] = await loginCookie(app, ROLE_USERS[role].username, ROLE_USERS[role].password);
+  Object.assign(cookies, await roleCookies(app, ['admin', 'resident', 'board', 'manager', 'operator']));
 });
 afterAll(async () => {
   await app?.close();

@@ -6,32 +6,22 @@ import { parseDevice, SiteDevices } from '../../app/devices.js';
 import { LiveGateways } from '../../app/runtime.js';
 import { buildApp } from '../../app/testing.js';
 import { freePort, sdm630Image, startModbusTcp, type TestDevice } from '../../gateway/testing.js';
-import { listPoints, parseOrThrow, type Site, SitesConfigSchema } from '../../model/index.js';
+import { listPoints, type Site } from '../../model/index.js';
 import type { Store } from '../../store/index.js';
 import { announceSkip, testBackends } from '../../store/testing.js';
 import { Hub } from '../../stream/index.js';
-import { addRoleUsers, loginCookie, ROLE_USERS } from '../testing.js';
+import { roleCookie } from '../../testkit/login.js';
+import { bernSite, house, modbusMeter, testSites } from '../../testkit/sites.js';
+import { addRoleUsers } from '../../testkit/users.js';
 
 /** A battery the configuration file defines: bern's at unit 3, basel's at unit 2 of the same gateway. */
-const battery = (port: number, unitId: number) => ({
-  id: 'battery',
-  protocol: 'modbus',
-  profile: 'sdm630',
-  connection: { transport: 'tcp', host: '127.0.0.1', port, unitId },
-  points: [{ id: 'power', kind: 'active_power' }],
-});
+const battery = (port: number, unitId: number) => modbusMeter('battery', { port, unitId });
 
 /** Two sites: the manager's `bern`, and `basel` which is not theirs, each with a configured battery. */
-function testSites(port: number): Site[] {
-  const site = (id: string, unitId: number) => ({
-    id,
-    name: `ZEV ${id}`,
-    location: { lat: 46.95, lon: 7.45 },
-    timezone: 'Europe/Zurich',
-    grid: { importLimitKw: 60, exportLimitKw: 30 },
-    buildings: [{ id: 'house', name: 'House', devices: [battery(port, unitId)] }],
-  });
-  return parseOrThrow(SitesConfigSchema, { sites: [site('bern', 3), site('basel', 2)] }, 'test sites').sites;
+function twoSites(port: number): Site[] {
+  const site = (id: string, unitId: number) =>
+    bernSite({ id, name: `ZEV ${id}`, buildings: [house([battery(port, unitId)])] });
+  return testSites(site('bern', 3), site('basel', 2));
 }
 
 /** What bern's administrator allows its managers: this machine's unprivileged ports, power setpoints up to 5 kW. */
@@ -73,13 +63,13 @@ for (const backend of testBackends) {
       beforeAll(async () => {
         store = await backend.open();
         device = await startModbusTcp(sdm630Image({ power: 2345.5 }));
-        sites = testSites(device.port);
+        sites = twoSites(device.port);
         await store.readings.describePoints(listPoints(sites));
         gateways = new LiveGateways(hub, { link: { minBackoffMs: 50, maxBackoffMs: 500 } });
         app = await buildApp({ store, hub, sites, version: 'test', devices: gateways });
         await addRoleUsers(store);
-        manager = await loginCookie(app, ROLE_USERS.manager.username, ROLE_USERS.manager.password);
-        admin = await loginCookie(app, ROLE_USERS.admin.username, ROLE_USERS.admin.password);
+        manager = await roleCookie(app, 'manager');
+        admin = await roleCookie(app, 'admin');
         const set = await app.inject({
           method: 'PUT',
           url: '/api/sites/bern/device-policy',

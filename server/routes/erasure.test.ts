@@ -3,21 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eraseHouseholdData } from '../../app/erasure.js';
-import { billedUntil } from '../../app/retention-scheduler.js';
 import { buildApp } from '../../app/testing.js';
-import {
-  type CommunityConfig,
-  compileCommunity,
-  issueBills,
-  Ledger,
-  parseReadingsCsv,
-} from '../../ledger/index.js';
-import { exampleCommunity, exampleCsv } from '../../ledger/testing.js';
 import { openStore, type Store } from '../../store/index.js';
 import { Hub } from '../../stream/index.js';
+import { erasureService } from '../../testkit/app.js';
+import { issueExampleBills } from '../../testkit/bills.js';
+import { roleCookies } from '../../testkit/login.js';
+import { addRoleUsers, ROLE_USERS } from '../../testkit/users.js';
 import { AuditLog } from '../audit.js';
-import { addRoleUsers, loginCookie, ROLE_USERS } from '../testing.js';
 
 process.env.GRIDFLEX_LEDGER_KEYS = mkdtempSync(join(tmpdir(), 'gfx-erasure-keys-'));
 
@@ -25,38 +18,20 @@ const D0 = Date.UTC(2026, 10, 2);
 type Role = 'admin' | 'resident' | 'board' | 'manager' | 'operator';
 let store: Store;
 let app: FastifyInstance;
-let config: CommunityConfig;
 const cookies = {} as Record<Role, string>;
 
 beforeAll(async () => {
   store = await openStore({ dataDir: 'memory://' });
-  const base = exampleCommunity();
-  const flats = ['flat-1', 'flat-2', 'flat-3'];
-  config = exampleCommunity({
-    id: 'bern',
-    units: base.units.map((u, i) => ({ ...u, id: flats[i]! })),
-    members: base.members.map((m, i) => ({ ...m, id: `bern-t${i}`, unit: flats[i]! })),
-  });
-  const period = { label: '2026-11', startMs: D0, endMs: D0 + 4 * 900_000 };
-  await issueBills(
-    await Ledger.open(store),
-    compileCommunity(config),
-    period,
-    parseReadingsCsv(exampleCsv(D0)),
-  );
+  const config = await issueExampleBills(store, 'bern', ['flat-1', 'flat-2', 'flat-3'], D0);
   app = await buildApp({
     store,
     hub: new Hub(),
     sites: [],
     version: 'test',
-    erasure: {
-      erase: async (unit) =>
-        eraseHouseholdData(store, [config], unit, { billedUntilMs: await billedUntil(store, [config]) }),
-    },
+    erasure: erasureService(store, [config]),
   });
   await addRoleUsers(store);
-  for (const role of ['admin', 'resident', 'board', 'manager', 'operator'] as const)
-    cookies[role] = await loginCookie(app, ROLE_USERS[role].username, ROLE_USERS[role].password);
+  Object.assign(cookies, await roleCookies(app, ['admin', 'resident', 'board', 'manager', 'operator']));
 });
 afterAll(async () => {
   await app?.close();

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../app/testing.js';
-import { listPoints, localDayStart, parseOrThrow, type Site, SitesConfigSchema } from '../../model/index.js';
+import { listPoints, localDayStart, type Site } from '../../model/index.js';
 import { profileForecaster, tariffPrices } from '../../optimizer/live.js';
 import { optimize } from '../../optimizer/optimize.js';
 import { migrateOptimizer, PlanRepository } from '../../optimizer/plan-store.js';
@@ -9,56 +9,27 @@ import { siteProblem } from '../../optimizer/site-problem.js';
 import { highsSolver } from '../../optimizer/solvers/highs.js';
 import { openStore, type Store } from '../../store/index.js';
 import { Hub } from '../../stream/index.js';
-import { addRoleUsers, loginCookie, ROLE_USERS } from '../testing.js';
+import { roleCookie } from '../../testkit/login.js';
+import { battery20, bernSite, house, modbusMeter, PV_30KWP, testSites } from '../../testkit/sites.js';
+import { addRoleUsers } from '../../testkit/users.js';
+import type { Role } from '../access.js';
 
-const planTestSites: Site[] = parseOrThrow(
-  SitesConfigSchema,
-  {
-    sites: [
-      {
-        id: 'bern',
-        name: 'ZEV Bern',
-        location: { lat: 46.95, lon: 7.45 },
-        timezone: 'Europe/Zurich',
-        grid: { importLimitKw: 60, exportLimitKw: 30 },
-        buildings: [
-          {
-            id: 'house',
-            name: 'House',
-            devices: [
-              {
-                id: 'house-grid-meter',
-                protocol: 'modbus',
-                profile: 'sdm630',
-                connection: { transport: 'tcp', host: '127.0.0.1', port: 5020, unitId: 1 },
-                points: [{ id: 'power', kind: 'active_power' }],
-              },
-            ],
-            assets: [
-              {
-                id: 'battery',
-                type: 'battery',
-                capacityKwh: 20,
-                maxChargeKw: 10,
-                maxDischargeKw: 10,
-                measure: { soc: 'bern/house-battery/soc' },
-              },
-              { id: 'pv', type: 'pv', kwp: 30, inverterKw: 27 },
-            ],
-          },
-        ],
-      },
-      {
-        id: 'other',
-        name: 'Other',
-        location: { lat: 47, lon: 8 },
-        timezone: 'Europe/Zurich',
-        grid: { importLimitKw: 10, exportLimitKw: 5 },
-      },
+const planTestSites: Site[] = testSites(
+  bernSite({
+    buildings: [
+      house(
+        [modbusMeter('house-grid-meter', { unitId: 1 })],
+        [battery20({ measure: { soc: 'bern/house-battery/soc' } }), PV_30KWP],
+      ),
     ],
-  },
-  'test sites',
-).sites;
+  }),
+  bernSite({
+    id: 'other',
+    name: 'Other',
+    location: { lat: 47, lon: 8 },
+    grid: { importLimitKw: 10, exportLimitKw: 5 },
+  }),
+);
 
 /** A solved plan for the slot in force now, stored as the live loop stores it; and a grid reading. */
 async function seedPlan(store: Store, site: Site, nowMs: number): Promise<void> {
@@ -114,9 +85,8 @@ describe('GET /api/sites/:site/plan', () => {
     await store?.close();
   });
 
-  const get = async (role: keyof typeof ROLE_USERS, site: string) => {
-    const u = ROLE_USERS[role];
-    const cookie = await loginCookie(app, u.username, u.password);
+  const get = async (role: Role, site: string) => {
+    const cookie = await roleCookie(app, role);
     return app.inject({ method: 'GET', url: `/api/sites/${site}/plan`, headers: { cookie } });
   };
 

@@ -5,26 +5,16 @@ import { GatewayConfigSchema } from '../../gateway/config.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { RegisterImage, startModbusTcp, type TestDevice } from '../../gateway/testing.js';
 import { SetpointWriteRepository } from '../../gateway/write-log.js';
-import { parseOrThrow, SitesConfigSchema } from '../../model/index.js';
 import type { Store } from '../../store/index.js';
 import { announceSkip, testBackends } from '../../store/testing.js';
 import { Hub } from '../../stream/index.js';
-import { addRoleUsers, loginCookie, ROLE_USERS } from '../testing.js';
+import { roleCookies } from '../../testkit/login.js';
+import { bernSite, house, testSites } from '../../testkit/sites.js';
+import { addRoleUsers } from '../../testkit/users.js';
 
-const sites = parseOrThrow(
-  SitesConfigSchema,
-  {
-    sites: ['bern', 'basel'].map((id) => ({
-      id,
-      name: `ZEV ${id}`,
-      location: { lat: 46.95, lon: 7.45 },
-      timezone: 'Europe/Zurich',
-      grid: { importLimitKw: 60, exportLimitKw: 30 },
-      buildings: [{ id: 'house', name: 'House', devices: [] }],
-    })),
-  },
-  'test sites',
-).sites;
+const sites = testSites(
+  ...['bern', 'basel'].map((id) => bernSite({ id, name: `ZEV ${id}`, buildings: [house([])] })),
+);
 
 for (const backend of testBackends) {
   announceSkip(backend, 'setpoint writes route');
@@ -59,8 +49,7 @@ for (const backend of testBackends) {
       gateway = new Gateway(cfg, new Hub(), { writeLog: await SetpointWriteRepository.open(store) });
       app = await buildApp({ store, hub: new Hub(), sites, version: 'test' });
       await addRoleUsers(store);
-      for (const role of ['manager', 'resident'] as const)
-        cookies[role] = await loginCookie(app, ROLE_USERS[role].username, ROLE_USERS[role].password);
+      Object.assign(cookies, await roleCookies(app, ['manager', 'resident']));
     }, 120_000);
     afterAll(async () => {
       await gateway?.stop();
