@@ -15,6 +15,15 @@ export interface SiteExecution {
   messages: string[];
 }
 
+/** A device an activation holds, with what it ran at before (its base), so a restart can put it back. */
+export interface HeldAsset {
+  siteId: string;
+  assetId: string;
+  device: string;
+  /** A battery's power before the activation (kW, + charging); absent where the base is configured. */
+  baseKw?: number;
+}
+
 export type ExecutionState = 'dispatching' | 'active' | 'restoring' | 'done' | 'failed';
 
 export interface ExecutionStatus {
@@ -23,6 +32,8 @@ export interface ExecutionStatus {
   sites: SiteExecution[];
   /** When this status was produced, ms since epoch UTC. */
   updatedMs: number;
+  /** The devices the activation holds (stored with every snapshot: what a restart needs). */
+  held?: HeldAsset[];
 }
 
 /**
@@ -32,9 +43,24 @@ export interface ExecutionStatus {
  * is re-dispatched to other assets, and energy is restored afterwards without a rebound peak.
  */
 export interface ActivationExecutor {
-  /** Resolves once the first setpoints of every site are written or refused. */
-  start(plan: ActivationPlan): Promise<ExecutionStatus>;
+  /**
+   * Resolves once the first setpoints of every site are written or refused. `held` (from the
+   * last stored snapshot) resumes an activation after a restart: the devices' bases are the
+   * stored ones, not what they measure now (which may still include the activation).
+   */
+  start(plan: ActivationPlan, held?: readonly HeldAsset[]): Promise<ExecutionStatus>;
   /** End at `endMs` or when the operator cancels; starts the restore. */
   stop(activationId: string, reason: string): Promise<ExecutionStatus>;
   status(activationId: string): ExecutionStatus | undefined;
+  /**
+   * End now without restoring energy: every device the activation holds goes back to its base
+   * at once (a clean stop of the process). Absent: nothing is written, the devices' own
+   * fail-safe timeouts bring them back.
+   */
+  release?(activationId: string, reason: string): Promise<ExecutionStatus>;
+  /**
+   * Put back to base the devices an activation this executor does not know (a restart) held,
+   * as its last snapshot lists them; the activation is not resumed.
+   */
+  recover?(plan: ActivationPlan, held: readonly HeldAsset[], reason: string): Promise<ExecutionStatus>;
 }

@@ -87,6 +87,16 @@ export class MemoryExecutor implements ActivationExecutor {
     return this.statuses.get(activationId);
   }
 
+  /** Like GatewayExecutor.recover: what a restart found, put back (recorded for the test). */
+  readonly recovered: { id: string; reason: string }[] = [];
+  async recover(plan: ActivationPlan, _held: unknown, reason: string): Promise<ExecutionStatus> {
+    this.recovered.push({ id: plan.id, reason });
+    this.plans.set(plan.id, plan);
+    const status = this.set(plan.id, 'done');
+    status.sites.forEach((s) => s.messages.push('every device put back to base'));
+    return status;
+  }
+
   advance(activationId: string, state: ExecutionState): ExecutionStatus {
     return this.set(activationId, state);
   }

@@ -363,6 +363,57 @@ describe('market service', () => {
     });
   });
 
+  it('after a restart resumes an activation still due, and ends one that is over with its devices put back and the reason', async () => {
+    await holdMfrr();
+    const body = { productId: 'mfrr', durationMs: 600_000 };
+    await service.activate('alpine', { ...body, id: 'R-1', kw: 500 }, null);
+    await service.activate(
+      'alpine',
+      { ...body, id: 'R-2', kw: 300, start: new Date(T0).toISOString() },
+      null,
+    );
+    // A new process: the same store, an executor that knows nothing.
+    const fresh = new MemoryExecutor(() => clock);
+    const restarted = new MarketService({
+      repo,
+      catalog: await loadProducts(),
+      portfolios: fixturePortfolios,
+      executor: fresh,
+      headroom: fixtureHeadroom,
+      now: () => clock,
+    });
+    clock += 30_000;
+    await restarted.tick();
+    const resumed = await restarted.status('alpine', 'R-1');
+    expect(resumed.activation.state).toBe('active');
+    expect(resumed.history.map((h) => [h.state, h.note])).toEqual([
+      ['received', null],
+      ['dispatching', null],
+      ['active', null],
+      ['dispatching', 'resumed after a restart'],
+      ['active', null],
+    ]);
+    expect([...fresh.plans.keys()].sort()).toEqual(['R-1', 'R-2']);
+    // Another restart after R-1's end: it is not dispatched again but ended formally.
+    const later = new MemoryExecutor(() => clock);
+    const again = new MarketService({
+      repo,
+      catalog: await loadProducts(),
+      portfolios: fixturePortfolios,
+      executor: later,
+      headroom: fixtureHeadroom,
+      now: () => clock,
+    });
+    clock = T0 + 11 * 60_000;
+    await again.tick();
+    const ended = await again.status('alpine', 'R-1');
+    expect(ended.activation.state).toBe('failed');
+    expect(ended.activation.message).toBe(
+      'gridflex restarted after the activation had ended: ended; every device put back to base; every device put back to base',
+    );
+    expect(later.recovered.map((r) => r.id).sort()).toEqual(['R-1', 'R-2']);
+  });
+
   it('marks an activation failed when the executor cannot start it', async () => {
     await holdMfrr();
     executor.failNext = 'gateway unreachable';

@@ -460,7 +460,7 @@ export class MarketService {
       }
       const status = this.o.executor.status(record.id);
       if (!status) {
-        await this.move(record, 'failed', 'the executor no longer knows this activation (restarted?)', null);
+        await this.afterRestart(record, now);
         continue;
       }
       const last = await this.o.repo.latestSnapshot(record.id);
@@ -505,6 +505,59 @@ export class MarketService {
           problem: (err as Error).message,
         });
       }
+    }
+  }
+
+  /**
+   * An open activation this process's executor does not know: Gridflex restarted (a crash or
+   * a clean stop) while it ran. One still due resumes, dispatched again on the devices' stored
+   * bases; one that ended meanwhile or was restoring is ended formally: its devices are put
+   * back to their stored bases and the reason is recorded.
+   */
+  private async afterRestart(record: ActivationRecord, now: number): Promise<void> {
+    const last = await this.o.repo.latestSnapshot(record.id);
+    const held = last?.held ?? [];
+    if ((record.state === 'dispatching' || record.state === 'active') && record.plan.endMs > now) {
+      await this.move(record, 'dispatching', 'resumed after a restart', null);
+      let status: ExecutionStatus;
+      try {
+        status = await this.o.executor.start(record.plan, held);
+      } catch (err) {
+        await this.move(record, 'failed', `resume after a restart failed: ${(err as Error).message}`, null);
+        return;
+      }
+      await this.o.repo.saveSnapshot(status);
+      await this.follow(record.id, status);
+      return;
+    }
+    const why =
+      record.state === 'restoring' ? 'restarted while restoring' : 'restarted after the activation had ended';
+    if (!this.o.executor.recover) {
+      await this.move(record, 'failed', `${why}: the executor cannot put the devices back`, null);
+      return;
+    }
+    const status = await this.o.executor.recover(record.plan, held, `gridflex ${why}`);
+    await this.o.repo.saveSnapshot(status);
+    const back = status.sites.flatMap((s) => s.messages).join('; ');
+    await this.move(record, 'failed', `gridflex ${why}: ended; ${back}`, status);
+  }
+
+  /**
+   * A clean stop of the process: every running activation's devices go back to their base now
+   * (no energy restore). The activations stay open in the store, so the next start resumes
+   * those still due (`tick`).
+   */
+  async shutdown(reason = 'gridflex stopped'): Promise<void> {
+    const release = this.o.executor.release?.bind(this.o.executor);
+    if (!release) return;
+    for (const record of await this.o.repo.openActivations()) {
+      const live = this.o.executor.status(record.id);
+      if (!live || live.state === 'done' || live.state === 'failed') continue;
+      const held = live.held ?? [];
+      const status = await release(record.id, reason);
+      // The snapshot keeps what was held (and the stored bases) for the resume.
+      await this.o.repo.saveSnapshot({ ...status, held });
+      this.publish(record, record.state, status);
     }
   }
 

@@ -183,6 +183,14 @@ export async function startMarket(o: StartMarketOptions): Promise<RunningMarket>
     stop: async () => {
       if (timer) clearInterval(timer);
       await ticking;
+      // Before the gateways close: the devices running activations go back to base.
+      await service
+        .shutdown()
+        .catch((err: unknown) =>
+          console.error(
+            `gridflex: market shutdown could not release every device: ${(err as Error).message}`,
+          ),
+        );
     },
   };
 }

@@ -1,7 +1,7 @@
 import { type WriteFn, writeVerdict } from '../../model/index.js';
 import type { ActivationPlan } from '../activation.js';
 import { type Allocation, dispatch, restoreSchedule } from '../dispatch.js';
-import type { ActivationExecutor, ExecutionStatus, SiteExecution } from '../executor.js';
+import type { ActivationExecutor, ExecutionStatus, HeldAsset, SiteExecution } from '../executor.js';
 import {
   baseCommands,
   commandsFor,
@@ -89,6 +89,11 @@ interface Run {
 
 const WHO = 'market';
 
+/** The asset with its stored base (a battery's power before the activation), when there is one. */
+function withBase(asset: RuntimeAsset, baseKw: number | undefined): RuntimeAsset {
+  return asset.kind === 'battery' && baseKw !== undefined ? { ...asset, baseKw } : asset;
+}
+
 /**
  * `ActivationExecutor` over gateways: each site's kW is split by merit order (dispatch.ts)
  * over its assets, written through the gateway's safety layer, followed up (a write the device
@@ -113,11 +118,12 @@ export class GatewayExecutor implements ActivationExecutor {
     this.slots = options.restoreSlots ?? 60;
   }
 
-  async start(plan: ActivationPlan): Promise<ExecutionStatus> {
+  async start(plan: ActivationPlan, resume?: readonly HeldAsset[]): Promise<ExecutionStatus> {
     const existing = this.runs.get(plan.id);
     if (existing) return this.snapshot(existing);
     const now = this.options.now();
     const held = this.heldDevices();
+    const bases = new Map((resume ?? []).map((h) => [`${h.siteId}/${h.assetId}`, h.baseKw]));
     const run: Run = {
       plan,
       lastMs: now,
@@ -125,7 +131,9 @@ export class GatewayExecutor implements ActivationExecutor {
       status: { activationId: plan.id, state: 'dispatching', sites: [], updatedMs: now },
       sites: plan.sites.map((s) => {
         const site = this.sites.get(s.siteId);
-        const all = site ? (typeof site.assets === 'function' ? site.assets() : site.assets) : [];
+        const all = (site ? (typeof site.assets === 'function' ? site.assets() : site.assets) : []).map((a) =>
+          withBase(a, bases.get(`${a.siteId}/${a.id}`)),
+        );
         // One activation per device: a device another activation holds (until its restore is
         // done) is left out, so no activation's write or restore ever undoes another's setpoint.
         const assets = all.filter((a) => !held.has(`${a.siteId}/${a.device}`));
@@ -185,6 +193,94 @@ export class GatewayExecutor implements ActivationExecutor {
   }
 
   /**
+   * A clean stop: every device the activation moved goes back to its base now (a return the
+   * rate limit holds back is tried once more), no energy is restored, and the run is done.
+   */
+  async release(activationId: string, reason: string): Promise<ExecutionStatus> {
+    const run = this.runs.get(activationId);
+    if (!run) throw new Error(`no activation ${activationId} in this executor`);
+    clearInterval(run.timer);
+    if (run.status.state === 'done' || run.status.state === 'failed') return this.snapshot(run);
+    // A follow-up under way finishes first, so its writes cannot land after the release.
+    while (run.busy) await new Promise((r) => setTimeout(r, 20));
+    run.busy = true;
+    for (const s of run.sites) {
+      if (!s.site) continue;
+      const back = s.assets.filter((a) => s.moved.has(a.id));
+      let verdicts = await this.writeAssets(run, s, back, () => 0, `${reason}: release of ${run.plan.id}`);
+      const later = back.filter((_, i) => verdicts[i] === 'later');
+      if (later.length > 0)
+        verdicts = await this.writeAssets(run, s, later, () => 0, `${reason}: release of ${run.plan.id}`);
+      s.exec.messages.push(
+        `released (${reason}): ${back.map((a) => a.id).join(', ') || 'nothing moved'} back to base${
+          back.some((a) => owedKwh(a, s.deliveredKwh.get(a.id) ?? 0) > 0) ? '; energy not restored' : ''
+        }`,
+      );
+      s.allocations = [];
+      this.account(s);
+    }
+    run.status.state = 'done';
+    run.status.updatedMs = this.options.now();
+    run.busy = false;
+    return this.snapshot(run);
+  }
+
+  /**
+   * After a restart: the devices an activation held (its last snapshot) go back to their
+   * stored base, once each; the activation itself is not resumed.
+   */
+  async recover(plan: ActivationPlan, held: readonly HeldAsset[], reason: string): Promise<ExecutionStatus> {
+    const bases = new Map(held.map((h) => [`${h.siteId}/${h.assetId}`, h.baseKw]));
+    const others = this.heldDevices();
+    const sites: SiteExecution[] = [];
+    for (const p of plan.sites) {
+      const site = this.sites.get(p.siteId);
+      const exec: SiteExecution = {
+        siteId: p.siteId,
+        requestedKw: p.kw,
+        dispatchedKw: 0,
+        shortfallKw: 0,
+        setpointsWritten: 0,
+        setpointsRefused: 0,
+        messages: [],
+      };
+      sites.push(exec);
+      if (!site) continue;
+      const now = typeof site.assets === 'function' ? site.assets() : site.assets;
+      const mine = now
+        .filter((a) => bases.has(`${a.siteId}/${a.id}`) && !others.has(`${a.siteId}/${a.device}`))
+        .map((a) => withBase(a, bases.get(`${a.siteId}/${a.id}`)));
+      const s: SiteRun = {
+        site,
+        assets: mine,
+        exec,
+        allocations: [],
+        offline: new Set(),
+        deliveredKwh: new Map(),
+        pendingBase: new Set(),
+        moved: new Set(),
+        taken: new Map(),
+        pendingRelease: new Map(),
+      };
+      const run = { plan } as Run;
+      const verdicts = await this.writeAssets(run, s, mine, () => 0, `${reason}: ${plan.id} ended`);
+      const missing = held.filter((h) => h.siteId === p.siteId && !mine.some((a) => a.id === h.assetId));
+      exec.messages.push(
+        `${reason}: ${
+          mine
+            .filter((_, i) => verdicts[i] === 'ok')
+            .map((a) => a.id)
+            .join(', ') || 'no device'
+        } put back to base` +
+          (missing.length > 0
+            ? `; ${missing.map((h) => h.assetId).join(', ')} not reachable now (its own fail-safe timeout brings it back)`
+            : ''),
+      );
+    }
+    return { activationId: plan.id, state: 'done', sites, updatedMs: this.options.now(), held: [] };
+  }
+
+  /**
    * Devices an activation holds now (dispatching, active or restoring), as `site/device` →
    * activation id: other writers (the live optimiser) must leave them alone until it is done.
    */
@@ -203,7 +299,18 @@ export class GatewayExecutor implements ActivationExecutor {
   }
 
   private snapshot(run: Run): ExecutionStatus {
-    return structuredClone(run.status);
+    const held: HeldAsset[] =
+      run.status.state === 'done' || run.status.state === 'failed'
+        ? []
+        : run.sites.flatMap((s) =>
+            s.assets.map((a) => ({
+              siteId: a.siteId,
+              assetId: a.id,
+              device: a.device,
+              ...(a.kind === 'battery' ? { baseKw: a.baseKw } : {}),
+            })),
+          );
+    return { ...structuredClone(run.status), held };
   }
 
   private sign(run: Run): number {
@@ -280,7 +387,7 @@ export class GatewayExecutor implements ActivationExecutor {
       s.exec.messages.push(
         `${asset.id} dropped out: ${c.point} ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`,
       );
-      if (s.moved.has(asset.id)) await this.release(s, asset, why);
+      if (s.moved.has(asset.id)) await this.releaseAsset(s, asset, why);
       return 'dropped';
     }
     return 'ok';
@@ -293,7 +400,7 @@ export class GatewayExecutor implements ActivationExecutor {
    * back is tried again at the next follow-up; if one is refused otherwise, the device's own
    * fail-safe timeout is what remains, and the message says so.
    */
-  private async release(s: SiteRun, asset: RuntimeAsset, why: string): Promise<void> {
+  private async releaseAsset(s: SiteRun, asset: RuntimeAsset, why: string): Promise<void> {
     s.pendingRelease.delete(asset.id);
     for (const c of baseCommands(asset)) {
       if (s.taken.get(`${c.device}/${c.point}`) === c.value) continue;
@@ -342,7 +449,7 @@ export class GatewayExecutor implements ActivationExecutor {
             if (!s.site) return;
             for (const [id, why] of [...s.pendingRelease]) {
               const asset = s.assets.find((a) => a.id === id);
-              if (asset) await this.release(s, asset, why);
+              if (asset) await this.releaseAsset(s, asset, why);
             }
             const kw = new Map(s.allocations.map((a) => [a.id, a.kw]));
             const active = s.assets.filter((a) => kw.has(a.id));
