@@ -93,7 +93,7 @@ export class MemoryExecutor implements ActivationExecutor {
     this.recovered.push({ id: plan.id, reason });
     this.plans.set(plan.id, plan);
     const status = this.set(plan.id, 'done');
-    status.sites.forEach((s) => s.messages.push('every device put back to base'));
+    for (const s of status.sites) s.messages.push('every device put back to base');
     return status;
   }
 
