@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,31 +6,23 @@ import { cbc as cbcProbe, glpsol } from '../testkit/system.js';
 import { buildLp } from './build.js';
 import { checkSchedule } from './check.js';
 import { randomProblem } from './generate.js';
-import { type LpModel, toMps } from './lp.js';
+import type { LpModel } from './lp.js';
 import { optimize } from './optimize.js';
 import { parseProblem } from './problem.js';
 import { autoSolver, cbcSolver, findCbc } from './solvers/cbc.js';
 import { highsSolver } from './solvers/highs.js';
+import { glpsolSolve, relGap } from './testing.js';
 
 const hasCbc = cbcProbe();
 const hasGlpk = glpsol();
 const dir = mkdtempSync(join(tmpdir(), 'gridflex-cbc-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const relGap = (a: number, b: number) => Math.abs(a - b) / Math.max(1, Math.abs(a), Math.abs(b));
-
 /** GLPK's objective of the model written as free MPS (the writer the native path uses). */
 function glpkMps(lp: LpModel, name: string): number {
-  const file = join(dir, `${name}.mps`);
-  const out = join(dir, `${name}.sol`);
-  writeFileSync(file, toMps(lp));
-  execFileSync('/usr/bin/glpsol', ['--freemps', file, '--write', out], { stdio: 'ignore' });
-  const line = readFileSync(out, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('s '))!;
-  const [, , , , prim, , obj] = line.split(/\s+/);
-  expect(prim).toBe('f');
-  return Number(obj) + lp.offset;
+  const g = glpsolSolve(lp, dir, name, 'freemps');
+  expect(g.status).toBe('optimal');
+  return g.objective;
 }
 
 const T = 96;

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,28 +7,17 @@ import { buildLp } from './build.js';
 import { checkSchedule } from './check.js';
 import { randomProblem } from './generate.js';
 import { SOLVERS } from './index.js';
-import { type LpModel, toCplexLp } from './lp.js';
+import type { LpModel } from './lp.js';
 import { optimize } from './optimize.js';
 import { parseProblem } from './problem.js';
+import { glpsolSolve, relGap } from './testing.js';
 
 const glpk = glpsol();
 const dir = mkdtempSync(join(tmpdir(), 'gridflex-glpk-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Solve with GLPK's glpsol; the `s` line of --write carries the objective at full precision. */
-function glpkObjective(lp: LpModel, name: string): { status: string; objective: number } {
-  const lpFile = join(dir, `${name}.lp`);
-  const out = join(dir, `${name}.sol`);
-  writeFileSync(lpFile, toCplexLp(lp));
-  execFileSync('/usr/bin/glpsol', ['--lp', lpFile, '--write', out], { stdio: 'ignore' });
-  const line = readFileSync(out, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('s '))!;
-  const [, , , , prim, , obj] = line.split(/\s+/);
-  return { status: prim === 'f' ? 'optimal' : 'infeasible', objective: Number(obj) + lp.offset };
-}
-
-const relGap = (a: number, b: number) => Math.abs(a - b) / Math.max(1, Math.abs(a), Math.abs(b));
+/** Solve with GLPK's glpsol from the model written as CPLEX LP. */
+const glpkObjective = (lp: LpModel, name: string) => glpsolSolve(lp, dir, name, 'lp');
 
 const cases = [
   { seed: 1, assets: 1, slots: 24 },

@@ -1,12 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { availability, HeadroomPlanSchema } from '../market/availability.js';
 import { findProduct, loadProducts, type Product } from '../market/product.js';
+import { lpBattery } from '../testkit/lp-problems.js';
 import { checkSchedule } from './check.js';
 import { randomProblem } from './generate.js';
 import { headroomFromSchedule } from './headroom.js';
 import { SOLVERS } from './index.js';
 import { optimize } from './optimize.js';
 import { type ProblemInput, parseProblem } from './problem.js';
+import { solveChecked } from './testing.js';
 
 // dr-event: 15 min to full activation + 1 h minimum duration = 75 minutes held.
 let drEvent: Product;
@@ -15,14 +17,7 @@ beforeAll(async () => {
 });
 const SUSTAIN = 75;
 
-async function solve(input: ProblemInput) {
-  const p = parseProblem(input);
-  const r = await optimize(p, SOLVERS.highs);
-  expect(r.status).toBe('optimal');
-  expect(checkSchedule(p, r.schedule!).violations).toEqual([]);
-  expect(r.cost!.total).toBeCloseTo(r.objective!, 9);
-  return { p, r };
-}
+const solve = (input: ProblemInput) => solveChecked(input);
 
 describe('market reservations in the LP', () => {
   // Six hours; a 10 kWh battery (lossless, 5 kW) starts at 5 kWh; 4 kW of load in hours 2–3
@@ -32,18 +27,7 @@ describe('market reservations in the LP', () => {
     prices: { import: [0.1, 0.1, 0.5, 0.5, 0.5, 0.5], export: Array(6).fill(0) },
     baseLoadKw: [0, 0, 4, 4, 0, 0],
     pvKw: Array(6).fill(0),
-    assets: [
-      {
-        type: 'battery',
-        id: 'b1',
-        capacityKwh: 10,
-        maxChargeKw: 5,
-        maxDischargeKw: 5,
-        chargeEfficiency: 1,
-        dischargeEfficiency: 1,
-        initialKwh: 5,
-      },
-    ],
+    assets: [lpBattery({ initialKwh: 5 })],
   };
   const reserved: ProblemInput = {
     ...site,

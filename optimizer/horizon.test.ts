@@ -2,21 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { buildLp } from './build.js';
 import { checkSchedule } from './check.js';
 import { randomProblem } from './generate.js';
-import { SOLVERS } from './index.js';
-import { optimize } from './optimize.js';
 import { type ProblemInput, parseProblem } from './problem.js';
+import { solveChecked } from './testing.js';
 
 const coarse = { fineSlots: 16, coarseFactor: 4 };
 
-async function solve(input: ProblemInput) {
-  const p = parseProblem(input);
-  const r = await optimize(p, SOLVERS.highs);
-  expect(r.status).toBe('optimal');
-  // The plan, one value per quarter-hour, is checked against the full-resolution model.
-  expect(checkSchedule(p, r.schedule!).violations).toEqual([]);
-  expect(r.cost!.total).toBeCloseTo(r.objective!, 9);
-  return r;
-}
+// The plan, one value per quarter-hour, is checked against the full-resolution model.
+const solve = async (input: ProblemInput) => (await solveChecked(input)).r;
 
 describe('multi-resolution horizon', () => {
   it('holds a decision over an hour block, at the cost computed by hand', async () => {

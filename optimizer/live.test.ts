@@ -13,6 +13,7 @@ import { freePort } from '../sim/testing.js';
 import type { Store } from '../store/index.js';
 import { testBackends } from '../store/testing.js';
 import { Hub } from '../stream/index.js';
+import { battery20, bernSite, house, PV_30KWP } from '../testkit/sites.js';
 import { ForecastStore } from './forecast-store.js';
 import {
   gridPowerPoints,
@@ -35,38 +36,33 @@ import { sitePlanner } from './replan.js';
 import { GatewaySetpointSink, pointWrites } from './setpoint-sink.js';
 
 const bern = (over: Partial<Site> = {}): Site =>
-  SiteSchema.parse({
-    id: 'zev-bern',
-    name: 'ZEV Bern',
-    location: { lat: 46.95, lon: 7.45 },
-    timezone: 'Europe/Zurich',
-    grid: { importLimitKw: 80, exportLimitKw: 30 },
-    buildings: [
-      {
-        id: 'house',
-        name: 'house',
-        kind: 'apartment_block',
-        devices: [],
-        assets: [
-          {
-            id: 'battery',
-            type: 'battery',
-            capacityKwh: 20,
-            maxChargeKw: 10,
-            maxDischargeKw: 10,
-            measure: { soc: 'zev-bern/house-battery/soc', power: 'zev-bern/house-battery/power' },
-            control: {
-              mode: 'zev-bern/house-battery/mode',
-              charge_rate: 'zev-bern/house-battery/charge_rate',
-              discharge_rate: 'zev-bern/house-battery/discharge_rate',
-            },
-          },
-          { id: 'pv', type: 'pv', kwp: 30, inverterKw: 27 },
-        ],
-      },
-    ],
-    ...over,
-  });
+  SiteSchema.parse(
+    bernSite({
+      id: 'zev-bern',
+      grid: { importLimitKw: 80, exportLimitKw: 30 },
+      buildings: [
+        {
+          ...house(
+            [],
+            [
+              battery20({
+                measure: { soc: 'zev-bern/house-battery/soc', power: 'zev-bern/house-battery/power' },
+                control: {
+                  mode: 'zev-bern/house-battery/mode',
+                  charge_rate: 'zev-bern/house-battery/charge_rate',
+                  discharge_rate: 'zev-bern/house-battery/discharge_rate',
+                },
+              }),
+              PV_30KWP,
+            ],
+          ),
+          name: 'house',
+          kind: 'apartment_block',
+        },
+      ],
+      ...over,
+    }),
+  );
 
 const pglite = testBackends.find((b) => !b.skipReason)!;
 

@@ -1,26 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { checkSchedule } from './check.js';
-import { SOLVERS } from './index.js';
-import { optimize } from './optimize.js';
-import { type ProblemInput, parseProblem } from './problem.js';
+import { hourly, lpBattery } from '../testkit/lp-problems.js';
+import type { ProblemInput } from './problem.js';
+import { solveChecked } from './testing.js';
 
-const hourly = (n: number, fill: Partial<ProblemInput> = {}): ProblemInput => ({
-  slotMinutes: 60,
-  prices: { import: Array(n).fill(0.2), export: Array(n).fill(0) },
-  baseLoadKw: Array(n).fill(0),
-  pvKw: Array(n).fill(0),
-  ...fill,
-});
-
-async function solve(input: ProblemInput, solver: 'highs' | 'jsl' = 'highs') {
-  const p = parseProblem(input);
-  const r = await optimize(p, SOLVERS[solver]);
-  expect(r.status).toBe('optimal');
-  expect(checkSchedule(p, r.schedule!).violations).toEqual([]);
-  // The reported objective is the model's cost of the schedule, recomputed independently.
-  expect(r.cost!.total).toBeCloseTo(r.objective!, 9);
-  return r;
-}
+const solve = async (input: ProblemInput, solver: 'highs' | 'jsl' = 'highs') =>
+  (await solveChecked(input, solver)).r;
 
 describe.each(['highs', 'jsl'] as const)('hand-computed optima (%s)', (solver) => {
   it('buys the base load at the import price, which is also the marginal price', async () => {
@@ -45,18 +29,7 @@ describe.each(['highs', 'jsl'] as const)('hand-computed optima (%s)', (solver) =
       hourly(2, {
         prices: { import: [0.1, 0.5], export: [0, 0] },
         baseLoadKw: [0, 2],
-        assets: [
-          {
-            type: 'battery',
-            id: 'b1',
-            capacityKwh: 10,
-            maxChargeKw: 5,
-            maxDischargeKw: 5,
-            chargeEfficiency: 0.9,
-            dischargeEfficiency: 0.9,
-            initialKwh: 0,
-          },
-        ],
+        assets: [lpBattery({ chargeEfficiency: 0.9, dischargeEfficiency: 0.9 })],
       }),
       solver,
     );
@@ -73,19 +46,7 @@ describe.each(['highs', 'jsl'] as const)('hand-computed optima (%s)', (solver) =
       hourly(2, {
         prices: { import: [0.1, 0.5], export: [0, 0] },
         baseLoadKw: [0, 2],
-        assets: [
-          {
-            type: 'battery',
-            id: 'b1',
-            capacityKwh: 10,
-            maxChargeKw: 5,
-            maxDischargeKw: 5,
-            chargeEfficiency: 1,
-            dischargeEfficiency: 1,
-            initialKwh: 0,
-            wearCostPerKwh: 0.25,
-          },
-        ],
+        assets: [lpBattery({ wearCostPerKwh: 0.25 })],
       }),
       solver,
     );
@@ -129,18 +90,7 @@ describe.each(['highs', 'jsl'] as const)('hand-computed optima (%s)', (solver) =
         prices: { import: [0.1, 0.1], export: [0, 0] },
         baseLoadKw: [4, 0],
         peakChargePerKw: 1,
-        assets: [
-          {
-            type: 'battery',
-            id: 'b1',
-            capacityKwh: 10,
-            maxChargeKw: 5,
-            maxDischargeKw: 5,
-            chargeEfficiency: 1,
-            dischargeEfficiency: 1,
-            initialKwh: 2,
-          },
-        ],
+        assets: [lpBattery({ initialKwh: 2 })],
       }),
       solver,
     );

@@ -1,6 +1,7 @@
 import { firstValueFrom, Subject, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GridflexError } from '../model/index.js';
+import { lpBattery } from '../testkit/lp-problems.js';
 import { checkSchedule } from './check.js';
 import { optimize } from './optimize.js';
 import { SolveWorker } from './pool.js';
@@ -14,18 +15,7 @@ const battery = (prices: number[]): Problem =>
     prices: { import: prices, export: prices.map(() => 0) },
     baseLoadKw: [0, 0, 2],
     pvKw: [0, 0, 0],
-    assets: [
-      {
-        type: 'battery',
-        id: 'b1',
-        capacityKwh: 10,
-        maxChargeKw: 5,
-        maxDischargeKw: 5,
-        chargeEfficiency: 1,
-        dischargeEfficiency: 1,
-        initialKwh: 0,
-      },
-    ],
+    assets: [lpBattery()],
   } satisfies ProblemInput);
 
 /** A stand-in solve taking `ms`, honouring the abort signal like the worker does. */

@@ -1,37 +1,36 @@
 import { describe, expect, it } from 'vitest';
 import { type Site, SiteSchema, ValidationError } from '../model/index.js';
+import { bernSite, house, PV_30KWP } from '../testkit/sites.js';
 import { type SiteInputs, siteProblem } from './site-problem.js';
 
-const site: Site = SiteSchema.parse({
-  id: 'bern',
-  name: 'Bern',
-  location: { lat: 46.95, lon: 7.45 },
-  timezone: 'Europe/Zurich',
-  grid: { importLimitKw: 80, exportLimitKw: 30 },
-  buildings: [
-    {
-      id: 'house',
-      name: 'House',
-      assets: [
-        { id: 'bat', type: 'battery', capacityKwh: 20, maxChargeKw: 10, maxDischargeKw: 8 },
-        {
-          id: 'zone',
-          type: 'thermal',
-          maxKw: 8,
-          cop: 3.2,
-          capacitanceKwhPerK: 40,
-          resistanceKPerKw: 2,
-          minC: 20,
-          maxC: 22,
-        },
-        { id: 'fans', type: 'sheddable', nominalKw: 3, maxShedFraction: 0.4, costPerKwh: 0.05 },
-        { id: 'ev', type: 'ev_charger', maxKw: 11 },
-        { id: 'pool', type: 'shiftable', maxKw: 2, energyKwh: 4 },
-        { id: 'pv', type: 'pv', kwp: 30, inverterKw: 27 },
-      ],
-    },
-  ],
-});
+const site: Site = SiteSchema.parse(
+  bernSite({
+    name: 'Bern',
+    grid: { importLimitKw: 80, exportLimitKw: 30 },
+    buildings: [
+      house(
+        [],
+        [
+          { id: 'bat', type: 'battery', capacityKwh: 20, maxChargeKw: 10, maxDischargeKw: 8 },
+          {
+            id: 'zone',
+            type: 'thermal',
+            maxKw: 8,
+            cop: 3.2,
+            capacitanceKwhPerK: 40,
+            resistanceKPerKw: 2,
+            minC: 20,
+            maxC: 22,
+          },
+          { id: 'fans', type: 'sheddable', nominalKw: 3, maxShedFraction: 0.4, costPerKwh: 0.05 },
+          { id: 'ev', type: 'ev_charger', maxKw: 11 },
+          { id: 'pool', type: 'shiftable', maxKw: 2, energyKwh: 4 },
+          PV_30KWP,
+        ],
+      ),
+    ],
+  }),
+);
 
 const T = 4;
 const inputs = (over: Partial<SiteInputs> = {}): SiteInputs => ({

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { lpBattery } from '../../testkit/lp-problems.js';
 import { runCli } from '../testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gridflex-optimize-'));
@@ -12,18 +13,7 @@ const problem = {
   prices: { import: [0.1, 0.5], export: [0, 0] },
   baseLoadKw: [0, 2],
   pvKw: [0, 0],
-  assets: [
-    {
-      type: 'battery',
-      id: 'b1',
-      capacityKwh: 10,
-      maxChargeKw: 5,
-      maxDischargeKw: 5,
-      chargeEfficiency: 1,
-      dischargeEfficiency: 1,
-      initialKwh: 0,
-    },
-  ],
+  assets: [lpBattery()],
 };
 
 function file(name: string, content: unknown): string {
