@@ -95,8 +95,14 @@ export interface MarketDispatch {
   executor: ActivationExecutor;
   /** The activation holding `site/device` now, if any. */
   heldBy(site: string, device: string): string | undefined;
-  /** The site's assets an activation holds now, with its product and the site's kW (the plan page says so). */
-  holds(site: string): AssetHold[];
+  /**
+   * The site's assets an activation holds now, with its product and the site's kW (the plan
+   * page says so); `planOf` looks an activation's plan up (the market's stored activation).
+   */
+  holds(
+    site: string,
+    planOf: (activationId: string) => Promise<ActivationPlan | undefined>,
+  ): Promise<AssetHold[]>;
   close(): void;
 }
 
@@ -138,32 +144,28 @@ export function marketDispatch(o: {
       };
     }),
   });
-  // The plans started, by id: what a hold is for (product, direction, the site's kW).
-  const started = new Map<string, ActivationPlan>();
-  const recording: ActivationExecutor = {
-    start: (plan) => {
-      started.set(plan.id, plan);
-      return executor.start(plan);
-    },
-    stop: (id, reason) => executor.stop(id, reason),
-    status: (id) => executor.status(id),
-  };
   return {
-    executor: recording,
+    executor,
     heldBy: (site, device) => executor.heldDevices().get(`${site}/${device}`),
-    holds: (siteId) => {
+    holds: async (siteId, planOf) => {
       const held = executor.heldDevices();
       const site = sites.find((s) => s.id === siteId);
-      return (site ? movableBatteries(site) : []).flatMap((m) => {
+      const out: AssetHold[] = [];
+      for (const m of site ? movableBatteries(site) : []) {
         const id = held.get(`${siteId}/${m.device}`);
-        const plan = id === undefined ? undefined : started.get(id);
-        if (id === undefined || !plan) return [];
+        const plan = id === undefined ? undefined : await planOf(id);
+        if (id === undefined || !plan) continue;
         const dispatched = executor.status(id)?.sites.find((x) => x.siteId === siteId)?.dispatchedKw;
         const kw = dispatched ?? plan.sites.find((x) => x.siteId === siteId)?.kw ?? plan.kw;
-        return [
-          { assetId: m.asset.id, activationId: id, productId: plan.productId, direction: plan.direction, kw },
-        ];
-      });
+        out.push({
+          assetId: m.asset.id,
+          activationId: id,
+          productId: plan.productId,
+          direction: plan.direction,
+          kw,
+        });
+      }
+      return out;
     },
     close: () => {
       executor.close();

@@ -12,6 +12,7 @@ import {
 import { SetpointWriteRepository } from '../gateway/write-log.js';
 import type { CommunityConfig } from '../ledger/index.js';
 import type { Portfolio } from '../market/portfolio.js';
+import { MarketRepository } from '../market/repository.js';
 import { type RunningMarket, startMarket } from '../market/start.js';
 import { listPoints, type Site } from '../model/index.js';
 import { PlanRepository } from '../optimizer/plan-store.js';
@@ -119,6 +120,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ...(dispatch ? { executor: dispatch.executor } : {}),
       })
     : undefined;
+  // Which activation holds a device is the executor's; what it is for (product, kW), the market's record.
+  const marketRepo = new MarketRepository(store.db);
   const yieldingWrite = yieldingToMarket(
     (r) => gateways.write(r.site, r),
     dispatch?.heldBy,
@@ -133,7 +136,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       version: VERSION,
       devices: gateways,
       market: market?.service,
-      ...(dispatch ? { assetHolds: (site: string) => dispatch.holds(site) } : {}),
+      ...(dispatch
+        ? {
+            assetHolds: (site: string) =>
+              dispatch.holds(site, async (id) => (await marketRepo.activation(id))?.plan),
+          }
+        : {}),
       modules: await serverModules(store),
       ...(options.gateway?.opcua?.pkiDir ? { opcuaPkiDir: options.gateway.opcua.pkiDir } : {}),
       ...(options.communities ? { communities: options.communities } : {}),

@@ -92,7 +92,7 @@ export interface AppContext {
   /** The market service (market/service.ts); without it the market routes answer 503. */
   market?: MarketService;
   /** Which of a site's assets a market activation holds now (app/market-executor.ts); absent: none. */
-  assetHolds?: (siteId: string) => AssetHold[];
+  assetHolds?: (siteId: string) => Promise<AssetHold[]>;
   /**
    * A resident's erasure of its flat's billed interval data (app/erasure.ts); without it the
    * erasure route answers 503.

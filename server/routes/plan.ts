@@ -282,7 +282,7 @@ export function planRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           nowMs,
           plan,
           current,
-          holds: ctx.assetHolds?.(site.id) ?? [],
+          holds: (await ctx.assetHolds?.(site.id)) ?? [],
           today: {
             fromMs,
             toMs,
