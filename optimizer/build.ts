@@ -114,6 +114,8 @@ class ModelBuilder {
   private readonly starts = new I32();
   private readonly indices = new I32();
   private readonly values = new F64();
+  /** The objective's constant term. */
+  offset = 0;
 
   constructor() {
     this.starts.push(0);
@@ -183,7 +185,7 @@ class ModelBuilder {
     const model = {
       numCols: this.colCost.n,
       numRows: this.rowLower.n,
-      offset: 0,
+      offset: this.offset,
       colCost: this.colCost.done(),
       colLower: this.colLower.done(),
       colUpper: this.colUpper.done(),
@@ -305,8 +307,18 @@ export function buildLp(p: Problem, options: BuildOptions = {}): { lp: LpModel; 
         // the block's ends hold inside it too (one block per slot by default).
         const socFamily = b.family(`${tag}.soc`);
         const soc: (number | null)[] = new Array(T).fill(null);
+        // Terminal value: each kWh stored at the end delivers dischargeEfficiency kWh later,
+        // credited against the energy at the start (a constant), so an idle battery gets 0.
+        const worth = cost(p.terminalPricePerKwh * a.dischargeEfficiency);
+        b.offset += worth * a.initialKwh;
         for (const [, b1] of blocks)
-          soc[b1 - 1] = b.col(socFamily, b1, b1 === T ? finalMin : a.minSocKwh, a.capacityKwh, 0);
+          soc[b1 - 1] = b.col(
+            socFamily,
+            b1,
+            b1 === T ? finalMin : a.minSocKwh,
+            a.capacityKwh,
+            b1 === T ? -worth : 0,
+          );
         const energy = b.family(`${tag}.energy`);
         const gain = -a.chargeEfficiency * dt;
         const drain = dt / a.dischargeEfficiency;
@@ -369,9 +381,12 @@ export function buildLp(p: Problem, options: BuildOptions = {}): { lp: LpModel; 
         const power = everySlot(`${tag}.power`, (f, t) => b.col(f, t, 0, a.maxKw, 0));
         // temp[t] is the zone temperature at the start of slot t (t = 1..T), held in the
         // comfort band of slot min(t, T-1).
+        // Terminal value: a kelvin warmer at the end saves capacitance / cop kWh of electricity.
+        const worth = cost((p.terminalPricePerKwh * a.capacitanceKwhPerK) / a.cop);
+        b.offset += worth * a.initialC;
         const temp = perSlot(`${tag}.temp`, (f, t) => {
           const band = Math.min(t + 1, T - 1);
-          return b.col(f, t + 1, valueAt(a.minC, band), valueAt(a.maxC, band), 0);
+          return b.col(f, t + 1, valueAt(a.minC, band), valueAt(a.maxC, band), t === T - 1 ? -worth : 0);
         });
         const row = b.family(`${tag}.temp`);
         for (let t = 0; t < T; t++) {

@@ -16,6 +16,8 @@ export interface CostBreakdown {
   shedding: number;
   peak: number;
   wear: number;
+  /** − terminalPricePerKwh × the electricity stored energy gained over the horizon (README "Terminal value"). */
+  terminal: number;
   total: number;
 }
 
@@ -35,15 +37,21 @@ export function scheduleCost(p: Problem, s: Schedule): CostBreakdown {
   }
   let shedding = 0;
   let wear = 0;
+  let terminal = 0;
   for (const a of p.assets) {
     const as = s.assets[a.id];
+    if (a.type === 'battery' && as?.type === 'battery')
+      terminal -= p.terminalPricePerKwh * a.dischargeEfficiency * (as.socKwh[T]! - a.initialKwh);
+    if (a.type === 'thermal' && as?.type === 'thermal')
+      terminal -=
+        ((p.terminalPricePerKwh * a.capacitanceKwhPerK) / a.cop) * (as.temperatureC[T]! - a.initialC);
     if (a.type === 'sheddable' && as?.type === 'sheddable')
       for (const y of as.shedKw) shedding += a.costPerKwh * y * dt;
     if (a.type === 'battery' && as?.type === 'battery')
       for (let t = 0; t < T; t++)
         wear += a.wearCostPerKwh * ((as.chargeKw[t] ?? 0) + (as.dischargeKw[t] ?? 0)) * dt;
   }
-  return { energy, shedding, peak, wear, total: energy + shedding + peak + wear };
+  return { energy, shedding, peak, wear, terminal, total: energy + shedding + peak + wear + terminal };
 }
 
 /** Every way the schedule breaks the model, as sentences naming asset and slot. */

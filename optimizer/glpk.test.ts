@@ -40,6 +40,7 @@ describe.skipIf(glpk.skipReason !== null)('random instances against GLPK (glpsol
 
   it.each([
     { seed: 6, label: 'multi-resolution horizon', extra: { resolution: { fineSlots: 16, coarseFactor: 4 } } },
+    { seed: 8, label: 'terminal value of stored energy', extra: { terminalPricePerKwh: 0.25 } },
     {
       seed: 7,
       label: 'market reservations',

@@ -41,7 +41,7 @@ import {
   type SetpointWrite,
   setpointsAt,
 } from './setpoint-sink.js';
-import { type SiteInputs, siteProblem } from './site-problem.js';
+import { HORIZON_SLOTS, type SiteInputs, siteProblem } from './site-problem.js';
 
 /**
  * Time-of-use tariff (README "Live loop"): an import price per kWh by local time window, the
@@ -337,6 +337,7 @@ export interface LiveLoopOptions {
   sink?: SetpointSink;
   plans?: PlanRepository;
   slotMinutes?: number;
+  /** Horizon in slots; default `HORIZON_SLOTS` (36 h of quarter-hours). */
   slots?: number;
   material?: MaterialChange;
   /** Slot boundaries; default a timer on the clock's quarter-hours. Tests and benches drive their own. */
@@ -398,7 +399,7 @@ export class LiveLoop {
   start(): this {
     const o = this.o;
     const slotMinutes = o.slotMinutes ?? 15;
-    const slots = o.slots ?? 96;
+    const slots = o.slots ?? HORIZON_SLOTS;
     const material = o.material ?? DEFAULT_MATERIAL;
     const values = new LatestValues();
     const state$ = liveState$(o.site, o.readings$, o.clock, values).pipe(share());

@@ -139,6 +139,12 @@ const ProblemObjectSchema = z.object({
   reservations: z.array(ReservationSchema).optional(),
   /** Coarser decisions after the first hours (optional; default every slot its own). */
   resolution: ResolutionSchema.optional(),
+  /**
+   * Terminal value (README "Terminal value"): electricity that stored energy left at the
+   * horizon's end will deliver or save is worth this per kWh, against what was stored at the
+   * start. Default 0 (stored energy worth nothing after the horizon).
+   */
+  terminalPricePerKwh: kw.default(0),
 });
 
 type Issue = { path: (string | number)[]; message: string };

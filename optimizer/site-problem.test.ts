@@ -49,13 +49,12 @@ describe('siteProblem', () => {
     expect(p.grid).toEqual({ importLimitKw: 80, exportLimitKw: 30 });
     expect(p.pvKw).toEqual([0, 1, 2, 3]);
     expect(p.baseLoadKw).toEqual([4, 4, 4, 4]);
-    // 50 % of 20 kWh; band 10 %…100 % → 2…20 kWh; final ≥ min(10, middle 11) = 10.
+    // 50 % of 20 kWh; band 10 %…100 % → 2…20 kWh; the end is not pinned (terminal value).
     expect(p.assets.find((a) => a.id === 'bat')).toMatchObject({
       type: 'battery',
       initialKwh: 10,
       minSocKwh: 2,
       capacityKwh: 20,
-      finalMinKwh: 10,
       maxChargeKw: 10,
       maxDischargeKw: 8,
     });
@@ -76,17 +75,14 @@ describe('siteProblem', () => {
     expect(p.assets.map((a) => a.id).sort()).toEqual(['bat', 'fans', 'zone']);
   });
 
-  it('relaxes the battery band down to a SoC below it, and keeps the final energy reachable', () => {
+  it('relaxes the battery band down to a SoC below it, and values the end instead of pinning it', () => {
     const p = siteProblem(site, inputs({ state: { socPct: { bat: 5 }, temperatureC: { zone: 21 } } }));
-    // 5 % of 20 = 1 kWh, below the 2 kWh floor: the floor becomes 1 kWh, the end ≥ 1 kWh.
-    expect(p.assets.find((a) => a.id === 'bat')).toMatchObject({
-      initialKwh: 1,
-      minSocKwh: 1,
-      finalMinKwh: 1,
-    });
+    // 5 % of 20 = 1 kWh, below the 2 kWh floor: the floor becomes 1 kWh.
+    expect(p.assets.find((a) => a.id === 'bat')).toMatchObject({ initialKwh: 1, minSocKwh: 1 });
     const full = siteProblem(site, inputs({ state: { socPct: { bat: 100 }, temperatureC: { zone: 21 } } }));
-    // Full battery: the end must keep the band's middle, (2 + 20) / 2 = 11 kWh.
-    expect(full.assets.find((a) => a.id === 'bat')).toMatchObject({ initialKwh: 20, finalMinKwh: 11 });
+    // Full battery: no end level; stored energy is worth the horizon's median import price.
+    expect(full.assets.find((a) => a.id === 'bat')).not.toHaveProperty('finalMinKwh');
+    expect(full.terminalPricePerKwh).toBeCloseTo(0.25, 12);
   });
 
   it('plans EV sessions and shiftable runs only when requested, and takes tighter grid limits', () => {

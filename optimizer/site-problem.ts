@@ -1,11 +1,20 @@
 import { z } from 'zod';
 import { type FieldIssue, parseOrThrow, type Site, ValidationError } from '../model/index.js';
 import { OPT_ERRORS } from './errors.js';
-import { type AssetProblemSchema, type Problem, parseProblem, ReservationSchema } from './problem.js';
+import {
+  type AssetProblemSchema,
+  PeakPeriodSchema,
+  type Problem,
+  parseProblem,
+  ReservationSchema,
+} from './problem.js';
 
 const finite = z.number().refine(Number.isFinite, 'expected a finite number');
 const kw = z.number().nonnegative();
 const slot = z.number().int().nonnegative();
+
+/** The live loop's horizon: 36 hours of quarter-hours (tomorrow's day-ahead prices arrive at midday). */
+export const HORIZON_SLOTS = 144;
 
 /**
  * What a re-plan knows besides the site's configuration: the measured state, forecasts,
@@ -15,7 +24,8 @@ const slot = z.number().int().nonnegative();
 export const SiteInputsSchema = z.object({
   /** Start of slot 0, ms since epoch (the loop passes a slot boundary). */
   startMs: z.number().int(),
-  slots: z.number().int().positive().default(96),
+  /** Default: one per import price. The live loop plans `HORIZON_SLOTS`. */
+  slots: z.number().int().positive().optional(),
   slotMinutes: z.number().positive().max(1440).default(15),
   state: z
     .object({
@@ -31,6 +41,10 @@ export const SiteInputsSchema = z.object({
     outdoorC: z.union([finite, z.array(finite)]),
   }),
   prices: z.object({ import: z.array(finite), export: z.array(finite) }),
+  /** Demand charges per billing period of the horizon (tariffs/prices.ts `tariffSlotPrices`). */
+  peakPeriods: z.array(PeakPeriodSchema).optional(),
+  /** Worth of a kWh stored at the horizon's end; default `terminalPrice(prices.import)`. */
+  terminalPricePerKwh: kw.optional(),
   /** Per-slot limits tighter than the connection's (e.g. a grid operator's request); default the site's. */
   grid: z
     .object({
@@ -63,6 +77,21 @@ export type ParsedSiteInputs = z.output<typeof SiteInputsSchema>;
 
 type AssetProblem = z.input<typeof AssetProblemSchema>;
 
+/**
+ * The terminal value rule (README "Terminal value"): electricity stored at the horizon's end is
+ * worth the median import price of the horizon. The energy will displace imports after the
+ * horizon at prices like these; the median, not the mean, so a few price spikes do not make
+ * the plan hoard energy, and the plan keeps energy only where it is bought below the median
+ * (less the round-trip losses) and sells or uses it above.
+ */
+export function terminalPrice(importPrices: readonly number[]): number {
+  const sorted = [...importPrices].sort((a, b) => a - b);
+  const n = sorted.length;
+  if (n === 0) return 0;
+  const median = n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+  return Math.max(0, median);
+}
+
 function clamp(x: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, x));
 }
@@ -70,9 +99,10 @@ function clamp(x: number, lo: number, hi: number): number {
 /**
  * The optimiser's problem for one site and one horizon. Pure. Rules (README "Problem from a
  * site"): batteries plan within [minSocPct, maxSocPct] of capacity, relaxed down to the current
- * SoC when it is below the band (a depleted battery must not make the plan infeasible), and end
- * the horizon at no less than the smaller of their current energy and the band's middle (so the
- * last hours do not sell the battery empty); thermal zones start at the measured temperature;
+ * SoC when it is below the band (a depleted battery must not make the plan infeasible); the end
+ * of the horizon is not pinned: energy stored then (battery and zone heat) is valued at
+ * `terminalPrice()` (so the last hours do not sell the battery empty for nothing); thermal
+ * zones start at the measured temperature;
  * EV chargers and shiftable loads take part only with a session or run request; PV and
  * sheddable loads always (PV curtailment is a decision of the LP). Missing state is an error
  * naming the asset, never a guess.
@@ -107,7 +137,6 @@ export function siteProblem(site: Site, raw: SiteInputs): Problem {
           chargeEfficiency: a.chargeEfficiency,
           dischargeEfficiency: a.dischargeEfficiency,
           initialKwh: initial,
-          finalMinKwh: Math.min(initial, (lo + hi) / 2),
           wearCostPerKwh: inputs.batteryWearPerKwh,
         });
         break;
@@ -171,7 +200,7 @@ export function siteProblem(site: Site, raw: SiteInputs): Problem {
   if (missing.length > 0)
     throw new ValidationError(`site ${site.id} cannot be planned`, missing, OPT_ERRORS.state);
   return parseProblem({
-    slots: inputs.slots,
+    slots: inputs.slots ?? inputs.prices.import.length,
     slotMinutes: inputs.slotMinutes,
     prices: inputs.prices,
     grid: {
@@ -181,6 +210,8 @@ export function siteProblem(site: Site, raw: SiteInputs): Problem {
     baseLoadKw: inputs.forecast.baseLoadKw,
     pvKw: inputs.forecast.pvKw,
     assets,
+    terminalPricePerKwh: inputs.terminalPricePerKwh ?? terminalPrice(inputs.prices.import),
+    ...(inputs.peakPeriods?.length ? { peakPeriods: inputs.peakPeriods } : {}),
     ...(inputs.reservations?.length ? { reservations: inputs.reservations } : {}),
   });
 }
