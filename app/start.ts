@@ -128,7 +128,6 @@ export async function startGridflex(
   const stops: (() => Promise<void>)[] = [];
   try {
     const admin = await ensureFirstAdmin(rt.store, { password: env.adminPassword, username: env.adminUser });
-    const overlayLines = overlay.prepare ? await overlay.prepare(rt) : [];
     // Sites served by an edge report over MQTT: their readings come in through central's ingest.
     if (config.uplink) {
       const uplink = await startCentralUplink(config.uplink, rt.store);
@@ -143,6 +142,9 @@ export async function startGridflex(
       port: env.port ?? config.listen.port,
       host: env.host ?? config.listen.host,
     });
+    // The overlay's data (the demo's users and bills) only fills the store: the server answers
+    // meanwhile (a login before its user exists is refused like any unknown user).
+    const overlayLines = overlay.prepare ? await overlay.prepare(rt) : [];
     const polled: RunningGridflex['polled'] = [];
     for (const s of config.sites)
       if (s.gateway) {

@@ -4,7 +4,6 @@ import type { CopyTransaction, Db } from './db.js';
 import { lockDataDir } from './embedded-lock.js';
 import { STORE_ERRORS } from './errors.js';
 import { type Flavour, loadMigrations, type MigrationSet, migrate } from './migrate.js';
-import { PgDb } from './pg-db.js';
 import { openEmbeddedPglite, PGliteDb, type PGliteLike } from './pglite-db.js';
 import { ReadingsRepository } from './readings.js';
 
@@ -110,6 +109,8 @@ async function openDb(
       copy: pgliteCopy(options.pglite),
     };
   if (options.url) {
+    // Loaded only for PostgreSQL: the embedded store (`npm start`, the CLI) never needs `pg`.
+    const { PgDb } = await import('./pg-db.js');
     const db = new PgDb(options.url);
     try {
       await db.query('SELECT 1');
