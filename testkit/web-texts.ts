@@ -6,7 +6,8 @@ import ts from 'typescript';
  * The web UI's text catalogues, read from the page scripts' source (server/web/*.js are browser
  * modules: Node cannot import them). Each catalogue is a top-level `const TEXTS = { en, de }`
  * literal; its lookup function is the one that indexes `TEXTS[…]` (`t` in i18n.js, exported to
- * every page; `tb`, `tm`, `tv` for the bills, market and verify pages' own texts).
+ * every page) or is made by `textsOf(TEXTS)` (`tb`, `tm`, `tv`: the bills, market and verify
+ * pages' own texts).
  */
 export const WEB_DIR = fileURLToPath(new URL('../server/web/', import.meta.url));
 
@@ -35,9 +36,12 @@ function catalogueOf(source: ts.SourceFile): WebFile['catalogue'] {
   let lookup: string | undefined;
   for (const s of source.statements) {
     if (ts.isVariableStatement(s))
-      for (const d of s.declarationList.declarations)
-        if (ts.isIdentifier(d.name) && d.name.text === 'TEXTS' && d.initializer)
-          literal = d.initializer as ts.ObjectLiteralExpression;
+      for (const d of s.declarationList.declarations) {
+        if (!ts.isIdentifier(d.name) || !d.initializer) continue;
+        if (d.name.text === 'TEXTS') literal = d.initializer as ts.ObjectLiteralExpression;
+        // `const tb = textsOf(TEXTS)` (i18n.js): a page's own lookup.
+        if (/^textsOf\(\s*TEXTS\s*\)$/.test(d.initializer.getText(source))) lookup = d.name.text;
+      }
     const fn = ts.isFunctionDeclaration(s) ? s : null;
     if (fn?.name && fn.body && /\bTEXTS\[/.test(fn.body.getText(source))) lookup = fn.name.text;
   }

@@ -236,7 +236,8 @@ function lineLabel(l) {
   if (l.kind === 'vat' && vat)
     return tb('lineVat', {
       rate: new Intl.NumberFormat(lang(), { minimumFractionDigits: 2 }).format(Number(vat[1])),
-      base: money(Math.round(Number(vat[3]) * 100), vat[2]),
+      // As the ledger writes it (code, space, amount), with the language's decimal sign.
+      base: `${vat[2]} ${new Intl.NumberFormat(lang(), { minimumFractionDigits: 2 }).format(Number(vat[3]))}`,
     });
   return l.label;
 }
