@@ -49,6 +49,9 @@ describe('an activation posted over the API in the running product', () => {
   let sub: Subscription;
   const latest = new Map<string, number>();
   const auth: Record<'operator' | 'admin', string> = { operator: '', admin: '' };
+  /** How the runtime is started, again after a clean stop (same data directory). */
+  let boot: () => Promise<void>;
+  let gatewayCfg: Awaited<ReturnType<typeof simulatedGateway>>['cfg'];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gfx-market-dispatch-'));
@@ -61,16 +64,21 @@ describe('an activation posted over the API in the running product', () => {
     const sites = withSimulatedDevices(fileSites, cfg, buildingOf).map((s) =>
       s.id === SITE ? withSimulatedControls(s, cfg) : s,
     );
-    rt = await startRuntime({
-      dataDir: dir,
-      sites,
-      logLevel: 'warn',
-      gateway: { link: { maxBackoffMs: 2000 }, opcua: { pkiDir: join(dir, 'gateway-pki') } },
-      market: true,
-    });
-    sub = rt.hub.readings$.subscribe((r) => {
-      if (r.value !== null && r.quality !== 'bad') latest.set(r.pointId, r.value);
-    });
+    gatewayCfg = cfg;
+    boot = async () => {
+      latest.clear();
+      rt = await startRuntime({
+        dataDir: dir,
+        sites,
+        logLevel: 'warn',
+        gateway: { link: { maxBackoffMs: 2000 }, opcua: { pkiDir: join(dir, 'gateway-pki') } },
+        market: true,
+      });
+      sub = rt.hub.readings$.subscribe((r) => {
+        if (r.value !== null && r.quality !== 'bad') latest.set(r.pointId, r.value);
+      });
+    };
+    await boot();
     // The scenario as the demo ships it (battery at 90 %, enough for the DR product's 10 kW).
     const scenario = await loadScenario(SITE);
     sim = await startSimulator(scenario, {
@@ -260,6 +268,86 @@ describe('an activation posted over the API in the running product', () => {
     expect(rt.marketDispatch!.heldBy(SITE, BATTERY)).toBeUndefined();
     const after = await rt.yieldingWrite(optimiserWrite);
     expect(after.reason ?? '').not.toMatch(/held by market/);
+  }, 600_000);
+
+  it('a clean stop puts the battery back to base at once; the next start resumes the activation on the stored base', async () => {
+    const simBattery = () => {
+      const d = sim.sim.building('house')!.device('battery')!;
+      if (d.type !== 'battery') throw new Error('not a battery');
+      return d;
+    };
+    // The base is the battery's measured power: wait until the reading has caught up with the
+    // end of the first activation (an older reading would still show its discharge).
+    await until(
+      'the measured battery power back at its setpoint',
+      () =>
+        Math.abs((latest.get(`${SITE}/${BATTERY}/power`) ?? 1e9) + simBattery().setpointW) < 200
+          ? true
+          : undefined,
+      60_000,
+    );
+    const id = `dr-restart-${Date.now()}`;
+    const posted = await call('POST', '/api/portfolios/demo/events', {
+      id,
+      productId: 'dr-event',
+      kw: 5,
+      durationMs: 20 * 60_000,
+    });
+    expect(posted.statusCode, posted.body).toBe(201);
+    const base = simBattery().setpointW;
+    await until(
+      'the battery to take the activation',
+      () => (simBattery().setpointW <= base - 4900 ? true : undefined),
+      60_000,
+    );
+
+    // Clean stop: the executor writes the base before the gateways close, long before the
+    // simulator's own 60-s watchdog would (the sim's clock runs at speed 1).
+    const beforeStop = (await call('GET', `/api/portfolios/demo/events/${id}`)).json();
+    const stoppedAt = sim.sim.tMs;
+    sub.unsubscribe();
+    await rt.stop();
+    // The base is the power measured when the activation started (≈ the setpoint before it).
+    expect(
+      Math.abs(simBattery().setpointW - base),
+      `base ${base} W, now ${simBattery().setpointW} W, before the stop: ${JSON.stringify(beforeStop)}`,
+    ).toBeLessThan(200);
+    expect(sim.sim.tMs - stoppedAt).toBeLessThan(30_000);
+
+    // The next start finds the activation open and resumes it from the stored base.
+    await boot();
+    await rt.gateways.add(gatewayCfg);
+    const users = new AuthRepository(rt.store.db);
+    auth.operator = `Bearer ${(await users.createToken('operator', 'test-2', false)).token}`;
+    let last: unknown;
+    const resumed = await until(
+      () => `the activation to resume: ${JSON.stringify(last)}`,
+      async () => {
+        const v = (await call('GET', `/api/portfolios/demo/events/${id}`)).json() as {
+          activation: { state: string };
+          history: { state: string; note: string | null }[];
+        };
+        last = v;
+        return v.history.some((h) => h.note === 'resumed after a restart') && v.activation.state === 'active'
+          ? v
+          : undefined;
+      },
+      120_000,
+    );
+    expect(resumed.history.map((h) => h.state)).toEqual([
+      'received',
+      'dispatching',
+      'active',
+      'dispatching',
+      'active',
+    ]);
+    // Discharging 5 kW on top of the stored base again (not on top of what it measured).
+    await until(
+      'the battery to take the activation again',
+      () => (Math.abs(simBattery().setpointW - (base - 5000)) < 200 ? true : undefined),
+      60_000,
+    );
+    expect((await call('POST', `/api/portfolios/demo/events/${id}/cancel`)).statusCode).toBe(200);
   }, 600_000);
 });
 

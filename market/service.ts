@@ -120,6 +120,12 @@ export interface MarketServiceOptions {
    */
   reportDelayMs?: number;
   reportRetryMs?: number;
+  /**
+   * How long after this service starts it waits before resuming or ending activations a
+   * previous process left open (default 30 s): the gateways need a first reading of every
+   * device before the executor can size them.
+   */
+  resumeAfterMs?: number;
 }
 
 const RANK: Record<ActivationState, number> = {
@@ -162,7 +168,11 @@ export class MarketService {
   /** Automatic reports that failed: when to try again and why (in memory: a restart retries at once). */
   private readonly reportRetry = new Map<string, { atMs: number; problem: string }>();
 
-  constructor(private readonly o: MarketServiceOptions) {}
+  private readonly startedMs: number;
+
+  constructor(private readonly o: MarketServiceOptions) {
+    this.startedMs = o.now();
+  }
 
   /** The service's notion of now (the HTTP edge uses it for default ranges). */
   clock(): number {
@@ -515,6 +525,7 @@ export class MarketService {
    * back to their stored bases and the reason is recorded.
    */
   private async afterRestart(record: ActivationRecord, now: number): Promise<void> {
+    if (now - this.startedMs < (this.o.resumeAfterMs ?? 30_000)) return;
     const last = await this.o.repo.latestSnapshot(record.id);
     const held = last?.held ?? [];
     if ((record.state === 'dispatching' || record.state === 'active') && record.plan.endMs > now) {

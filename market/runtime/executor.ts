@@ -49,6 +49,8 @@ export interface GatewayExecutorOptions {
    * setpoint takes as long as the slowest building, not the sum over assets.
    */
   writeConcurrency?: { perDevice?: number; perBuilding?: number };
+  /** How long a release (clean stop) keeps retrying returns the rate limit holds back, real ms (default 15 s). */
+  releaseWaitMs?: number;
 }
 
 /**
@@ -207,14 +209,27 @@ export class GatewayExecutor implements ActivationExecutor {
     for (const s of run.sites) {
       if (!s.site) continue;
       const back = s.assets.filter((a) => s.moved.has(a.id));
-      let verdicts = await this.writeAssets(run, s, back, () => 0, `${reason}: release of ${run.plan.id}`);
-      const later = back.filter((_, i) => verdicts[i] === 'later');
-      if (later.length > 0)
-        verdicts = await this.writeAssets(run, s, later, () => 0, `${reason}: release of ${run.plan.id}`);
+      // A point written moments ago is rate-limited by the safety layer: wait (real time, up to
+      // `releaseWaitMs`) until every return to base is taken.
+      const deadline = Date.now() + (this.options.releaseWaitMs ?? 15_000);
+      let pending = back;
+      for (;;) {
+        const verdicts = await this.writeAssets(
+          run,
+          s,
+          pending,
+          () => 0,
+          `${reason}: release of ${run.plan.id}`,
+        );
+        pending = pending.filter((_, i) => verdicts[i] === 'later');
+        if (pending.length === 0 || Date.now() >= deadline) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const ok = back.filter((a) => !pending.includes(a) && !s.offline.has(a.id));
       s.exec.messages.push(
-        `released (${reason}): ${back.map((a) => a.id).join(', ') || 'nothing moved'} back to base${
+        `released (${reason}): ${ok.map((a) => a.id).join(', ') || 'nothing'} back to base${
           back.some((a) => owedKwh(a, s.deliveredKwh.get(a.id) ?? 0) > 0) ? '; energy not restored' : ''
-        }`,
+        }${pending.length > 0 ? `; ${pending.map((a) => a.id).join(', ')} still rate-limited (their fail-safe timeout remains)` : ''}`,
       );
       s.allocations = [];
       this.account(s);
