@@ -19,7 +19,9 @@ import { healthRoutes } from './routes/health.js';
 import { liveRoutes } from './routes/live.js';
 import { marketRoutes } from './routes/market.js';
 import { planRoutes } from './routes/plan.js';
+import { portfolioViewRoutes } from './routes/portfolio-view.js';
 import { readingRoutes } from './routes/readings.js';
+import { savingsRoutes } from './routes/savings.js';
 import { siteRoutes } from './routes/sites.js';
 import { webRoutes } from './routes/web.js';
 import { writeRoutes } from './routes/writes.js';
@@ -70,6 +72,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   await app.register(readingRoutes(ctx, services));
   await app.register(liveRoutes(ctx, services));
   await app.register(marketRoutes(ctx, services));
+  await app.register(portfolioViewRoutes(ctx));
   const devices =
     ctx.deviceService ??
     new SiteDevices({
@@ -85,6 +88,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   await app.register(billRoutes(ctx));
   await app.register(erasureRoutes(ctx, services));
   await app.register(planRoutes(ctx));
+  await app.register(savingsRoutes(ctx));
   await app.register(await webRoutes());
   return app;
 }

@@ -1,7 +1,7 @@
 import { billPage, billsPage, communityPage } from './bills.js';
 import { readingsChart } from './chart.js';
 import { devicesPage } from './devices.js';
-import { api, el } from './dom.js';
+import { api, el, table } from './dom.js';
 import { formatTime, formatValue, lang, setLang, t } from './i18n.js';
 import { portfolioPage } from './market.js';
 import { planCard, planPage } from './plan.js';
@@ -29,10 +29,7 @@ const PAGES = [
   {
     path: /^#\/site\/([a-z0-9_-]+)\/plan$/,
     roles: ['admin', 'manager', 'operator'],
-    render: (id) => {
-      const v = view();
-      return planPage(v, id, v.refused);
-    },
+    render: (id) => withSite(id, (site, v) => planPage({ ...v, timeZone: site.timezone }, id, v.refused)),
   },
   {
     path: /^#\/site\/([a-z0-9_-]+)\/devices$/,
@@ -236,7 +233,7 @@ async function sitePage(siteId, v = view()) {
     { id: 'chart-point' },
     chartable.map((p) => el('option', { value: p.key, text: `${p.device}: ${p.name ?? p.id}` })),
   );
-  const [flows, savings] = await Promise.all([flowsCard(site.id), savingsCard(site.id)]);
+  const [flows, savings] = await Promise.all([flowsCard(site.id), savingsCard(site.id, site.timezone)]);
   v.page(
     t('siteTitle', { name: site.name }),
     siteLinks(site.id, me.role),
@@ -245,23 +242,11 @@ async function sitePage(siteId, v = view()) {
       'section',
       { class: 'card', 'aria-labelledby': 'live-h' },
       el('h2', { id: 'live-h', text: t('livePower') }),
-      el(
-        'div',
-        { class: 'table-wrap' },
-        el(
-          'table',
-          {},
-          el(
-            'thead',
-            {},
-            el(
-              'tr',
-              {},
-              ['point', 'device', 'value', 'updated'].map((k) => el('th', { scope: 'col', text: t(k) })),
-            ),
-          ),
-          el('tbody', {}, rows),
-        ),
+      table(
+        t('livePower'),
+        ['point', 'device', 'value', 'updated'].map((k) => t(k)),
+        rows,
+        { numeric: (i) => i === 2 },
       ),
     ),
     chartable.length > 0

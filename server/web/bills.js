@@ -1,7 +1,6 @@
-import uPlot from '/web/vendor/uPlot.esm.js';
-import { plotIn } from './chart.js';
+import { barSeries, chartFrame, plotIn } from './chart.js';
 import { api, el, table } from './dom.js';
-import { lang, t } from './i18n.js';
+import { lang, t, textsOf } from './i18n.js';
 
 // Household and board pages over the ledger's bills (/api/bills, /api/units/…/bills/…,
 // /api/communities/…/summary). Texts live here, in both languages, beside the pages that use them.
@@ -195,10 +194,7 @@ const TEXTS = {
   },
 };
 
-function tb(key, params = {}) {
-  const text = TEXTS[lang()]?.[key] ?? TEXTS.en[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, k) => String(params[k] ?? ''));
-}
+const tb = textsOf(TEXTS);
 
 const kwh = (mWh) =>
   `${new Intl.NumberFormat(lang(), { maximumFractionDigits: 1 }).format(mWh / 1_000_000)} kWh`;
@@ -268,32 +264,24 @@ function dailyChart(container, days, title, cleanup) {
     maxDay: days[maxAt]?.date ?? '',
     max: kwh((total[maxAt] ?? 0) * 1_000_000),
   });
-  const figure = el('div', { class: 'chart', role: 'img', 'aria-label': summary });
-  container.append(
-    el('h2', { text: title }),
-    figure,
-    el('p', { class: 'muted', text: summary }),
-    el(
-      'details',
-      {},
-      el('summary', { text: tb('dailyTable') }),
-      table(
-        title,
-        [tb('date'), tb('solar'), tb('grid')],
-        days.map((d) =>
-          el(
-            'tr',
-            {},
-            el('th', { scope: 'row', text: d.date }),
-            el('td', { class: 'num', text: kwh(d.solarMwh) }),
-            el('td', { class: 'num', text: kwh(d.gridMwh) }),
-          ),
-        ),
+  container.append(el('h2', { text: title }));
+  const figure = chartFrame(container, {
+    summary,
+    toggle: tb('dailyTable'),
+    caption: title,
+    head: [tb('date'), tb('solar'), tb('grid')],
+    rows: days.map((d) =>
+      el(
+        'tr',
+        {},
+        el('th', { scope: 'row', text: d.date }),
+        el('td', { class: 'num', text: kwh(d.solarMwh) }),
+        el('td', { class: 'num', text: kwh(d.gridMwh) }),
       ),
     ),
-  );
+  });
   const xs = days.map((d) => Date.parse(`${d.date}T12:00:00Z`) / 1000);
-  const bars = uPlot.paths.bars({ size: [0.7, 40] });
+  const bars = { size: [0.7, 40] };
   cleanup.push(
     plotIn(
       figure,
@@ -303,22 +291,10 @@ function dailyChart(container, days, title, cleanup) {
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
         series: [
           { label: tb('date') },
-          {
-            label: `${tb('grid')} (kWh)`,
-            stroke: '#5c6670',
-            fill: '#8a949e',
-            paths: bars,
-            points: { show: false },
-          },
-          {
-            label: `${tb('solar')} (kWh)`,
-            stroke: '#b07d00',
-            fill: '#f2b705',
-            paths: bars,
-            points: { show: false },
-          },
+          barSeries(`${tb('grid')} (kWh)`, '#5c6670', '#8a949e', bars),
+          barSeries(`${tb('solar')} (kWh)`, '#b07d00', '#f2b705', bars),
         ],
-        axes: [{}, { size: 50 }],
+        axes: [{}, { label: 'kWh', size: 50 }],
       },
       // The grid series is the day's total; solar, drawn on top, covers its own part of it.
       [xs, total, solar],

@@ -1,5 +1,5 @@
 import uPlot from '/web/vendor/uPlot.esm.js';
-import { el } from './dom.js';
+import { el, table } from './dom.js';
 import { formatTime, formatValue, t } from './i18n.js';
 
 const DAY_MS = 86_400_000;
@@ -30,57 +30,26 @@ export async function readingsChart(container, point, api, { timeZone } = {}) {
     max: formatValue(Math.max(...ys), point.unit),
     last: formatValue(ys[ys.length - 1], point.unit),
   });
-  const figure = el('div', {
-    class: 'chart',
-    role: 'img',
-    'aria-label': summary,
-    'data-time-zone': timeZone ?? '',
-  });
-  container.append(
-    figure,
-    el('p', { class: 'muted', text: summary }),
-    el(
-      'details',
-      {},
-      el('summary', { text: t('chartTable') }),
+  const figure = chartFrame(container, {
+    summary,
+    attrs: { 'data-time-zone': timeZone ?? '' },
+    caption: t('chartTitle', { point: label }),
+    head: [timeLabel(timeZone), `${t('average')} (${point.unit})`],
+    rows: rows.map((b) =>
       el(
-        'div',
-        { class: 'table-wrap' },
-        el(
-          'table',
-          {},
-          el(
-            'thead',
-            {},
-            el(
-              'tr',
-              {},
-              el('th', { scope: 'col', text: timeZone ? `${t('time')} (${timeZone})` : t('time') }),
-              el('th', { scope: 'col', text: `${t('average')} (${point.unit})` }),
-            ),
-          ),
-          el(
-            'tbody',
-            {},
-            rows.map((b) =>
-              el(
-                'tr',
-                {},
-                el('td', { text: formatTime(Date.parse(b.ts), timeZone) }),
-                el('td', { class: 'num', text: formatValue(b.mean, point.unit) }),
-              ),
-            ),
-          ),
-        ),
+        'tr',
+        {},
+        el('td', { text: formatTime(Date.parse(b.ts), timeZone) }),
+        el('td', { class: 'num', text: formatValue(b.mean, point.unit) }),
       ),
     ),
-  );
+  });
   return plotIn(
     figure,
     container,
     {
       height: 280,
-      ...(timeZone ? { tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), timeZone) } : {}),
+      ...timeOptions(timeZone),
       scales: { x: { time: true, range: () => [fromMs / 1000, toMs / 1000] } },
       hooks: {
         // The axis uPlot actually drew, on the figure (tests read it; canvas text is not in the DOM).
@@ -93,11 +62,11 @@ export async function readingsChart(container, point, api, { timeZone } = {}) {
         ],
       },
       series: [
-        { label: timeZone ? `${t('time')} (${timeZone})` : t('time') },
+        { label: timeLabel(timeZone) },
         { label: `${label} (${point.unit})`, stroke: '#0b5cad', width: 2, points: { show: ys.length < 3 } },
       ],
       axes: [
-        { label: timeZone ? `${t('time')} (${timeZone})` : t('time') },
+        { label: timeLabel(timeZone) },
         { label: point.unit, values: (_u, ticks) => ticks.map((v) => formatValue(v, point.unit)), size: 80 },
       ],
     },
@@ -112,6 +81,8 @@ export async function readingsChart(container, point, api, { timeZone } = {}) {
 export function plotIn(figure, container, options, data) {
   const width = () => Math.max(280, figure.clientWidth || container.clientWidth || 600);
   const plot = new uPlot({ ...options, width: width() }, data, figure);
+  // The value axis' unit, on the figure (tests read it; canvas text is not in the DOM).
+  figure.dataset.yUnit = options.axes?.[1]?.label ?? '';
   const onResize = () => plot.setSize({ width: width(), height: options.height });
   window.addEventListener('resize', onResize);
   return () => {
@@ -119,3 +90,34 @@ export function plotIn(figure, container, options, data) {
     plot.destroy();
   };
 }
+
+/**
+ * A chart's text alternative around the figure uPlot draws in: the figure is an image named by
+ * `summary`, the summary is also printed, and the same numbers follow as a table behind a
+ * disclosure. Returns the figure.
+ */
+export function chartFrame(
+  container,
+  { summary, caption, head, rows, attrs = {}, summaryId, tableId, toggle = t('chartTable') },
+) {
+  const figure = el('div', { class: 'chart', role: 'img', 'aria-label': summary, ...attrs });
+  container.append(
+    figure,
+    el('p', { class: 'muted', id: summaryId, text: summary }),
+    el('details', {}, el('summary', { text: toggle }), table(caption, head, rows, { id: tableId })),
+  );
+  return figure;
+}
+
+/** A bar series (uPlot) in `stroke` and `fill`; `align` -1/1 puts two series side by side. */
+export function barSeries(label, stroke, fill, { size = [0.4, 30], align = 0 } = {}) {
+  return { label, stroke, fill, paths: uPlot.paths.bars({ size, align }), points: { show: false } };
+}
+
+/** The x axis of a chart over time, in the site's time zone when given (not the browser's). */
+export function timeOptions(timeZone) {
+  return timeZone ? { tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), timeZone) } : {};
+}
+
+/** "Time (Europe/Zurich)": the heading of a time column or axis, naming the zone when known. */
+export const timeLabel = (timeZone) => (timeZone ? `${t('time')} (${timeZone})` : t('time'));

@@ -1,7 +1,7 @@
 // The manager's devices page: add from a profile, test the connection, map points, save, and
 // watch the saved device's live values.
-import { api, el } from './dom.js';
-import { formatValue, t } from './i18n.js';
+import { api, el, table } from './dom.js';
+import { lang, t } from './i18n.js';
 
 /** Points a profile offers by default: its registers that are named like a point kind. */
 function defaultPoints(profile, profiles) {
@@ -23,41 +23,64 @@ function field(id, label, input) {
   return el('div', { class: 'field' }, el('label', { for: id, text: label }), input);
 }
 
-function issuesList(body) {
+/** The form field a server-side issue is about (`params.device` and `device.id` are the id field). */
+const FIELDS = {
+  'params.device': 'dev-id',
+  'device.id': 'dev-id',
+  'device.name': 'dev-name',
+  building: 'dev-building',
+  'device.profile': 'dev-profile',
+  'device.connection.host': 'dev-host',
+  'device.connection.port': 'dev-port',
+  'device.connection.unitId': 'dev-unit',
+  'device.connection.endpointUrl': 'dev-endpoint',
+};
+
+/**
+ * What the server refused, each problem once: a known field is named by its label (without the
+ * hint in brackets) and marked invalid, not by its path (`params.device`); else the message.
+ */
+function issuesList(body, form) {
+  for (const input of form.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
   const issues = body?.details?.issues ?? [];
+  const lines = [
+    ...new Set(
+      issues.map((i) => {
+        const input = FIELDS[i.path] ? form.querySelector(`#${FIELDS[i.path]}`) : null;
+        if (!input) return `${i.path}: ${i.message}`;
+        input.setAttribute('aria-invalid', 'true');
+        const label = form.querySelector(`label[for="${input.id}"]`)?.textContent.replace(/\s*\(.*\)$/, '');
+        return `${label}: ${i.message}`;
+      }),
+    ),
+  ];
   return el(
     'div',
     { role: 'alert', class: 'error' },
-    el('p', { text: body?.message ?? t('loginError') }),
-    issues.length > 0
-      ? el(
-          'ul',
-          {},
-          issues.map((i) => el('li', { text: `${i.path}: ${i.message}` })),
-        )
-      : null,
+    lines.length === 0
+      ? el('p', { text: body?.message ?? t('loginError') })
+      : lines.length === 1
+        ? el('p', { text: lines[0] })
+        : el(
+            'ul',
+            {},
+            lines.map((line) => el('li', { text: line })),
+          ),
   );
 }
 
+/** A value in its point's own unit, so it agrees with the unit column (no kW from W). */
+const inUnit = (value, unit) =>
+  value === null || value === undefined
+    ? '—'
+    : `${new Intl.NumberFormat(lang(), { maximumFractionDigits: 3 }).format(value)} ${unit}`.trim();
+
 function readingsTable(caption, rows) {
-  return el(
-    'div',
-    { class: 'table-wrap' },
-    el(
-      'table',
-      {},
-      el('caption', { text: caption }),
-      el(
-        'thead',
-        {},
-        el(
-          'tr',
-          {},
-          ['point', 'value', 'unit', 'quality'].map((k) => el('th', { scope: 'col', text: t(k) })),
-        ),
-      ),
-      el('tbody', {}, rows),
-    ),
+  return table(
+    caption,
+    ['point', 'value', 'unit', 'quality'].map((k) => t(k)),
+    rows,
+    { showCaption: true, numeric: (i) => i === 1 },
   );
 }
 
@@ -213,26 +236,11 @@ export async function devicesPage({ siteId, site, page, cleanup, status }) {
     field('dev-protocol', t('devProtocol'), protocol),
     modbusFields,
     opcuaFields,
-    el(
-      'div',
-      { class: 'table-wrap' },
-      el(
-        'table',
-        { class: 'points-editor' },
-        el('caption', { text: t('pointMapping') }),
-        el(
-          'thead',
-          {},
-          el(
-            'tr',
-            {},
-            ['pointIdH', 'pointKindH', 'pointRegisterH', 'unit', ''].map((k) =>
-              el('th', { scope: 'col', text: k ? t(k) : '' }),
-            ),
-          ),
-        ),
-        pointRows,
-      ),
+    table(
+      t('pointMapping'),
+      ['pointIdH', 'pointKindH', 'pointRegisterH', 'unit', ''].map((k) => (k ? t(k) : '')),
+      pointRows,
+      { className: 'points-editor', showCaption: true, numeric: () => false },
     ),
     el('p', {}, addPoint),
     el('p', { class: 'actions' }, testBtn, saveBtn),
@@ -245,7 +253,7 @@ export async function devicesPage({ siteId, site, page, cleanup, status }) {
       method: 'POST',
       body: { device: device() },
     });
-    if (res.status !== 200) return result.replaceChildren(issuesList(res.body));
+    if (res.status !== 200) return result.replaceChildren(issuesList(res.body, form));
     result.replaceChildren(
       readingsTable(
         t('testResult'),
@@ -254,19 +262,22 @@ export async function devicesPage({ siteId, site, page, cleanup, status }) {
             'tr',
             { 'data-point': p.point },
             el('th', { scope: 'row', text: p.point }),
-            el('td', { class: 'num', text: p.value === null ? '—' : formatValue(p.value, p.unit) }),
+            el('td', { class: 'num', text: inUnit(p.value, p.unit) }),
             el('td', { text: p.unit }),
             el('td', { class: `quality-${p.quality}`, text: t(`quality_${p.quality}`) }),
           ),
         ),
       ),
-      res.body.errors.length > 0
-        ? el(
-            'ul',
-            { class: 'error' },
-            res.body.errors.map((e) => el('li', { text: e })),
-          )
-        : null,
+      // Only when there are errors: replaceChildren would print a null as the text "null".
+      ...(res.body.errors.length > 0
+        ? [
+            el(
+              'ul',
+              { class: 'error' },
+              res.body.errors.map((e) => el('li', { text: e })),
+            ),
+          ]
+        : []),
     );
   });
 
@@ -278,7 +289,7 @@ export async function devicesPage({ siteId, site, page, cleanup, status }) {
       method: 'PUT',
       body: { device: d, building: building.value },
     });
-    if (res.status !== 200) return result.replaceChildren(issuesList(res.body));
+    if (res.status !== 200) return result.replaceChildren(issuesList(res.body, form));
     // Its live values, as the running gateway polls it.
     const cells = new Map();
     const rows = d.points.map((p) => {
@@ -303,7 +314,7 @@ export async function devicesPage({ siteId, site, page, cleanup, status }) {
         const cell = cells.get(r.pointId);
         if (!cell) continue;
         const unit = units.get(r.pointId) ?? '';
-        cell.value.textContent = r.value === null ? '—' : formatValue(r.value, unit);
+        cell.value.textContent = inUnit(r.value, unit);
         cell.unit.textContent = unit;
         cell.quality.textContent = t(`quality_${r.quality}`);
         cell.quality.className = `quality-${r.quality}`;
@@ -382,25 +393,11 @@ export async function devicesPage({ siteId, site, page, cleanup, status }) {
     'section',
     { class: 'card', 'aria-labelledby': 'dev-list-h' },
     el('h2', { id: 'dev-list-h', text: t('devicesOf', { name: site.name }) }),
-    el(
-      'div',
-      { class: 'table-wrap' },
-      el(
-        'table',
-        {},
-        el(
-          'thead',
-          {},
-          el(
-            'tr',
-            {},
-            ['device', 'devProtocol', 'devProfile', 'points', ''].map((k) =>
-              el('th', { scope: 'col', text: k ? t(k) : '' }),
-            ),
-          ),
-        ),
-        listBody,
-      ),
+    table(
+      t('devicesOf', { name: site.name }),
+      ['device', 'devProtocol', 'devProfile', 'points', ''].map((k) => (k ? t(k) : '')),
+      listBody,
+      { numeric: (i) => i === 3 },
     ),
   );
 

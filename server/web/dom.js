@@ -11,26 +11,35 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-/** A scrollable data table; the caption is for screen readers, numeric columns after the first. */
-export function table(caption, head, rows) {
+/**
+ * A scrollable data table; `numeric` says which columns hold numbers (default: all after the
+ * first). `rows` are rows or a tbody. The caption is for screen readers unless `showCaption`.
+ */
+export function table(
+  caption,
+  head,
+  rows,
+  { id, className, showCaption = false, numeric = (i) => i > 0 } = {},
+) {
   return el(
     'div',
     // Focusable and named: a table wider than a phone scrolls, and keyboards must reach it (WCAG 2.1.1).
     { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': caption || null },
     el(
       'table',
-      {},
-      caption ? el('caption', { class: 'visually-hidden', text: caption }) : null,
+      { id, class: className },
+      caption ? el('caption', { class: showCaption ? null : 'visually-hidden', text: caption }) : null,
       el(
         'thead',
         {},
         el(
           'tr',
           {},
-          head.map((h, i) => el('th', { scope: 'col', class: i > 0 ? 'num' : null, text: h })),
+          head.map((h, i) => el('th', { scope: 'col', class: numeric(i) ? 'num' : null, text: h })),
         ),
       ),
-      el('tbody', {}, rows),
+      // A body the caller keeps (to refill it) goes in as it is.
+      rows instanceof HTMLTableSectionElement ? rows : el('tbody', {}, rows),
     ),
   );
 }

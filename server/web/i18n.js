@@ -440,7 +440,15 @@ labelStatic();
 
 /** The text for `key` in the current language, with `{name}` placeholders filled in. */
 export function t(key, params = {}) {
-  const text = TEXTS[current][key] ?? TEXTS.en[key] ?? key;
+  return fill(TEXTS[current][key] ?? TEXTS.en[key] ?? key, params);
+}
+
+/** A page's own texts (`{ en: {…}, de: {…} }`) as a `t` of its own, in the current language. */
+export function textsOf(texts) {
+  return (key, params = {}) => fill(texts[current]?.[key] ?? texts.en[key] ?? key, params);
+}
+
+function fill(text, params) {
   return text.replace(/\{(\w+)\}/g, (_, k) => String(params[k] ?? ''));
 }
 

@@ -1,7 +1,6 @@
-import uPlot from '/web/vendor/uPlot.esm.js';
-import { plotIn } from './chart.js';
+import { barSeries, chartFrame, plotIn, timeOptions } from './chart.js';
 import { api, el, table } from './dom.js';
-import { lang } from './i18n.js';
+import { lang, textsOf } from './i18n.js';
 
 // The grid operator's portfolio page over the market API (/api/portfolios/…): availability per
 // hour (chart and table), bids and obligations, activations with delivery against the baseline
@@ -18,9 +17,11 @@ const TEXTS = {
       'Per hour, what can be held for the whole hour (the lowest quarter-hour), after what is already sold.',
     availabilitySummary:
       'Up (less consumption): between {upMin} and {upMax}; down (more consumption): between {downMin} and {downMax}, over {hours} hours.',
+    availabilitySummaryUp: 'Up (less consumption): between {upMin} and {upMax}, over {hours} hours.',
+    availabilitySummaryDown: 'Down (more consumption): between {downMin} and {downMax}, over {hours} hours.',
     availabilityEmpty: 'No availability could be computed: {reason}',
     availabilityTable: 'Show the hourly numbers as a table',
-    hour: 'Hour',
+    hour: 'Hour ({zone})',
     up: 'Up',
     down: 'Down',
     bids: 'Bids and obligations',
@@ -33,6 +34,9 @@ const TEXTS = {
     accepted: 'obligation',
     open: 'offered',
     pricePerMwh: '{price} per MW and hour',
+    priceNoCurrency: '{price} per MW and hour (currency unknown: no plan yet)',
+    pricesIn: 'Prices in {currency}, the currency of the sites’ tariff.',
+    pricesInUnknown: 'The sites’ currency is not known yet (no plan), or they differ.',
     activations: 'Activations and events, last 7 days',
     noActivations: 'No activations in the last 7 days.',
     activation: 'Activation',
@@ -69,9 +73,12 @@ const TEXTS = {
       'Je Stunde, was die ganze Stunde gehalten werden kann (die schwächste Viertelstunde), nach Abzug des bereits Verkauften.',
     availabilitySummary:
       'Positiv (weniger Verbrauch): zwischen {upMin} und {upMax}; negativ (mehr Verbrauch): zwischen {downMin} und {downMax}, über {hours} Stunden.',
+    availabilitySummaryUp: 'Positiv (weniger Verbrauch): zwischen {upMin} und {upMax}, über {hours} Stunden.',
+    availabilitySummaryDown:
+      'Negativ (mehr Verbrauch): zwischen {downMin} und {downMax}, über {hours} Stunden.',
     availabilityEmpty: 'Die Verfügbarkeit konnte nicht berechnet werden: {reason}',
     availabilityTable: 'Stundenwerte als Tabelle zeigen',
-    hour: 'Stunde',
+    hour: 'Stunde ({zone})',
     up: 'Positiv',
     down: 'Negativ',
     bids: 'Gebote und Verpflichtungen',
@@ -84,6 +91,10 @@ const TEXTS = {
     accepted: 'Verpflichtung',
     open: 'angeboten',
     pricePerMwh: '{price} pro MW und Stunde',
+    priceNoCurrency: '{price} pro MW und Stunde (Währung unbekannt: noch kein Plan)',
+    pricesIn: 'Preise in {currency}, der Währung des Tarifs der Standorte.',
+    pricesInUnknown:
+      'Die Währung der Standorte ist noch nicht bekannt (kein Plan), oder sie unterscheiden sich.',
     activations: 'Abrufe und Ereignisse, letzte 7 Tage',
     noActivations: 'Keine Abrufe in den letzten 7 Tagen.',
     activation: 'Abruf',
@@ -111,29 +122,33 @@ const TEXTS = {
   },
 };
 
-function tm(key, params = {}) {
-  const text = TEXTS[lang()]?.[key] ?? TEXTS.en[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, k) => String(params[k] ?? ''));
-}
+const tm = textsOf(TEXTS);
 
 const H = 3_600_000;
 const FINAL = ['completed', 'failed', 'cancelled'];
 const nf = (digits) => new Intl.NumberFormat(lang(), { maximumFractionDigits: digits });
 const kw = (v) => `${nf(1).format(v)} kW`;
 const kwh = (wh) => `${nf(1).format(wh / 1000)} kWh`;
-const time = (ms) =>
-  new Intl.DateTimeFormat(lang(), { dateStyle: 'short', timeStyle: 'short' }).format(new Date(ms));
-const hourLabel = (ms) =>
-  new Intl.DateTimeFormat(lang(), { weekday: 'short', hour: '2-digit', minute: '2-digit' }).format(
+// Times in the portfolio's time zone (its sites'), not the browser's.
+const time = (ms, timeZone) =>
+  new Intl.DateTimeFormat(lang(), { dateStyle: 'short', timeStyle: 'short', timeZone }).format(new Date(ms));
+const hourLabel = (ms, timeZone) =>
+  new Intl.DateTimeFormat(lang(), { weekday: 'short', hour: '2-digit', minute: '2-digit', timeZone }).format(
     new Date(ms),
   );
+/** The one value all sites share (time zone, currency), else null. */
+const shared = (values) => (new Set(values).size === 1 ? values[0] : null);
 const iso = (ms) => new Date(ms).toISOString();
 const q = (params) => new URLSearchParams(params).toString();
 
-/** Quarter-hour slots → hours: what can be held for the whole hour is its weakest slot. */
-export function hourly(slots) {
+/**
+ * Quarter-hour slots → hours: what can be held for the whole hour is its weakest slot. Slots
+ * that have ended are left out (nothing can be sold for the past).
+ */
+export function hourly(slots, nowMs) {
   const hours = new Map();
   for (const s of slots) {
+    if (s.endMs <= nowMs) continue;
     const h = Math.floor(s.startMs / H) * H;
     const cur = hours.get(h);
     hours.set(
@@ -146,72 +161,87 @@ export function hourly(slots) {
   return [...hours.values()].sort((a, b) => a.startMs - b.startMs);
 }
 
-function availabilityChart(container, hours, cleanup) {
+/**
+ * Availability per hour in the directions the product trades (an up-only product shows no
+ * "down" figure), as bars with a kW axis, hours in the portfolio's time zone.
+ */
+function availabilityChart(container, hours, { direction, timeZone }, cleanup) {
   const ups = hours.map((h) => h.upKw);
   const downs = hours.map((h) => h.downKw);
-  const summary = tm('availabilitySummary', {
-    upMin: kw(Math.min(...ups)),
-    upMax: kw(Math.max(...ups)),
-    downMin: kw(Math.min(...downs)),
-    downMax: kw(Math.max(...downs)),
+  const range = (xs) => ({ min: kw(Math.min(...xs)), max: kw(Math.max(...xs)) });
+  const up = range(ups);
+  const down = range(downs);
+  const key =
+    direction === 'up'
+      ? 'availabilitySummaryUp'
+      : direction === 'down'
+        ? 'availabilitySummaryDown'
+        : 'availabilitySummary';
+  const summary = tm(key, {
+    upMin: up.min,
+    upMax: up.max,
+    downMin: down.min,
+    downMax: down.max,
     hours: hours.length,
   });
-  const figure = el('div', { class: 'chart', role: 'img', 'aria-label': summary });
-  container.append(
-    figure,
-    el('p', { class: 'muted', id: 'availability-summary', text: summary }),
-    el(
-      'details',
-      {},
-      el('summary', { text: tm('availabilityTable') }),
-      table(
-        tm('availability'),
-        [tm('hour'), `${tm('up')} (kW)`, `${tm('down')} (kW)`],
-        hours.map((h) =>
-          el(
-            'tr',
-            {},
-            el('th', { scope: 'row', text: hourLabel(h.startMs) }),
-            el('td', { class: 'num', text: kw(h.upKw) }),
-            el('td', { class: 'num', text: kw(h.downKw) }),
-          ),
-        ),
+  const showUp = direction !== 'down';
+  const showDown = direction !== 'up';
+  const figure = chartFrame(container, {
+    summary,
+    summaryId: 'availability-summary',
+    toggle: tm('availabilityTable'),
+    caption: tm('availability'),
+    head: [
+      tm('hour', { zone: timeZone ?? 'UTC' }),
+      ...(showUp ? [`${tm('up')} (kW)`] : []),
+      ...(showDown ? [`${tm('down')} (kW)`] : []),
+    ],
+    rows: hours.map((h) =>
+      el(
+        'tr',
+        {},
+        el('th', { scope: 'row', text: hourLabel(h.startMs, timeZone) }),
+        showUp ? el('td', { class: 'num', text: kw(h.upKw) }) : null,
+        showDown ? el('td', { class: 'num', text: kw(h.downKw) }) : null,
       ),
     ),
-  );
-  const bars = uPlot.paths.bars({ size: [0.4, 30], align: 1 });
+  });
+  const both = showUp && showDown;
   cleanup.push(
     plotIn(
       figure,
       container,
       {
         height: 240,
+        ...timeOptions(timeZone),
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
         series: [
-          {},
-          {
-            label: `${tm('up')} (kW)`,
-            stroke: '#0b5cad',
-            fill: '#4a90d9',
-            paths: bars,
-            points: { show: false },
-          },
-          {
-            label: `${tm('down')} (kW)`,
-            stroke: '#8a4b00',
-            fill: '#d98c2b',
-            paths: uPlot.paths.bars({ size: [0.4, 30], align: -1 }),
-            points: { show: false },
-          },
+          { label: tm('hour', { zone: timeZone ?? 'UTC' }) },
+          ...(showUp
+            ? [
+                barSeries(`${tm('up')} (kW)`, '#0b5cad', '#4a90d9', {
+                  align: both ? 1 : 0,
+                  size: [both ? 0.4 : 0.7, 30],
+                }),
+              ]
+            : []),
+          ...(showDown
+            ? [
+                barSeries(`${tm('down')} (kW)`, '#8a4b00', '#d98c2b', {
+                  align: both ? -1 : 0,
+                  size: [both ? 0.4 : 0.7, 30],
+                }),
+              ]
+            : []),
         ],
-        axes: [{}, { size: 60 }],
+        axes: [{}, { label: 'kW', size: 60 }],
       },
-      [hours.map((h) => h.startMs / 1000 + 1800), ups, downs],
+      [hours.map((h) => h.startMs / 1000 + 1800), ...(showUp ? [ups] : []), ...(showDown ? [downs] : [])],
     ),
   );
 }
 
-async function availabilitySection(portfolio, product, nowMs, cleanup) {
+async function availabilitySection(portfolio, product, view, nowMs, cleanup) {
   const box = el('section', { class: 'card', id: 'availability', 'aria-labelledby': 'availability-h' });
   box.append(
     el('h2', { id: 'availability-h', text: tm('availability') }),
@@ -221,30 +251,38 @@ async function availabilitySection(portfolio, product, nowMs, cleanup) {
   const res = await api(
     `/api/portfolios/${encodeURIComponent(portfolio.id)}/availability?${q({ product, from: iso(from), to: iso(from + 24 * H) })}`,
   );
-  const hours = res.status === 200 ? hourly(res.body.slots) : [];
+  const hours = res.status === 200 ? hourly(res.body.slots, nowMs) : [];
   if (hours.length === 0)
     box.append(
       el('p', { role: 'status', text: tm('availabilityEmpty', { reason: res.body?.message ?? res.status }) }),
     );
-  else availabilityChart(box, hours, cleanup);
+  else availabilityChart(box, hours, view, cleanup);
   return box;
 }
 
-async function bidsSection(portfolio, nowMs) {
+/** Bids of the next 24 hours (those whose period has ended are left out), priced in the sites' currency. */
+async function bidsSection(portfolio, { currency, timeZone }, nowMs) {
   const from = Math.floor(nowMs / H) * H;
   const res = await api(
     `/api/portfolios/${encodeURIComponent(portfolio.id)}/bids?${q({ from: iso(from), to: iso(from + 24 * H) })}`,
   );
-  const bids = res.status === 200 ? res.body.bids : [];
+  const bids = res.status === 200 ? res.body.bids.filter(({ bid }) => bid.endMs > nowMs) : [];
   const price = (cents) =>
-    tm('pricePerMwh', {
-      price: new Intl.NumberFormat(lang(), { style: 'currency', currency: 'EUR' }).format(cents / 100),
-    });
+    currency
+      ? tm('pricePerMwh', {
+          price: new Intl.NumberFormat(lang(), { style: 'currency', currency }).format(cents / 100),
+        })
+      : tm('priceNoCurrency', { price: nf(2).format(cents / 100) });
   const obligations = new Map((res.status === 200 ? res.body.obligations : []).map((o) => [o.id, o]));
   return el(
     'section',
     { class: 'card', id: 'bids', 'aria-labelledby': 'bids-h' },
     el('h2', { id: 'bids-h', text: tm('bids') }),
+    el('p', {
+      class: 'muted',
+      id: 'bids-currency',
+      text: currency ? tm('pricesIn', { currency }) : tm('pricesInUnknown'),
+    }),
     bids.length === 0
       ? el('p', { text: tm('noBids') })
       : table(
@@ -255,7 +293,7 @@ async function bidsSection(portfolio, nowMs) {
             return el(
               'tr',
               {},
-              el('th', { scope: 'row', text: `${time(bid.startMs)}–${time(bid.endMs)}` }),
+              el('th', { scope: 'row', text: `${time(bid.startMs, timeZone)}–${time(bid.endMs, timeZone)}` }),
               el('td', { class: 'num', text: bid.productId }),
               el('td', { class: 'num', text: kw(held?.kw ?? bid.kw) }),
               el('td', { class: 'num', text: price(held?.priceCentsPerMwh ?? bid.priceCentsPerMwh) }),
@@ -266,7 +304,7 @@ async function bidsSection(portfolio, nowMs) {
   );
 }
 
-async function activationsBody(portfolio, nowMs) {
+async function activationsBody(portfolio, timeZone, nowMs) {
   const range = q({ from: iso(nowMs - 7 * 24 * H), to: iso(nowMs + 24 * H) });
   const base = `/api/portfolios/${encodeURIComponent(portfolio.id)}`;
   const [events, reports] = await Promise.all([
@@ -313,7 +351,7 @@ async function activationsBody(portfolio, nowMs) {
         'tr',
         { 'data-activation': a.id },
         el('th', { scope: 'row', text: `${a.id} · ${a.productId}` }),
-        el('td', { class: 'num', text: time(a.request.startMs) }),
+        el('td', { class: 'num', text: time(a.request.startMs, timeZone) }),
         el('td', { class: 'num', text: tm(`state_${a.state}`) }),
         el('td', { class: 'num', text: kw(a.request.kw) }),
         el('td', { class: 'num', text: dispatched.has(a.id) ? kw(dispatched.get(a.id)) : '' }),
@@ -379,11 +417,28 @@ export async function portfolioPage({ page, cleanup }, choice = {}) {
     redraw({ portfolio: portfolio.id, product: productSelect.value }),
   );
 
-  const activationsBox = el('div', { id: 'activations-body' }, await activationsBody(portfolio, nowMs));
+  // The sites' currency and time zone, and the products' directions (null: the sites differ).
+  const viewRes = await api(`/api/portfolios/${encodeURIComponent(portfolio.id)}/view`);
+  const sites = viewRes.status === 200 ? viewRes.body.sites : [];
+  const view = {
+    currency: shared(sites.map((x) => x.currency)),
+    timeZone: shared(sites.map((x) => x.timezone)) ?? undefined,
+    direction:
+      (viewRes.status === 200 ? viewRes.body.products : []).find((x) => x.id === product)?.direction ??
+      'symmetric',
+  };
+  const activationsBox = el(
+    'div',
+    { id: 'activations-body' },
+    await activationsBody(portfolio, view.timeZone, nowMs),
+  );
   const live = el('p', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite' });
   page(
     tm('title', { name: portfolio.name }),
-    el('p', { class: 'muted', text: tm('sites', { sites: portfolio.sites.join(', ') }) }),
+    el('p', {
+      class: 'muted',
+      text: tm('sites', { sites: sites.map((x) => x.name).join(', ') || portfolio.sites.join(', ') }),
+    }),
     el(
       'p',
       { class: 'choices' },
@@ -395,8 +450,8 @@ export async function portfolioPage({ page, cleanup }, choice = {}) {
       el('label', { for: 'product-choice', text: `${tm('chooseProduct')} ` }),
       productSelect,
     ),
-    await availabilitySection(portfolio, product, nowMs, cleanup),
-    await bidsSection(portfolio, nowMs),
+    await availabilitySection(portfolio, product, view, nowMs, cleanup),
+    await bidsSection(portfolio, view, nowMs),
     el(
       'section',
       { class: 'card', id: 'activations', 'aria-labelledby': 'activations-h' },
@@ -412,7 +467,7 @@ export async function portfolioPage({ page, cleanup }, choice = {}) {
   source.addEventListener('activation', async (e) => {
     const u = JSON.parse(e.data);
     live.textContent = tm('updated', { id: u.activationId, state: tm(`state_${u.state}`) });
-    activationsBox.replaceChildren(await activationsBody(portfolio, Date.now()));
+    activationsBox.replaceChildren(await activationsBody(portfolio, view.timeZone, Date.now()));
   });
   cleanup.push(() => source.close());
 }

@@ -1,6 +1,6 @@
 // The site's plan (optimizer/live.ts via GET /api/sites/:site/plan): the decision in force and
 // why, and today's schedule against what was measured, as a chart with a text alternative.
-import uPlot from '/web/vendor/uPlot.esm.js';
+import { chartFrame, plotIn, timeLabel, timeOptions } from './chart.js';
 import { api, el } from './dom.js';
 import { formatTime, formatValue, lang, planTrigger, t } from './i18n.js';
 
@@ -47,7 +47,7 @@ function todayRows(view) {
   });
 }
 
-function chartCard(rows, cleanup) {
+function chartCard(rows, cleanup, timeZone) {
   const known = rows.filter((r) => r.plannedGrid !== null || r.actualGrid !== null);
   const box = el('section', { class: 'card', 'aria-labelledby': 'plan-chart-h' });
   box.append(el('h2', { id: 'plan-chart-h', text: t('planChartTitle') }));
@@ -63,83 +63,58 @@ function chartCard(rows, cleanup) {
     actualSlots: actual.length,
     actualMax: kw(actual.length ? Math.max(...actual) : null),
   });
-  const figure = el('div', { class: 'chart', role: 'img', 'aria-label': summary, id: 'plan-chart' });
-  box.append(
-    figure,
-    el('p', { class: 'muted', text: summary }),
-    el(
-      'details',
-      {},
-      el('summary', { text: t('chartTable') }),
+  const figure = chartFrame(box, {
+    summary,
+    attrs: { id: 'plan-chart' },
+    tableId: 'plan-table',
+    caption: t('planChartTitle'),
+    head: [
+      timeLabel(timeZone),
+      ...['planGridPlanned', 'planGridActual', 'planBatteryPlanned', 'planBatteryActual'].map((k) => t(k)),
+    ],
+    rows: known.map((r) =>
       el(
-        'div',
-        { class: 'table-wrap' },
-        el(
-          'table',
-          { id: 'plan-table' },
-          el(
-            'thead',
-            {},
-            el(
-              'tr',
-              {},
-              ['time', 'planGridPlanned', 'planGridActual', 'planBatteryPlanned', 'planBatteryActual'].map(
-                (k) => el('th', { scope: 'col', text: t(k) }),
-              ),
-            ),
-          ),
-          el(
-            'tbody',
-            {},
-            known.map((r) =>
-              el(
-                'tr',
-                {},
-                el('td', { text: formatTime(r.startMs) }),
-                el('td', { class: 'num', text: kw(r.plannedGrid) }),
-                el('td', { class: 'num', text: kw(r.actualGrid) }),
-                el('td', { class: 'num', text: kw(r.plannedBattery) }),
-                el('td', { class: 'num', text: kw(r.actualBattery) }),
-              ),
-            ),
-          ),
-        ),
+        'tr',
+        {},
+        el('td', { text: formatTime(r.startMs, timeZone) }),
+        el('td', { class: 'num', text: kw(r.plannedGrid) }),
+        el('td', { class: 'num', text: kw(r.actualGrid) }),
+        el('td', { class: 'num', text: kw(r.plannedBattery) }),
+        el('td', { class: 'num', text: kw(r.actualBattery) }),
+      ),
+    ),
+  });
+  // uPlot is drawn after the box is in the page (it measures its container).
+  queueMicrotask(() =>
+    cleanup.push(
+      plotIn(
+        figure,
+        box,
+        {
+          height: 300,
+          ...timeOptions(timeZone),
+          series: [
+            { label: timeLabel(timeZone) },
+            { label: `${t('planGridPlanned')} (kW)`, stroke: '#0b5cad', width: 2, dash: [6, 4] },
+            { label: `${t('planGridActual')} (kW)`, stroke: '#0b5cad', width: 2 },
+            { label: `${t('planBatteryPlanned')} (kW)`, stroke: '#b35900', width: 2, dash: [6, 4] },
+            { label: `${t('planBatteryActual')} (kW)`, stroke: '#b35900', width: 2 },
+          ],
+          axes: [
+            { label: timeLabel(timeZone) },
+            { label: 'kW', values: (_u, ticks) => ticks.map((v) => kw(v)), size: 80 },
+          ],
+        },
+        [
+          rows.map((r) => r.startMs / 1000),
+          rows.map((r) => r.plannedGrid),
+          rows.map((r) => r.actualGrid),
+          rows.map((r) => r.plannedBattery),
+          rows.map((r) => r.actualBattery),
+        ],
       ),
     ),
   );
-  const xs = rows.map((r) => r.startMs / 1000);
-  const width = () => Math.max(280, figure.clientWidth || box.clientWidth || 600);
-  // uPlot is drawn after the box is in the page (it measures its container).
-  queueMicrotask(() => {
-    const plot = new uPlot(
-      {
-        width: width(),
-        height: 300,
-        series: [
-          {},
-          { label: t('planGridPlanned'), stroke: '#0b5cad', width: 2, dash: [6, 4] },
-          { label: t('planGridActual'), stroke: '#0b5cad', width: 2 },
-          { label: t('planBatteryPlanned'), stroke: '#b35900', width: 2, dash: [6, 4] },
-          { label: t('planBatteryActual'), stroke: '#b35900', width: 2 },
-        ],
-        axes: [{}, { values: (_u, ticks) => ticks.map((v) => kw(v)), size: 80 }],
-      },
-      [
-        xs,
-        rows.map((r) => r.plannedGrid),
-        rows.map((r) => r.actualGrid),
-        rows.map((r) => r.plannedBattery),
-        rows.map((r) => r.actualBattery),
-      ],
-      figure,
-    );
-    const onResize = () => plot.setSize({ width: width(), height: 300 });
-    window.addEventListener('resize', onResize);
-    cleanup.push(() => {
-      window.removeEventListener('resize', onResize);
-      plot.destroy();
-    });
-  });
   return box;
 }
 
@@ -216,7 +191,7 @@ function decisionCard(view) {
 }
 
 /** The plan page of a site (`#/site/<id>/plan`). */
-export async function planPage({ page, cleanup }, siteId, refused) {
+export async function planPage({ page, cleanup, timeZone }, siteId, refused) {
   const res = await api(`/api/sites/${encodeURIComponent(siteId)}/plan`);
   if (res.status !== 200) return refused();
   const view = res.body;
@@ -225,7 +200,7 @@ export async function planPage({ page, cleanup }, siteId, refused) {
     t('planPageTitle', { site: siteId }),
     el('p', {}, el('a', { href: `#/site/${encodeURIComponent(siteId)}`, text: t('planBack') })),
     decisionCard(view),
-    chartCard(rows, cleanup),
+    chartCard(rows, cleanup, timeZone),
   );
 }
 

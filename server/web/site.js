@@ -100,27 +100,40 @@ export function siteLinks(siteId, role) {
 }
 
 /**
- * Today's savings: what the plan in force saves over its day against running without control
- * (the optimizer's baseline). Without a plan, it says so rather than showing zero.
+ * Today's savings: saved so far, measured from the grid and battery meters since local midnight,
+ * beside what the plans in force planned for the whole day; both against the optimiser's
+ * no-control baseline (batteries idle), by one rule (GET /api/sites/:site/savings). Without a
+ * plan, it says so rather than showing zero.
  */
-export async function savingsCard(siteId) {
-  const res = await api(`/api/sites/${encodeURIComponent(siteId)}/plan`);
-  const plan = res.status === 200 ? res.body.plan : null;
-  const known = plan && plan.savings !== null;
+export async function savingsCard(siteId, timeZone) {
+  const res = await api(`/api/sites/${encodeURIComponent(siteId)}/savings`);
+  const s = res.status === 200 ? res.body : null;
+  const known = s !== null && s.plannedToday !== null && s.currency !== null;
   const money = (v) =>
-    new Intl.NumberFormat(lang(), { style: 'currency', currency: res.body.currency }).format(v);
+    v === null
+      ? t('noValue')
+      : new Intl.NumberFormat(lang(), { style: 'currency', currency: s.currency }).format(v);
+  const kpi = (id, label, value) =>
+    el('div', { class: 'kpi' }, el('dt', { text: label }), el('dd', { id, text: value }));
   return el(
     'section',
     { class: known ? 'card' : 'card notyet', id: 'savings', 'aria-labelledby': 'savings-h' },
     el('h2', { id: 'savings-h', text: t('savingsTitle') }),
     known
       ? [
-          el('p', { class: 'big', id: 'savings-value', text: money(plan.savings) }),
+          el(
+            'dl',
+            { class: 'kpis' },
+            kpi('savings-measured', t('savedSoFar'), money(s.savedSoFar)),
+            kpi('savings-planned', t('plannedToday'), money(s.plannedToday)),
+          ),
           el('p', {
             class: 'muted',
-            text: t('savingsPlanned', {
-              baseline: money(plan.baselineCost),
-              since: formatTime(plan.startMs),
+            id: 'savings-method',
+            text: t('savingsMethod', {
+              since: formatTime(s.fromMs, timeZone),
+              measured: s.measuredSlots,
+              ended: s.endedSlots,
             }),
           }),
         ]

@@ -1,5 +1,5 @@
 import { api, el } from './dom.js';
-import { lang } from './i18n.js';
+import { lang, textsOf } from './i18n.js';
 
 // Checking a bill without a command line: the server verifies the whole ledger, the bill's
 // signed checkpoint against the community's keys and, if typed in, the checkpoint printed on a
@@ -44,10 +44,7 @@ const TEXTS = {
   },
 };
 
-function tv(key, params = {}) {
-  const text = TEXTS[lang()]?.[key] ?? TEXTS.en[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, k) => String(params[k] ?? ''));
-}
+const tv = textsOf(TEXTS);
 
 const dateOf = (iso) =>
   `${new Intl.DateTimeFormat(lang(), { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }).format(

@@ -1,6 +1,6 @@
 // The manager's audit page of setpoint writes: who asked, why, old and new value, outcome.
 import { api, el } from './dom.js';
-import { formatTime, formatValue, t, writeWhy, writeWho } from './i18n.js';
+import { formatTime, formatValue, t, writeWho, writeWhy } from './i18n.js';
 
 const COLUMNS = ['time', 'point', 'writeWho', 'writeWhy', 'writeOld', 'writeNew', 'writeOutcome'];
 
@@ -70,7 +70,7 @@ export async function writesPage({ siteId, site, page }) {
                     el('td', { text: formatTime(Date.parse(w.ts)) }),
                     el('th', { scope: 'row', text: names.get(key) ?? key }),
                     el('td', { text: writeWho(w.who) }),
-                    el('td', { text: writeWhy(w.why) }),
+                    el('td', { class: 'why', text: writeWhy(w.why) }),
                     el('td', { class: 'num', text: w.old === null ? '—' : formatValue(w.old, unit) }),
                     el('td', { class: 'num', text: newValue(w, unit) }),
                     el('td', { class: `outcome outcome-${w.outcome}`, text: outcome(w) }),
