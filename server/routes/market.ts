@@ -64,6 +64,11 @@ export function marketRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZo
     settlementJson,
   } = ctx.modules.market;
   const EventParams = PortfolioParams.extend({ event: ActivationBodySchema.shape.id });
+  /** Options of a route on one activation (`…/events/:event…`): the portfolio's access, the event in the path. */
+  const onEvent = (summary: string) => ({
+    config: { access: PORTFOLIO },
+    schema: { summary, tags: TAGS, params: EventParams },
+  });
   return async (app) => {
     const stream = eventStreams(app, s);
 
@@ -245,27 +250,13 @@ export function marketRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZo
 
     app.get(
       '/api/portfolios/:portfolio/events/:event',
-      {
-        config: { access: PORTFOLIO },
-        schema: {
-          summary: 'An activation: its state, history and the executor status per site',
-          tags: TAGS,
-          params: EventParams,
-        },
-      },
+      onEvent('An activation: its state, history and the executor status per site'),
       async (req) => market().status(req.params.portfolio, req.params.event),
     );
 
     app.post(
       '/api/portfolios/:portfolio/events/:event/cancel',
-      {
-        config: { access: PORTFOLIO },
-        schema: {
-          summary: 'Cancel an activation (the executor restores the assets)',
-          tags: TAGS,
-          params: EventParams,
-        },
-      },
+      onEvent('Cancel an activation (the executor restores the assets)'),
       async (req) => {
         const view = await market().cancel(req.params.portfolio, req.params.event, req.identity!.username);
         await s.audit.append({
@@ -281,14 +272,7 @@ export function marketRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZo
 
     app.post(
       '/api/portfolios/:portfolio/events/:event/report',
-      {
-        config: { access: PORTFOLIO },
-        schema: {
-          summary: 'Measure the activation against its baseline and store its delivery report',
-          tags: TAGS,
-          params: EventParams,
-        },
-      },
+      onEvent('Measure the activation against its baseline and store its delivery report'),
       async (req, reply) =>
         reply.code(201).send(await market().report(req.params.portfolio, req.params.event)),
     );
