@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { startCli } from '../cli/testing.js';
 import { sdm630Image, startModbusTcp } from '../gateway/testing.js';
-import { scratchSchema, startOutageProxy } from '../store/testing.js';
+import { scratchBehindOutageProxy } from '../store/testing.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -55,12 +55,7 @@ async function stored(url: string): Promise<Map<string, number[]>> {
 }
 
 const dev = await startModbusTcp(sdm630Image());
-const scratch = await scratchSchema(args.url);
-const target = new URL(args.url);
-const proxy = await startOutageProxy({ host: target.hostname, port: Number(target.port || 5432) });
-const viaProxy = new URL(scratch.url);
-viaProxy.hostname = '127.0.0.1';
-viaProxy.port = String(proxy.port);
+const { url: viaProxy, scratch, proxy } = await scratchBehindOutageProxy(args.url);
 const data = await mkdtemp(join(tmpdir(), 'gfx-durability-'));
 const config = join(data, 'gateway.json');
 await writeFile(
@@ -80,7 +75,7 @@ await writeFile(
   }),
 );
 const cli = ['gateway', '--config', config, '--data', data];
-const env = { DATABASE_URL: viaProxy.toString() };
+const env = { DATABASE_URL: viaProxy };
 const running = /Gridflex gateway is running/;
 
 console.log(

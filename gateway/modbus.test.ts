@@ -34,6 +34,20 @@ function gateway(cfg: unknown): Gateway {
   return g;
 }
 
+/** A Modbus meter reporting power, voltage L1, imported energy and frequency. */
+const meter = (id: string, profile: string, connection: Record<string, unknown>) => ({
+  id,
+  protocol: 'modbus',
+  profile,
+  connection,
+  points: [
+    { id: 'power', kind: 'active_power' },
+    { id: 'voltage_l1', kind: 'voltage' },
+    { id: 'energy_import', kind: 'energy_import' },
+    { id: 'frequency', kind: 'frequency' },
+  ],
+});
+
 const byPoint = (readings: { pointId: string }[]) => Object.fromEntries(readings.map((r) => [r.pointId, r]));
 
 describe('Modbus polling over loopback', () => {
@@ -41,20 +55,7 @@ describe('Modbus polling over loopback', () => {
     const dev = await serve(startModbusTcp(sdm630Image()));
     const g = gateway({
       site: 'bern',
-      devices: [
-        {
-          id: 'meter',
-          protocol: 'modbus',
-          profile: 'sdm630',
-          connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port, unitId: 1 },
-          points: [
-            { id: 'power', kind: 'active_power' },
-            { id: 'voltage_l1', kind: 'voltage' },
-            { id: 'energy_import', kind: 'energy_import' },
-            { id: 'frequency', kind: 'frequency' },
-          ],
-        },
-      ],
+      devices: [meter('meter', 'sdm630', { transport: 'tcp', host: '127.0.0.1', port: dev.port, unitId: 1 })],
     });
     const out = await g.pollOnce();
     expect(out.errors).toEqual([]);
@@ -82,18 +83,7 @@ describe('Modbus polling over loopback', () => {
     const g = gateway({
       site: 'bern',
       devices: [
-        {
-          id: 'em24',
-          protocol: 'modbus',
-          profile: 'em24',
-          connection: { transport: 'rtu-over-tcp', host: '127.0.0.1', port: dev.port, unitId: 7 },
-          points: [
-            { id: 'power', kind: 'active_power' },
-            { id: 'voltage_l1', kind: 'voltage' },
-            { id: 'energy_import', kind: 'energy_import' },
-            { id: 'frequency', kind: 'frequency' },
-          ],
-        },
+        meter('em24', 'em24', { transport: 'rtu-over-tcp', host: '127.0.0.1', port: dev.port, unitId: 7 }),
       ],
     });
     const out = await g.pollOnce();

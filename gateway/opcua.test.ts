@@ -129,6 +129,22 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Site bern's gateway with the `bms` device on the test server, published every 100 ms. */
+const bmsConfig = (pollInterval: string, points: Record<string, unknown>[]) =>
+  GatewayConfigSchema.parse({
+    site: 'bern',
+    devices: [
+      {
+        id: 'bms',
+        protocol: 'opcua',
+        publishingInterval: '100ms',
+        pollInterval,
+        connection: { endpointUrl: endpoint() },
+        points,
+      },
+    ],
+  });
+
 describe('OPC UA devices', { timeout: 120_000 }, () => {
   it('subscribes, and re-subscribes on its own after the server restarts', async () => {
     const hub = new Hub();
@@ -155,22 +171,10 @@ describe('OPC UA devices', { timeout: 120_000 }, () => {
     const hub = new Hub();
     const seen: Reading[] = [];
     hub.readings$.subscribe((r) => seen.push(r));
-    const cfg = GatewayConfigSchema.parse({
-      site: 'bern',
-      devices: [
-        {
-          id: 'bms',
-          protocol: 'opcua',
-          publishingInterval: '100ms',
-          pollInterval: '200ms',
-          connection: { endpointUrl: endpoint() },
-          points: [
-            { id: 'power', kind: 'active_power', nodeId: 'ns=1;s=Bms.Power' },
-            { id: 'flow', kind: 'active_power', nodeId: 'ns=1;s=Bms.Flow', pollInterval: '400ms' },
-          ],
-        },
-      ],
-    });
+    const cfg = bmsConfig('200ms', [
+      { id: 'power', kind: 'active_power', nodeId: 'ns=1;s=Bms.Power' },
+      { id: 'flow', kind: 'active_power', nodeId: 'ns=1;s=Bms.Flow', pollInterval: '400ms' },
+    ]);
     const changes: { device: string; up: boolean }[] = [];
     const gw = new Gateway(cfg, hub, {
       opcua: { pkiDir: join(dir, 'client-pki') },
@@ -352,24 +356,12 @@ describe('OPC UA devices', { timeout: 120_000 }, () => {
   it('leaves changes within the deadband on the server, flags a value that stops changing, and reports status', async () => {
     power = 1000;
     const node = 'ns=1;s=Bms.Power';
-    const cfg = GatewayConfigSchema.parse({
-      site: 'bern',
-      devices: [
-        {
-          id: 'bms',
-          protocol: 'opcua',
-          publishingInterval: '100ms',
-          pollInterval: '50ms',
-          connection: { endpointUrl: endpoint() },
-          points: [
-            // Three views of one node: every change, a 50 W deadband, a 300 ms staleness window.
-            { id: 'power', kind: 'active_power', nodeId: node },
-            { id: 'power_db', kind: 'active_power', nodeId: node, deadband: 50 },
-            { id: 'power_stale', kind: 'active_power', nodeId: node, staleAfter: '300ms' },
-          ],
-        },
-      ],
-    });
+    const cfg = bmsConfig('50ms', [
+      // Three views of one node: every change, a 50 W deadband, a 300 ms staleness window.
+      { id: 'power', kind: 'active_power', nodeId: node },
+      { id: 'power_db', kind: 'active_power', nodeId: node, deadband: 50 },
+      { id: 'power_stale', kind: 'active_power', nodeId: node, staleAfter: '300ms' },
+    ]);
     const seen: Reading[] = [];
     const hub = new Hub();
     hub.readings$.subscribe((r) => seen.push(r));
@@ -398,24 +390,12 @@ describe('OPC UA devices', { timeout: 120_000 }, () => {
   });
 
   it('leaves changes within a percent-of-EURange deadband on the server; a node without EURange is reported', async () => {
-    const cfg = GatewayConfigSchema.parse({
-      site: 'bern',
-      devices: [
-        {
-          id: 'bms',
-          protocol: 'opcua',
-          publishingInterval: '100ms',
-          pollInterval: '50ms',
-          connection: { endpointUrl: endpoint() },
-          points: [
-            { id: 'flow', kind: 'active_power', nodeId: 'ns=1;s=Bms.Flow' },
-            // 1 % of 0–10,000 = 100.
-            { id: 'flow_db', kind: 'active_power', nodeId: 'ns=1;s=Bms.Flow', deadbandPercent: 1 },
-            { id: 'power_pct', kind: 'active_power', nodeId: 'ns=1;s=Bms.Power', deadbandPercent: 1 },
-          ],
-        },
-      ],
-    });
+    const cfg = bmsConfig('50ms', [
+      { id: 'flow', kind: 'active_power', nodeId: 'ns=1;s=Bms.Flow' },
+      // 1 % of 0–10,000 = 100.
+      { id: 'flow_db', kind: 'active_power', nodeId: 'ns=1;s=Bms.Flow', deadbandPercent: 1 },
+      { id: 'power_pct', kind: 'active_power', nodeId: 'ns=1;s=Bms.Power', deadbandPercent: 1 },
+    ]);
     const seen: Reading[] = [];
     const hub = new Hub();
     hub.readings$.subscribe((r) => seen.push(r));

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { startCli } from '../cli/testing.js';
 import { listPoints, type Reading } from '../model/index.js';
-import { announceSkip, scratchSchema, startOutageProxy, testBackends } from '../store/testing.js';
+import { announceSkip, scratchBehindOutageProxy, testBackends } from '../store/testing.js';
 import { DiskQueue, Hub, StoreWriter } from '../stream/index.js';
 import { postgresUrl } from '../testkit/system.js';
 import { GatewayConfigSchema, gatewaySite } from './config.js';
@@ -130,12 +130,7 @@ if (server.skipReason) console.warn(`[skip] gateway kill -9 on postgres: ${serve
 describe.skipIf(server.skipReason !== null)('gateway process across a PostgreSQL outage', () => {
   it('loses at most about a second of readings to kill -9 mid-outage, and starts and spools while the store is down', async () => {
     const dev = await startModbusTcp(sdm630Image());
-    const scratch = await scratchSchema(server.url!);
-    const target = new URL(server.url!);
-    const proxy = await startOutageProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const viaProxy = new URL(scratch.url);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
+    const { url: viaProxy, scratch, proxy } = await scratchBehindOutageProxy(server.url!);
     const data = await mkdtemp(join(tmpdir(), 'gfx-gw-kill-'));
     const config = join(data, 'gateway.json');
     await writeFile(
@@ -158,7 +153,7 @@ describe.skipIf(server.skipReason !== null)('gateway process across a PostgreSQL
       }),
     );
     const args = ['gateway', '--config', config, '--data', data];
-    const env = { DATABASE_URL: viaProxy.toString() };
+    const env = { DATABASE_URL: viaProxy };
     const key = 'bern/meter/power';
     const running = /Gridflex gateway is running/;
     const children: { child: import('node:child_process').ChildProcess }[] = [];

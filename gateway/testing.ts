@@ -276,3 +276,22 @@ export async function startHalfOpenRelay(
       }),
   };
 }
+
+/**
+ * A gateway file for site `bern` with one Modbus controller `ctl` at 127.0.0.1:`port` whose
+ * setpoint `limit` (W, holding register 100) may be written between 0 and 80: what the write
+ * tests drive.
+ */
+export const writableLimitConfig = (port: number) => ({
+  site: 'bern',
+  profiles: { ctl: { registers: { limit: { address: 100, writable: true, unit: 'W' } } } },
+  devices: [
+    {
+      id: 'ctl',
+      protocol: 'modbus',
+      profile: 'ctl',
+      connection: { transport: 'tcp', host: '127.0.0.1', port },
+      points: [{ id: 'limit', kind: 'setpoint', unit: 'W', writable: true, min: 0, max: 80 }],
+    },
+  ],
+});

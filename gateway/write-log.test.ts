@@ -64,6 +64,10 @@ const ask = (device: string, point: string, value: number, who = 'optimizer') =>
   why: 'evening peak',
 });
 
+/** The inverter's registers: power limit 1500 W (10), a locked register (11), status (12). */
+const inverterImage = () =>
+  new RegisterImage().put('holding', 10, [150]).put('holding', 11, [0]).put('holding', 12, [1]);
+
 for (const backend of testBackends) {
   announceSkip(backend, 'setpoint write records');
   // Each test opens an embedded database: slow on a loaded 2-core machine.
@@ -71,18 +75,21 @@ for (const backend of testBackends) {
     `setpoint write records on ${backend.name}`,
     { timeout: 120_000 },
     () => {
-      it('stores every write and refusal with who, why, old and new value and outcome', async () => {
-        const img = new RegisterImage()
-          .put('holding', 10, [150])
-          .put('holding', 11, [0])
-          .put('holding', 12, [1]);
-        img.onWrite = (address) => {
-          if (address === 11) throw { modbusErrorCode: 3, msg: 'locked by the installer' };
-        };
+      /** `img` served on loopback and an empty store, both closed after the test. */
+      async function rig(img: RegisterImage) {
         const dev = await startModbusTcp(img);
         cleanups.push(dev.stop);
         const store = await backend.open();
         cleanups.push(() => store.close());
+        return { dev, store };
+      }
+
+      it('stores every write and refusal with who, why, old and new value and outcome', async () => {
+        const img = inverterImage();
+        img.onWrite = (address) => {
+          if (address === 11) throw { modbusErrorCode: 3, msg: 'locked by the installer' };
+        };
+        const { dev, store } = await rig(img);
         const log = await SetpointWriteRepository.open(store);
         const cfg = await setup(dev.port, await freePort());
         let now = 1_700_000_000_000;
@@ -144,14 +151,8 @@ for (const backend of testBackends) {
       });
 
       it('keeps records the store refused and stores them, in order, once it answers again', async () => {
-        const img = new RegisterImage()
-          .put('holding', 10, [150])
-          .put('holding', 11, [0])
-          .put('holding', 12, [1]);
-        const dev = await startModbusTcp(img);
-        cleanups.push(dev.stop);
-        const store = await backend.open();
-        cleanups.push(() => store.close());
+        const img = inverterImage();
+        const { dev, store } = await rig(img);
         const repo = await SetpointWriteRepository.open(store);
         let down = false;
         // The real table behind a switch, as the store-outage test does for readings.
@@ -186,14 +187,8 @@ for (const backend of testBackends) {
       });
 
       it('a restarted gateway keeps the rate limit of the writes stored before', async () => {
-        const img = new RegisterImage()
-          .put('holding', 10, [150])
-          .put('holding', 11, [0])
-          .put('holding', 12, [1]);
-        const dev = await startModbusTcp(img);
-        cleanups.push(dev.stop);
-        const store = await backend.open();
-        cleanups.push(() => store.close());
+        const img = inverterImage();
+        const { dev, store } = await rig(img);
         const cfg = await setup(dev.port, await freePort());
         let now = 1_700_000_000_000;
         const first = new Gateway(cfg, new Hub(), {

@@ -19,22 +19,13 @@ export interface TestBackend {
 const server = postgresUrl();
 
 async function openServerStore(url: string): Promise<Store> {
-  const schema = `t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  await admin.end();
-  const scoped = new URL(url);
-  scoped.searchParams.set('options', `-c search_path=${schema}`);
-  const store = await openStore({ url: scoped.toString(), timescale: 'off' });
+  const scratch = await scratchSchema(url);
+  const store = await openStore({ url: scratch.url, timescale: 'off' });
   const close = store.close;
   return Object.assign(store, {
     close: async () => {
       await close();
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      await c.query(`DROP SCHEMA ${schema} CASCADE`);
-      await c.end();
+      await scratch.drop();
     },
   });
 }
@@ -138,4 +129,20 @@ export async function scratchSchema(
       await c.end();
     },
   };
+}
+
+/**
+ * A scratch schema on the test server reached through an outage proxy: `url` connects via
+ * the proxy (cut and restore it to simulate a store outage), `scratch.url` directly.
+ */
+export async function scratchBehindOutageProxy(
+  serverUrl: string,
+): Promise<{ url: string; scratch: Awaited<ReturnType<typeof scratchSchema>>; proxy: OutageProxy }> {
+  const scratch = await scratchSchema(serverUrl);
+  const target = new URL(serverUrl);
+  const proxy = await startOutageProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  const viaProxy = new URL(scratch.url);
+  viaProxy.hostname = '127.0.0.1';
+  viaProxy.port = String(proxy.port);
+  return { url: viaProxy.toString(), scratch, proxy };
 }

@@ -8,6 +8,7 @@ import {
   sdm630Image,
   startModbusTcp,
   type TestDevice,
+  writableLimitConfig,
 } from '../../gateway/testing.js';
 import { SetpointWriteRepository } from '../../gateway/write-log.js';
 import { openStore } from '../../store/index.js';
@@ -104,19 +105,7 @@ describe('gridflex read, write, scan and gateway', { timeout: 120_000 }, () => {
 
   it('write goes through the safety layer and is recorded', async () => {
     const data = join(dir, 'data');
-    const file = await config('write.json', {
-      site: 'bern',
-      profiles: { ctl: { registers: { limit: { address: 100, writable: true, unit: 'W' } } } },
-      devices: [
-        {
-          id: 'ctl',
-          protocol: 'modbus',
-          profile: 'ctl',
-          connection: { transport: 'tcp', host: '127.0.0.1', port: meter.port },
-          points: [{ id: 'limit', kind: 'setpoint', unit: 'W', writable: true, min: 0, max: 80 }],
-        },
-      ],
-    });
+    const file = await config('write.json', writableLimitConfig(meter.port));
     const ok = await runCli(
       ['write', '--config', file, '--point', 'ctl/limit', '--value', '70', '--who', 'bob', '--data', data],
       { DATABASE_URL: '' },
@@ -154,19 +143,7 @@ describe('gridflex read, write, scan and gateway', { timeout: 120_000 }, () => {
 
   it('write sends nothing when the write record has nowhere to go', async () => {
     const data = join(dir, 'locked');
-    const file = await config('write-locked.json', {
-      site: 'bern',
-      profiles: { ctl: { registers: { limit: { address: 100, writable: true, unit: 'W' } } } },
-      devices: [
-        {
-          id: 'ctl',
-          protocol: 'modbus',
-          profile: 'ctl',
-          connection: { transport: 'tcp', host: '127.0.0.1', port: meter.port },
-          points: [{ id: 'limit', kind: 'setpoint', unit: 'W', writable: true, min: 0, max: 80 }],
-        },
-      ],
-    });
+    const file = await config('write-locked.json', writableLimitConfig(meter.port));
     const before = meter.image.tables.holding.get(100);
     // This process holds the embedded database, as a running `gridflex gateway` would.
     const store = await openStore({ dataDir: data });

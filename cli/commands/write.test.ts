@@ -2,7 +2,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegisterImage, startHalfOpenRelay, startModbusTcp, type TestDevice } from '../../gateway/testing.js';
+import {
+  RegisterImage,
+  startHalfOpenRelay,
+  startModbusTcp,
+  type TestDevice,
+  writableLimitConfig,
+} from '../../gateway/testing.js';
 import { runCli } from '../testing.js';
 
 let dir: string;
@@ -24,22 +30,7 @@ afterAll(async () => {
 describe('gridflex write', { timeout: 150_000 }, () => {
   it('exits when done, even when the device keeps its side of the connection open', async () => {
     const file = join(dir, 'write.json');
-    await writeFile(
-      file,
-      JSON.stringify({
-        site: 'bern',
-        profiles: { ctl: { registers: { limit: { address: 100, writable: true, unit: 'W' } } } },
-        devices: [
-          {
-            id: 'ctl',
-            protocol: 'modbus',
-            profile: 'ctl',
-            connection: { transport: 'tcp', host: '127.0.0.1', port: relay.port },
-            points: [{ id: 'limit', kind: 'setpoint', unit: 'W', writable: true, min: 0, max: 80 }],
-          },
-        ],
-      }),
-    );
+    await writeFile(file, JSON.stringify(writableLimitConfig(relay.port)));
     // Generous for tsx and the embedded database on a loaded machine; a hang never ends.
     const res = await runCli(
       ['write', '--config', file, '--point', 'ctl/limit', '--value', '70', '--data', join(dir, 'data')],
