@@ -1,25 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseOrThrow, SitesConfigSchema } from '../model/index.js';
 import { AuditLog, AuthRepository } from '../server/index.js';
 import { openStore } from '../store/index.js';
+import { bernSite, testSites } from '../testkit/sites.js';
 import { ensureDemoUsers } from './demo-users.js';
 
-const sites = parseOrThrow(
-  SitesConfigSchema,
-  {
-    sites: [
-      {
-        id: 'zev-bern',
-        name: 'ZEV Bern',
-        location: { lat: 46.95, lon: 7.45 },
-        timezone: 'Europe/Zurich',
-        grid: { importLimitKw: 60, exportLimitKw: 30 },
-        buildings: [],
-      },
-    ],
-  },
-  'test sites',
-).sites;
+const sites = testSites(bernSite({ id: 'zev-bern', buildings: [] }));
 
 describe('demo users', () => {
   it('creates one user per role with fresh passwords at every start; old passwords stop working', async () => {
