@@ -15,9 +15,10 @@
  *  - forecasts (`--forecasts`): `profile` = the live loop's forecaster without history (PV clear
  *    sky × the default yield, base load the fallback profile around the mean of the day before);
  *    `noisy` = the simulated week's actual base load and PV, each slot × (1 + σ·z) with z a
- *    standard normal drawn once per slot and quantity (seeded) and σ = `--noise` × √(lead / 24 h),
- *    capped at `--noise` (default 0.2: 20 % at a day ahead, about a real day-ahead
- *    building-load or PV forecast's error; an hour ahead 4 %);
+ *    standard normal fixed per slot and quantity (seeded, AR(1) over slots with correlation
+ *    time `--noise-hours`, default 3 h) and σ = `--noise` × √(lead / 24 h), capped at `--noise`
+ *    (default 0.2: 20 % at a day ahead, about a real day-ahead building-load or PV forecast's
+ *    error; an hour ahead 4 %);
  *  - perfect foresight: one LP over the whole run with the actual base load, PV and prices
  *    (net per slot from the baseline's meters), the battery ending at no less than its start,
  *    replayed on the simulator with the same stepping; ratio = live savings / its savings;
@@ -30,7 +31,8 @@
  *    "moved" counts re-plans that change such a setpoint by ≥ 1 kW in any direction.
  *
  *   npx tsx bench/closed-loop.ts [--scenarios zev-bern,lappeenranta] [--days 7] [--penalties 0.005]
- *     [--tariffs spot,peak] [--forecasts profile,noisy] [--noise 0.2] [--peak-charge 10]
+ *     [--tariffs spot,peak] [--forecasts profile,noisy] [--noise 0.2] [--noise-hours 3]
+ *     [--peak-charge 10]
  *     [--start 2026-03-02T00:00:00Z] [--seed 1] [--fee 0.10]
  */
 import { parseArgs } from 'node:util';
@@ -56,6 +58,7 @@ const { values: args } = parseArgs({
     tariffs: { type: 'string', default: 'spot,peak' },
     forecasts: { type: 'string', default: 'profile,noisy' },
     noise: { type: 'string', default: '0.2' },
+    'noise-hours': { type: 'string', default: '3' },
     'peak-charge': { type: 'string', default: '10' },
     start: { type: 'string', default: '2026-03-02T00:00:00Z' },
     seed: { type: 'string', default: '1' },
@@ -70,6 +73,7 @@ const DAYS = Number(args.days);
 const SEED = Number(args.seed);
 const START = Date.parse(args.start!);
 const NOISE = Number(args.noise);
+const NOISE_HOURS = Number(args['noise-hours']);
 const PEAK_CHARGE = Number(args['peak-charge']);
 const SLOTS = Math.round((DAYS * DAY_MS) / SLOT_MS);
 
@@ -112,12 +116,28 @@ interface Actuals {
 }
 
 /**
- * The `noisy` forecaster: the actual base load and PV of each slot × (1 + σ·z), σ growing with
- * the lead time as √(lead / 24 h) up to `NOISE`; z fixed per slot, so forecasts of a slot
- * converge on its actual value as it nears. Slots after the run repeat its last day.
+ * Forecast errors z per slot of the run (and two days beyond), seeded: an AR(1) series of
+ * standard normals with correlation time `NOISE_HOURS`, so an error is a level off for hours
+ * (as a real forecast's, which misses the weather or the occupancy of an afternoon) rather
+ * than white noise that would invent spikes slot by slot.
+ */
+function errorSeries(seed: number): number[] {
+  const rho = Math.exp(-SLOT_MS / (NOISE_HOURS * 3_600_000));
+  const z = [normal(seed, 0)];
+  for (let k = 1; k < SLOTS + 192; k++) z.push(rho * z[k - 1]! + Math.sqrt(1 - rho * rho) * normal(seed, k));
+  return z;
+}
+
+/**
+ * The `noisy` forecaster: the actual base load and PV of each slot × (1 + σ·z), z from
+ * `errorSeries` (one series each), σ growing with the lead time as √(lead / 24 h) up to `NOISE`;
+ * z is fixed per slot, so forecasts of a slot converge on its actual value as it nears. Slots
+ * after the run repeat its last day.
  */
 function noisyForecaster(actual: Actuals, seed: number): Forecaster {
   const at = (xs: number[], k: number) => xs[k < xs.length ? k : xs.length - 96 + (k % 96)] ?? 0;
+  const zLoad = errorSeries(2 * seed);
+  const zPv = errorSeries(2 * seed + 1);
   return async (startMs, slots) => {
     const k0 = Math.round((startMs - START) / SLOT_MS);
     const baseLoadKw: number[] = [];
@@ -125,8 +145,8 @@ function noisyForecaster(actual: Actuals, seed: number): Forecaster {
     for (let t = 0; t < slots; t++) {
       const sigma = NOISE * Math.min(1, Math.sqrt((t * SLOT_MS) / DAY_MS));
       const k = k0 + t;
-      baseLoadKw.push(Math.max(0, at(actual.baseKw, k) * (1 + sigma * normal(seed, 2 * k))));
-      pvKw.push(Math.max(0, at(actual.pvKw, k) * (1 + sigma * normal(seed, 2 * k + 1))));
+      baseLoadKw.push(Math.max(0, at(actual.baseKw, k) * (1 + sigma * zLoad[k]!)));
+      pvKw.push(Math.max(0, at(actual.pvKw, k) * (1 + sigma * zPv[k]!)));
     }
     return { pvKw, baseLoadKw, outdoorC: 8 };
   };
@@ -569,7 +589,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const eur = (x: number) => x.toFixed(2);
 
 console.log(
-  `closed loop over ${DAYS} days from ${args.start}, seed ${SEED}; import = day-ahead + ${FEE} EUR/kWh, export = day-ahead; peak tariff: + ${PEAK_CHARGE} EUR/kW of the highest 15-min import; noisy forecast σ = ${NOISE} × √(lead/24 h), capped`,
+  `closed loop over ${DAYS} days from ${args.start}, seed ${SEED}; import = day-ahead + ${FEE} EUR/kWh, export = day-ahead; peak tariff: + ${PEAK_CHARGE} EUR/kW of the highest 15-min import; noisy forecast σ = ${NOISE} × √(lead/24 h), capped, errors correlated over ${NOISE_HOURS} h`,
 );
 console.log(
   '| scenario | building | tariff | forecast | anti-flap €/kWh | baseline € | live € | live savings € | perfect-foresight savings € (LP) | ratio | live ΔE kWh | flap rate | moved ≥ 1 kW | kept | median solve |',
