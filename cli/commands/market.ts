@@ -232,9 +232,11 @@ export function register(program: Command): void {
   connection(
     market
       .command('availability')
-      .description('flexibility still available per 15-minute slot (up and down kW, after what is sold)')
+      .description(
+        "flexibility still available per 15-minute slot from now (kW in the product's directions, after what is sold)",
+      )
       .requiredOption('--product <id>', 'product (program), e.g. mfrr, fcr-n, dr-event')
-      .option('--from <iso>', 'start (ISO 8601); default: the current hour')
+      .option('--from <iso>', 'start (ISO 8601); default: the current quarter-hour')
       .option('--to <iso>', 'end (ISO 8601); default: 24 h after --from'),
   ).action(async (raw) => {
     const o = parseOptions(AvailabilityOptionsSchema, withEnv(raw), 'market availability');
@@ -246,11 +248,18 @@ export function register(program: Command): void {
       slots: AvailabilitySlot[];
     };
     if (o.json) return void console.log(JSON.stringify(body, null, 2));
+    // Only the directions the product moves: an up-only product has no "down" to offer.
+    const view = (await (await api(o, 'GET', `/api/portfolios/${portfolio}/view`)).json()) as {
+      products: { id: string; direction: 'up' | 'down' | 'symmetric' }[];
+    };
+    const direction = view.products.find((p) => p.id === o.product)?.direction ?? 'symmetric';
+    const up = direction !== 'down';
+    const down = direction !== 'up';
     console.log(`${portfolio} · ${o.product} · kW still available (UTC)`);
-    console.log('slot start              up kW   down kW');
+    console.log(`slot start        ${up ? '      up kW' : ''}${down ? '    down kW' : ''}`);
     for (const s of body.slots)
       console.log(
-        `${new Date(s.startMs).toISOString().slice(0, 16)}Z  ${kwText(s.upKw)} ${kwText(s.downKw)}`,
+        `${new Date(s.startMs).toISOString().slice(0, 16)}Z  ${up ? kwText(s.upKw) : ''}${down ? ` ${kwText(s.downKw)}` : ''}`,
       );
   });
 

@@ -19,13 +19,20 @@ const TAGS = ['market'];
 const PortfolioParams = z.object({ portfolio: IdSchema });
 const Iso = z.iso.datetime({ offset: true });
 const Range = z.object({
-  from: Iso.optional().describe('start of the range (ISO 8601); default: the current hour'),
+  from: Iso.optional().describe(
+    'start of the range (ISO 8601); default: the current hour (availability: the current quarter-hour)',
+  ),
   to: Iso.optional().describe('end of the range (ISO 8601); default: 24 h after from'),
 });
 
 /** [from, to) from the query: default the current UTC hour and the next 24 h; at most 31 days. */
-function range(q: z.infer<typeof Range>, nowMs: number): { fromMs: number; toMs: number } {
-  const fromMs = q.from ? Date.parse(q.from) : Math.floor(nowMs / H) * H;
+/**
+ * The queried range; without `from`, from the start of the current `alignMs` period of the
+ * market clock (the hour for bids and events; the quarter-hour for availability, so a slot
+ * that has ended is not offered).
+ */
+function range(q: z.infer<typeof Range>, nowMs: number, alignMs = H): { fromMs: number; toMs: number } {
+  const fromMs = q.from ? Date.parse(q.from) : Math.floor(nowMs / alignMs) * alignMs;
   const toMs = q.to ? Date.parse(q.to) : fromMs + 24 * H;
   if (!(toMs > fromMs))
     throw new GridflexError(MODEL_ERRORS.VALIDATION, 'querystring.to: must be after from', {
@@ -104,7 +111,7 @@ export function marketRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZo
       },
       async (req) => {
         const m = market();
-        return m.availability(req.params.portfolio, req.query.product, range(req.query, m.clock()));
+        return m.availability(req.params.portfolio, req.query.product, range(req.query, m.clock(), H / 4));
       },
     );
 
