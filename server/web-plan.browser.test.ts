@@ -103,7 +103,7 @@ describe.skipIf(browserDep.skipReason)('plan page in headless Chromium', () => {
       .poll(() => page.locator('#plan-decision').textContent())
       .toMatch(/^battery: charge [\d.]+ kW$/);
     expect(await page.locator('#plan-binding li').allTextContents()).not.toEqual([]);
-    expect(await page.locator('#plan-source').textContent()).toMatch(/^Planned .* \(state changed\)\.$/);
+    expect(await page.locator('#plan-source').textContent()).toMatch(/^Planned .* \(the building changed\)\.$/);
     await expect.poll(() => page.locator('#plan-chart canvas').count()).toBeGreaterThan(0);
     expect(await page.locator('#plan-chart').getAttribute('aria-label')).toMatch(
       /^\d+ quarter-hours planned today, grid at most .*; 1 measured, grid at most 4 kW\.$/,

@@ -363,7 +363,7 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
     ]);
     expect(await cells(1)).toEqual([
       'Battery: power',
-      'optimizer',
+      'optimiser',
       'charge from solar surplus',
       '1 kW',
       '3 kW',
