@@ -1,12 +1,11 @@
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../config/load.js';
-import { packageRoot } from '../config/version.js';
 import type { Obligation as SoldCapacity } from '../market/bids.js';
 import { type RunningMarket, startMarket } from '../market/start.js';
-import { listPoints, type Site, SitesConfigSchema } from '../model/index.js';
-import { openStore, type Store } from '../store/index.js';
+import type { Site } from '../model/index.js';
+import type { Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
+import { exampleMarketStore } from '../testkit/market.js';
 import { siteObligations$, siteReserve } from './market-obligations.js';
 
 const H = 3_600_000;
@@ -50,9 +49,7 @@ describe('siteObligations$', () => {
   const hub = new Hub();
 
   beforeAll(async () => {
-    store = await openStore({ dataDir: 'memory://' });
-    sites = (await loadConfigFile(SitesConfigSchema, `${packageRoot()}/deploy/examples/sites.yaml`)).sites;
-    await store.readings.describePoints(listPoints(sites));
+    ({ store, sites } = await exampleMarketStore());
     market = await startMarket({
       store,
       sites,

@@ -26,7 +26,16 @@ import type { ActivationPlan } from '../market/activation.js';
 import { findProduct, loadProducts } from '../market/product.js';
 import { DroopRuntime } from '../market/runtime/droop-runtime.js';
 import { GatewayExecutor, WRITE_CONCURRENCY } from '../market/runtime/executor.js';
-import { batteryAsset, fanAssets, scenario, startRig, until, wait } from '../market/runtime/testing.js';
+import {
+  ahuFans,
+  batteryAsset,
+  fanAssets,
+  finnishSite,
+  SCHOOL_BATTERY,
+  startRig,
+  until,
+  wait,
+} from '../market/runtime/testing.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -50,34 +59,13 @@ const pct = (xs: number[], p: number) => {
 };
 const fmt = (ms: number) => (ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`);
 
-const site = (id: string, buildings: unknown[]) =>
-  scenario({
-    id,
-    name: id,
-    location: { lat: 61.06, lon: 28.19 },
-    timezone: 'Europe/Helsinki',
-    grid: { eventsPerDay: 0, activationProbability: 0 },
-    failsafeTimeoutS: 3600,
-    buildings,
-  });
+const site = (id: string, buildings: unknown[]) => finnishSite({ id, buildings });
 
 async function activationBench(n: number, mfrrFullMs: number, ffrFullMs: number): Promise<void> {
   const buildings = Array.from({ length: Math.ceil(n / PER_BUILDING) }, (_, i) => ({
     id: `b${i + 1}`,
     gridMeter: { modbus: 'none' },
-    devices: [
-      {
-        id: 'ahu',
-        count: Math.min(PER_BUILDING, n - i * PER_BUILDING),
-        type: 'sheddable',
-        kind: 'ventilation',
-        ratedKw: 3.7,
-        defaultPct: 70,
-        minPct: 40,
-        maxPct: 85,
-        schedule: 'school',
-      },
-    ],
+    devices: [ahuFans(Math.min(PER_BUILDING, n - i * PER_BUILDING))],
   }));
   const startMs = Date.parse('2026-11-18T08:00:00Z');
   const setupFrom = Date.now();
@@ -145,7 +133,7 @@ async function droopBench(): Promise<void> {
     site('droop', [
       {
         id: 'school',
-        devices: [{ id: 'battery', type: 'battery', capacityKwh: 100, maxChargeKw: 50, maxDischargeKw: 50 }],
+        devices: [SCHOOL_BATTERY],
       },
     ]),
     {

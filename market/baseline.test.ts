@@ -85,16 +85,20 @@ describe('CAISO 10-of-10 with the day-of adjustment', () => {
 });
 
 describe('PJM High 4 of 5 with the symmetric additive adjustment', () => {
-  it('keeps the 4 highest of the last 5 days, then adds the mean gap over the 3 hours from t0 − 4 h', () => {
-    const [d1, d2, d3, d4, d5, d6] = dates(6);
-    // Event-window means: 11.45, 10.45, 13.45, 15.45, 12.45 → drop the 9-day; the 6th day is out of range.
-    const history = [day(d1!, 10), day(d2!, 9), day(d3!, 12), day(d4!, 14), day(d5!, 11), day(d6!, 30)];
-    const r = dayMatchingBaseline(
+  /** The same event day each time (13 kW and rising before the event, 10 and 9 kW during it). */
+  const high4of5 = (history: DayProfile[]) =>
+    dayMatchingBaseline(
       history,
       eventDay((h) => 13 + h / 10, [10, 9]),
       event,
       HIGH_4_OF_5,
     );
+
+  it('keeps the 4 highest of the last 5 days, then adds the mean gap over the 3 hours from t0 − 4 h', () => {
+    const [d1, d2, d3, d4, d5, d6] = dates(6);
+    // Event-window means: 11.45, 10.45, 13.45, 15.45, 12.45 → drop the 9-day; the 6th day is out of range.
+    const history = [day(d1!, 10), day(d2!, 9), day(d3!, 12), day(d4!, 14), day(d5!, 11), day(d6!, 30)];
+    const r = high4of5(history);
     expect(r.daysUsed).toEqual([d4, d3, d5, d1]);
     expect(r.unadjustedKw[0]).toBeCloseTo(11.75 + 1.4, 9);
     expect(r.adjustment).toBeCloseTo(1.25, 9); // 13 − 11.75 in hours 10–12
@@ -106,12 +110,7 @@ describe('PJM High 4 of 5 with the symmetric additive adjustment', () => {
     const [d1, d2, d3, d4, d5] = dates(5);
     // Means 11.45, 1.95, 13.45, 15.45, 12.45: overall 10.95, a quarter is 2.7375 → the 0.5-day goes.
     const history = [day(d1!, 10), day(d2!, 0.5), day(d3!, 12), day(d4!, 14), day(d5!, 11)];
-    const r = dayMatchingBaseline(
-      history,
-      eventDay((h) => 13 + h / 10, [10, 9]),
-      event,
-      HIGH_4_OF_5,
-    );
+    const r = high4of5(history);
     expect(r.daysUsed).toEqual([d4, d3, d5, d1]);
     expect(r.unadjustedKw[0]).toBeCloseTo(13.15, 9);
   });

@@ -8,7 +8,17 @@ import { settlementRows } from './delivery.js';
 import { findProduct, loadProducts } from './product.js';
 import { HeatPumpAssetSchema } from './runtime/assets.js';
 import { GatewayExecutor } from './runtime/executor.js';
-import { fanAssets, meanOf, type Rig, scenario, startRig, until } from './runtime/testing.js';
+import {
+  ahuFans,
+  fanAssets,
+  finnishSite,
+  isGridPower,
+  meanOf,
+  type Rig,
+  schoolLoad,
+  startRig,
+  until,
+} from './runtime/testing.js';
 
 /**
  * A demand-response event end to end: the operator asks a school for 25 kW less for an hour
@@ -39,31 +49,17 @@ const ZONE = `${SITE}/school-bms/main-temperature`;
 const REQUEST_KW = 25;
 const COMFORT_MIN_C = 20;
 
-const SCENARIO: Scenario = scenario({
+const SCENARIO: Scenario = finnishSite({
   id: SITE,
   name: 'DR test school',
-  location: { lat: 61.06, lon: 28.19 },
-  timezone: 'Europe/Helsinki',
   climate: { annualMeanC: 4.5, annualAmplitudeC: 12, dailyAmplitudeC: 4, meanCloud: 0.6 },
-  grid: { eventsPerDay: 0, activationProbability: 0 },
-  failsafeTimeoutS: 3600,
   buildings: [
     {
       id: 'school',
       kind: 'school',
       devices: [
-        { id: 'base-load', type: 'load', profile: 'school', peakKw: 120, noise: 0.02, modbus: 'none' },
-        {
-          id: 'ahu',
-          count: 6,
-          type: 'sheddable',
-          kind: 'ventilation',
-          ratedKw: 3.7,
-          defaultPct: 70,
-          minPct: 40,
-          maxPct: 85,
-          schedule: 'school',
-        },
+        schoolLoad(120, 0.02),
+        ahuFans(6),
         {
           id: 'heat-pump',
           type: 'heat_pump',
@@ -139,10 +135,7 @@ beforeAll(async () => {
   rig = await startRig(SCENARIO, {
     speed: SPEED,
     startMs: RIG_START,
-    point: (d, p) =>
-      (d.id === 'school-grid-meter' && p.id === 'power') || p.id === 'main-temperature'
-        ? { ...p, pollInterval: '250ms' }
-        : p,
+    point: (d, p) => (isGridPower(d, p) || p.id === 'main-temperature' ? { ...p, pollInterval: '250ms' } : p),
   });
   await until('the grid meter and the zone', () => rig.latest.has(METER) && rig.latest.has(ZONE), 60_000);
   T0 = Math.ceil((rig.clock() + 60_000) / INTERVAL_MS) * INTERVAL_MS;

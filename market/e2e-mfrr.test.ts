@@ -5,7 +5,19 @@ import type { Obligation } from './bids.js';
 import { PORTFOLIO, settlementRows } from './delivery.js';
 import { findProduct, loadProducts } from './product.js';
 import { GatewayExecutor } from './runtime/executor.js';
-import { batteryAsset, fanAssets, meanOf, type Rig, scenario, startRig, until } from './runtime/testing.js';
+import {
+  ahuFans,
+  batteryAsset,
+  fanAssets,
+  finnishSite,
+  isGridPower,
+  meanOf,
+  type Rig,
+  SCHOOL_BATTERY,
+  schoolLoad,
+  startRig,
+  until,
+} from './runtime/testing.js';
 
 /**
  * mFRR up end to end: an obligation held by the site, an activation message planned by
@@ -32,40 +44,17 @@ let rig: Rig;
 
 beforeAll(async () => {
   rig = await startRig(
-    scenario({
+    finnishSite({
       id: SITE,
       name: 'mFRR test school',
-      location: { lat: 61.06, lon: 28.19 },
-      timezone: 'Europe/Helsinki',
-      grid: { eventsPerDay: 0, activationProbability: 0 },
-      failsafeTimeoutS: 3600,
       buildings: [
-        {
-          id: 'school',
-          kind: 'school',
-          devices: [
-            { id: 'base-load', type: 'load', profile: 'school', peakKw: 80, noise: 0.01, modbus: 'none' },
-            {
-              id: 'ahu',
-              count: 6,
-              type: 'sheddable',
-              kind: 'ventilation',
-              ratedKw: 3.7,
-              defaultPct: 70,
-              minPct: 40,
-              maxPct: 85,
-              schedule: 'school',
-            },
-            { id: 'battery', type: 'battery', capacityKwh: 100, maxChargeKw: 50, maxDischargeKw: 50 },
-          ],
-        },
+        { id: 'school', kind: 'school', devices: [schoolLoad(80, 0.01), ahuFans(6), SCHOOL_BATTERY] },
       ],
     }),
     {
       speed: SPEED,
       startMs: START,
-      point: (d, p) =>
-        d.id === 'school-grid-meter' && p.id === 'power' ? { ...p, pollInterval: '250ms' } : p,
+      point: (d, p) => (isGridPower(d, p) ? { ...p, pollInterval: '250ms' } : p),
     },
   );
   await until('the grid meter', () => rig.latest.has(METER), 60_000);

@@ -110,26 +110,21 @@ for (const backend of testBackends) {
       expect((await repo.latestSnapshot('a-1'))?.state).toBe('done');
 
       const rows = [{ activationId: 'a-1', siteId: 'portfolio', deliveredWh: 1 }] as never;
-      await repo.saveReport({
-        activationId: 'a-1',
-        portfolioId: 'nordic',
-        productId: 'mfrr',
-        startMs: T0,
-        endMs: T0 + H,
-        rows,
-        baseline: { method: 'meter_before' },
-        createdMs: T0 + 2 * H,
-      });
-      await repo.saveReport({
-        activationId: 'a-1',
-        portfolioId: 'nordic',
-        productId: 'mfrr',
-        startMs: T0,
-        endMs: T0 + H,
-        rows,
-        baseline: { method: 'meter_before', late: true },
-        createdMs: T0 + 3 * H,
-      });
+      // The same activation's report twice: the later one is the one kept.
+      for (const [baseline, createdMs] of [
+        [{ method: 'meter_before' }, T0 + 2 * H],
+        [{ method: 'meter_before', late: true }, T0 + 3 * H],
+      ] as const)
+        await repo.saveReport({
+          activationId: 'a-1',
+          portfolioId: 'nordic',
+          productId: 'mfrr',
+          startMs: T0,
+          endMs: T0 + H,
+          rows,
+          baseline,
+          createdMs,
+        });
       const reports = await repo.reports('nordic', { fromMs: T0, toMs: T0 + H });
       expect(reports).toHaveLength(1);
       expect(reports[0]).toMatchObject({ createdMs: T0 + 3 * H, baseline: { late: true }, rows });

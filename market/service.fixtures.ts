@@ -3,7 +3,14 @@ import type { ActivationPlan } from './activation.js';
 import type { HeadroomPlan } from './availability.js';
 import type { ActivationExecutor, ExecutionState, ExecutionStatus } from './executor.js';
 import type { Portfolio } from './portfolio.js';
-import type { HeadroomSource, MeterSource } from './service.js';
+import { loadProducts } from './product.js';
+import type { MarketRepository } from './repository.js';
+import {
+  type HeadroomSource,
+  MarketService,
+  type MarketServiceOptions,
+  type MeterSource,
+} from './service.js';
 
 /**
  * Test fixtures shared by the service, API, CLI and browser tests: two sites whose fans can
@@ -138,4 +145,21 @@ export function fixtureMeter(executor: MemoryExecutor): MeterSource {
     }
     return out;
   };
+}
+
+/**
+ * The market service over these fixtures: the real catalogue, the portfolios above, the
+ * executor's perfect meter; the store (`repo`), the executor and the clock are the test's, and
+ * any other option replaces the fixture's (`meter: undefined`: a service without a meter).
+ */
+export async function fixtureService(
+  o: { repo: MarketRepository; executor: MemoryExecutor; now: () => number } & Partial<MarketServiceOptions>,
+): Promise<MarketService> {
+  return new MarketService({
+    catalog: await loadProducts(),
+    portfolios: fixturePortfolios,
+    headroom: fixtureHeadroom,
+    meter: fixtureMeter(o.executor),
+    ...o,
+  });
 }

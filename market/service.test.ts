@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ErrorKind } from '../model/index.js';
 import { openStore, type Store } from '../store/index.js';
-import { loadProducts } from './product.js';
 import { MarketRepository, migrateMarket } from './repository.js';
-import { fixtureHeadroom, fixtureMeter, fixturePortfolios, MemoryExecutor } from './service.fixtures.js';
-import { MarketService, type MarketUpdate } from './service.js';
+import { fixtureMeter, fixtureService, MemoryExecutor } from './service.fixtures.js';
+import type { MarketService, MarketUpdate } from './service.js';
 
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 10, 23, 10);
@@ -32,16 +31,7 @@ beforeEach(async () => {
   clock = T0 - 30 * 60_000;
   executor = new MemoryExecutor(() => clock);
   updates = [];
-  service = new MarketService({
-    repo,
-    catalog: await loadProducts(),
-    portfolios: fixturePortfolios,
-    executor,
-    headroom: fixtureHeadroom,
-    meter: fixtureMeter(executor),
-    publish: (u) => updates.push(u),
-    now: () => clock,
-  });
+  service = await fixtureService({ repo, executor, now: () => clock, publish: (u) => updates.push(u) });
 });
 
 const hour = { fromMs: T0, toMs: T0 + H };
@@ -374,14 +364,7 @@ describe('market service', () => {
     );
     // A new process: the same store, an executor that knows nothing.
     const fresh = new MemoryExecutor(() => clock);
-    const restarted = new MarketService({
-      repo,
-      catalog: await loadProducts(),
-      portfolios: fixturePortfolios,
-      executor: fresh,
-      headroom: fixtureHeadroom,
-      now: () => clock,
-    });
+    const restarted = await fixtureService({ repo, executor: fresh, meter: undefined, now: () => clock });
     clock += 30_000;
     await restarted.tick();
     const resumed = await restarted.status('alpine', 'R-1');
@@ -396,14 +379,7 @@ describe('market service', () => {
     expect([...fresh.plans.keys()].sort()).toEqual(['R-1', 'R-2']);
     // Another restart after R-1's end: it is not dispatched again but ended formally.
     const later = new MemoryExecutor(() => clock);
-    const again = new MarketService({
-      repo,
-      catalog: await loadProducts(),
-      portfolios: fixturePortfolios,
-      executor: later,
-      headroom: fixtureHeadroom,
-      now: () => clock,
-    });
+    const again = await fixtureService({ repo, executor: later, meter: undefined, now: () => clock });
     clock = T0 + 11 * 60_000;
     await again.tick();
     const ended = await again.status('alpine', 'R-1');
@@ -431,12 +407,9 @@ describe('market service', () => {
   it('reports by itself once an activation has ended, falling back to the meter before when the 10-of-10 history is missing', async () => {
     // Meter data only from six hours before T0: no day of the 10-of-10 history exists.
     const recent = fixtureMeter(executor);
-    const young = new MarketService({
+    const young = await fixtureService({
       repo,
-      catalog: await loadProducts(),
-      portfolios: fixturePortfolios,
       executor,
-      headroom: fixtureHeadroom,
       meter: async (site, range, interval) =>
         range.fromMs < T0 - 6 * H
           ? Array(Math.ceil((range.toMs - range.fromMs) / interval)).fill(null)
@@ -491,12 +464,9 @@ describe('market service', () => {
   it('refuses a report without meter data rather than guessing a baseline', async () => {
     await holdMfrr();
     await service.activate('alpine', { id: 'A39-7', productId: 'mfrr', durationMs: 600_000, kw: 500 }, null);
-    const blind = new MarketService({
+    const blind = await fixtureService({
       repo,
-      catalog: await loadProducts(),
-      portfolios: fixturePortfolios,
       executor,
-      headroom: fixtureHeadroom,
       meter: async (_site, range, interval) =>
         Array(Math.ceil((range.toMs - range.fromMs) / interval)).fill(null),
       now: () => clock,

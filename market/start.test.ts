@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../config/load.js';
-import { packageRoot } from '../config/version.js';
 import { HEADROOM_SLOT_MS, type PlannedSchedule, siteAssets } from '../control/headroom.js';
-import { listPoints, type Site, SitesConfigSchema } from '../model/index.js';
-import { openStore, type Store } from '../store/index.js';
+import type { Site } from '../model/index.js';
+import type { Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
+import { exampleMarketStore } from '../testkit/market.js';
 import type { MarketUpdate } from './service.js';
 import { type RunningMarket, startMarket } from './start.js';
 
@@ -20,9 +19,7 @@ const updates: MarketUpdate[] = [];
 let clock = T0 + 60_000;
 
 beforeAll(async () => {
-  store = await openStore({ dataDir: 'memory://' });
-  sites = (await loadConfigFile(SitesConfigSchema, `${packageRoot()}/deploy/examples/sites.yaml`)).sites;
-  await store.readings.describePoints(listPoints(sites));
+  ({ store, sites } = await exampleMarketStore());
   const hub = new Hub();
   hub.topic('market').subscribe((u) => updates.push(u));
   market = await startMarket({

@@ -2,21 +2,13 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app/testing.js';
-import { loadProducts } from '../market/product.js';
 import { MarketRepository, migrateMarket } from '../market/repository.js';
-import {
-  fixtureHeadroom,
-  fixtureMeter,
-  fixturePortfolios,
-  fixtureSites,
-  MemoryExecutor,
-} from '../market/service.fixtures.js';
-import { MarketService } from '../market/service.js';
+import { fixtureService, fixtureSites, MemoryExecutor } from '../market/service.fixtures.js';
 import { listPoints } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import { announceSkip, testBackends } from '../store/testing.js';
 import { Hub } from '../stream/index.js';
-import { addRoleUsers, ROLE_USERS } from './testing.js';
+import { addRoleUsers, ROLE_USERS } from '../testkit/users.js';
 
 /** A JSON schema as the OpenAPI document at /docs/json gives it (the parts the generator reads). */
 interface JsonSchema {
@@ -218,15 +210,11 @@ for (const backend of testBackends.filter((b) => b.name !== 'pglite-timescale'))
       await migrateMarket(store);
       const executor = new MemoryExecutor(() => Date.UTC(2026, 10, 23, 10));
       const hub = new Hub();
-      const market = new MarketService({
+      const market = await fixtureService({
         repo: new MarketRepository(store.db),
-        catalog: await loadProducts(),
-        portfolios: fixturePortfolios,
         executor,
-        headroom: fixtureHeadroom,
-        meter: fixtureMeter(executor),
-        publish: (u) => hub.publish('market', u),
         now: () => Date.UTC(2026, 10, 23, 10),
+        publish: (u) => hub.publish('market', u),
       });
       // Bern gets a building with a meter, so device and readings requests reach their handlers.
       const sites = structuredClone(fixtureSites);

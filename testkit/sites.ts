@@ -1,3 +1,5 @@
+import { loadConfigFile } from '../config/load.js';
+import { packageRoot } from '../config/version.js';
 import { parseOrThrow, type Site, SitesConfigSchema } from '../model/index.js';
 
 /**
@@ -79,3 +81,8 @@ export function battery20(over: Input = {}): Input {
 
 /** 30 kWp of PV behind a 27 kW inverter. */
 export const PV_30KWP: Input = { id: 'pv', type: 'pv', kwp: 30, inverterKw: 27 };
+
+/** The example deployment's sites (`deploy/examples/sites.yaml`, what `gridflex demo` runs). */
+export async function exampleSites(): Promise<Site[]> {
+  return (await loadConfigFile(SitesConfigSchema, `${packageRoot()}/deploy/examples/sites.yaml`)).sites;
+}

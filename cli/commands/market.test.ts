@@ -4,19 +4,11 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../app/testing.js';
-import { loadProducts } from '../../market/product.js';
 import { MarketRepository, migrateMarket } from '../../market/repository.js';
-import {
-  fixtureHeadroom,
-  fixtureMeter,
-  fixturePortfolios,
-  fixtureSites,
-  MemoryExecutor,
-} from '../../market/service.fixtures.js';
-import { MarketService } from '../../market/service.js';
-import { addRoleUsers, ROLE_USERS } from '../../server/testing.js';
+import { fixtureService, fixtureSites, MemoryExecutor } from '../../market/service.fixtures.js';
 import { openStore, type Store } from '../../store/index.js';
 import { Hub } from '../../stream/index.js';
+import { addRoleUsers, ROLE_USERS } from '../../testkit/users.js';
 import { buildProgram, reportError } from '../program.js';
 import { runCli } from '../testing.js';
 
@@ -39,15 +31,7 @@ beforeAll(async () => {
   await migrateMarket(store);
   repo = new MarketRepository(store.db);
   executor = new MemoryExecutor(() => clock);
-  const market = new MarketService({
-    repo,
-    catalog: await loadProducts(),
-    portfolios: fixturePortfolios,
-    executor,
-    headroom: fixtureHeadroom,
-    meter: fixtureMeter(executor),
-    now: () => clock,
-  });
+  const market = await fixtureService({ repo, executor, now: () => clock });
   app = await buildApp({ store, hub: new Hub(), sites: fixtureSites, version: 'test', market });
   const auth = await addRoleUsers(store);
   tokens.operator = (await auth.createToken(ROLE_USERS.operator.username, 'cli', false)).token;
@@ -111,12 +95,14 @@ describe('gridflex market', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toBe('alpine · mfrr · kW still available (UTC)');
-    // 1400 kW of fans less the 1000 kW sold in the first quarter-hour.
+    // 1400 kW of fans less the 1000 kW sold in the first quarter-hour; mFRR is up only, so
+    // there is no "down" column.
+    expect(lines[1]).toBe('slot start              up kW');
     expect(lines.slice(2)).toEqual([
-      '2026-11-23T10:00Z      400.0       0.0',
-      '2026-11-23T10:15Z     1400.0       0.0',
-      '2026-11-23T10:30Z     1400.0       0.0',
-      '2026-11-23T10:45Z     1400.0       0.0',
+      '2026-11-23T10:00Z      400.0',
+      '2026-11-23T10:15Z     1400.0',
+      '2026-11-23T10:30Z     1400.0',
+      '2026-11-23T10:45Z     1400.0',
     ]);
     const json = await market([
       'availability',

@@ -1,7 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActivationPlan } from '../activation.js';
 import { GatewayExecutor } from './executor.js';
-import { batteryAsset, fanAssets, type Rig, scenario, startRig, until, wait } from './testing.js';
+import {
+  ahuFans,
+  batteryAsset,
+  fanAssets,
+  finnishSite,
+  isGridPower,
+  type Rig,
+  SCHOOL_BATTERY,
+  schoolLoad,
+  startRig,
+  until,
+  wait,
+} from './testing.js';
 
 /**
  * The executor against the real gateway (safety layer) and the simulator over Modbus (battery)
@@ -17,33 +29,11 @@ let rig: Rig;
 
 beforeAll(async () => {
   rig = await startRig(
-    scenario({
+    finnishSite({
       id: SITE,
       name: 'executor rig',
-      location: { lat: 61.06, lon: 28.19 },
-      timezone: 'Europe/Helsinki',
-      grid: { eventsPerDay: 0, activationProbability: 0 },
-      failsafeTimeoutS: 3600,
       buildings: [
-        {
-          id: 'school',
-          kind: 'school',
-          devices: [
-            { id: 'base-load', type: 'load', profile: 'school', peakKw: 60, noise: 0.01, modbus: 'none' },
-            {
-              id: 'ahu',
-              count: 3,
-              type: 'sheddable',
-              kind: 'ventilation',
-              ratedKw: 3.7,
-              defaultPct: 70,
-              minPct: 40,
-              maxPct: 85,
-              schedule: 'school',
-            },
-            { id: 'battery', type: 'battery', capacityKwh: 100, maxChargeKw: 50, maxDischargeKw: 50 },
-          ],
-        },
+        { id: 'school', kind: 'school', devices: [schoolLoad(60, 0.01), ahuFans(3), SCHOOL_BATTERY] },
       ],
     }),
     {
@@ -51,7 +41,7 @@ beforeAll(async () => {
       startMs: START,
       devices: (d) => d.id !== 'school-pv',
       point: (d, p) => {
-        if (d.id === 'school-grid-meter' && p.id === 'power') return { ...p, pollInterval: '250ms' };
+        if (isGridPower(d, p)) return { ...p, pollInterval: '250ms' };
         // The site's gateway file: ahu-1 may not go below 60 % (refused by the safety layer),
         // ahu-2's speed is not allow-listed at all.
         if (p.id === 'ahu-1-speed') return { ...p, min: 60 };

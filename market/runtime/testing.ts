@@ -186,3 +186,62 @@ export function meanOf(rig: Rig, key: string, fromMs: number, toMs: number): num
   const xs = rig.history(key).filter((r) => r.ts >= fromMs && r.ts < toMs);
   return xs.length === 0 ? undefined : xs.reduce((a, r) => a + r.value, 0) / xs.length;
 }
+
+/**
+ * A Finnish site for the market rigs (Lappeenranta, Helsinki time): no random grid events and a
+ * one-hour fail-safe timeout, so only the test's own activations move the devices.
+ */
+export function finnishSite(s: {
+  id: string;
+  name?: string;
+  climate?: unknown;
+  buildings: unknown[];
+}): Scenario {
+  const { id, name = id, climate, buildings } = s;
+  return scenario({
+    id,
+    name,
+    location: { lat: 61.06, lon: 28.19 },
+    timezone: 'Europe/Helsinki',
+    ...(climate === undefined ? {} : { climate }),
+    grid: { eventsPerDay: 0, activationProbability: 0 },
+    failsafeTimeoutS: 3600,
+    buildings,
+  });
+}
+
+/** A school's metered base load (no Modbus of its own). */
+export const schoolLoad = (peakKw: number, noise: number) => ({
+  id: 'base-load',
+  type: 'load',
+  profile: 'school',
+  peakKw,
+  noise,
+  modbus: 'none',
+});
+
+/** `count` ventilation fans (`ahu-1`…): 3.7 kW, 70 % base, 40–85 %, on the school's schedule. */
+export const ahuFans = (count: number) => ({
+  id: 'ahu',
+  count,
+  type: 'sheddable',
+  kind: 'ventilation',
+  ratedKw: 3.7,
+  defaultPct: 70,
+  minPct: 40,
+  maxPct: 85,
+  schedule: 'school',
+});
+
+/** A 100 kWh battery, ±50 kW. */
+export const SCHOOL_BATTERY = {
+  id: 'battery',
+  type: 'battery',
+  capacityKwh: 100,
+  maxChargeKw: 50,
+  maxDischargeKw: 50,
+};
+
+/** True for the school grid meter's power: the point the delivery is measured on. */
+export const isGridPower = (d: GatewayDevice, p: GatewayPoint) =>
+  d.id === 'school-grid-meter' && p.id === 'power';

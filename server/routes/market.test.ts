@@ -1,20 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../app/testing.js';
-import { loadProducts } from '../../market/product.js';
 import { MarketRepository, migrateMarket } from '../../market/repository.js';
-import {
-  fixtureHeadroom,
-  fixtureMeter,
-  fixturePortfolios,
-  fixtureSites,
-  MemoryExecutor,
-} from '../../market/service.fixtures.js';
-import { MarketService } from '../../market/service.js';
+import { fixtureService, fixtureSites, MemoryExecutor } from '../../market/service.fixtures.js';
 import type { Store } from '../../store/index.js';
 import { announceSkip, testBackends } from '../../store/testing.js';
 import { Hub } from '../../stream/index.js';
-import { addRoleUsers, loginCookie, ROLE_USERS } from '../testing.js';
+import { loginCookie } from '../../testkit/login.js';
+import { addRoleUsers, ROLE_USERS } from '../../testkit/users.js';
 
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 10, 23, 10);
@@ -40,15 +33,11 @@ for (const backend of testBackends.filter((b) => b.name !== 'pglite-timescale'))
       repo = new MarketRepository(store.db);
       executor = new MemoryExecutor(() => clock);
       const hub = new Hub();
-      const market = new MarketService({
+      const market = await fixtureService({
         repo,
-        catalog: await loadProducts(),
-        portfolios: fixturePortfolios,
         executor,
-        headroom: fixtureHeadroom,
-        meter: fixtureMeter(executor),
-        publish: (u) => hub.publish('market', u),
         now: () => clock,
+        publish: (u) => hub.publish('market', u),
       });
       app = await buildApp({ store, hub, sites: fixtureSites, version: 'test', market });
       const users = await addRoleUsers(store);
@@ -116,6 +105,20 @@ for (const backend of testBackends.filter((b) => b.name !== 'pglite-timescale'))
       expect(badDate.statusCode).toBe(400);
       expect(JSON.stringify(badDate.json().details)).toContain('from');
       expect((await call('GET', '/api/portfolios/alpine/availability')).json().message).toContain('product');
+    });
+
+    it('offers no slot that has ended: without from, availability starts at the current quarter-hour', async () => {
+      const saved = clock;
+      clock = T0 - 20 * 60_000;
+      try {
+        const body = (await call('GET', '/api/portfolios/alpine/availability?product=mfrr')).json();
+        expect(body.slots[0].startMs).toBe(T0 - 30 * 60_000);
+        expect(body.slots).toHaveLength(96);
+        // Bids and events still list from the start of the hour.
+        expect((await call('GET', '/api/portfolios/alpine/bids')).statusCode).toBe(200);
+      } finally {
+        clock = saved;
+      }
     });
 
     it('refuses callers without a token, with the wrong role, or outside their portfolio (404)', async () => {

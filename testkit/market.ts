@@ -1,0 +1,119 @@
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { simulatedGateway, withSimulatedControls, withSimulatedDevices } from '../app/demo.js';
+import type { RuntimeOptions } from '../app/runtime.js';
+import type { Obligation } from '../market/bids.js';
+import { MarketRepository } from '../market/repository.js';
+import { listPoints, type Site } from '../model/index.js';
+import { type RunningSimulator, startSimulator } from '../sim/runner.js';
+import { loadScenario } from '../sim/scenario.js';
+import { freePortPair } from '../sim/testing.js';
+import { openStore, type Store } from '../store/index.js';
+import { exampleSites } from './sites.js';
+import { until } from './wait.js';
+
+const H = 3_600_000;
+/** The demo's site with a simulator of its own (`gridflex demo`). */
+export const ZEV_BERN = 'zev-bern';
+
+/**
+ * A memory store that already knows every point of the example deployment, and its sites: what
+ * `startMarket` needs to come up as `gridflex run --market` starts it.
+ */
+export async function exampleMarketStore(): Promise<{ store: Store; sites: Site[] }> {
+  const store = await openStore({ dataDir: 'memory://' });
+  const sites = await exampleSites();
+  await store.readings.describePoints(listPoints(sites));
+  return { store, sites };
+}
+
+/** A request to the API as the operator (`app.inject` with the operator's credentials). */
+export type OperatorCall = (
+  method: 'GET' | 'POST',
+  url: string,
+  payload?: object,
+) => Promise<{ statusCode: number; body: string; json(): unknown }>;
+
+/**
+ * The operator of the demo portfolio sells 10 kW of `dr-event` for the next hour over the API,
+ * once the measured state of charge makes it available, and the same obligation for the hour
+ * under way straight into the store, as if sold before it began (the API refuses to sell an
+ * hour under way): an activation can then run at once. Returns the bid and that obligation.
+ */
+export async function sellDrEventNow(
+  call: OperatorCall,
+  store: Store,
+): Promise<{ bid: { id: string; kw: number }; sold: Obligation }> {
+  const hourStart = Math.floor(Date.now() / H) * H;
+  const next = { from: new Date(hourStart + H).toISOString(), to: new Date(hourStart + 2 * H).toISOString() };
+  await until(
+    'availability from the measured state of charge',
+    async () => {
+      const res = await call(
+        'GET',
+        `/api/portfolios/demo/availability?product=dr-event&from=${next.from}&to=${next.to}`,
+      );
+      expect(res.statusCode).toBe(200);
+      return (res.json() as { slots: { upKw: number }[] }).slots.every((s) => s.upKw >= 10) || undefined;
+    },
+    120_000,
+  );
+  const bids = await call('POST', '/api/portfolios/demo/bids', {
+    productId: 'dr-event',
+    ...next,
+    strategy: { kind: 'fixed', priceCentsPerMwh: 5000 },
+  });
+  expect(bids.statusCode, bids.body).toBe(201);
+  const bid = (bids.json() as { bids: { id: string; kw: number }[] }).bids[0]!;
+  const accepted = await call('POST', '/api/portfolios/demo/acceptances', {
+    productId: 'dr-event',
+    acceptances: [{ bidId: bid.id }],
+  });
+  expect(accepted.statusCode, accepted.body).toBe(201);
+  const current = (accepted.json() as { obligations: Obligation[] }).obligations[0]!;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const sold = {
+    ...current,
+    id: current.id.replace(iso(current.startMs), iso(current.startMs - H)),
+    startMs: current.startMs - H,
+    endMs: current.endMs - H,
+  };
+  const repo = new MarketRepository(store.db);
+  expect(await repo.saveBids('demo', [sold], hourStart - H, false)).toMatchObject({ ok: true });
+  expect(await repo.saveObligations('demo', [sold], hourStart - H)).toBe(true);
+  return { bid, sold };
+}
+
+/**
+ * The demo's zev-bern composition on loopback, in `dir`: the gateway file for its simulator on
+ * a free port pair, the example sites with the simulated devices and controls, the runtime's
+ * options (`market: true`) and how to start the simulator (the scenario as the demo ships it,
+ * battery at 90 %).
+ */
+export async function zevBernOnLoopback(dir: string) {
+  const portBase = await freePortPair();
+  const { cfg, buildingOf } = await simulatedGateway(ZEV_BERN, '127.0.0.1', portBase);
+  const sites = withSimulatedDevices(await exampleSites(), cfg, buildingOf).map((s) =>
+    s.id === ZEV_BERN ? withSimulatedControls(s, cfg) : s,
+  );
+  return {
+    cfg,
+    sites,
+    runtime: (logLevel: RuntimeOptions['logLevel']): RuntimeOptions => ({
+      dataDir: dir,
+      sites,
+      logLevel,
+      gateway: { link: { maxBackoffMs: 2000 }, opcua: { pkiDir: join(dir, 'gateway-pki') } },
+      market: true,
+    }),
+    simulator: async (): Promise<RunningSimulator> =>
+      startSimulator(await loadScenario(ZEV_BERN), {
+        seed: 1,
+        speed: 1,
+        host: '127.0.0.1',
+        portBase,
+        pkiDir: join(dir, 'sim-pki'),
+        now: Date.now,
+      }),
+  };
+}
