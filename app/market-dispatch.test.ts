@@ -3,41 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../config/load.js';
-import { packageRoot } from '../config/version.js';
-import type { Obligation } from '../market/bids.js';
-import { MarketRepository } from '../market/repository.js';
-import { SitesConfigSchema } from '../model/index.js';
 import { AuthRepository } from '../server/auth/repository.js';
-import { type RunningSimulator, startSimulator } from '../sim/runner.js';
-import { loadScenario } from '../sim/scenario.js';
-import { freePortPair } from '../sim/testing.js';
+import type { RunningSimulator } from '../sim/runner.js';
 import { Hub } from '../stream/index.js';
-import { simulatedGateway, withSimulatedControls, withSimulatedDevices } from './demo.js';
+import { sellDrEventNow, zevBernOnLoopback } from '../testkit/market.js';
+import { exampleSites } from '../testkit/sites.js';
+import { until } from '../testkit/wait.js';
+import type { simulatedGateway } from './demo.js';
 import { ensureDemoUsers } from './demo-users.js';
 import { marketDispatch, runtimeAssetsNow } from './market-executor.js';
 import { type Runtime, startRuntime } from './runtime.js';
 
 const SITE = 'zev-bern';
 const BATTERY = 'house-battery';
-const H = 3_600_000;
-
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Wait (real time) until `ok()` holds; a generous limit, never a timing assertion. */
-async function until<T>(
-  what: string | (() => string),
-  ok: () => Promise<T | undefined> | T | undefined,
-  limitMs: number,
-): Promise<T> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const v = await ok();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-    await wait(250);
-  }
-}
 
 // The demo's composition in-process: the zev-bern simulator on loopback (its battery starts at
 // 90 %, so it holds 10 kW of a DR event), the runtime with the market, the gateway polling the simulator,
@@ -55,40 +33,18 @@ describe('an activation posted over the API in the running product', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gfx-market-dispatch-'));
-    const portBase = await freePortPair();
-    const { cfg, buildingOf } = await simulatedGateway(SITE, '127.0.0.1', portBase);
-    const { sites: fileSites } = await loadConfigFile(
-      SitesConfigSchema,
-      `${packageRoot()}/deploy/examples/sites.yaml`,
-    );
-    const sites = withSimulatedDevices(fileSites, cfg, buildingOf).map((s) =>
-      s.id === SITE ? withSimulatedControls(s, cfg) : s,
-    );
+    const demo = await zevBernOnLoopback(dir);
+    const { cfg, sites } = demo;
     gatewayCfg = cfg;
     boot = async () => {
       latest.clear();
-      rt = await startRuntime({
-        dataDir: dir,
-        sites,
-        logLevel: 'warn',
-        gateway: { link: { maxBackoffMs: 2000 }, opcua: { pkiDir: join(dir, 'gateway-pki') } },
-        market: true,
-      });
+      rt = await startRuntime(demo.runtime('warn'));
       sub = rt.hub.readings$.subscribe((r) => {
         if (r.value !== null && r.quality !== 'bad') latest.set(r.pointId, r.value);
       });
     };
     await boot();
-    // The scenario as the demo ships it (battery at 90 %, enough for the DR product's 10 kW).
-    const scenario = await loadScenario(SITE);
-    sim = await startSimulator(scenario, {
-      seed: 1,
-      speed: 1,
-      host: '127.0.0.1',
-      portBase,
-      pkiDir: join(dir, 'sim-pki'),
-      now: Date.now,
-    });
+    sim = await demo.simulator();
     await rt.gateways.add(cfg);
     await ensureDemoUsers(rt.store, sites);
     const users = new AuthRepository(rt.store.db);
@@ -125,55 +81,10 @@ describe('an activation posted over the API in the running product', () => {
     expect(battery).toMatchObject({ kind: 'battery', device: BATTERY, modePoint: 'mode', maxKwh: 20 });
     expect(battery!.kind === 'battery' && battery!.storedKwh).toBeGreaterThan(17);
 
-    // Availability reads the stored state of charge: wait until the store has it (10 kW up).
-    // The operator sells the next hour (an hour under way is not sold any more).
-    const hourStart = Math.floor(Date.now() / H) * H;
-    const next = {
-      from: new Date(hourStart + H).toISOString(),
-      to: new Date(hourStart + 2 * H).toISOString(),
-    };
-    await until(
-      'availability from the measured state of charge',
-      async () => {
-        const res = await call(
-          'GET',
-          `/api/portfolios/demo/availability?product=dr-event&from=${next.from}&to=${next.to}`,
-        );
-        expect(res.statusCode).toBe(200);
-        const slots = (res.json() as { slots: { upKw: number }[] }).slots;
-        return slots.every((s) => s.upKw >= 10) || undefined;
-      },
-      60_000,
-    );
-    const bids = await call('POST', '/api/portfolios/demo/bids', {
-      productId: 'dr-event',
-      ...next,
-      strategy: { kind: 'fixed', priceCentsPerMwh: 5000 },
-    });
-    expect(bids.statusCode, bids.body).toBe(201);
-    const bid = (bids.json() as { bids: { id: string; kw: number }[] }).bids[0]!;
+    // Availability reads the stored state of charge: the operator sells the next hour once the
+    // store has it (10 kW up), and the same 10 kW for the hour under way.
+    const { bid, sold } = await sellDrEventNow(call, rt.store);
     expect(bid.kw).toBe(10);
-    const accepted = await call('POST', '/api/portfolios/demo/acceptances', {
-      productId: 'dr-event',
-      acceptances: [{ bidId: bid.id }],
-    });
-    expect(accepted.statusCode).toBe(201);
-    // The same 10 kW for the hour under way, as if sold before it started (the API refuses that
-    // now), so that the activation can run at once.
-    const current = { ...(accepted.json() as { obligations: Obligation[] }).obligations[0]! };
-    const shift = (ms: number) => ms - H;
-    const sold = {
-      ...current,
-      id: current.id.replace(
-        new Date(current.startMs).toISOString(),
-        new Date(shift(current.startMs)).toISOString(),
-      ),
-      startMs: shift(current.startMs),
-      endMs: shift(current.endMs),
-    };
-    const repo = new MarketRepository(rt.store.db);
-    expect(await repo.saveBids('demo', [sold], hourStart - H, false)).toMatchObject({ ok: true });
-    expect(await repo.saveObligations('demo', [sold], hourStart - H)).toBe(true);
 
     const before = latest.get(power)!;
     const id = `dr-${Date.now()}`;
@@ -353,7 +264,7 @@ describe('an activation posted over the API in the running product', () => {
 
 describe('the market-movable assets of a site', () => {
   const site = async () => {
-    const { sites } = await loadConfigFile(SitesConfigSchema, `${packageRoot()}/deploy/examples/sites.yaml`);
+    const sites = await exampleSites();
     const s = sites.find((x) => x.id === SITE)!;
     const control = {
       mode: `${SITE}/${BATTERY}/mode`,

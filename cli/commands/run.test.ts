@@ -3,17 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../testing.js';
-
-/** The smallest gridflex.yaml: one site, nothing to poll. */
-const CONFIG = `
-sites:
-  - id: lab
-    name: Lab
-    location: { lat: 46.95, lon: 7.45 }
-    timezone: Europe/Zurich
-    grid: { importLimitKw: 10, exportLimitKw: 5 }
-`;
+import { SMALLEST_RUN_CONFIG as CONFIG, runCli } from '../testing.js';
 
 describe('gridflex run on an address that is taken (issue #15 finding 8)', () => {
   let dir: string;
