@@ -31,6 +31,7 @@ import {
 import { OPT_ERRORS } from './errors.js';
 import { clearSkyPvKw, fallbackLoadKw, pvForecastKw, YIELD_DEFAULT } from './forecast.js';
 import type { ForecastStore, PowerTerm } from './forecast-store.js';
+import type { PriceProvider } from './live-prices.js';
 import type { PlanRepository } from './plan-store.js';
 import type { ReservationSchema } from './problem.js';
 import { type Plan, type PlanRequest, type ReplanOptions, replan } from './replan.js';
@@ -328,6 +329,8 @@ export interface LiveLoopOptions {
   clock: () => number;
   forecast: Forecaster;
   tariff?: Tariff;
+  /** Prices of a `SiteTariff` (live-prices.ts `siteTariffPrices`); replaces `tariff` when given. */
+  prices?: PriceProvider;
   /** Market obligations of this site; each emission replaces the list (may never emit). */
   obligations$?: Observable<readonly SiteCommitment[]>;
   /** Solves one request (replan.ts `sitePlanner` on a worker, or in-thread in a bench). */
@@ -488,6 +491,7 @@ export class LiveLoop {
     const slot = this.slotAt(now);
     const startMs = slot * this.slotMs;
     const forecast = await o.forecast(startMs, slots, slotMinutes);
+    const priced = o.prices ? await o.prices(startMs, slots, slotMinutes) : null;
     const limits = obligationLimits(o.site, obligations, startMs, slots, slotMinutes);
     const inputs: SiteInputs = {
       startMs,
@@ -495,8 +499,12 @@ export class LiveLoop {
       slotMinutes,
       state: { socPct: { ...state.socPct }, temperatureC: { ...state.temperatureC } },
       forecast,
-      prices: tariffPrices(o.tariff ?? DEFAULT_TARIFF, startMs, slots, slotMinutes, o.site.timezone),
-      currency: (o.tariff ?? DEFAULT_TARIFF).currency,
+      prices: priced
+        ? { import: priced.import, export: priced.export }
+        : tariffPrices(o.tariff ?? DEFAULT_TARIFF, startMs, slots, slotMinutes, o.site.timezone),
+      currency: priced?.currency ?? (o.tariff ?? DEFAULT_TARIFF).currency,
+      ...(priced?.peakPeriods ? { peakPeriods: priced.peakPeriods } : {}),
+      ...(priced?.notes ? { priceNotes: priced.notes } : {}),
       ...(limits ? { grid: limits } : {}),
       batteryWearPerKwh: o.batteryWearPerKwh ?? 0,
       ...(obligations.length > 0

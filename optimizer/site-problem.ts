@@ -65,6 +65,15 @@ export const SiteInputsSchema = z.object({
     .default({}),
   /** Battery wear per kWh of throughput (currency), applied to every battery. */
   batteryWearPerKwh: kw.default(0),
+  /** Where the prices came from (live-prices.ts): a stale spot source and its reason, estimated slots. */
+  priceNotes: z
+    .object({
+      stale: z.boolean(),
+      error: z.string().optional(),
+      notice: z.string().optional(),
+      estimatedSpotSlots: z.array(slot),
+    })
+    .optional(),
   /** Currency of the prices (the tariff's), for display. */
   currency: z.string().min(1).optional(),
   /** Capacity to keep free for accepted market bids (the LP's reservations, problem.ts). */
