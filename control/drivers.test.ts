@@ -6,6 +6,7 @@ import { Gateway } from '../gateway/gateway.js';
 import { freePort } from '../gateway/testing.js';
 import { scenario, startRig } from '../market/runtime/testing.js';
 import { type Asset, AssetSchema } from '../model/index.js';
+import { STORAGE_CONTROLS } from '../sim/gateway-config.js';
 import { Hub } from '../stream/index.js';
 import { pymodbus } from '../testkit/system.js';
 import { command, readState, release, storage124, toRequests } from './drivers.js';
@@ -247,36 +248,7 @@ describe.skipIf(dep.skipReason !== null)(
             profile: 'sunspec',
             connection: { transport: 'tcp', host: '127.0.0.1', port, unitId: 1 },
             points: [
-              {
-                id: 'mode',
-                kind: 'setpoint',
-                unit: '',
-                register: '124.StorCtl_Mod',
-                writable: true,
-                min: 0,
-                max: 3,
-                minWriteInterval: '1ms',
-              },
-              {
-                id: 'charge_rate',
-                kind: 'setpoint',
-                unit: '%',
-                register: '124.InWRte',
-                writable: true,
-                min: 0,
-                max: 100,
-                minWriteInterval: '1ms',
-              },
-              {
-                id: 'discharge_rate',
-                kind: 'setpoint',
-                unit: '%',
-                register: '124.OutWRte',
-                writable: true,
-                min: 0,
-                max: 100,
-                minWriteInterval: '1ms',
-              },
+              ...STORAGE_CONTROLS.map((p) => ({ ...p, minWriteInterval: '1ms' })),
               {
                 id: 'revert',
                 kind: 'setpoint',

@@ -1,15 +1,13 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DemoUser, ensureDemoUsers } from '../app/demo-users.js';
-import { type Runtime, startRuntime } from '../app/runtime.js';
-import { loadConfigFile } from '../config/load.js';
-import { packageRoot } from '../config/version.js';
-import { SitesConfigSchema } from '../model/index.js';
-import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
+import type { DemoUser } from '../app/demo-users.js';
+import type { Runtime } from '../app/runtime.js';
+import { serveToChromium } from '../testkit/app.js';
+import { SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { loginPage } from '../testkit/login.js';
+import { demoMarketRuntime } from '../testkit/market.js';
 import { chromium } from '../testkit/system.js';
 
 /**
@@ -20,27 +18,23 @@ import { chromium } from '../testkit/system.js';
 const browserDep = chromium();
 const H = 3_600_000;
 
+let demo: Awaited<ReturnType<typeof demoMarketRuntime>> | undefined;
 let rt: Runtime;
 let base: string;
 let users: Record<string, DemoUser>;
 let context: BrowserContext;
 let browser: TestBrowser | undefined;
-let dataDir: string;
 
 describe.skipIf(browserDep.skipReason)('operator portfolio page (headless Chromium)', () => {
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'gfx-market-web-'));
-    const { sites } = await loadConfigFile(SitesConfigSchema, `${packageRoot()}/deploy/examples/sites.yaml`);
-    rt = await startRuntime({ dataDir, sites, logLevel: 'silent', market: true });
-    users = Object.fromEntries((await ensureDemoUsers(rt.store, sites)).map((u) => [u.role, u]));
-    base = await rt.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium({ acceptDownloads: true });
+    demo = await demoMarketRuntime('gfx-market-web-');
+    ({ rt, users } = demo);
+    ({ base, browser } = await serveToChromium(rt.app));
     context = browser.context;
   }, 180_000);
   afterAll(async () => {
     await browser?.close();
-    await rt?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await demo?.stop();
   });
 
   const login = (role: string, landing: string) => loginPage(context, base, users[role]!, landing);

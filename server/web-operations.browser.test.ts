@@ -4,13 +4,11 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { filter, firstValueFrom, Subject, timeout } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DemoUser, ensureDemoUsers } from '../app/demo-users.js';
+import type { DemoUser } from '../app/demo-users.js';
 import { parsePolicy, SiteDeviceRepository } from '../app/devices.js';
-import { type Runtime, startRuntime } from '../app/runtime.js';
-import { loadConfigFile } from '../config/load.js';
-import { packageRoot } from '../config/version.js';
+import type { Runtime } from '../app/runtime.js';
 import { SetpointWriteRepository } from '../gateway/write-log.js';
-import { localDayStart, type Reading, SitesConfigSchema } from '../model/index.js';
+import { localDayStart, type Reading } from '../model/index.js';
 import { LiveLoop, profileForecaster } from '../optimizer/live.js';
 import { optimize } from '../optimizer/optimize.js';
 import { PlanRepository } from '../optimizer/plan-store.js';
@@ -18,8 +16,10 @@ import { highsSolver } from '../optimizer/solvers/highs.js';
 import { type RunningSimulator, startSimulator } from '../sim/runner.js';
 import { loadScenario } from '../sim/scenario.js';
 import { freePortPair } from '../sim/testing.js';
-import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
+import { serveToChromium } from '../testkit/app.js';
+import { SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { loginPage } from '../testkit/login.js';
+import { demoMarketRuntime } from '../testkit/market.js';
 import { chromium } from '../testkit/system.js';
 
 /**
@@ -33,12 +33,12 @@ const SLOT = 15 * 60_000;
 /** The flat tariff of the plan: every quarter-hour the batteries save grid import at 0.40 CHF/kWh. */
 const IMPORT_CHF_PER_KWH = 0.4;
 
+let demo: Awaited<ReturnType<typeof demoMarketRuntime>> | undefined;
 let rt: Runtime;
 let base: string;
 let users: Record<string, DemoUser>;
 let context: BrowserContext;
 let browser: TestBrowser | undefined;
-let dataDir: string;
 let simulator: RunningSimulator | undefined;
 /** The ended quarter-hours since local midnight that got grid and battery readings. */
 let measuredSlots = 0;
@@ -47,14 +47,9 @@ describe.skipIf(browserDep.skipReason)(
   'operator, manager and phone views of the demo (headless Chromium)',
   () => {
     beforeAll(async () => {
-      dataDir = await mkdtemp(join(tmpdir(), 'gfx-web-ops-'));
-      const { sites } = await loadConfigFile(
-        SitesConfigSchema,
-        `${packageRoot()}/deploy/examples/sites.yaml`,
-      );
-      rt = await startRuntime({ dataDir, sites, logLevel: 'silent', market: true });
-      users = Object.fromEntries((await ensureDemoUsers(rt.store, sites)).map((u) => [u.role, u]));
-      const site = sites.find((s) => s.id === 'zev-bern')!;
+      demo = await demoMarketRuntime('gfx-web-ops-');
+      ({ rt, users } = demo);
+      const site = demo.sites.find((s) => s.id === 'zev-bern')!;
 
       // A plan made two hours ago by the live loop, as if it had run since then: it covers the
       // quarter-hours measured below and sets the site's currency (its tariff's: CHF). The
@@ -102,15 +97,13 @@ describe.skipIf(browserDep.skipReason)(
       }
       await rt.store.readings.ingest(meterReadings);
 
-      base = await rt.app.listen({ host: '127.0.0.1', port: 0 });
-      browser = await launchChromium();
+      ({ base, browser } = await serveToChromium(rt.app));
       context = browser.context;
     }, 240_000);
     afterAll(async () => {
       await simulator?.stop();
       await browser?.close();
-      await rt?.stop();
-      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+      await demo?.stop();
     });
 
     const login = (role: string, landing: string): Promise<Page> =>

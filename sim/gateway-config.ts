@@ -7,6 +7,37 @@ export const SIM_NAMESPACE_INDEX = 2;
 
 type Point = Record<string, unknown>;
 
+/** The SunSpec 124 controls of the simulated battery: its gateway file's allow-listed setpoints. */
+export const STORAGE_CONTROLS: readonly Point[] = [
+  {
+    id: 'mode',
+    kind: 'setpoint',
+    unit: '',
+    register: '124.StorCtl_Mod',
+    writable: true,
+    min: 0,
+    max: 3,
+  },
+  {
+    id: 'charge_rate',
+    kind: 'setpoint',
+    unit: '%',
+    register: '124.InWRte',
+    writable: true,
+    min: 0,
+    max: 100,
+  },
+  {
+    id: 'discharge_rate',
+    kind: 'setpoint',
+    unit: '%',
+    register: '124.OutWRte',
+    writable: true,
+    min: 0,
+    max: 100,
+  },
+];
+
 function modbusPoints(e: Endpoint): Point[] {
   switch (e.profile) {
     case 'sdm630':
@@ -31,33 +62,7 @@ function modbusPoints(e: Endpoint): Point[] {
       return [
         { id: 'power', kind: 'active_power', register: '103.W' },
         { id: 'soc', kind: 'state_of_charge', register: '124.ChaState' },
-        {
-          id: 'mode',
-          kind: 'setpoint',
-          unit: '',
-          register: '124.StorCtl_Mod',
-          writable: true,
-          min: 0,
-          max: 3,
-        },
-        {
-          id: 'charge_rate',
-          kind: 'setpoint',
-          unit: '%',
-          register: '124.InWRte',
-          writable: true,
-          min: 0,
-          max: 100,
-        },
-        {
-          id: 'discharge_rate',
-          kind: 'setpoint',
-          unit: '%',
-          register: '124.OutWRte',
-          writable: true,
-          min: 0,
-          max: 100,
-        },
+        ...STORAGE_CONTROLS.map((p) => ({ ...p })),
       ];
     default:
       return [];

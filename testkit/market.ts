@@ -1,7 +1,10 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { simulatedGateway, withSimulatedControls, withSimulatedDevices } from '../app/demo.js';
-import type { RuntimeOptions } from '../app/runtime.js';
+import { type DemoUser, ensureDemoUsers } from '../app/demo-users.js';
+import { type Runtime, type RuntimeOptions, startRuntime } from '../app/runtime.js';
 import type { Obligation } from '../market/bids.js';
 import { MarketRepository } from '../market/repository.js';
 import { listPoints, type Site } from '../model/index.js';
@@ -115,5 +118,31 @@ export async function zevBernOnLoopback(dir: string) {
         pkiDir: join(dir, 'sim-pki'),
         now: Date.now,
       }),
+  };
+}
+
+/**
+ * `gridflex demo`'s runtime without a simulator: the example sites with the market on, in a
+ * fresh data folder named after `prefix`, the demo users by role. `stop()` stops it and
+ * removes the folder.
+ */
+export async function demoMarketRuntime(prefix: string): Promise<{
+  rt: Runtime;
+  sites: Site[];
+  users: Record<string, DemoUser>;
+  stop(): Promise<void>;
+}> {
+  const dataDir = await mkdtemp(join(tmpdir(), prefix));
+  const sites = await exampleSites();
+  const rt = await startRuntime({ dataDir, sites, logLevel: 'silent', market: true });
+  const users = Object.fromEntries((await ensureDemoUsers(rt.store, sites)).map((u) => [u.role, u]));
+  return {
+    rt,
+    sites,
+    users,
+    async stop() {
+      await rt.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
   };
 }
