@@ -48,6 +48,28 @@ const meter = (id: string, profile: string, connection: Record<string, unknown>)
   ],
 });
 
+/**
+ * The gateway file of one SDM630 `meter` at bern on loopback `port` with these points;
+ * `device` adds fields to the device (its `connection` is merged into the loopback one).
+ */
+const sdm630File = (
+  port: number,
+  points: unknown[],
+  { connection, ...device }: { connection?: Record<string, unknown> } & Record<string, unknown> = {},
+) => ({
+  site: 'bern',
+  devices: [
+    {
+      id: 'meter',
+      protocol: 'modbus',
+      profile: 'sdm630',
+      ...device,
+      connection: { transport: 'tcp', host: '127.0.0.1', port, ...connection },
+      points,
+    },
+  ],
+});
+
 const byPoint = (readings: { pointId: string }[]) => Object.fromEntries(readings.map((r) => [r.pointId, r]));
 
 describe('Modbus polling over loopback', () => {
@@ -196,19 +218,12 @@ describe('Modbus polling over loopback', () => {
 
   it('recovers after the device restarts', async () => {
     const dev = await serve(startModbusTcp(sdm630Image()));
-    const g = gateway({
-      site: 'bern',
-      devices: [
-        {
-          id: 'meter',
-          protocol: 'modbus',
-          profile: 'sdm630',
-          retries: 0,
-          connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port, timeoutMs: 500 },
-          points: [{ id: 'power', kind: 'active_power' }],
-        },
-      ],
-    });
+    const g = gateway(
+      sdm630File(dev.port, [{ id: 'power', kind: 'active_power' }], {
+        retries: 0,
+        connection: { timeoutMs: 500 },
+      }),
+    );
     expect((await g.pollOnce()).readings[0]).toMatchObject({ quality: 'good' });
     await dev.stop();
     const down = await g.pollOnce();
@@ -229,24 +244,18 @@ describe('Modbus polling over loopback', () => {
     const published: Reading[] = [];
     hub.readings$.subscribe((r) => published.push(r));
     const g = new Gateway(
-      GatewayConfigSchema.parse({
-        site: 'bern',
-        devices: [
-          {
-            id: 'meter',
-            protocol: 'modbus',
-            profile: 'sdm630',
-            retries: 0,
-            connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port, timeoutMs: 500 },
-            points: [
-              { id: 'power', kind: 'active_power' },
-              { id: 'voltage_l1', kind: 'voltage', deadband: 5 },
-              // A second poll group (own interval) on the same device.
-              { id: 'energy_import', kind: 'energy_import', pollInterval: '1m' },
-            ],
-          },
-        ],
-      }) as GatewayConfig,
+      GatewayConfigSchema.parse(
+        sdm630File(
+          dev.port,
+          [
+            { id: 'power', kind: 'active_power' },
+            { id: 'voltage_l1', kind: 'voltage', deadband: 5 },
+            // A second poll group (own interval) on the same device.
+            { id: 'energy_import', kind: 'energy_import', pollInterval: '1m' },
+          ],
+          { retries: 0, connection: { timeoutMs: 500 } },
+        ),
+      ) as GatewayConfig,
       hub,
       { link: { minBackoffMs: 50, maxBackoffMs: 200 } },
     );
@@ -326,24 +335,18 @@ describe('Modbus polling over loopback', () => {
 
   it('merges a read split by a transient exception again after remergeAfter clean polls', async () => {
     const dev = await serve(startModbusTcp(sdm630Image()));
-    const g = gateway({
-      site: 'bern',
-      devices: [
-        {
-          id: 'meter',
-          protocol: 'modbus',
-          profile: 'sdm630',
-          remergeAfter: 3,
-          connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port },
-          points: [
-            { id: 'voltage_l1', kind: 'voltage' },
-            { id: 'power', kind: 'active_power' },
-            { id: 'frequency', kind: 'frequency' },
-            { id: 'energy_import', kind: 'energy_import' },
-          ],
-        },
-      ],
-    });
+    const g = gateway(
+      sdm630File(
+        dev.port,
+        [
+          { id: 'voltage_l1', kind: 'voltage' },
+          { id: 'power', kind: 'active_power' },
+          { id: 'frequency', kind: 'frequency' },
+          { id: 'energy_import', kind: 'energy_import' },
+        ],
+        { remergeAfter: 3 },
+      ),
+    );
     const requestsOf = async () => {
       dev.image.reads = 0;
       const out = await g.pollOnce();
@@ -416,22 +419,16 @@ describe('Modbus polling over loopback', () => {
     const published: Reading[] = [];
     hub.readings$.subscribe((r) => published.push(r));
     const g = new Gateway(
-      GatewayConfigSchema.parse({
-        site: 'bern',
-        devices: [
-          {
-            id: 'meter',
-            protocol: 'modbus',
-            profile: 'sdm630',
-            pollInterval: '100ms',
-            connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port, timeoutMs: 5000 },
-            points: [
-              { id: 'power', kind: 'active_power' },
-              { id: 'voltage_l1', kind: 'voltage' },
-            ],
-          },
-        ],
-      }) as GatewayConfig,
+      GatewayConfigSchema.parse(
+        sdm630File(
+          dev.port,
+          [
+            { id: 'power', kind: 'active_power' },
+            { id: 'voltage_l1', kind: 'voltage' },
+          ],
+          { pollInterval: '100ms', connection: { timeoutMs: 5000 } },
+        ),
+      ) as GatewayConfig,
       hub,
     );
     cleanups.push(() => g.stop());
@@ -457,20 +454,13 @@ describe('Modbus polling over loopback', () => {
     const dev = await serve(startModbusTcp(sdm630Image()));
     const lines: [string, string][] = [];
     const g = new Gateway(
-      GatewayConfigSchema.parse({
-        site: 'bern',
-        devices: [
-          {
-            id: 'meter',
-            protocol: 'modbus',
-            profile: 'sdm630',
-            pollInterval: '50ms',
-            retries: 0,
-            connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port, timeoutMs: 500 },
-            points: [{ id: 'power', kind: 'active_power' }],
-          },
-        ],
-      }) as GatewayConfig,
+      GatewayConfigSchema.parse(
+        sdm630File(dev.port, [{ id: 'power', kind: 'active_power' }], {
+          pollInterval: '50ms',
+          retries: 0,
+          connection: { timeoutMs: 500 },
+        }),
+      ) as GatewayConfig,
       new Hub(),
       { link: { minBackoffMs: 20, maxBackoffMs: 50 }, log: (level, line) => lines.push([level, line]) },
     );
@@ -503,18 +493,7 @@ describe('Modbus polling over loopback', () => {
 
   it('flags a counter that goes backwards as uncertain', async () => {
     const dev = await serve(startModbusTcp(sdm630Image({ importKwh: 100 })));
-    const g = gateway({
-      site: 'bern',
-      devices: [
-        {
-          id: 'meter',
-          protocol: 'modbus',
-          profile: 'sdm630',
-          connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port },
-          points: [{ id: 'energy_import', kind: 'energy_import' }],
-        },
-      ],
-    });
+    const g = gateway(sdm630File(dev.port, [{ id: 'energy_import', kind: 'energy_import' }]));
     expect((await g.pollOnce()).readings[0]).toMatchObject({ value: 100_000, quality: 'good' });
     dev.image.putFloat32('input', 0x48, 5);
     const out = await g.pollOnce();
