@@ -1,23 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { simulatedGateway, withSimulatedControls, withSimulatedDevices } from '../app/demo.js';
 import { type DemoUser, ensureDemoUsers } from '../app/demo-users.js';
 import { type Runtime, startRuntime } from '../app/runtime.js';
-import { loadConfigFile } from '../config/load.js';
-import { packageRoot } from '../config/version.js';
-import type { Obligation } from '../market/bids.js';
-import { MarketRepository } from '../market/repository.js';
-import { SitesConfigSchema } from '../model/index.js';
 import { startLiveOptimizer } from '../optimizer/live-runtime.js';
 import { AuthRepository } from '../server/auth/repository.js';
-import { type RunningSimulator, startSimulator } from '../sim/runner.js';
-import { loadScenario } from '../sim/scenario.js';
-import { freePortPair } from '../sim/testing.js';
+import type { RunningSimulator } from '../sim/runner.js';
 import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
+import { loginPage } from '../testkit/login.js';
+import { sellDrEventNow, zevBernOnLoopback } from '../testkit/market.js';
 import { chromium } from '../testkit/system.js';
+import { until } from '../testkit/wait.js';
 
 /**
  * The plan page during a market activation, on the demo's composition: the zev-bern simulator
@@ -27,19 +21,6 @@ import { chromium } from '../testkit/system.js';
  */
 const browserDep = chromium();
 const SITE = 'zev-bern';
-const H = 3_600_000;
-
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Wait (real time) until `ok()` gives a value; a generous limit, never a timing assertion. */
-async function until<T>(what: string, ok: () => Promise<T | undefined> | T | undefined, limitMs: number) {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const v = await ok();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await wait(250);
-  }
-}
 
 describe.skipIf(browserDep.skipReason)(
   'plan page names the market activation holding an asset (Chromium)',
@@ -55,30 +36,10 @@ describe.skipIf(browserDep.skipReason)(
 
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'gfx-plan-hold-'));
-      const portBase = await freePortPair();
-      const { cfg, buildingOf } = await simulatedGateway(SITE, '127.0.0.1', portBase);
-      const { sites: fileSites } = await loadConfigFile(
-        SitesConfigSchema,
-        `${packageRoot()}/deploy/examples/sites.yaml`,
-      );
-      const sites = withSimulatedDevices(fileSites, cfg, buildingOf).map((s) =>
-        s.id === SITE ? withSimulatedControls(s, cfg) : s,
-      );
-      rt = await startRuntime({
-        dataDir: dir,
-        sites,
-        logLevel: 'silent',
-        gateway: { link: { maxBackoffMs: 2000 }, opcua: { pkiDir: join(dir, 'gateway-pki') } },
-        market: true,
-      });
-      sim = await startSimulator(await loadScenario(SITE), {
-        seed: 1,
-        speed: 1,
-        host: '127.0.0.1',
-        portBase,
-        pkiDir: join(dir, 'sim-pki'),
-        now: Date.now,
-      });
+      const demo = await zevBernOnLoopback(dir);
+      const { cfg, sites } = demo;
+      rt = await startRuntime(demo.runtime('silent'));
+      sim = await demo.simulator();
       await rt.gateways.add(cfg);
       users = Object.fromEntries((await ensureDemoUsers(rt.store, sites)).map((u) => [u.role, u]));
       operator = `Bearer ${(await new AuthRepository(rt.store.db).createToken('operator', 'test', false)).token}`;
@@ -102,58 +63,10 @@ describe.skipIf(browserDep.skipReason)(
         headers: { origin: 'http://localhost', authorization: operator },
       });
 
-    async function login(role: string): Promise<Page> {
-      const page = await browser!.context.newPage();
-      await page.goto(base);
-      await page.getByLabel('Username').fill(users[role]!.username);
-      await page.getByLabel('Password').fill(users[role]!.password);
-      await page.getByRole('button', { name: 'Log in' }).click();
-      await page.waitForURL((u) => u.hash.length > 2);
-      return page;
-    }
-
     it('posts an activation; the plan page names it for the battery, with its product and kW', async () => {
       // The operator sells the next hour, and the same 10 kW for the hour under way (the API
       // refuses to sell an hour under way), so that the activation runs at once.
-      const hourStart = Math.floor(Date.now() / H) * H;
-      const next = {
-        from: new Date(hourStart + H).toISOString(),
-        to: new Date(hourStart + 2 * H).toISOString(),
-      };
-      await until(
-        'availability from the measured state of charge',
-        async () => {
-          const res = await call(
-            'GET',
-            `/api/portfolios/demo/availability?product=dr-event&from=${next.from}&to=${next.to}`,
-          );
-          return (res.json() as { slots: { upKw: number }[] }).slots.every((s) => s.upKw >= 10) || undefined;
-        },
-        120_000,
-      );
-      const bids = await call('POST', '/api/portfolios/demo/bids', {
-        productId: 'dr-event',
-        ...next,
-        strategy: { kind: 'fixed', priceCentsPerMwh: 5000 },
-      });
-      expect(bids.statusCode, bids.body).toBe(201);
-      const bid = (bids.json() as { bids: { id: string }[] }).bids[0]!;
-      const accepted = await call('POST', '/api/portfolios/demo/acceptances', {
-        productId: 'dr-event',
-        acceptances: [{ bidId: bid.id }],
-      });
-      expect(accepted.statusCode, accepted.body).toBe(201);
-      const current = { ...(accepted.json() as { obligations: Obligation[] }).obligations[0]! };
-      const iso = (ms: number) => new Date(ms).toISOString();
-      const sold = {
-        ...current,
-        id: current.id.replace(iso(current.startMs), iso(current.startMs - H)),
-        startMs: current.startMs - H,
-        endMs: current.endMs - H,
-      };
-      const repo = new MarketRepository(rt.store.db);
-      expect(await repo.saveBids('demo', [sold], hourStart - H, false)).toMatchObject({ ok: true });
-      expect(await repo.saveObligations('demo', [sold], hourStart - H)).toBe(true);
+      await sellDrEventNow(call, rt.store);
       const id = `web-hold-${Date.now()}`;
       const posted = await call('POST', '/api/portfolios/demo/events', {
         id,
@@ -197,7 +110,7 @@ describe.skipIf(browserDep.skipReason)(
         { assetId: 'battery', activationId: id, productId: 'dr-event', direction: 'up', kw: 6 },
       ]);
       // …and the manager's plan page names it, instead of "idle" and "prices alone decide".
-      const page = await login('manager');
+      const page = await loginPage(browser!.context, base, users.manager!, '#/sites');
       await page.goto(`${base}/#/site/${SITE}/plan`);
       const holds = page.locator('#plan-holds li');
       await expect
