@@ -183,7 +183,7 @@ export async function demoSites(
 }
 
 /**
- * What the demo adds to a start: a quick gateway retry (the simulator starts after it), demo
+ * What the demo adds to a start: a quick gateway retry (a simulator restarted comes back soon), demo
  * users (new passwords at every start, handed to `onUsers`), the bundled bills, and the assumed
  * 8 kW mean base load of the zev-bern building for slots without history.
  */

@@ -27,7 +27,15 @@ export interface Overlay {
   prepare?(rt: Runtime): Promise<string[]>;
   /** Base load (kW) for slots without history, per site, where the configuration names none. */
   fallbackLoadKw?(site: Site): number | undefined;
+  /**
+   * Settles when the devices can answer (the demo's simulator listens): the gateways start
+   * after it, or after DEVICES_READY_MAX_MS, so a start does not print every device as down.
+   */
+  devicesReady?: Promise<void>;
 }
+
+/** The longest a start waits for an overlay's devices before polling them anyway. */
+const DEVICES_READY_MAX_MS = 30_000;
 
 export interface StartEnv {
   /** Log level of the HTTP server (pino). */
@@ -145,6 +153,16 @@ export async function startGridflex(
     // The overlay's data (the demo's users and bills) only fills the store: the server answers
     // meanwhile (a login before its user exists is refused like any unknown user).
     const overlayLines = overlay.prepare ? await overlay.prepare(rt) : [];
+    if (overlay.devicesReady) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        overlay.devicesReady,
+        new Promise<void>((r) => {
+          timer = setTimeout(r, DEVICES_READY_MAX_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     const polled: RunningGridflex['polled'] = [];
     for (const s of config.sites)
       if (s.gateway) {

@@ -24,9 +24,12 @@ type Opcua = typeof import('node-opcua');
 let lib: Promise<Opcua> | null = null;
 
 /**
- * node-opcua is large: load it only when an OPC UA device exists. Its log lines (a start-up
- * notice, certificate warnings) go to stdout by default, where `gridflex read` prints JSON, so
- * they are sent to stderr first, through the node-opcua-debug instance node-opcua itself uses.
+ * node-opcua is large: load it only when an OPC UA device exists. Its log lines go to stdout by
+ * default, where `gridflex read` prints JSON, so they are sent to stderr, through the
+ * node-opcua-debug instance node-opcua itself uses. Its warnings and debug lines (a Node
+ * PKCS#1 notice for a security policy Gridflex does not use, "Creating default certificate")
+ * do not concern a building manager: Gridflex says itself when a device goes down and comes
+ * back. They are shown only with LOG_LEVEL=debug; node-opcua's errors always are.
  */
 export function opcua(): Promise<Opcua> {
   lib ??= (async () => {
@@ -40,8 +43,11 @@ export function opcua(): Promise<Opcua> {
             .map(String)
             .join(' ')}\n`,
         );
-      for (const set of ['setWarningLogger', 'setErrorLogger', 'setDebugLogger', 'setTraceLogger'])
-        debug[set]?.(toStderr);
+      const quiet = () => undefined;
+      const verbose = process.env.LOG_LEVEL === 'debug' || process.env.LOG_LEVEL === 'trace';
+      debug.setErrorLogger?.(toStderr);
+      for (const set of ['setWarningLogger', 'setDebugLogger', 'setTraceLogger'])
+        debug[set]?.(verbose ? toStderr : quiet);
     } catch {
       // Logging stays on stdout; nothing else depends on it.
     }

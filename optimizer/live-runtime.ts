@@ -9,6 +9,9 @@ import { SolveWorker } from './pool.js';
 import { sitePlanner } from './replan.js';
 import { GatewaySetpointSink } from './setpoint-sink.js';
 
+/** How long the loop may wait for its first measurements before it says so. */
+const WAIT_NOTICE_MS = 60_000;
+
 export interface LiveOptimizerOptions {
   site: Site;
   readings$: Observable<Reading>;
@@ -59,7 +62,11 @@ export async function startLiveOptimizer(
   });
   let planned = false;
   let waited = false;
+  // Right after a start the first readings are seconds away: waiting is only worth a line when
+  // it lasts (a meter that never answers), not on every start.
+  let waiting: NodeJS.Timeout | undefined;
   loop.events$.subscribe((e) => {
+    if (e.kind === 'plan') clearTimeout(waiting);
     if (e.kind === 'plan' && e.plan.source !== 'solved')
       say(`optimizer: ${o.site.id}: ${e.plan.message ?? `${e.plan.source} plan`}`);
     else if (e.kind === 'plan' && !planned) {
@@ -71,7 +78,15 @@ export async function startLiveOptimizer(
       );
     } else if (e.kind === 'waiting' && !waited) {
       waited = true;
-      say(`optimizer: ${o.site.id}: waiting for measurements (${e.message})`);
+      const why = e.message;
+      waiting = setTimeout(
+        () =>
+          say(
+            `optimizer: ${o.site.id}: still waiting for measurements after ${WAIT_NOTICE_MS / 1000} s (${why})`,
+          ),
+        WAIT_NOTICE_MS,
+      );
+      waiting.unref();
     } else if (e.kind === 'error') say(`optimizer: ${o.site.id}: ${e.message}`);
     else if (e.kind === 'dispatch')
       for (const w of e.writes)
@@ -82,6 +97,7 @@ export async function startLiveOptimizer(
   return {
     loop,
     stop: async () => {
+      clearTimeout(waiting);
       await loop.stop();
       await worker.close();
     },

@@ -45,12 +45,27 @@ export function register(program: Command): void {
     .action(async (raw) => {
       const opts = parseOptions(DemoOptionsSchema, raw, 'demo');
       const { sites, simulated } = await demoSites(opts.sites, opts.sim, opts.host, opts.simPortBase);
+      // The simulator starts beside the store; the gateways wait for it, so no device is
+      // reported down just because the simulated building was still starting.
+      const simLines: string[] = [];
+      let saySim = (line: string) => void simLines.push(line);
+      const sim =
+        opts.sim === 'none'
+          ? null
+          : startBackgroundSimulator(
+              opts.sim,
+              { host: opts.host, portBase: opts.simPortBase, pkiDir: join(opts.data, 'sim-pki') },
+              (line) => saySim(line),
+            );
       let users: DemoUser[] = [];
       const g = await startGridflex(
         await demoConfig(sites, simulated, opts),
-        demoOverlay(sites, (u) => {
-          users = u;
-        }),
+        {
+          ...demoOverlay(sites, (u) => {
+            users = u;
+          }),
+          ...(sim ? { devicesReady: sim.ready } : {}),
+        },
         {
           dataDir: opts.data,
           ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
@@ -73,15 +88,8 @@ export function register(program: Command): void {
         console.log(
           `  market:   portfolio ${p.id} (${p.sites.join(', ')}) for the operator: ${p.products.join(', ')}`,
         );
-      const sim =
-        opts.sim === 'none'
-          ? null
-          : startBackgroundSimulator(
-              opts.sim,
-              { host: opts.host, portBase: opts.simPortBase, pkiDir: join(opts.data, 'sim-pki') },
-              (line) => console.log(line),
-            );
-      // The gateway connects on its own once the simulator listens (it retries with backoff).
+      for (const line of simLines.splice(0)) console.log(line);
+      saySim = (line) => void console.log(line);
       const restored = g.restored;
       console.log(
         g.optimized.length > 0

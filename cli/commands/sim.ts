@@ -118,10 +118,10 @@ export function startBackgroundSimulator(
   scenarioName: string,
   opts: { host: string; portBase: number; pkiDir: string },
   say: (line: string) => void,
-): { stop(): Promise<void> } {
+): { stop(): Promise<void>; ready: Promise<void> } {
   let running: { stop(): Promise<void> } | null = null;
   let stopped = false;
-  void (async () => {
+  const ready = (async () => {
     const { loadScenario } = await import('../../sim/scenario.js');
     const { startSimulator } = await import('../../sim/runner.js');
     const scenario = await loadScenario(scenarioName);
@@ -133,6 +133,8 @@ export function startBackgroundSimulator(
     );
   })().catch((err: unknown) => say(`  simulator not started: ${(err as Error).message}`));
   return {
+    /** Settles once the simulator listens, or has failed to start (and said why). */
+    ready: ready.then(() => undefined),
     async stop() {
       stopped = true;
       await running?.stop();

@@ -9,6 +9,7 @@ import {
   OPCUAServer,
   SecurityPolicy,
   StatusCodes,
+  setWarningLogger,
   standardUnits,
   type UAObject,
   Variant,
@@ -48,6 +49,10 @@ type Setter = (value: number | boolean) => void;
  * anonymous or the scenario's username/password user.
  */
 export async function startOpcUaServer(sim: Simulation, opts: OpcUaServerOptions): Promise<SimOpcUaServer> {
+  // node-opcua's warnings (a Node PKCS#1 notice for a policy the simulator does not offer,
+  // certificate creation) are noise beside the simulator's own lines; LOG_LEVEL=debug shows them.
+  if (process.env.LOG_LEVEL !== 'debug' && process.env.LOG_LEVEL !== 'trace')
+    setWarningLogger(() => undefined);
   await mkdir(opts.pkiDir, { recursive: true });
   const serverCertificateManager = new OPCUACertificateManager({
     rootFolder: join(opts.pkiDir, 'server'),
