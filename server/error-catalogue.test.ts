@@ -69,3 +69,32 @@ describe('error catalogues', () => {
     expect(Object.keys(STATUS_BY_CODE).filter((c) => !codes.has(c))).toEqual([]);
   });
 });
+
+describe('error log lines', () => {
+  it('logs a device that does not answer as one warning without a stack, and only our own failures as errors', async () => {
+    const { default: Fastify } = await import('fastify');
+    const { installErrorHandler } = await import('./errors.js');
+    const lines: { level: number; msg: string; err?: unknown }[] = [];
+    const app = Fastify({
+      logger: { level: 'info', stream: { write: (l: string) => void lines.push(JSON.parse(l)) } },
+    });
+    installErrorHandler(app);
+    app.get('/device', async () => {
+      throw new GridflexError('GFX_DEVICE_UNREACHABLE', 'tcp://127.0.0.1:9 did not answer', {
+        kind: 'unavailable',
+      });
+    });
+    app.get('/bug', async () => {
+      throw new GridflexError('GFX_SOMETHING', 'broken', { kind: 'internal' });
+    });
+    expect((await app.inject('/device')).statusCode).toBe(502);
+    expect((await app.inject('/bug')).statusCode).toBe(500);
+    await app.close();
+    const device = lines.find((l) => l.msg === 'tcp://127.0.0.1:9 did not answer');
+    expect(device?.level).toBe(40); // pino: warn
+    expect(device?.err).toBeUndefined();
+    const bug = lines.find((l) => l.msg === 'broken');
+    expect(bug?.level).toBe(50); // pino: error, with the stack
+    expect(JSON.stringify(bug?.err)).toContain('stack');
+  });
+});

@@ -92,7 +92,10 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (err instanceof GridflexError) {
       const status = httpStatus(err);
-      if (status >= 500) req.log.error({ err }, err.message);
+      // A device that does not answer (502) or a service that is off (503) is the expected
+      // outcome of, say, testing a device: one warning line, no stack. Only 500 is our fault.
+      if (status === 500) req.log.error({ err }, err.message);
+      else if (status > 500) req.log.warn({ code: err.code }, err.message);
       const body: ErrorBody = { error: err.code, message: err.message, details: err.details };
       return reply.code(status).send(body);
     }
