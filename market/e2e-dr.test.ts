@@ -11,7 +11,7 @@ import { GatewayExecutor } from './runtime/executor.js';
 import {
   ahuFans,
   fanAssets,
-  finnishSite,
+  finnishSchool,
   isGridPower,
   meanOf,
   type Rig,
@@ -49,32 +49,28 @@ const ZONE = `${SITE}/school-bms/main-temperature`;
 const REQUEST_KW = 25;
 const COMFORT_MIN_C = 20;
 
-const SCENARIO: Scenario = finnishSite({
-  id: SITE,
-  name: 'DR test school',
-  climate: { annualMeanC: 4.5, annualAmplitudeC: 12, dailyAmplitudeC: 4, meanCloud: 0.6 },
-  buildings: [
+const SCENARIO: Scenario = finnishSchool(
+  {
+    id: SITE,
+    name: 'DR test school',
+    climate: { annualMeanC: 4.5, annualAmplitudeC: 12, dailyAmplitudeC: 4, meanCloud: 0.6 },
+  },
+  [
+    schoolLoad(120, 0.02),
+    ahuFans(6),
     {
-      id: 'school',
-      kind: 'school',
-      devices: [
-        schoolLoad(120, 0.02),
-        ahuFans(6),
-        {
-          id: 'heat-pump',
-          type: 'heat_pump',
-          zone: 'main',
-          maxKw: 40,
-          cop: 3.5,
-          capacitanceKwhPerK: 300,
-          resistanceKPerKw: 0.25,
-          setpointC: 21,
-          bandC: 0.1,
-        },
-      ],
+      id: 'heat-pump',
+      type: 'heat_pump',
+      zone: 'main',
+      maxKw: 40,
+      cop: 3.5,
+      capacitanceKwhPerK: 300,
+      resistanceKPerKw: 0.25,
+      setpointC: 21,
+      bandC: 0.1,
     },
   ],
-});
+);
 
 /**
  * 15-min demand per local day from the pure physics, the heat pump's mean draw 10–11 h, and

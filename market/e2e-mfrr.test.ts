@@ -9,7 +9,7 @@ import {
   ahuFans,
   batteryAsset,
   fanAssets,
-  finnishSite,
+  finnishSchool,
   isGridPower,
   meanOf,
   type Rig,
@@ -44,13 +44,7 @@ let rig: Rig;
 
 beforeAll(async () => {
   rig = await startRig(
-    finnishSite({
-      id: SITE,
-      name: 'mFRR test school',
-      buildings: [
-        { id: 'school', kind: 'school', devices: [schoolLoad(80, 0.01), ahuFans(6), SCHOOL_BATTERY] },
-      ],
-    }),
+    finnishSchool({ id: SITE, name: 'mFRR test school' }, [schoolLoad(80, 0.01), ahuFans(6), SCHOOL_BATTERY]),
     {
       speed: SPEED,
       startMs: START,

@@ -5,7 +5,7 @@ import {
   ahuFans,
   batteryAsset,
   fanAssets,
-  finnishSite,
+  finnishSchool,
   isGridPower,
   type Rig,
   SCHOOL_BATTERY,
@@ -29,13 +29,7 @@ let rig: Rig;
 
 beforeAll(async () => {
   rig = await startRig(
-    finnishSite({
-      id: SITE,
-      name: 'executor rig',
-      buildings: [
-        { id: 'school', kind: 'school', devices: [schoolLoad(60, 0.01), ahuFans(3), SCHOOL_BATTERY] },
-      ],
-    }),
+    finnishSchool({ id: SITE, name: 'executor rig' }, [schoolLoad(60, 0.01), ahuFans(3), SCHOOL_BATTERY]),
     {
       speed: SPEED,
       startMs: START,

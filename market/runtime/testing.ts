@@ -210,6 +210,12 @@ export function finnishSite(s: {
   });
 }
 
+/** A Finnish site of one building, `school` (kind school), with these devices. */
+export const finnishSchool = (
+  site: { id: string; name: string; climate?: unknown },
+  devices: unknown[],
+): Scenario => finnishSite({ ...site, buildings: [{ id: 'school', kind: 'school', devices }] });
+
 /** A school's metered base load (no Modbus of its own). */
 export const schoolLoad = (peakKw: number, noise: number) => ({
   id: 'base-load',
