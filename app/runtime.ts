@@ -32,6 +32,8 @@ export interface RuntimeOptions {
   dataDir: string;
   databaseUrl?: string;
   sites: Site[];
+  /** Each site's currency (its tariff's): the pages price in it before any plan exists. */
+  siteCurrencies?: Record<string, string>;
   logLevel: string;
   /** Options of every gateway the runtime starts (link backoff, OPC UA client PKI folder). */
   gateway?: GatewayOptions;
@@ -145,6 +147,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       modules: await serverModules(store),
       ...(options.gateway?.opcua?.pkiDir ? { opcuaPkiDir: options.gateway.opcua.pkiDir } : {}),
       ...(options.communities ? { communities: options.communities } : {}),
+      ...(options.siteCurrencies ? { siteCurrencies: options.siteCurrencies } : {}),
       // Privacy by design (PRIVACY.md): flat meters are masked for managers and operators, and a
       // resident may erase its flat's billed interval data.
       householdDevices: householdDevices(options.communities ?? [], options.buildingDevices),

@@ -122,6 +122,7 @@ export async function startGridflex(
     dataDir,
     ...(databaseUrl ? { databaseUrl } : {}),
     sites,
+    siteCurrencies: Object.fromEntries(config.sites.map((s) => [s.site.id, s.tariff.currency])),
     logLevel: env.logLevel ?? 'warn',
     gateway: {
       opcua: { pkiDir: config.gateway.pkiDir ?? join(dataDir, 'gateway-pki') },

@@ -100,4 +100,18 @@ export interface AppContext {
   erasure?: HouseholdErasure;
   /** The billed communities' files: their names, addresses and bank accounts go on the bills. */
   communities?: readonly CommunityConfig[];
+  /**
+   * Each site's currency, from its configured tariff: prices on every page are in it, before
+   * any plan exists. Absent for a site: the newest plan's currency, else none.
+   */
+  siteCurrencies?: Readonly<Record<string, string>>;
+}
+
+/** A site's currency: its tariff's, else its newest plan's, else null. */
+export function siteCurrency(
+  ctx: Pick<AppContext, 'siteCurrencies'>,
+  siteId: string,
+  planInputs: unknown,
+): string | null {
+  return ctx.siteCurrencies?.[siteId] ?? (planInputs as { currency?: string } | undefined)?.currency ?? null;
 }

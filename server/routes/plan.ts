@@ -278,7 +278,9 @@ export function planRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         ]);
         return {
           site: site.id,
-          currency: ((latest?.request.inputs ?? {}) as Inputs).currency ?? 'CHF',
+          // The plan's prices are in its own currency; without a plan, the site's tariff's.
+          currency:
+            ((latest?.request.inputs ?? {}) as Inputs).currency ?? ctx.siteCurrencies?.[site.id] ?? 'CHF',
           nowMs,
           plan,
           current,

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { GridflexError, IdSchema } from '../../model/index.js';
-import type { AppContext } from '../context.js';
+import { type AppContext, siteCurrency } from '../context.js';
 import { SERVER_ERRORS } from '../errors.js';
 
 const PortfolioViewSchema = z.object({
@@ -20,7 +20,9 @@ const PortfolioViewSchema = z.object({
       currency: z
         .string()
         .nullable()
-        .describe("The site's newest plan's currency (its tariff's); null before any plan"),
+        .describe(
+          "The site's currency (its configured tariff's, else its newest plan's); null when neither is known",
+        ),
     }),
   ),
 });
@@ -60,7 +62,7 @@ export function portfolioViewRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         for (const id of portfolio.sites) {
           const site = ctx.sites.find((s) => s.id === id);
           const latest = await ctx.modules.plans.latest(id);
-          const currency = (latest?.request.inputs as { currency?: string } | undefined)?.currency ?? null;
+          const currency = siteCurrency(ctx, id, latest?.request.inputs);
           sites.push({ id, name: site?.name ?? id, timezone: site?.timezone ?? 'UTC', currency });
         }
         return {

@@ -34,3 +34,14 @@ describe('batterySavings: the batteries against the no-control baseline (batteri
     expect(r).toEqual({ saved: 0, slots: 1 });
   });
 });
+
+describe('siteCurrency: prices in the site’s own currency on every page', () => {
+  it('takes the configured tariff’s currency first, then the newest plan’s, else none', async () => {
+    const { siteCurrency } = await import('../context.js');
+    const ctx = { siteCurrencies: { lyon: 'EUR' } };
+    expect(siteCurrency(ctx, 'lyon', { currency: 'CHF' })).toBe('EUR');
+    expect(siteCurrency(ctx, 'bern', { currency: 'CHF' })).toBe('CHF');
+    expect(siteCurrency(ctx, 'bern', undefined)).toBeNull();
+    expect(siteCurrency({}, 'lyon', undefined)).toBeNull();
+  });
+});

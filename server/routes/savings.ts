@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { GridflexError, IdSchema, localDayStart, MODEL_ERRORS } from '../../model/index.js';
 import type { StoredPlan } from '../../optimizer/index.js';
-import type { AppContext } from '../context.js';
+import { type AppContext, siteCurrency } from '../context.js';
 import { actualPoints, batteryKw, seriesKw } from './plan.js';
 
 const H = 3_600_000;
@@ -42,7 +42,12 @@ export function batterySavings(
 
 const SavingsViewSchema = z.object({
   site: z.string(),
-  currency: z.string().nullable().describe("The newest plan's currency (its tariff's); null before any plan"),
+  currency: z
+    .string()
+    .nullable()
+    .describe(
+      "The site's currency (its configured tariff's, else its newest plan's); null when neither is known",
+    ),
   fromMs: z.number().describe('Local midnight of today, in the site’s time zone'),
   nowMs: z.number(),
   toMs: z.number().describe('The next local midnight'),
@@ -148,7 +153,7 @@ export function savingsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           })),
           slotMinutes,
         );
-        const currency = (latest?.request.inputs as { currency?: string } | undefined)?.currency ?? null;
+        const currency = siteCurrency(ctx, req.params.site, latest?.request.inputs);
         return {
           site: site.id,
           currency,
