@@ -2,17 +2,10 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DevicePolicySchema, type SiteDevices } from '../../app/devices.js';
-import {
-  GridflexError,
-  gridMeterPoints,
-  IdSchema,
-  MODEL_ERRORS,
-  PointKindSchema,
-  QualitySchema,
-  type Site,
-} from '../../model/index.js';
+import { gridMeterPoints, IdSchema, PointKindSchema, QualitySchema, type Site } from '../../model/index.js';
 import type { AppContext } from '../context.js';
 import type { Services } from '../services.js';
+import { siteOr404 } from './site-lookup.js';
 
 /** Bodies are checked in the service, after the scope check (fastify validates first, which would tell an outsider more than 404). */
 const LooseBodySchema = z.record(z.string(), z.unknown());
@@ -55,11 +48,7 @@ export function flowPoints(site: Site) {
 
 /** Device management for managers: profiles, policy, connection test, save (`app/devices.ts`), flows. */
 export function deviceRoutes(ctx: AppContext, s: Services, devices: SiteDevices): FastifyPluginAsyncZod {
-  const siteOf = (id: string) => {
-    const site = ctx.sites.find((x) => x.id === id);
-    if (!site) throw new GridflexError(MODEL_ERRORS.NOT_FOUND, `no site "${id}"`, { kind: 'not_found' });
-    return site;
-  };
+  const siteOf = (id: string) => siteOr404(ctx, id);
   const actor = (req: FastifyRequest) => ({
     username: req.identity?.username ?? null,
     role: req.identity?.role ?? 'anonymous',

@@ -6,6 +6,7 @@ import type { AppContext } from '../context.js';
 import { eventStreams } from '../event-stream.js';
 import { auditAccess, visiblePoints } from '../privacy.js';
 import type { Services } from '../services.js';
+import { SITE_STAFF_ACCESS } from './site-lookup.js';
 
 /** Readings are sent in batches at most this often: a page needs a few updates a second, not thousands. */
 const BATCH_MS = 250;
@@ -24,7 +25,7 @@ export function liveRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZod 
       '/api/sites/:site/live',
       {
         config: {
-          access: { roles: ['admin', 'manager', 'operator'], scope: { kind: 'site', param: 'site' } },
+          access: SITE_STAFF_ACCESS,
         },
         schema: {
           summary: "A site's readings as they arrive (text/event-stream)",

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { GridflexError, IdSchema, localDayStart, MODEL_ERRORS, type Site } from '../../model/index.js';
+import { IdSchema, localDayStart, type Site } from '../../model/index.js';
 import type { StoredPlan } from '../../optimizer/index.js';
 import { type ReadingsRepository, UnknownPointError } from '../../store/index.js';
 import type { AppContext } from '../context.js';
+import { SITE_STAFF_ACCESS, siteOr404 } from './site-lookup.js';
 
 const SlotSchema = z.object({
   startMs: z.number(),
@@ -193,7 +194,7 @@ export function planRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/api/sites/:site/plan',
       {
         config: {
-          access: { roles: ['admin', 'manager', 'operator'], scope: { kind: 'site', param: 'site' } },
+          access: SITE_STAFF_ACCESS,
         },
         schema: {
           summary:
@@ -204,11 +205,7 @@ export function planRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req) => {
-        const site = ctx.sites.find((s) => s.id === req.params.site);
-        if (!site)
-          throw new GridflexError(MODEL_ERRORS.NOT_FOUND, `no site "${req.params.site}"`, {
-            kind: 'not_found',
-          });
+        const site = siteOr404(ctx, req.params.site);
         const nowMs = Date.now();
         const latest = await plans.latest(site.id);
         const slotMinutes = latest?.slotMinutes ?? 15;

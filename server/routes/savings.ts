@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { GridflexError, IdSchema, localDayStart, MODEL_ERRORS } from '../../model/index.js';
+import { IdSchema, localDayStart } from '../../model/index.js';
 import type { StoredPlan } from '../../optimizer/index.js';
 import { type AppContext, siteCurrency } from '../context.js';
 import { actualPoints, batteryKw, seriesKw } from './plan.js';
+import { SITE_STAFF_ACCESS, siteOr404 } from './site-lookup.js';
 
 const H = 3_600_000;
 
@@ -86,7 +87,7 @@ export function savingsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/api/sites/:site/savings',
       {
         config: {
-          access: { roles: ['admin', 'manager', 'operator'], scope: { kind: 'site', param: 'site' } },
+          access: SITE_STAFF_ACCESS,
         },
         schema: {
           summary: "Today's savings of the site's batteries: saved so far (measured) and planned for the day",
@@ -96,11 +97,7 @@ export function savingsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req) => {
-        const site = ctx.sites.find((s) => s.id === req.params.site);
-        if (!site)
-          throw new GridflexError(MODEL_ERRORS.NOT_FOUND, `no site "${req.params.site}"`, {
-            kind: 'not_found',
-          });
+        const site = siteOr404(ctx, req.params.site);
         const nowMs = Date.now();
         const fromMs = localDayStart(nowMs, site.timezone);
         // 36 h after midnight is always in the next day (days have 23 to 25 hours).
