@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { tenLiveMinutes, unchangedRewrites } from '../testkit/live-writes.js';
+import { tenLiveMinutes, unchangedRewrites } from './testing.js';
 
 describe('live optimiser writes over ten minutes on the simulator', () => {
   const cleanup: (() => Promise<void>)[] = [];
