@@ -182,3 +182,84 @@ describe('gridflex config convert', () => {
     expect(notes).toEqual([expect.stringContaining('building "gateway"')]);
   });
 });
+
+describe('gridflex.yaml: a versioned tariff, its price source and the weather', () => {
+  /** The example with its commented "versioned tariff" block switched on (in place of `tariff: ewb-2026`). */
+  async function exampleWithVersionedTariff(): Promise<Record<string, unknown>> {
+    const text = await readFile(EXAMPLE, 'utf8');
+    const block = text.match(/# >>> versioned tariff\n([\s\S]*?)\n\s*# <<< versioned tariff/)![1]!;
+    const on = block.replace(/^(\s*)# ?/gm, '$1');
+    return parse(text.replace(/\n {4}tariff: ewb-2026\n/, '\n').replace(block, on));
+  }
+
+  it('the example’s commented block is valid: spot tariff with a peak charge, ENTSO-E by env var, PV arrays', async () => {
+    const cfg = await gridflexConfigFrom(await exampleWithVersionedTariff(), EXAMPLE);
+    const [bern] = cfg.sites;
+    expect(bern!.siteTariff!.id).toBe('ewb-spot-2026');
+    expect(bern!.siteTariff!.versions[0]!.peakCharge).toEqual({ perKwMonth: 9.5 });
+    // Times of day are minutes after the transform.
+    expect(bern!.siteTariff!.versions[0]!.gridFees.windows[0]!.from).toBe(420);
+    expect(bern!.prices).toEqual({ kind: 'entsoe', zone: '10YCH-SWISSGRIDZ', tokenEnv: 'ENTSOE_TOKEN' });
+    expect(bern!.weather!.pv.pv![0]).toMatchObject({ kwp: 30, tiltDeg: 30, azimuthDeg: 180 });
+    // Relative files resolve against the configuration's folder.
+    expect(bern!.weather!.cacheFile).toBe(`${packageRoot()}/deploy/examples/data/weather-zev-bern.json`);
+    // The fallback time-of-use tariff carries the versioned tariff's currency (the pages before a plan).
+    expect(bern!.tariff.currency).toBe('CHF');
+  });
+
+  it('the simple time-of-use `tariffs:` keep working by id', async () => {
+    const cfg = await loadGridflexConfig(EXAMPLE);
+    expect(cfg.sites[0]!.siteTariff).toBeUndefined();
+    expect(cfg.sites[0]!.tariff.import.otherPerKwh).toBe(0.235);
+  });
+
+  it('errors name the field: a bad version, a spot tariff without a source, a bad token variable, an unknown PV asset', async () => {
+    const data = await exampleWithVersionedTariff();
+    const site = (data.sites as Record<string, unknown>[])[0]!;
+    const tariff = site.tariff as { versions: Record<string, unknown>[] };
+    tariff.versions[0]!.validFrom = '2026-13-01';
+    tariff.versions.push({ validFrom: '2025-06-01', energy: { kind: 'fixed', perKwh: 0.3 } });
+    site.prices = { kind: 'entsoe', zone: '10YCH-SWISSGRIDZ', tokenEnv: 'entsoe token' };
+    site.weather = { pv: { roof: [{ kwp: 5, tiltDeg: 95, azimuthDeg: 180 }] } };
+    const issues = await issuesOf(data);
+    const at = (p: string) => issues.find((i) => i.path === p)?.message;
+    expect(at('sites[0].tariff.versions[0].validFrom')).toContain('YYYY-MM-DD');
+    expect(at('sites[0].prices.tokenEnv')).toContain('environment variable name');
+    expect(at('sites[0].weather.pv.roof[0].tiltDeg')).toBeDefined();
+
+    const noSource = await exampleWithVersionedTariff();
+    const s2 = (noSource.sites as Record<string, unknown>[])[0]!;
+    delete s2.prices;
+    s2.weather = { pv: { roof: [{ kwp: 5, tiltDeg: 30, azimuthDeg: 180 }] } };
+    const i2 = await issuesOf(noSource);
+    expect(i2).toContainEqual(
+      expect.objectContaining({ path: 'sites[0].prices', message: expect.stringContaining('spot prices') }),
+    );
+    expect(i2).toContainEqual(
+      expect.objectContaining({
+        path: 'sites[0].weather.pv.roof',
+        message: 'no pv asset "roof" in site "zev-bern"',
+      }),
+    );
+    expect(i2).toContainEqual(
+      expect.objectContaining({
+        path: 'sites[0].weather.pv',
+        message: expect.stringContaining('missing: pv'),
+      }),
+    );
+  });
+
+  it('a tariff that is neither an id nor an object, and a CSV source resolved against the file', async () => {
+    const data = await example();
+    const site = (data.sites as Record<string, unknown>[])[0]!;
+    site.tariff = 42;
+    expect((await issuesOf(data)).map((i) => i.path)).toContain('sites[0].tariff');
+    const csv = await exampleWithVersionedTariff();
+    (csv.sites as Record<string, unknown>[])[0]!.prices = { kind: 'csv', file: 'prices/ch.csv' };
+    const cfg = await gridflexConfigFrom(csv, EXAMPLE);
+    expect(cfg.sites[0]!.prices).toEqual({
+      kind: 'csv',
+      file: `${packageRoot()}/deploy/examples/prices/ch.csv`,
+    });
+  });
+});

@@ -18,6 +18,7 @@ import {
   SiteSchema,
   ValidationError,
 } from '../model/index.js';
+import { PvArraySchema, type SiteTariff, SiteTariffSchema } from '../optimizer/index.js';
 import { DEFAULT_TARIFF, type Tariff, TariffSchema } from '../optimizer/live.js';
 import { APP_ERRORS } from './errors.js';
 import { RetentionSchema } from './retention.js';
@@ -47,10 +48,52 @@ export const DatabaseSchema = z.object({
   data: z.string().min(1).default('./data'),
 });
 
+/**
+ * Where a site's day-ahead prices come from (for a `tariff` with `kind: spot` prices): the
+ * ENTSO-E Transparency Platform (its token read from the environment variable `tokenEnv`, never
+ * written in this file), or a CSV file (optimizer/tariffs/csv.ts format, path relative to this
+ * file, re-read when it changes).
+ */
+export const PriceSourceSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('entsoe'),
+    /** Bidding-zone EIC, e.g. 10YCH-SWISSGRIDZ. */
+    zone: z.string().min(1),
+    tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name (A-Z, 0-9, _)'),
+    /** Default https://web-api.tp.entsoe.eu/api */
+    baseUrl: z.url().optional(),
+    timeoutMs: z.number().int().positive().optional(),
+  }),
+  z.object({ kind: z.literal('csv'), file: z.string().min(1) }),
+]);
+export type PriceSourceConfig = z.output<typeof PriceSourceSchema>;
+
+/** The weather forecast (Open-Meteo JSON) for PV from irradiance and the heat pumps' outdoor temperature. */
+export const WeatherConfigSchema = z.object({
+  /** Default https://api.open-meteo.com/v1/forecast */
+  baseUrl: z.url().optional(),
+  /** Kept across restarts; path relative to this file. */
+  cacheFile: z.string().min(1).optional(),
+  timeoutMs: z.number().int().positive().optional(),
+  /** The PV arrays by their `pv` asset id: tilt, azimuth (180 = south), kWp. Without any: temperature only. */
+  pv: z.record(IdSchema, z.array(PvArraySchema).min(1)).default({}),
+});
+export type WeatherConfig = z.output<typeof WeatherConfigSchema>;
+
 /** What a site adds for `run`: which optimiser tariff applies and how it is optimised. */
 const SiteRunSchema = z.object({
-  /** A key of `tariffs`; absent: the first tariff, else the built-in two-rate default. */
-  tariff: IdSchema.optional(),
+  /**
+   * A key of `tariffs` (time-of-use); or a versioned tariff in place (optimizer/tariffs
+   * `SiteTariffSchema`: spot prices, grid fees, peak charge, VAT); absent: the first of
+   * `tariffs`, else the built-in two-rate default.
+   */
+  tariff: z
+    .union([IdSchema, z.record(z.string(), z.unknown())], {
+      error: 'expected a key of tariffs or a tariff (id, currency, timezone, versions)',
+    })
+    .optional(),
+  prices: PriceSourceSchema.optional(),
+  weather: WeatherConfigSchema.optional(),
   optimizer: z
     .object({
       /** Plan and dispatch the site live when it has a controllable asset. */
@@ -112,7 +155,12 @@ const TopSchema = z.object({
 export interface ConfiguredSite {
   site: Site;
   gateway: GatewayConfig | null;
+  /** The time-of-use tariff (`tariffs:`); with `siteTariff`, only its fallback. */
   tariff: Tariff;
+  /** A versioned tariff given in place: the loop prices with it (and `prices` for its spot part). */
+  siteTariff?: SiteTariff;
+  prices?: PriceSourceConfig;
+  weather?: WeatherConfig;
   optimizer: z.output<typeof SiteRunSchema>['optimizer'];
 }
 
@@ -189,6 +237,13 @@ export const GridflexConfigSchema = TopSchema.transform((top, ctx) => {
     if (!model.success) for (const i of issuesFromZod(model.error, at)) add(i);
     const run = SiteRunSchema.safeParse(raw);
     if (!run.success) for (const i of issuesFromZod(run.error, at)) add(i);
+    // A tariff in place is checked on its own, so its fields are named even when others are wrong.
+    let siteTariff: SiteTariff | undefined;
+    if (raw.tariff && typeof raw.tariff === 'object') {
+      const t = SiteTariffSchema.safeParse(raw.tariff);
+      if (t.success) siteTariff = t.data;
+      else for (const i of issuesFromZod(t.error, [...at, 'tariff'])) add(i);
+    }
     const devices = flatDevices(raw);
     const where = devicePaths(raw);
     let gateway: GatewayConfig | null = null;
@@ -236,17 +291,51 @@ export const GridflexConfigSchema = TopSchema.transform((top, ctx) => {
       add({ path: formatPath([...at, 'id']), message: `duplicate site id "${site.id}"`, code: 'custom' });
     siteIds.add(site.id);
     for (const i of bindingIssues(site, at)) add(i);
-    const tariffId = run.data.tariff ?? tariffIds[0];
-    if (run.data.tariff && !top.tariffs[run.data.tariff])
+    const named = typeof run.data.tariff === 'string' ? run.data.tariff : undefined;
+    const tariffId = named ?? tariffIds[0];
+    if (named && !top.tariffs[named])
       add({
         path: formatPath([...at, 'tariff']),
-        message: `no tariff "${run.data.tariff}" in tariffs (known: ${tariffIds.join(', ') || 'none'})`,
+        message: `no tariff "${named}" in tariffs (known: ${tariffIds.join(', ') || 'none'})`,
+        code: 'custom',
+      });
+    const spotIndexed = siteTariff?.versions.some(
+      (v) => v.energy.kind === 'spot' || v.feedIn.kind === 'spot',
+    );
+    if (spotIndexed && !run.data.prices)
+      add({
+        path: formatPath([...at, 'prices']),
+        message: `tariff "${siteTariff!.id}" has spot prices: name their source (kind: entsoe or csv)`,
+        code: 'custom',
+      });
+    for (const assetId of Object.keys(run.data.weather?.pv ?? {}))
+      if (!site.buildings.some((b) => b.assets.some((a) => a.id === assetId && a.type === 'pv')))
+        add({
+          path: formatPath([...at, 'weather', 'pv', assetId]),
+          message: `no pv asset "${assetId}" in site "${site.id}"`,
+          code: 'custom',
+        });
+    // Weather PV replaces the site's whole PV forecast: every array must be described, or none.
+    const pvAssets = site.buildings.flatMap((b) => b.assets).filter((a) => a.type === 'pv');
+    const described = Object.keys(run.data.weather?.pv ?? {});
+    const undescribed = pvAssets.filter((a) => !described.includes(a.id)).map((a) => a.id);
+    if (described.length > 0 && undescribed.length > 0)
+      add({
+        path: formatPath([...at, 'weather', 'pv']),
+        message: `describe every pv asset or none (missing: ${undescribed.join(', ')})`,
         code: 'custom',
       });
     sites.push({
       site,
       gateway,
-      tariff: (tariffId && top.tariffs[tariffId]) || DEFAULT_TARIFF,
+      // The spot-indexed tariff's currency also where the fallback is shown (before any plan).
+      tariff: {
+        ...((tariffId && top.tariffs[tariffId]) || DEFAULT_TARIFF),
+        ...(siteTariff ? { currency: siteTariff.currency } : {}),
+      },
+      ...(siteTariff ? { siteTariff } : {}),
+      ...(run.data.prices ? { prices: run.data.prices } : {}),
+      ...(run.data.weather ? { weather: run.data.weather } : {}),
       optimizer: run.data.optimizer,
     });
   });
@@ -337,8 +426,17 @@ export async function resolveGridflexConfig(parsed: Parsed, fileName: string): P
   }
   if (issues.length > 0)
     throw new ValidationError(`${fileName} is invalid`, issues, APP_ERRORS.configInvalid);
+  // Files a site names (spot-price CSV, weather cache) are relative to this file, like the others.
+  const sites = parsed.sites.map((s) => ({
+    ...s,
+    ...(s.prices?.kind === 'csv' ? { prices: { ...s.prices, file: resolve(base, s.prices.file) } } : {}),
+    ...(s.weather?.cacheFile
+      ? { weather: { ...s.weather, cacheFile: resolve(base, s.weather.cacheFile) } }
+      : {}),
+  }));
   return {
     ...parsed,
+    sites,
     market: { productsFile, portfolios },
     ledger: { every: parsed.ledger.every, communities },
   };
