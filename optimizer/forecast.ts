@@ -4,6 +4,7 @@
  * documented fallback profile, and the error of a forecast against what was measured.
  */
 import { localHour } from '../model/index.js';
+import { sunVector } from './forecast/solar.js';
 
 const RAD = Math.PI / 180;
 
@@ -13,18 +14,8 @@ const RAD = Math.PI / 180;
  * 1950–2050; accuracy here about ±0.5° with the local hour angle).
  */
 export function sunElevationDeg(latDeg: number, lonDeg: number, tMs: number): number {
-  const d = tMs / 86_400_000 - 10_957.5; // days since J2000.0 (2000-01-01 12:00 UTC)
-  const g = (357.529 + 0.98560028 * d) * RAD;
-  const q = 280.459 + 0.98564736 * d;
-  const lambda = (q + 1.915 * Math.sin(g) + 0.02 * Math.sin(2 * g)) * RAD;
-  const eps = (23.439 - 0.00000036 * d) * RAD;
-  const decl = Math.asin(Math.sin(eps) * Math.sin(lambda));
-  const ra = Math.atan2(Math.cos(eps) * Math.sin(lambda), Math.cos(lambda));
-  const gmstDeg = (18.697374558 + 24.06570982441908 * d) * 15;
-  const hourAngle = (gmstDeg + lonDeg) * RAD - ra;
-  const lat = latDeg * RAD;
-  const s = Math.sin(lat) * Math.sin(decl) + Math.cos(lat) * Math.cos(decl) * Math.cos(hourAngle);
-  return Math.asin(Math.max(-1, Math.min(1, s))) / RAD;
+  const up = sunVector(latDeg, lonDeg, tMs)[2];
+  return Math.asin(Math.max(-1, Math.min(1, up))) / RAD;
 }
 
 /**
