@@ -7,7 +7,6 @@ import type { Obligation } from './bids.js';
 import { settlementRows } from './delivery.js';
 import { findProduct, loadProducts } from './product.js';
 import { HeatPumpAssetSchema } from './runtime/assets.js';
-import { GatewayExecutor } from './runtime/executor.js';
 import {
   ahuFans,
   fanAssets,
@@ -15,6 +14,7 @@ import {
   isGridPower,
   meanOf,
   type Rig,
+  rigExecutor,
   schoolLoad,
   startRig,
   until,
@@ -175,18 +175,10 @@ describe('a demand-response event on the simulator', () => {
       meanKw: pumpKw,
       costPerKwh: 1,
     });
-    const executor = new GatewayExecutor({
-      now: rig.clock,
-      followUpMs: 500,
-      sites: [
-        {
-          siteId: SITE,
-          port: rig.gateway,
-          assets: [...fanAssets(rig, 'school'), heatPump],
-          gridImportLimitKw: 250,
-          siteImportKw: () => rig.latest.get(METER)!.value / 1000,
-        },
-      ],
+    const executor = rigExecutor(rig, {
+      assets: [...fanAssets(rig, 'school'), heatPump],
+      gridImportLimitKw: 250,
+      siteImportKw: () => rig.latest.get(METER)!.value / 1000,
     });
     try {
       await until('the event start', () => rig.clock() >= T0, 240_000);

@@ -4,7 +4,6 @@ import { meterBeforeBaseline } from './baseline.js';
 import type { Obligation } from './bids.js';
 import { PORTFOLIO, settlementRows } from './delivery.js';
 import { findProduct, loadProducts } from './product.js';
-import { GatewayExecutor } from './runtime/executor.js';
 import {
   ahuFans,
   batteryAsset,
@@ -13,6 +12,7 @@ import {
   isGridPower,
   meanOf,
   type Rig,
+  rigExecutor,
   SCHOOL_BATTERY,
   schoolLoad,
   startRig,
@@ -92,18 +92,10 @@ describe('mFRR on the simulator', () => {
       60_000,
     );
 
-    const executor = new GatewayExecutor({
-      now: rig.clock,
-      followUpMs: 500,
-      sites: [
-        {
-          siteId: SITE,
-          port: rig.gateway,
-          assets: [...fanAssets(rig, 'school'), batteryAsset(rig, 'school', { costPerKwh: 1 })],
-          gridImportLimitKw: 200,
-          siteImportKw: () => rig.latest.get(METER)!.value / 1000,
-        },
-      ],
+    const executor = rigExecutor(rig, {
+      assets: [...fanAssets(rig, 'school'), batteryAsset(rig, 'school', { costPerKwh: 1 })],
+      gridImportLimitKw: 200,
+      siteImportKw: () => rig.latest.get(METER)!.value / 1000,
     });
     try {
       const status = await executor.start(plan);

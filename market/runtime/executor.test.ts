@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActivationPlan } from '../activation.js';
-import { GatewayExecutor } from './executor.js';
 import {
   ahuFans,
   batteryAsset,
@@ -8,6 +7,7 @@ import {
   finnishSchool,
   isGridPower,
   type Rig,
+  rigExecutor,
   SCHOOL_BATTERY,
   schoolLoad,
   startRig,
@@ -79,18 +79,10 @@ const simBattery = () => {
 
 describe('GatewayExecutor on the simulator', () => {
   it('re-dispatches to the battery what two fans could not take (speed floor refused, point not allow-listed)', async () => {
-    const executor = new GatewayExecutor({
-      now: rig.clock,
-      followUpMs: 500,
-      sites: [
-        {
-          siteId: SITE,
-          port: rig.gateway,
-          // Fans first in merit order, the battery after them.
-          assets: [...fanAssets(rig, 'school'), batteryAsset(rig, 'school', { costPerKwh: 1 })],
-          gridImportLimitKw: 200,
-        },
-      ],
+    const executor = rigExecutor(rig, {
+      // Fans first in merit order, the battery after them.
+      assets: [...fanAssets(rig, 'school'), batteryAsset(rig, 'school', { costPerKwh: 1 })],
+      gridImportLimitKw: 200,
     });
     try {
       const status = await executor.start(plan('exec-refused', 8, 30));
@@ -127,18 +119,10 @@ describe('GatewayExecutor on the simulator', () => {
   it('re-dispatches the shortfall to the fans when the battery drops out mid-activation (device refuses the write)', async () => {
     const battery = simBattery();
     const ratedW = battery.params.maxDischargeW;
-    const executor = new GatewayExecutor({
-      now: rig.clock,
-      followUpMs: 500,
-      sites: [
-        {
-          siteId: SITE,
-          port: rig.gateway,
-          // The battery first this time, the fans behind it.
-          assets: [batteryAsset(rig, 'school'), ...fanAssets(rig, 'school', { costPerKwh: 1 })],
-          gridImportLimitKw: 200,
-        },
-      ],
+    const executor = rigExecutor(rig, {
+      // The battery first this time, the fans behind it.
+      assets: [batteryAsset(rig, 'school'), ...fanAssets(rig, 'school', { costPerKwh: 1 })],
+      gridImportLimitKw: 200,
     });
     try {
       const first = await executor.start(plan('exec-dropout', 6, 30));
@@ -191,21 +175,15 @@ describe('GatewayExecutor on the simulator', () => {
     // The connection allows only 6 kW above what the site draws now; recharging at the
     // battery's 50 kW would break it.
     const limitKw = before + 6;
-    const executor = new GatewayExecutor({
-      now: rig.clock,
-      followUpMs: 250,
-      restoreSlotMs: 60_000,
-      restoreSlots: 30,
-      sites: [
-        {
-          siteId: SITE,
-          port: rig.gateway,
-          assets: [batteryAsset(rig, 'school')],
-          gridImportLimitKw: limitKw,
-          siteImportKw: importKw,
-        },
-      ],
-    });
+    const executor = rigExecutor(
+      rig,
+      {
+        assets: [batteryAsset(rig, 'school')],
+        gridImportLimitKw: limitKw,
+        siteImportKw: importKw,
+      },
+      { followUpMs: 250, restoreSlotMs: 60_000, restoreSlots: 30 },
+    );
     try {
       const started = await executor.start(plan('exec-restore', 30, 2));
       expect(started.sites[0]!.dispatchedKw).toBeCloseTo(30, 6);

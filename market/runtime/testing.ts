@@ -11,6 +11,7 @@ import { type Scenario, ScenarioSchema } from '../../sim/scenario.js';
 import { freePortPair } from '../../sim/testing.js';
 import { Hub } from '../../stream/index.js';
 import { type BatteryAsset, BatteryAssetSchema, type FanAsset, FanAssetSchema } from './assets.js';
+import { type ExecutorSite, GatewayExecutor, type GatewayExecutorOptions } from './executor.js';
 
 /**
  * Tests and the bench only: a simulated building (sim/) over real Modbus and OPC UA on
@@ -251,3 +252,20 @@ export const SCHOOL_BATTERY = {
 /** True for the school grid meter's power: the point the delivery is measured on. */
 export const isGridPower = (d: GatewayDevice, p: GatewayPoint) =>
   d.id === 'school-grid-meter' && p.id === 'power';
+
+/**
+ * The executor over the rig's one site (its id and gateway), on the rig's clock, following up
+ * every 500 ms unless `options` say otherwise.
+ */
+export function rigExecutor(
+  rig: Rig,
+  site: Omit<ExecutorSite, 'siteId' | 'port'>,
+  options: Partial<Omit<GatewayExecutorOptions, 'sites'>> = {},
+): GatewayExecutor {
+  return new GatewayExecutor({
+    now: rig.clock,
+    followUpMs: 500,
+    ...options,
+    sites: [{ siteId: rig.site, port: rig.gateway, ...site }],
+  });
+}
