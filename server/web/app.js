@@ -262,7 +262,7 @@ async function sitePage(siteId, v = view()) {
       const cell = cells.get(r.pointId);
       if (!cell) continue;
       cell.value.textContent = r.value === null ? '—' : formatValue(r.value, cell.unit);
-      cell.updated.textContent = formatTime(r.ts);
+      cell.updated.textContent = formatTime(r.ts, site.timezone);
     }
   };
   const source = new EventSource(`/api/sites/${encodeURIComponent(site.id)}/live`);

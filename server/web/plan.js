@@ -118,7 +118,7 @@ function chartCard(rows, cleanup, timeZone) {
   return box;
 }
 
-function decisionCard(view) {
+function decisionCard(view, timeZone) {
   const p = view.plan;
   const c = view.current;
   const card = el('section', { class: 'card', 'aria-labelledby': 'plan-now-h', id: 'plan-now' });
@@ -137,7 +137,7 @@ function decisionCard(view) {
     return card;
   }
   if (!c) {
-    card.append(el('p', { text: t('planExpired', { time: formatTime(p.createdMs) }) }));
+    card.append(el('p', { text: t('planExpired', { time: formatTime(p.createdMs, timeZone) }) }));
     return card;
   }
   card.append(
@@ -183,7 +183,7 @@ function decisionCard(view) {
       id: 'plan-source',
       text:
         p.source === 'solved'
-          ? t('planSolved', { time: formatTime(p.createdMs), trigger: planTrigger(p.trigger) })
+          ? t('planSolved', { time: formatTime(p.createdMs, timeZone), trigger: planTrigger(p.trigger) })
           : t('planKept', { message: p.message ?? '' }),
     }),
   );
@@ -199,7 +199,7 @@ export async function planPage({ page, cleanup, timeZone }, siteId, refused) {
   page(
     t('planPageTitle', { site: siteId }),
     el('p', {}, el('a', { href: `#/site/${encodeURIComponent(siteId)}`, text: t('planBack') })),
-    decisionCard(view),
+    decisionCard(view, timeZone),
     chartCard(rows, cleanup, timeZone),
   );
 }

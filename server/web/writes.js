@@ -67,7 +67,8 @@ export async function writesPage({ siteId, site, page }) {
                   return el(
                     'tr',
                     { class: `write-${w.outcome}` },
-                    el('td', { text: formatTime(Date.parse(w.ts)) }),
+                    // In the site's time, as the why text says it (not the browser's).
+                    el('td', { text: formatTime(Date.parse(w.ts), site.timezone) }),
                     el('th', { scope: 'row', text: names.get(key) ?? key }),
                     el('td', { text: writeWho(w.who) }),
                     el('td', { class: 'why', text: writeWhy(w.why) }),
