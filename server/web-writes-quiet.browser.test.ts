@@ -80,6 +80,9 @@ describe.skipIf(browserDep.skipReason)('writes page after ten minutes of the liv
       })
       .reverse();
     expect(rows.every((r) => r.value === null || Number.isFinite(r.value))).toBe(true);
+    // Times in the site's zone (04:10–04:20 in Bern), as the why text says them, not the browser's (UTC).
+    const times = await trs.evaluateAll((els) => els.map((tr) => tr.querySelector('td')!.textContent!));
+    expect(times.every((t) => /\b0?4:[12]\d:\d\d\b/.test(t))).toBe(true);
     const unchanged = unchangedRewrites(rows);
     const leases = unchanged.filter((r) => r.why.startsWith('Lease refresh'));
     // Every row that sends a point the value it already had says it renews the fail-safe lease.
