@@ -1,24 +1,16 @@
 import { BehaviorSubject, filter, firstValueFrom, Subject, timeout } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { validateConfig } from '../config/load.js';
-import { Gateway, GatewayConfigSchema } from '../gateway/index.js';
 import { listPoints, type Reading, type Site, SiteSchema } from '../model/index.js';
-import { plannedEndpoints } from '../sim/endpoints.js';
-import { gatewayConfigFor } from '../sim/gateway-config.js';
-import { startModbusServer } from '../sim/modbus/server.js';
 import type { BatteryDevice } from '../sim/physics/building.js';
-import { Simulation } from '../sim/physics/simulation.js';
-import { loadScenario } from '../sim/scenario.js';
-import { freePort } from '../sim/testing.js';
 import type { Store } from '../store/index.js';
 import { testBackends } from '../store/testing.js';
-import { Hub } from '../stream/index.js';
 import { battery20, bernSite, house, PV_30KWP } from '../testkit/sites.js';
 import { ForecastStore } from './forecast-store.js';
 import {
   gridPowerPoints,
   type LiveEvent,
   LiveLoop,
+  type LiveLoopOptions,
   type LiveState,
   liveState$,
   materiallyChanged,
@@ -34,6 +26,7 @@ import { SolveWorker } from './pool.js';
 import type { Plan, PlanRequest } from './replan.js';
 import { sitePlanner } from './replan.js';
 import { GatewaySetpointSink, pointWrites } from './setpoint-sink.js';
+import { zevBernBatteryGateway } from './testing.js';
 
 const bern = (over: Partial<Site> = {}): Site =>
   SiteSchema.parse(
@@ -72,6 +65,31 @@ const nightCheap: Tariff = {
   import: { otherPerKwh: 0.4, windows: [{ fromHour: 0, toHour: 6, perKwh: 0.1 }] },
   exportPerKwh: 0.05,
 };
+
+/**
+ * A loop on `bern()` at the fixed time `start`, with no ticks, planning with HiGHS on every
+ * change of `readings` or `obligations$`.
+ */
+const obligationsLoop = (
+  readings: Subject<Reading>,
+  start: number,
+  obligations$: NonNullable<LiveLoopOptions['obligations$']>,
+) =>
+  new LiveLoop({
+    site: bern(),
+    readings$: readings,
+    clock: () => start,
+    forecast: profileForecaster(bern(), { meanLoadKw: 5 }),
+    tariff: nightCheap,
+    ticks$: new Subject(),
+    obligations$,
+    refreshMs: 0,
+    solve: async (request: PlanRequest) => {
+      const { optimize } = await import('./optimize.js');
+      const { highsSolver } = await import('./solvers/highs.js');
+      return optimize(request.problem, highsSolver);
+    },
+  }).start();
 
 describe('live loop helpers', () => {
   it('prices a horizon by local time window', () => {
@@ -226,21 +244,7 @@ describe('live loop helpers', () => {
       { id: string; startMs: number; endMs: number; importLimitKw: number }[]
     >();
     const start = Date.parse('2026-01-15T03:00:00Z');
-    const loop = new LiveLoop({
-      site: bern(),
-      readings$: readings,
-      clock: () => start,
-      forecast: profileForecaster(bern(), { meanLoadKw: 5 }),
-      tariff: nightCheap,
-      ticks$: new Subject(),
-      obligations$: obligations,
-      refreshMs: 0,
-      solve: async (request: PlanRequest) => {
-        const { optimize } = await import('./optimize.js');
-        const { highsSolver } = await import('./solvers/highs.js');
-        return optimize(request.problem, highsSolver);
-      },
-    }).start();
+    const loop = obligationsLoop(readings, start, obligations);
     const next = () =>
       firstValueFrom(
         loop.events$.pipe(
@@ -275,21 +279,7 @@ describe('live loop helpers', () => {
       endMs: start + 2 * 3_600_000,
       reserve: { upKw: 5, downKw: 3, sustainMinutes: 60, product: 'fcr-n' },
     };
-    const loop = new LiveLoop({
-      site: bern(),
-      readings$: readings,
-      clock: () => start,
-      forecast: profileForecaster(bern(), { meanLoadKw: 5 }),
-      tariff: nightCheap,
-      ticks$: new Subject(),
-      obligations$: new BehaviorSubject([sold]),
-      refreshMs: 0,
-      solve: async (request: PlanRequest) => {
-        const { optimize } = await import('./optimize.js');
-        const { highsSolver } = await import('./solvers/highs.js');
-        return optimize(request.problem, highsSolver);
-      },
-    }).start();
+    const loop = obligationsLoop(readings, start, new BehaviorSubject([sold]));
     try {
       const planned = firstValueFrom(
         loop.events$.pipe(
@@ -388,27 +378,10 @@ describe('live loop on the zev-bern simulator', () => {
   });
 
   it('plans, writes the battery setpoint through the gateway, and the simulated battery follows', async () => {
-    const scenario = await loadScenario('zev-bern');
-    const start = Date.parse('2026-01-15T03:00:00Z'); // 04:00 in Bern: the cheap hours
-    const sim = new Simulation(scenario, { seed: 3, startMs: start });
-    // Half full, whatever the scenario starts at: the cheap hours are worth charging in.
-    (sim.buildings[0]!.device('battery') as BatteryDevice).storedWh = 10_000;
-    sim.advanceBy(10);
-    const port = await freePort();
-    const server = await startModbusServer(sim, { host: '127.0.0.1', port });
-    cleanup.push(() => server.close());
-    const hub = new Hub();
-    cleanup.push(async () => hub.close());
-    const generated = gatewayConfigFor(sim, plannedEndpoints(scenario, '127.0.0.1', port)) as {
-      devices: { id: string }[];
-    };
-    const cfg = validateConfig(
-      GatewayConfigSchema,
-      { ...generated, devices: generated.devices.filter((d) => d.id === 'house-battery') },
-      'zev-bern battery',
-    );
-    const gw = new Gateway(cfg, hub, { clock: () => sim.tMs });
-    cleanup.push(() => gw.stop());
+    const { sim, hub, gw } = await zevBernBatteryGateway(cleanup, {
+      startMs: Date.parse('2026-01-15T03:00:00Z'), // 04:00 in Bern: the cheap hours
+      settleS: 10,
+    });
     const store: Store = await pglite.open();
     cleanup.push(() => store.close());
     await migrateOptimizer(store);

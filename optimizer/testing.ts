@@ -6,6 +6,7 @@ import { expect } from 'vitest';
 import type { Gateway, WriteLog } from '../gateway/index.js';
 import { type Site, SiteSchema } from '../model/index.js';
 import type { BatteryDevice } from '../sim/physics/building.js';
+import type { Simulation } from '../sim/physics/simulation.js';
 import { Hub } from '../stream/index.js';
 import { checkSchedule } from './check.js';
 import { SOLVERS } from './index.js';
@@ -94,17 +95,15 @@ const nightCheap: Tariff = {
 };
 
 /**
- * Ten simulated minutes of the live optimiser writing the demo's zev-bern house battery through
- * a real gateway over real Modbus to the simulator, from 04:10 in Bern (across the 04:15 slot
- * boundary): polls every 5 s, re-dispatches every 20 s, and at minute 5 another writer ("alice")
- * sets the charge rate. Asserts on the way that every poll succeeds and the device's 60-second
- * fail-safe never lapses. The gateway stores its records in `writeLog` when given (flushed on
- * return). Everything started is stopped by the functions pushed onto `cleanup`.
+ * The demo's zev-bern simulator from `startMs` with its house battery half full, served over
+ * real Modbus on a free loopback port, and a real gateway (on the simulation's clock) for the
+ * house battery only, `settleS` simulated seconds in. Everything started is stopped by the
+ * functions pushed onto `cleanup`.
  */
-export async function tenLiveMinutes(
+export async function zevBernBatteryGateway(
   cleanup: (() => Promise<void>)[],
-  options: { writeLog?: WriteLog } = {},
-): Promise<{ gw: Gateway }> {
+  options: { startMs: number; settleS: number; writeLog?: WriteLog },
+): Promise<{ sim: Simulation; hub: Hub; gw: Gateway }> {
   // Loaded here, not at the top: the solver tests that import this file skip the gateway and simulator.
   const [{ validateConfig }, { Gateway, GatewayConfigSchema }, { plannedEndpoints }, { gatewayConfigFor }] =
     await Promise.all([
@@ -120,12 +119,10 @@ export async function tenLiveMinutes(
     import('../sim/testing.js'),
   ]);
   const scenario = await loadScenario('zev-bern');
-  const start = Date.parse('2026-01-15T03:10:00Z');
-  const sim = new Simulation(scenario, { seed: 3, startMs: start });
-  const battery = sim.buildings[0]!.device('battery') as BatteryDevice;
+  const sim = new Simulation(scenario, { seed: 3, startMs: options.startMs });
   // Half full, whatever the scenario starts at: the cheap hours are worth charging in.
-  battery.storedWh = 10_000;
-  sim.advanceBy(5);
+  (sim.buildings[0]!.device('battery') as BatteryDevice).storedWh = 10_000;
+  sim.advanceBy(options.settleS);
   const port = await freePort();
   const server = await startModbusServer(sim, { host: '127.0.0.1', port });
   cleanup.push(() => server.close());
@@ -141,6 +138,27 @@ export async function tenLiveMinutes(
   );
   const gw = new Gateway(cfg, hub, { clock: () => sim.tMs, writeLog: options.writeLog });
   cleanup.push(() => gw.stop());
+  return { sim, hub, gw };
+}
+
+/**
+ * Ten simulated minutes of the live optimiser writing the demo's zev-bern house battery through
+ * a real gateway over real Modbus to the simulator, from 04:10 in Bern (across the 04:15 slot
+ * boundary): polls every 5 s, re-dispatches every 20 s, and at minute 5 another writer ("alice")
+ * sets the charge rate. Asserts on the way that every poll succeeds and the device's 60-second
+ * fail-safe never lapses. The gateway stores its records in `writeLog` when given (flushed on
+ * return). Everything started is stopped by the functions pushed onto `cleanup`.
+ */
+export async function tenLiveMinutes(
+  cleanup: (() => Promise<void>)[],
+  options: { writeLog?: WriteLog } = {},
+): Promise<{ gw: Gateway }> {
+  const { sim, hub, gw } = await zevBernBatteryGateway(cleanup, {
+    startMs: Date.parse('2026-01-15T03:10:00Z'),
+    settleS: 5,
+    writeLog: options.writeLog,
+  });
+  const battery = sim.buildings[0]!.device('battery') as BatteryDevice;
   const ticks = new Subject<number>();
   const loop = new LiveLoop({
     site: LIVE_WRITES_SITE,
