@@ -92,9 +92,13 @@ async function demoBills(store: Store, sites: Site[]): Promise<string[]> {
   }
 }
 
+/** The command lease of the simulated battery where the sites file sets none, s (the simulator's own default). */
+export const SIMULATED_LEASE_S = 60;
+
 /**
  * The simulated site with battery controls bound to the simulator's SunSpec storage points
- * (mode, charge_rate, discharge_rate of `<building>-battery`), where the sites file binds none.
+ * (mode, charge_rate, discharge_rate of `<building>-battery`, and its revert timeout where the
+ * gateway allow-lists it, written as the command lease), where the sites file binds none.
  */
 export function withSimulatedControls(site: Site, cfg: GatewayConfig): Site {
   const writable = new Set(
@@ -113,7 +117,10 @@ export function withSimulatedControls(site: Site, cfg: GatewayConfig): Site {
           !points.every((p) => writable.has(key(p)))
         )
           return a;
-        return { ...a, control: Object.fromEntries(points.map((p) => [p, key(p)])) };
+        const control: Record<string, string> = Object.fromEntries(points.map((p) => [p, key(p)]));
+        if (!writable.has(key('revert_timeout'))) return { ...a, control };
+        control.revert_timeout = key('revert_timeout');
+        return { ...a, control, lease: a.lease ?? { revertS: SIMULATED_LEASE_S } };
       }),
     })),
   };

@@ -37,6 +37,9 @@ export function movableBatteries(site: Site) {
       if (keys.some((k) => k === undefined)) return [];
       const [mode, charge, discharge] = keys.map((k) => splitPointKey(k!));
       if (![charge, discharge].every((k) => k!.site === mode!.site && k!.device === mode!.device)) return [];
+      // The command lease goes with the activation's writes where the same device binds its timeout.
+      const revert = a.control.revert_timeout ? splitPointKey(a.control.revert_timeout) : undefined;
+      const leased = revert && revert.site === mode!.site && revert.device === mode!.device;
       return [
         {
           asset: a,
@@ -44,6 +47,7 @@ export function movableBatteries(site: Site) {
           mode: mode!.point,
           charge: charge!.point,
           discharge: discharge!.point,
+          ...(leased && a.lease ? { revert: revert.point, revertS: a.lease.revertS } : {}),
         },
       ];
     }),
@@ -76,6 +80,7 @@ export function runtimeAssetsNow(site: Site, latest: Latest, polled: readonly st
         modePoint: m.mode,
         chargePoint: m.charge,
         dischargePoint: m.discharge,
+        ...(m.revert ? { revertPoint: m.revert, revertS: m.revertS } : {}),
         // SunSpec 124 rates are percentages of WChaMax.
         ratedKw: a.maxChargeKw,
         maxChargeKw: a.maxChargeKw,

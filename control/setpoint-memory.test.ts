@@ -62,6 +62,25 @@ describe('setpoint memory: deadband and fail-safe lease', () => {
     expect(leased.due(fan, command(fan, 3), 60_000).lease).toBe(true);
   });
 
+  it("writes an asset's configured lease to its revert timeout once, and renews the command within it", () => {
+    const leased = AssetSchema.parse({
+      ...battery,
+      lease: { revertS: 45 },
+      control: { ...battery.control, revert_timeout: 's/inv/revert' },
+    });
+    const m = new SetpointMemory();
+    const first = m.due(leased, command(leased, -4, { revertS: 45 }), 0);
+    // The timeout first: the lease covers the rates and the mode that follow.
+    expect(first.writes[0]).toEqual({ point: 's/inv/revert', value: 45 });
+    accept(m, first.writes, 0);
+    expect(m.due(leased, command(leased, -4, { revertS: 45 }), 22_000).writes).toEqual([]);
+    expect(m.due(leased, command(leased, -4, { revertS: 45 }), 22_500)).toEqual({
+      writes: [{ point: 's/inv/discharge_rate', value: 40 }],
+      lease: true,
+      failSafeS: 45,
+    });
+  });
+
   it("learns other writers' values, ignores refusals, and forgets a device another writer held", () => {
     const m = new SetpointMemory();
     accept(m, command(battery, 0).writes, 0);

@@ -23,9 +23,9 @@ export const DEFAULT_DEADBANDS: Readonly<Record<string, number>> = {
 };
 
 /**
- * The fail-safe assumed for a SunSpec-commanded asset (battery model 124, PV model 123) whose
- * timeout is not configured: 60 s, the common factory setting (and the simulator's). Plain
- * setpoints (`power`, `enable`, `speed`) are assumed to hold until rewritten.
+ * The fail-safe assumed for a SunSpec-commanded asset (battery model 124, PV model 123) without
+ * a configured `lease` (model/asset.ts): 60 s, the common factory setting (and the simulator's).
+ * Plain setpoints (`power`, `enable`, `speed`) are assumed to hold until rewritten.
  */
 export const DEFAULT_SUNSPEC_FAILSAFE_S = 60;
 
@@ -34,7 +34,7 @@ export interface SetpointMemoryOptions {
   deadbands?: Record<string, number>;
   /** Deadbands by point key (`site/device/point`), over the binding's. */
   pointDeadbands?: Record<string, number>;
-  /** Fail-safe timeout by asset id, s (0: the device holds a value until rewritten). */
+  /** Fail-safe timeout by asset id, s (0: the device holds a value until rewritten), over the asset's `lease`. */
   failSafeS?: Record<string, number>;
 }
 
@@ -90,9 +90,9 @@ export class SetpointMemory {
     return this.o.pointDeadbands?.[key] ?? (binding ? this.deadbands[binding] : undefined) ?? 0;
   }
 
-  /** The asset's fail-safe timeout, s (0: none). */
+  /** The asset's fail-safe timeout, s (0: none): as configured, its lease, else assumed. */
   failSafeS(asset: Asset): number {
-    const configured = this.o.failSafeS?.[asset.id];
+    const configured = this.o.failSafeS?.[asset.id] ?? asset.lease?.revertS;
     if (configured !== undefined) return configured;
     const c = asset.control;
     const sunspec =

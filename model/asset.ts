@@ -10,11 +10,28 @@ const positive = z.number().positive();
  */
 const BindingSchema = z.record(z.string(), PointKeySchema).default({});
 
+/**
+ * The command lease: how long a device keeps a command without a new write before it returns
+ * to its own control (its fail-safe). Gridflex writes `revertS` to the asset's `revert_timeout`
+ * binding with each command, so if the controller dies the device is back on its own within
+ * that time; without the binding, `revertS` says what the installer set on the device. Either
+ * way every writer renews the lease before it lapses.
+ */
+export const LeaseSchema = z.object({
+  /**
+   * Fail-safe timeout, s (SunSpec InOutWRte_RvrtTms / WMaxLimPct_RvrtTms are uint16). At least
+   * 45: the live optimiser checks its setpoints every 20 s and renews a lease once half of it
+   * has passed, so a shorter one could lapse between two checks.
+   */
+  revertS: z.number().int().min(45).max(65535),
+});
+
 const base = {
   id: IdSchema,
   name: z.string().min(1).optional(),
   measure: BindingSchema,
   control: BindingSchema,
+  lease: LeaseSchema.optional(),
 };
 
 /** A battery's physics, one description for the model's asset and the simulator's device. */

@@ -126,7 +126,9 @@ export class GatewaySetpointSink implements SetpointSink {
         });
         continue;
       }
-      const cmd = command(asset, sp.kw);
+      // The lease is written with the command where the asset binds `revert_timeout` (unchanged,
+      // the memory does not send it again).
+      const cmd = command(asset, sp.kw, asset.lease ? { revertS: asset.lease.revertS } : {});
       if (cmd.missing)
         out.push({ assetId: sp.assetId, pointId: '', value: null, outcome: 'skipped', reason: cmd.missing });
       const due = this.memory.due(asset, cmd, this.clock());

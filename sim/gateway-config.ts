@@ -36,6 +36,16 @@ export const STORAGE_CONTROLS: readonly Point[] = [
     min: 0,
     max: 100,
   },
+  // The command lease (model/asset.ts `lease`): never 0, which would switch the fail-safe off.
+  {
+    id: 'revert_timeout',
+    kind: 'setpoint',
+    unit: 's',
+    register: '124.InOutWRte_RvrtTms',
+    writable: true,
+    min: 45,
+    max: 3600,
+  },
 ];
 
 function modbusPoints(e: Endpoint): Point[] {

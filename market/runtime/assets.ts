@@ -50,6 +50,9 @@ export const BatteryAssetSchema = z.object({
   modePoint: z.string().min(1),
   chargePoint: z.string().min(1),
   dischargePoint: z.string().min(1),
+  /** InOutWRte_RvrtTms and the command lease written to it first, s (model/asset.ts `lease`). */
+  revertPoint: z.string().min(1).optional(),
+  revertS: z.number().int().min(1).max(65535).optional(),
   /** The power the rate percentages refer to (WChaMax), kW. */
   ratedKw: z.number().positive(),
   maxChargeKw: z.number().positive(),
@@ -189,10 +192,16 @@ export function commandsFor(
   }
   // Market sign (+ up = less drawn) to the driver's (+ drawn from the building).
   const cmd = storage124(
-    { mode: asset.modePoint, charge: asset.chargePoint, discharge: asset.dischargePoint },
+    {
+      mode: asset.modePoint,
+      charge: asset.chargePoint,
+      discharge: asset.dischargePoint,
+      ...(asset.revertPoint ? { revert: asset.revertPoint } : {}),
+    },
     asset.baseKw - changeKw,
     asset.ratedKw,
     asset,
+    asset.revertS,
   );
   return {
     commands: cmd.writes.map((w) => ({ device: asset.device, point: w.point, value: w.value })),

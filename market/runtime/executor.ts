@@ -387,6 +387,13 @@ export class GatewayExecutor implements ActivationExecutor {
     why: string,
   ): Promise<'ok' | 'later' | 'dropped'> {
     for (const c of commands) {
+      // The lease's timeout, once taken, is not rewritten at each follow-up (the rates renew it).
+      if (
+        asset.kind === 'battery' &&
+        c.point === asset.revertPoint &&
+        s.taken.get(`${c.device}/${c.point}`) === c.value
+      )
+        continue;
       const r = await s.site!.port.write({ site: asset.siteId, ...c, who: WHO, why });
       const verdict = writeVerdict(r);
       if (verdict === 'ok') {
