@@ -3,7 +3,7 @@ import { runCli } from '../cli/testing.js';
 import type { Reading } from '../model/index.js';
 import { Hub } from '../stream/index.js';
 import { type GatewayConfig, GatewayConfigSchema } from './config.js';
-import { Gateway } from './gateway.js';
+import { Gateway, type GatewayOptions } from './gateway.js';
 import { DeviceUnreachableError, ModbusLink } from './modbus-link.js';
 import { discoverSunSpec } from './sunspec.js';
 import {
@@ -32,6 +32,16 @@ function gateway(cfg: unknown): Gateway {
   });
   cleanups.push(() => g.stop());
   return g;
+}
+
+/** A gateway on `cfg` (stopped after the test) and every reading it publishes on its hub, in order. */
+function publishingGateway(cfg: unknown, options?: GatewayOptions): { g: Gateway; published: Reading[] } {
+  const hub = new Hub();
+  const published: Reading[] = [];
+  hub.readings$.subscribe((r) => published.push(r));
+  const g = new Gateway(GatewayConfigSchema.parse(cfg) as GatewayConfig, hub, options);
+  cleanups.push(() => g.stop());
+  return { g, published };
 }
 
 /** A Modbus meter reporting power, voltage L1, imported energy and frequency. */
@@ -240,26 +250,19 @@ describe('Modbus polling over loopback', () => {
 
   it('gives every point of a device that went away exactly one bad reading per failed poll, never a value', async () => {
     const dev = await serve(startModbusTcp(sdm630Image()));
-    const hub = new Hub();
-    const published: Reading[] = [];
-    hub.readings$.subscribe((r) => published.push(r));
-    const g = new Gateway(
-      GatewayConfigSchema.parse(
-        sdm630File(
-          dev.port,
-          [
-            { id: 'power', kind: 'active_power' },
-            { id: 'voltage_l1', kind: 'voltage', deadband: 5 },
-            // A second poll group (own interval) on the same device.
-            { id: 'energy_import', kind: 'energy_import', pollInterval: '1m' },
-          ],
-          { retries: 0, connection: { timeoutMs: 500 } },
-        ),
-      ) as GatewayConfig,
-      hub,
+    const { g, published } = publishingGateway(
+      sdm630File(
+        dev.port,
+        [
+          { id: 'power', kind: 'active_power' },
+          { id: 'voltage_l1', kind: 'voltage', deadband: 5 },
+          // A second poll group (own interval) on the same device.
+          { id: 'energy_import', kind: 'energy_import', pollInterval: '1m' },
+        ],
+        { retries: 0, connection: { timeoutMs: 500 } },
+      ),
       { link: { minBackoffMs: 50, maxBackoffMs: 200 } },
     );
-    cleanups.push(() => g.stop());
     const points = ['bern/meter/power', 'bern/meter/voltage_l1', 'bern/meter/energy_import'];
     const up = await g.pollOnce();
     expect(up.readings.map((r) => [r.pointId, r.quality])).toEqual(points.map((p) => [p, 'good']));
@@ -415,23 +418,16 @@ describe('Modbus polling over loopback', () => {
   it('gives a poll skipped because the previous one overran one bad reading per point', async () => {
     const img = sdm630Image();
     const dev = await serve(startModbusTcp(img));
-    const hub = new Hub();
-    const published: Reading[] = [];
-    hub.readings$.subscribe((r) => published.push(r));
-    const g = new Gateway(
-      GatewayConfigSchema.parse(
-        sdm630File(
-          dev.port,
-          [
-            { id: 'power', kind: 'active_power' },
-            { id: 'voltage_l1', kind: 'voltage' },
-          ],
-          { pollInterval: '100ms', connection: { timeoutMs: 5000 } },
-        ),
-      ) as GatewayConfig,
-      hub,
+    const { g, published } = publishingGateway(
+      sdm630File(
+        dev.port,
+        [
+          { id: 'power', kind: 'active_power' },
+          { id: 'voltage_l1', kind: 'voltage' },
+        ],
+        { pollInterval: '100ms', connection: { timeoutMs: 5000 } },
+      ),
     );
-    cleanups.push(() => g.stop());
     // Each request answers after 350 ms: a poll (two requests) spans about seven intervals.
     img.delayMs = 350;
     g.start();

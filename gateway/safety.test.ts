@@ -4,7 +4,14 @@ import { Hub } from '../stream/index.js';
 import { GatewayConfigSchema } from './config.js';
 import { Gateway } from './gateway.js';
 import type { WriteRecord } from './safety.js';
-import { RegisterImage, startModbusTcp, type TestDevice } from './testing.js';
+import {
+  INVERTER_LIMIT_REGISTER,
+  limitSetpoint,
+  loopbackInverter,
+  RegisterImage,
+  startModbusTcp,
+  type TestDevice,
+} from './testing.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -29,7 +36,7 @@ async function setup(extra: Record<string, unknown> = {}) {
     profiles: {
       inverter: {
         registers: {
-          limit: { address: 10, type: 'int16', scale: 10, unit: 'W', writable: true },
+          limit: INVERTER_LIMIT_REGISTER,
           status: { address: 11 },
           watchdog: { address: 12, writable: true },
         },
@@ -37,15 +44,11 @@ async function setup(extra: Record<string, unknown> = {}) {
     },
     devices: [
       {
-        id: 'inv',
-        protocol: 'modbus',
-        profile: 'inverter',
-        connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port },
-        points: [
-          { id: 'limit', kind: 'setpoint', unit: 'W', writable: true, min: 0, max: 5000, ...extra },
+        ...loopbackInverter('inv', dev.port, [
+          limitSetpoint(extra),
           { id: 'status', kind: 'status' },
           { id: 'watchdog', kind: 'heartbeat', writable: true, min: 0, max: 999, minWriteInterval: '100ms' },
-        ],
+        ]),
         heartbeat: { point: 'watchdog', interval: '100ms' },
       },
     ],
@@ -192,39 +195,24 @@ describe('write safety layer under concurrent writers', () => {
       profiles: {
         inverter: {
           registers: {
-            limit: { address: 10, type: 'int16', scale: 10, unit: 'W', writable: true },
+            limit: INVERTER_LIMIT_REGISTER,
             reserve: { address: 13, type: 'uint16', unit: 'W', writable: true },
           },
         },
       },
       devices: [
-        {
-          id: 'inv',
-          protocol: 'modbus',
-          profile: 'inverter',
-          connection: { transport: 'tcp', host: '127.0.0.1', port: dev.port },
-          points: [
-            {
-              id: 'limit',
-              kind: 'setpoint',
-              unit: 'W',
-              writable: true,
-              min: 0,
-              max: 5000,
-              minWriteInterval: '50ms',
-              outOfRange: 'clamp',
-            },
-            {
-              id: 'reserve',
-              kind: 'setpoint',
-              unit: 'W',
-              writable: true,
-              min: 100,
-              max: 900,
-              minWriteInterval: '20ms',
-            },
-          ],
-        },
+        loopbackInverter('inv', dev.port, [
+          limitSetpoint({ minWriteInterval: '50ms', outOfRange: 'clamp' }),
+          {
+            id: 'reserve',
+            kind: 'setpoint',
+            unit: 'W',
+            writable: true,
+            min: 100,
+            max: 900,
+            minWriteInterval: '20ms',
+          },
+        ]),
       ],
     });
     const limits = { limit: { min: 0, max: 5000, gap: 50 }, reserve: { min: 100, max: 900, gap: 20 } };

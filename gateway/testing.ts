@@ -295,3 +295,34 @@ export const writableLimitConfig = (port: number) => ({
     },
   ],
 });
+
+/** The test inverters' setpoint register: `limit` in W at holding 10, int16 × 10. */
+export const INVERTER_LIMIT_REGISTER = { address: 10, type: 'int16', scale: 10, unit: 'W', writable: true };
+
+/** A point `limit`: a writable setpoint in W from 0 to 5000; `over` adds or replaces fields. */
+export const limitSetpoint = (over: Record<string, unknown> = {}) => ({
+  id: 'limit',
+  kind: 'setpoint',
+  unit: 'W',
+  writable: true,
+  min: 0,
+  max: 5000,
+  ...over,
+});
+
+/**
+ * Device `id` of profile `inverter` on Modbus TCP at 127.0.0.1:`port` with these points;
+ * `connection` adds to the loopback connection.
+ */
+export const loopbackInverter = (
+  id: string,
+  port: number,
+  points: unknown[],
+  connection: Record<string, unknown> = {},
+) => ({
+  id,
+  protocol: 'modbus',
+  profile: 'inverter',
+  connection: { transport: 'tcp', host: '127.0.0.1', port, ...connection },
+  points,
+});

@@ -3,7 +3,14 @@ import { announceSkip, testBackends } from '../store/testing.js';
 import { Hub } from '../stream/index.js';
 import { GatewayConfigSchema } from './config.js';
 import { Gateway } from './gateway.js';
-import { freePort, RegisterImage, startModbusTcp } from './testing.js';
+import {
+  freePort,
+  INVERTER_LIMIT_REGISTER,
+  limitSetpoint,
+  loopbackInverter,
+  RegisterImage,
+  startModbusTcp,
+} from './testing.js';
 import { SetpointWriteRepository } from './write-log.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -18,40 +25,19 @@ async function setup(port: number, deadPort: number) {
     profiles: {
       inverter: {
         registers: {
-          limit: { address: 10, type: 'int16', scale: 10, unit: 'W', writable: true },
+          limit: INVERTER_LIMIT_REGISTER,
           locked: { address: 11, writable: true, unit: 'W' },
           status: { address: 12 },
         },
       },
     },
     devices: [
-      {
-        id: 'inv',
-        protocol: 'modbus',
-        profile: 'inverter',
-        connection: { transport: 'tcp', host: '127.0.0.1', port },
-        points: [
-          {
-            id: 'limit',
-            kind: 'setpoint',
-            unit: 'W',
-            writable: true,
-            min: 0,
-            max: 5000,
-            outOfRange: 'clamp',
-            minWriteInterval: '1h',
-          },
-          { id: 'locked', kind: 'setpoint', unit: 'W', writable: true, min: 0, max: 100 },
-          { id: 'status', kind: 'status' },
-        ],
-      },
-      {
-        id: 'gone',
-        protocol: 'modbus',
-        profile: 'inverter',
-        connection: { transport: 'tcp', host: '127.0.0.1', port: deadPort, timeoutMs: 300 },
-        points: [{ id: 'limit', kind: 'setpoint', unit: 'W', writable: true, min: 0, max: 5000 }],
-      },
+      loopbackInverter('inv', port, [
+        limitSetpoint({ outOfRange: 'clamp', minWriteInterval: '1h' }),
+        { id: 'locked', kind: 'setpoint', unit: 'W', writable: true, min: 0, max: 100 },
+        { id: 'status', kind: 'status' },
+      ]),
+      loopbackInverter('gone', deadPort, [limitSetpoint()], { timeoutMs: 300 }),
     ],
   });
 }
