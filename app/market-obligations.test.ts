@@ -1,11 +1,11 @@
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Obligation as SoldCapacity } from '../market/bids.js';
-import { type RunningMarket, startMarket } from '../market/start.js';
+import type { RunningMarket } from '../market/start.js';
 import type { Site } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
-import { exampleMarketStore } from '../testkit/market.js';
+import { exampleMarket } from '../testkit/market.js';
 import { siteObligations$, siteReserve } from './market-obligations.js';
 
 const H = 3_600_000;
@@ -49,15 +49,7 @@ describe('siteObligations$', () => {
   const hub = new Hub();
 
   beforeAll(async () => {
-    ({ store, sites } = await exampleMarketStore());
-    market = await startMarket({
-      store,
-      sites,
-      hub,
-      now: () => clock,
-      tickMs: 0,
-      plans: async () => null,
-    });
+    ({ store, sites, market } = await exampleMarket({ hub, now: () => clock, plans: async () => null }));
   });
   afterAll(async () => {
     await market?.stop();

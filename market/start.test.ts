@@ -3,7 +3,7 @@ import { HEADROOM_SLOT_MS, type PlannedSchedule, siteAssets } from '../control/h
 import type { Site } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
-import { exampleMarketStore } from '../testkit/market.js';
+import { exampleMarket } from '../testkit/market.js';
 import type { MarketUpdate } from './service.js';
 import { type RunningMarket, startMarket } from './start.js';
 
@@ -19,17 +19,13 @@ const updates: MarketUpdate[] = [];
 let clock = T0 + 60_000;
 
 beforeAll(async () => {
-  ({ store, sites } = await exampleMarketStore());
   const hub = new Hub();
   hub.topic('market').subscribe((u) => updates.push(u));
-  market = await startMarket({
-    store,
-    sites,
+  ({ store, sites, market } = await exampleMarket({
     hub,
     now: () => clock,
-    tickMs: 0,
     plans: async (site) => plans[site] ?? null,
-  });
+  }));
 });
 afterAll(async () => {
   await market?.stop();

@@ -7,6 +7,7 @@ import { type DemoUser, ensureDemoUsers } from '../app/demo-users.js';
 import { type Runtime, type RuntimeOptions, startRuntime } from '../app/runtime.js';
 import type { Obligation } from '../market/bids.js';
 import { MarketRepository } from '../market/repository.js';
+import { type RunningMarket, type StartMarketOptions, startMarket } from '../market/start.js';
 import { listPoints, type Site } from '../model/index.js';
 import { type RunningSimulator, startSimulator } from '../sim/runner.js';
 import { loadScenario } from '../sim/scenario.js';
@@ -28,6 +29,18 @@ export async function exampleMarketStore(): Promise<{ store: Store; sites: Site[
   const sites = await exampleSites();
   await store.readings.describePoints(listPoints(sites));
   return { store, sites };
+}
+
+/**
+ * The market over `exampleMarketStore()` as `gridflex run --market` starts it, on the clock
+ * `now`, without its timer (`tickMs: 0`: the test ticks it).
+ */
+export async function exampleMarket(
+  options: Pick<StartMarketOptions, 'hub' | 'now' | 'plans'>,
+): Promise<{ store: Store; sites: Site[]; market: RunningMarket }> {
+  const { store, sites } = await exampleMarketStore();
+  const market = await startMarket({ store, sites, tickMs: 0, ...options });
+  return { store, sites, market };
 }
 
 /** A request to the API as the operator (`app.inject` with the operator's credentials). */
