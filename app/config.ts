@@ -63,6 +63,8 @@ export const PriceSourceSchema = z.discriminatedUnion('kind', [
     /** Default https://web-api.tp.entsoe.eu/api */
     baseUrl: z.url().optional(),
     timeoutMs: z.number().int().positive().optional(),
+    /** Refetch a horizon's prices after this long (default 1 h: day-ahead prices change once a day). */
+    maxAge: DurationSchema.optional(),
   }),
   z.object({ kind: z.literal('csv'), file: z.string().min(1) }),
 ]);

@@ -9,6 +9,7 @@ import type { GridflexConfig } from './config.js';
 import { startControlSocket } from './control.js';
 import { type BillingOutcome, startLedgerScheduler } from './ledger-scheduler.js';
 import { siteObligations$ } from './market-obligations.js';
+import { spotSource, weatherSource } from './price-sources.js';
 import { startRetentionScheduler } from './retention-scheduler.js';
 import { type Runtime, restoreSavedDevices, startRuntime } from './runtime.js';
 import { startCentralUplink } from './uplink.js';
@@ -189,6 +190,22 @@ export async function startGridflex(
         // Every writer's records (market, users): what the devices hold, so nothing is rewritten unchanged.
         writes$: rt.hub.topic('writes'),
         tariff: s.tariff,
+        ...(s.siteTariff ? { siteTariff: s.siteTariff } : {}),
+        ...(s.prices
+          ? {
+              spot: spotSource(s.prices, {
+                currency: s.siteTariff?.currency ?? s.tariff.currency,
+                env: process.env,
+                at: `sites[${config.sites.indexOf(s)}].prices`,
+              }),
+            }
+          : {}),
+        ...(s.weather
+          ? {
+              weather: weatherSource(s.weather, s.site.location),
+              pvArrays: Object.values(s.weather.pv).flat(),
+            }
+          : {}),
         meanLoadKw: load.kw,
         // Accepted bids keep their capacity free in the plan (LP reservations).
         ...(rt.market

@@ -11,7 +11,14 @@ export interface HorizonPrices {
   /** Demand charges per billing month of the horizon (the LP's `peakPeriods`). */
   peakPeriods?: PeakPeriod[];
   /** Where the prices came from, stored with the plan: a stale spot source says why. */
-  notes?: { stale: boolean; error?: string; notice?: string; estimatedSpotSlots: number[] };
+  notes?: {
+    stale: boolean;
+    error?: string;
+    notice?: string;
+    estimatedSpotSlots: number[];
+    /** The tariff and its version in force at the horizon's start, for the plan page. */
+    tariff?: { id: string; validFrom: string };
+  };
 }
 
 /** Per-slot prices for the horizon starting at `startMs`. */
@@ -58,6 +65,7 @@ export function siteTariffPrices(
         ...(reading?.error ? { error: reading.error } : {}),
         ...(reading?.notice ? { notice: reading.notice } : {}),
         estimatedSpotSlots: p.estimatedSpotSlots,
+        tariff: { id: tariff.id, validFrom: versionAt(tariff, startMs).validFrom },
       },
     };
   };

@@ -2,12 +2,18 @@ import type { Observable } from 'rxjs';
 import type { SetpointMemoryOptions } from '../control/setpoint-memory.js';
 import type { Reading, Site, SiteCommitment, WriteFn, WriteRecord } from '../model/index.js';
 import type { Store } from '../store/index.js';
+import type { PvArray } from './forecast/solar.js';
+import { weatherForecaster } from './forecast/weather-forecaster.js';
+import type { WeatherReading } from './forecast/weather-source.js';
 import { ForecastStore } from './forecast-store.js';
-import { DEFAULT_TARIFF, LiveLoop, storeForecaster, type Tariff } from './live.js';
+import { DEFAULT_TARIFF, gridPowerPoints, LiveLoop, storeForecaster, type Tariff } from './live.js';
+import { type SpotSource, siteTariffPrices } from './live-prices.js';
 import { migrateOptimizer, PlanRepository } from './plan-store.js';
 import { SolveWorker } from './pool.js';
 import { sitePlanner } from './replan.js';
 import { GatewaySetpointSink } from './setpoint-sink.js';
+import { monthPeakSoFar } from './tariffs/peak-so-far.js';
+import type { SiteTariff } from './tariffs/schema.js';
 
 /** How long the loop may wait for its first measurements before it says so. */
 const WAIT_NOTICE_MS = 60_000;
@@ -19,6 +25,15 @@ export interface LiveOptimizerOptions {
   /** The gateway's safety-layer write for this site's devices. */
   write: WriteFn;
   tariff?: Tariff;
+  /**
+   * A versioned tariff (tariffs/): replaces `tariff`; priced by `siteTariffPrices` with `spot`
+   * for its spot-indexed prices and the month's peak so far from the grid meter in the store.
+   */
+  siteTariff?: SiteTariff;
+  spot?: SpotSource;
+  /** Weather forecast: PV from irradiance on `pvArrays`, outdoor temperature (forecast/weather-forecaster.ts). */
+  weather?: { get(): Promise<WeatherReading> };
+  pvArrays?: readonly PvArray[];
   /** Mean base load of the fallback profile, for slots without history in the store (kW). */
   meanLoadKw: number;
   obligations$?: Observable<readonly SiteCommitment[]>;
@@ -43,12 +58,29 @@ export async function startLiveOptimizer(
   await migrateOptimizer(o.store);
   const worker = new SolveWorker();
   const say = o.say ?? (() => {});
+  const stored = storeForecaster(o.site, new ForecastStore(o.store.readings), { meanLoadKw: o.meanLoadKw });
+  const grid = gridPowerPoints(o.site).map((pointId) => ({ pointId, sign: 1 as const }));
+  const currency = o.siteTariff?.currency ?? (o.tariff ?? DEFAULT_TARIFF).currency;
   const loop = new LiveLoop({
     site: o.site,
     readings$: o.readings$,
     clock: Date.now,
-    forecast: storeForecaster(o.site, new ForecastStore(o.store.readings), { meanLoadKw: o.meanLoadKw }),
+    forecast: o.weather ? weatherForecaster(stored, o.weather, o.pvArrays ?? []) : stored,
     tariff: o.tariff ?? DEFAULT_TARIFF,
+    ...(o.siteTariff
+      ? {
+          prices: siteTariffPrices(o.siteTariff, {
+            ...(o.spot ? { spot: o.spot } : {}),
+            // Without a grid meter nothing was measured: the charge starts from 0 kW.
+            ...(grid.length > 0
+              ? {
+                  peakSoFarKw: (nowMs: number) =>
+                    monthPeakSoFar(o.store.readings, grid, nowMs, o.siteTariff!.timezone),
+                }
+              : {}),
+          }),
+        }
+      : {}),
     solve: sitePlanner({
       worker,
       stabilityPenaltyPerKwh: o.stabilityPenaltyPerKwh ?? 0.005,
@@ -72,9 +104,7 @@ export async function startLiveOptimizer(
     else if (e.kind === 'plan' && !planned) {
       planned = true;
       say(
-        `optimizer: ${o.site.id}: first plan, saving ${e.plan.result?.savings?.toFixed(2) ?? '?'} ${
-          (o.tariff ?? DEFAULT_TARIFF).currency
-        } over the day against no control`,
+        `optimizer: ${o.site.id}: first plan, saving ${e.plan.result?.savings?.toFixed(2) ?? '?'} ${currency} over the horizon against no control`,
       );
     } else if (e.kind === 'waiting' && !waited) {
       waited = true;

@@ -72,6 +72,7 @@ export const SiteInputsSchema = z.object({
       error: z.string().optional(),
       notice: z.string().optional(),
       estimatedSpotSlots: z.array(slot),
+      tariff: z.object({ id: z.string(), validFrom: z.string() }).optional(),
     })
     .optional(),
   /** Currency of the prices (the tariff's), for display. */

@@ -37,6 +37,24 @@ const PlanViewSchema = z.object({
       objective: z.number().nullable(),
       baselineCost: z.number(),
       savings: z.number().nullable(),
+      prices: z
+        .object({
+          tariff: z
+            .object({ id: z.string(), validFrom: z.string() })
+            .nullable()
+            .describe(
+              'The versioned tariff and the version in force at the plan start; null: a time-of-use tariff',
+            ),
+          stale: z.boolean().describe('The spot-price source failed: the plan used the last known prices'),
+          error: z.string().nullable().describe('Why the prices are stale'),
+          notice: z
+            .string()
+            .nullable()
+            .describe("The price source's notice (e.g. no newer prices published yet)"),
+          estimatedSpotSlots: z.number().describe('Slots priced with the day before (not published yet)'),
+        })
+        .nullable()
+        .describe('Where the plan’s prices came from; null for plans priced without a versioned tariff'),
       slots: z.array(SlotSchema),
     })
     .nullable(),
@@ -84,6 +102,13 @@ interface Inputs {
   prices?: { import?: number[]; export?: number[] };
   currency?: string;
   trigger?: string;
+  priceNotes?: {
+    stale: boolean;
+    error?: string;
+    notice?: string;
+    estimatedSpotSlots: number[];
+    tariff?: { id: string; validFrom: string };
+  };
 }
 
 export const batteryKw = (p: StoredPlan, t: number): number | null => {
@@ -227,6 +252,15 @@ export function planRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             objective: latest.objective,
             baselineCost: latest.baselineCost,
             savings,
+            prices: inputs.priceNotes
+              ? {
+                  tariff: inputs.priceNotes.tariff ?? null,
+                  stale: inputs.priceNotes.stale,
+                  error: inputs.priceNotes.error ?? null,
+                  notice: inputs.priceNotes.notice ?? null,
+                  estimatedSpotSlots: inputs.priceNotes.estimatedSpotSlots.length,
+                }
+              : null,
             slots: slotsOf(latest),
           };
           const t = Math.floor((nowMs - latest.startMs) / slotMs);

@@ -62,6 +62,10 @@ const TEXTS = {
     planPriceNow: 'Import price now (per kWh)',
     planMarginal: 'Marginal price now (per kWh)',
     planSavings: 'Saving of this plan against no control',
+    planTariff: 'Tariff in force: {id}, version from {from}',
+    planPricesStale: 'The spot prices could not be updated; the plan uses the last known prices ({reason})',
+    planPricesNotice: 'Price source: {notice}',
+    planPricesEstimated: '{n} slots are priced with the day before (prices not yet published)',
     planWhy: 'Why: the limits that shape this decision',
     planNoBinding: 'No limit is reached now: prices alone decide.',
     planHeld: '{asset}: held by market activation {id} ({product}, {power})',
@@ -264,6 +268,12 @@ const TEXTS = {
     planPriceNow: 'Bezugspreis jetzt (pro kWh)',
     planMarginal: 'Grenzpreis jetzt (pro kWh)',
     planSavings: 'Einsparung dieses Fahrplans gegenüber ohne Steuerung',
+    planTariff: 'Geltender Tarif: {id}, Fassung ab {from}',
+    planPricesStale:
+      'Die Spotpreise konnten nicht aktualisiert werden; der Fahrplan rechnet mit den letzten bekannten Preisen ({reason})',
+    planPricesNotice: 'Preisquelle: {notice}',
+    planPricesEstimated:
+      '{n} Zeitfenster sind mit den Preisen des Vortags gerechnet (noch nicht veröffentlicht)',
     planWhy: 'Warum: die Grenzen, die diese Entscheidung bestimmen',
     planNoBinding: 'Keine Grenze ist erreicht: Es entscheiden allein die Preise.',
     planHeld: '{asset}: gehalten von Marktabruf {id} ({product}, {power})',

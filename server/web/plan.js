@@ -118,6 +118,32 @@ function chartCard(rows, cleanup, timeZone) {
   return box;
 }
 
+/** The tariff in force and where the plan's prices came from: stale spot prices say why. */
+function priceLines(prices) {
+  if (!prices) return [];
+  const out = [];
+  if (prices.tariff)
+    out.push(
+      el('p', {
+        id: 'plan-tariff',
+        text: t('planTariff', { id: prices.tariff.id, from: prices.tariff.validFrom }),
+      }),
+    );
+  if (prices.stale)
+    out.push(
+      el('p', {
+        id: 'plan-prices-stale',
+        class: 'error',
+        text: t('planPricesStale', { reason: prices.error ?? '' }),
+      }),
+    );
+  if (prices.notice)
+    out.push(el('p', { class: 'muted', text: t('planPricesNotice', { notice: prices.notice }) }));
+  if (prices.estimatedSpotSlots > 0)
+    out.push(el('p', { class: 'muted', text: t('planPricesEstimated', { n: prices.estimatedSpotSlots }) }));
+  return out;
+}
+
 function decisionCard(view, timeZone) {
   const p = view.plan;
   const c = view.current;
@@ -178,6 +204,7 @@ function decisionCard(view, timeZone) {
             { id: 'plan-binding' },
             c.binding.map((b) => el('li', { text: bindingText(b) })),
           ),
+    ...priceLines(p.prices),
     el('p', {
       class: p.source === 'solved' ? 'muted' : 'error',
       id: 'plan-source',
