@@ -97,7 +97,9 @@ describe('a site with a spot tariff in the running product', () => {
               id: 'spot-test',
               currency: 'EUR',
               timezone: 'Europe/Zurich',
-              versions: [{ validFrom: '2026-01-01', energy: { kind: 'spot' } }],
+              versions: [
+                { validFrom: '2026-01-01', energy: { kind: 'spot' }, peakCharge: { perKwMonth: 9.5 } },
+              ],
             }),
             prices: { kind: 'entsoe', zone: '10YCH-SWISSGRIDZ', tokenEnv: TOKEN_ENV, baseUrl },
           }
@@ -141,6 +143,7 @@ describe('a site with a spot tariff in the running product', () => {
       prices: { import: number[] };
       currency: string;
       priceNotes: { stale: boolean; error?: string; tariff?: { id: string; validFrom: string } };
+      peakPeriods?: { fromSlot: number; toSlot: number; chargePerKw: number; soFarKw: number }[];
     };
 
   it('the first plan is priced with the platform’s prices, and the plan API names the tariff in force', async () => {
@@ -158,6 +161,12 @@ describe('a site with a spot tariff in the running product', () => {
       expect(p, `slot ${t}`).toBeCloseTo(prices.perKwhAt(first.startMs + t * slotMs), 9);
     });
     expect(inputs.prices.import[0]).toBe(0.4);
+    // The month's demand charge, its floor the peak so far from the stored grid meter
+    // (completed quarter-hours of this month only: none yet on a fresh store, so 0 kW or more).
+    // One period per billing month of the 36 h horizon.
+    expect(inputs.peakPeriods!.length).toBeGreaterThanOrEqual(1);
+    expect(inputs.peakPeriods![0]).toMatchObject({ fromSlot: 0, chargePerKw: 9.5 });
+    expect(inputs.peakPeriods![0]!.soFarKw).toBeGreaterThanOrEqual(0);
 
     // The plan API says which tariff is in force and where its prices came from.
     const view = await g.runtime.app.inject({
