@@ -1,0 +1,136 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ModbusSerial from 'modbus-serial';
+import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { startCli } from '../cli/testing.js';
+import { packageRoot } from '../config/version.js';
+import { SUNSPEC_LAYOUT } from '../sim/modbus/sunspec.js';
+import { freePortPair } from '../sim/testing.js';
+import { until } from '../testkit/wait.js';
+
+/**
+ * Issue #13 item 7, the command lease: `gridflex run` writes the battery's own fail-safe
+ * (SunSpec 124 InOutWRte_RvrtTms) with its commands, so after a `kill -9` of the controller the
+ * battery is back under its own control within the lease. The simulator runs as a separate
+ * process at speed 1 (its watchdog on the wall clock); the test reads its registers over Modbus.
+ */
+
+const LEASE_S = 45;
+/** The simulator's own timeout before Gridflex writes one (its scenario default). */
+const FACTORY_S = 60;
+const BATTERY_UNIT = 21;
+type Json = Record<string, unknown>;
+
+describe('gridflex run: the command lease survives a kill -9 of the controller', () => {
+  let dir: string;
+  let data: string;
+  let simPort: number;
+  let configFile: string;
+  const children: { stop: () => Promise<number | null> }[] = [];
+  const client = new (ModbusSerial as unknown as new () => ModbusRTU)();
+
+  /** StorCtl_Mod and InOutWRte_RvrtTms of the simulated battery, as its registers say now. */
+  const storage = async () => {
+    if (!client.isOpen) {
+      await client.connectTCP('127.0.0.1', { port: simPort });
+      client.setTimeout(2000);
+    }
+    client.setID(BATTERY_UNIT);
+    const r = (await client.readHoldingRegisters(SUNSPEC_LAYOUT.third, 16)).data;
+    return { mode: r[5]!, revertS: r[15]! };
+  };
+  const start = () =>
+    startCli(
+      ['run', '--config', configFile, '--data', data],
+      /running at (http:\/\/\S+)[\s\S]*Press Ctrl-C/,
+      { GRIDFLEX_ADMIN_PASSWORD: 'e2e-lease-password' },
+      150_000,
+    );
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gfx-lease-e2e-'));
+    data = join(dir, 'data');
+    simPort = await freePortPair();
+    const sim = await startCli(
+      ['sim', '--scenario', 'zev-bern', '--port-base', String(simPort), '--pki', join(dir, 'sim-pki')],
+      /Press Ctrl-C/,
+      {},
+      180_000,
+    );
+    children.push(sim);
+    // The shipped example, pointed at this simulator, its battery leased: the revert timeout
+    // allow-listed on the device and bound on the asset.
+    const example = (await readFile(`${packageRoot()}/deploy/examples/gridflex.yaml`, 'utf8'))
+      .replaceAll('port: 5020', `port: ${simPort}`)
+      .replaceAll('127.0.0.1:5021', `127.0.0.1:${simPort + 1}`);
+    const config = parse(example) as Json & { sites: Json[] };
+    const house = (config.sites[0]!.buildings as { devices: Json[]; assets: Json[] }[])[0]!;
+    const device = house.devices.find((d) => d.id === 'house-battery') as { points: Json[] };
+    device.points.push({
+      id: 'revert_timeout',
+      kind: 'setpoint',
+      unit: 's',
+      register: '124.InOutWRte_RvrtTms',
+      writable: true,
+      min: LEASE_S,
+      max: 3600,
+    });
+    const battery = house.assets.find((a) => a.id === 'battery') as { control: Json; lease?: Json };
+    battery.control.revert_timeout = 'zev-bern/house-battery/revert_timeout';
+    battery.lease = { revertS: LEASE_S };
+    config.listen = { host: '127.0.0.1', port: 0 };
+    config.ledger = { communities: [] };
+    configFile = join(dir, 'gridflex.yaml');
+    await writeFile(configFile, stringify(config));
+    expect((await storage()).revertS).toBe(FACTORY_S);
+  }, 240_000);
+
+  afterAll(async () => {
+    if (client.isOpen) await new Promise<void>((r) => client.close(() => r()));
+    for (const c of children.reverse()) await c.stop().catch(() => {});
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the battery returns to its own control within the lease after kill -9, and a restart takes it again', async () => {
+    const first = await start();
+    children.push(first);
+    // The optimiser's first plan takes the battery (StorCtl_Mod 3), the lease written first.
+    await until(
+      'the optimiser to take the battery under the lease',
+      async () => {
+        const s = await storage();
+        return s.mode === 3 && s.revertS === LEASE_S;
+      },
+      240_000,
+    );
+    expect(await storage()).toEqual({ mode: 3, revertS: LEASE_S });
+
+    const killedAt = Date.now();
+    const closed = new Promise((r) => first.child.once('close', r));
+    first.child.kill('SIGKILL');
+    await closed;
+    // Killed, not stopped: nothing left for afterAll to stop.
+    children.splice(children.indexOf(first), 1);
+    // Nothing writes now: the simulator's watchdog hands the battery back after the lease.
+    await until('the battery back under its own control', async () => (await storage()).mode === 0, 120_000);
+    const revertedS = (Date.now() - killedAt) / 1000;
+    console.log(`lease e2e: battery back on its own control ${revertedS.toFixed(1)} s after kill -9`);
+    // Within the lease from the last write before the kill (plus the simulator's step and a poll),
+    // before the simulator's own 60 s could have lapsed from a write at the kill.
+    expect(revertedS).toBeLessThanOrEqual(LEASE_S + 5);
+
+    // A restart on the same data folder (after the crash) commands the battery again, leased.
+    const second = await start();
+    children.push(second);
+    await until(
+      'the restarted controller to take the battery again',
+      async () => (await storage()).mode === 3,
+      240_000,
+    );
+    expect((await storage()).revertS).toBe(LEASE_S);
+    expect(await second.stop()).toBe(0);
+  }, 600_000);
+});
