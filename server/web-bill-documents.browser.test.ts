@@ -10,14 +10,14 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app/testing.js';
 import type { CommunityConfig } from '../ledger/index.js';
-import { openStore, type Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
-import { serveToChromium } from '../testkit/app.js';
-import { issueZevBernBills } from '../testkit/bills.js';
+import { closeAll, serveToChromium } from '../testkit/app.js';
+import { zevBernBillsStore } from '../testkit/bills.js';
 import { SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { loginPage } from '../testkit/login.js';
 import { chromium, pdftotext } from '../testkit/system.js';
-import { addUsers, ZEV_BERN_USERS } from '../testkit/users.js';
+import { ZEV_BERN_USERS } from '../testkit/users.js';
 
 /**
  * Bills a treasurer would sign (issue 18): the demo's zev-bern bills (community file with its
@@ -68,18 +68,12 @@ describe.skipIf(browserDep.skipReason ?? pdfDep.skipReason)(
   'bill documents agree (web, HTML, PDF, CSV, QR-bill)',
   () => {
     beforeAll(async () => {
-      store = await openStore({ dataDir: 'memory://' });
-      community = await issueZevBernBills(store);
-      await addUsers(store, USERS);
+      ({ store, community } = await zevBernBillsStore());
       app = await buildApp({ store, hub: new Hub(), sites: [], version: 'test', communities: [community] });
       ({ base, browser } = await serveToChromium(app));
       context = browser.context;
     }, 180_000);
-    afterAll(async () => {
-      await browser?.close();
-      await app?.close();
-      await store?.close();
-    });
+    afterAll(() => closeAll(browser, app, store));
 
     const login = (role: keyof typeof USERS, landing: string) =>
       loginPage(context, base, USERS[role], landing);

@@ -6,14 +6,14 @@ import type { FastifyInstance } from 'fastify';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app/testing.js';
-import { openStore, type Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
-import { serveToChromium } from '../testkit/app.js';
-import { issueZevBernBills } from '../testkit/bills.js';
+import { closeAll, serveToChromium } from '../testkit/app.js';
+import { zevBernBillsStore } from '../testkit/bills.js';
 import { SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { loginPage } from '../testkit/login.js';
 import { chromium } from '../testkit/system.js';
-import { addUsers, ZEV_BERN_USERS } from '../testkit/users.js';
+import { ZEV_BERN_USERS } from '../testkit/users.js';
 
 /**
  * The household and board pages over real bills: the demo's zev-bern community (12 flats,
@@ -33,18 +33,12 @@ let browser: TestBrowser | undefined;
 
 describe.skipIf(browserDep.skipReason)('bills in the web UI (headless Chromium)', () => {
   beforeAll(async () => {
-    store = await openStore({ dataDir: 'memory://' });
-    await issueZevBernBills(store);
-    await addUsers(store, USERS);
+    ({ store } = await zevBernBillsStore());
     app = await buildApp({ store, hub: new Hub(), sites: [], version: 'test' });
     ({ base, browser } = await serveToChromium(app));
     context = browser.context;
   }, 180_000);
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await store?.close();
-  });
+  afterAll(() => closeAll(browser, app, store));
 
   const login = (role: keyof typeof USERS, landing: string) => loginPage(context, base, USERS[role], landing);
 

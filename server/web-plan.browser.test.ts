@@ -11,7 +11,7 @@ import { migrateOptimizer, PlanRepository } from '../optimizer/plan-store.js';
 import { highsSolver } from '../optimizer/solvers/highs.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
-import { serveToChromium } from '../testkit/app.js';
+import { closeAll, serveToChromium } from '../testkit/app.js';
 import { SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { loginPage } from '../testkit/login.js';
 import { battery20, bernSite, house, modbusMeter, PV_30KWP, testSites } from '../testkit/sites.js';
@@ -87,11 +87,7 @@ describe.skipIf(browserDep.skipReason)('plan page in headless Chromium', () => {
     ({ base, browser } = await serveToChromium(app));
     context = browser.context;
   }, 180_000);
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await store?.close();
-  });
+  afterAll(() => closeAll(browser, app, store));
 
   it('shows the manager the decision in force, why, and today against actual, with a text alternative', async () => {
     const page = await loginPage(context, base, ROLE_USERS.manager, '#/sites');
@@ -103,7 +99,9 @@ describe.skipIf(browserDep.skipReason)('plan page in headless Chromium', () => {
       .poll(() => page.locator('#plan-decision').textContent())
       .toMatch(/^battery: charge [\d.]+ kW$/);
     expect(await page.locator('#plan-binding li').allTextContents()).not.toEqual([]);
-    expect(await page.locator('#plan-source').textContent()).toMatch(/^Planned .* \(the building changed\)\.$/);
+    expect(await page.locator('#plan-source').textContent()).toMatch(
+      /^Planned .* \(the building changed\)\.$/,
+    );
     await expect.poll(() => page.locator('#plan-chart canvas').count()).toBeGreaterThan(0);
     expect(await page.locator('#plan-chart').getAttribute('aria-label')).toMatch(
       /^\d+ quarter-hours planned today, grid at most .*; 1 measured, grid at most 4 kW\.$/,

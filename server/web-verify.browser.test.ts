@@ -6,14 +6,15 @@ import type { FastifyInstance } from 'fastify';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app/testing.js';
-import { openStore, type Store } from '../store/index.js';
+import type { CommunityConfig } from '../ledger/index.js';
+import type { Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
-import { erasureService, serveToChromium } from '../testkit/app.js';
-import { issueZevBernBills } from '../testkit/bills.js';
+import { closeAll, erasureService, serveToChromium } from '../testkit/app.js';
+import { zevBernBillsStore } from '../testkit/bills.js';
 import { SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { loginPage } from '../testkit/login.js';
 import { chromium } from '../testkit/system.js';
-import { addUsers, ZEV_BERN_USERS } from '../testkit/users.js';
+import { ZEV_BERN_USERS } from '../testkit/users.js';
 import { AuditLog } from './audit.js';
 
 /**
@@ -36,9 +37,8 @@ describe.skipIf(browserDep.skipReason)(
   'checking a bill and sharing consumption in the web UI (headless Chromium)',
   () => {
     beforeAll(async () => {
-      store = await openStore({ dataDir: 'memory://' });
-      const community = await issueZevBernBills(store);
-      await addUsers(store, USERS);
+      let community: CommunityConfig;
+      ({ store, community } = await zevBernBillsStore());
       app = await buildApp({
         store,
         hub: new Hub(),
@@ -49,11 +49,7 @@ describe.skipIf(browserDep.skipReason)(
       ({ base, browser } = await serveToChromium(app));
       context = browser.context;
     }, 180_000);
-    afterAll(async () => {
-      await browser?.close();
-      await app?.close();
-      await store?.close();
-    });
+    afterAll(() => closeAll(browser, app, store));
 
     const login = (role: keyof typeof USERS, landing: string) =>
       loginPage(context, base, USERS[role], landing);

@@ -19,3 +19,8 @@ export async function serveToChromium(app: FastifyInstance): Promise<{ base: str
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
   return { base, browser: await launchChromium({ acceptDownloads: true }) };
 }
+
+/** Close what a test opened, in this order, skipping what it never got to open (for `afterAll`). */
+export async function closeAll(...open: ({ close(): PromiseLike<unknown> } | undefined)[]): Promise<void> {
+  for (const o of open) await o?.close();
+}

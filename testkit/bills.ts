@@ -10,7 +10,8 @@ import {
   parseReadingsCsv,
 } from '../ledger/index.js';
 import { exampleCommunity, exampleCsv } from '../ledger/testing.js';
-import type { Store } from '../store/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { addUsers, ZEV_BERN_USERS } from './users.js';
 
 /**
  * The ledger's § 7.6 example community renamed `id`, with units `flats` (three) and members
@@ -52,4 +53,15 @@ export async function issueZevBernBills(store: Store): Promise<CommunityConfig> 
     nowMs: Date.UTC(2026, 10, 23),
   });
   return loadConfigFile(CommunitySchema, `${root}/zev-bern-community.yaml`);
+}
+
+/**
+ * A memory store with the zev-bern bills issued (`issueZevBernBills`) and the ZEV_BERN_USERS
+ * who read them: what the bill pages' browser tests serve.
+ */
+export async function zevBernBillsStore(): Promise<{ store: Store; community: CommunityConfig }> {
+  const store = await openStore({ dataDir: 'memory://' });
+  const community = await issueZevBernBills(store);
+  await addUsers(store, ZEV_BERN_USERS);
+  return { store, community };
 }
