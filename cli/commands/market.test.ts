@@ -53,6 +53,10 @@ afterAll(async () => {
   await store?.close();
 });
 
+/** `gridflex market <command>` against the test server with `token`, then these flags. */
+const marketAs = (command: string, token: string, ...flags: string[]) =>
+  market([command, '--url', url, '--token', token, ...flags]);
+
 /** Run `gridflex market …` in this process as main.ts does; stdout, stderr and the exit code. */
 async function market(args: string[], env: Record<string, string | undefined> = {}) {
   const out: string[] = [];
@@ -104,17 +108,7 @@ describe('gridflex market', () => {
       '2026-11-23T10:30Z     1400.0',
       '2026-11-23T10:45Z     1400.0',
     ]);
-    const json = await market([
-      'availability',
-      '--url',
-      url,
-      '--token',
-      tokens.operator,
-      '--product',
-      'mfrr',
-      '--json',
-      ...hourFlags,
-    ]);
+    const json = await marketAs('availability', tokens.operator, '--product', 'mfrr', '--json', ...hourFlags);
     expect(JSON.parse(json.stdout).slots).toHaveLength(4);
   });
 
@@ -164,11 +158,8 @@ describe('gridflex market', () => {
     const over = await market([...args, '--kw', '5000', '--duration', '10m', '--id', 'cli-2']);
     expect(over.code).toBe(2);
     expect(over.stderr).toContain('kw: 5000 kW is more than the 1000 kW held');
-    const readOnly = await market([
+    const readOnly = await marketAs(
       'activate',
-      '--url',
-      url,
-      '--token',
       tokens.readonly,
       '--product',
       'mfrr',
@@ -176,14 +167,11 @@ describe('gridflex market', () => {
       '1',
       '--duration',
       '10m',
-    ]);
+    );
     expect(readOnly.code).toBe(2);
     expect(readOnly.stderr).toContain('create a token with --write');
-    const wrongRole = await market([
+    const wrongRole = await marketAs(
       'activate',
-      '--url',
-      url,
-      '--token',
       tokens.manager,
       '--portfolio',
       'alpine',
@@ -193,7 +181,7 @@ describe('gridflex market', () => {
       '1',
       '--duration',
       '10m',
-    ]);
+    );
     expect(wrongRole.code).toBe(2);
     const otherPortfolio = await market([...args, '--portfolio', 'nordic', '--kw', '1', '--duration', '10m']);
     expect(otherPortfolio.code).toBe(2);
@@ -274,43 +262,15 @@ describe('gridflex market', () => {
     expect(made.statusCode).toBe(201);
     const dir = await mkdtemp(join(tmpdir(), 'gfx-market-'));
     const out = join(dir, 'report.csv');
-    const csv = await market([
-      'report',
-      '--url',
-      url,
-      '--token',
-      tokens.operator,
-      '--period',
-      '2026-11-23',
-      '--out',
-      out,
-    ]);
+    const csv = await marketAs('report', tokens.operator, '--period', '2026-11-23', '--out', out);
     expect(csv.code).toBe(0);
     const lines = (await readFile(out, 'utf8')).trim().split('\r\n');
     expect(lines).toHaveLength(4);
     expect(lines[0]).toContain('deliveredWh');
     expect(lines.slice(1).map((l) => l.split(',')[2])).toEqual(['bern', 'basel', 'portfolio']);
-    const json = await market([
-      'report',
-      '--url',
-      url,
-      '--token',
-      tokens.operator,
-      '--period',
-      '2026-11',
-      '--format',
-      'json',
-    ]);
+    const json = await marketAs('report', tokens.operator, '--period', '2026-11', '--format', 'json');
     expect(JSON.parse(json.stdout).rows).toHaveLength(3);
-    const empty = await market([
-      'report',
-      '--url',
-      url,
-      '--token',
-      tokens.operator,
-      '--period',
-      '2026-11-22',
-    ]);
+    const empty = await marketAs('report', tokens.operator, '--period', '2026-11-22');
     expect(empty.stdout.trim().split('\r\n')).toHaveLength(1);
   });
 
