@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { commandsFor, HeatPumpAssetSchema, headroomKw, toDispatchAsset } from './assets.js';
+import {
+  BatteryAssetSchema,
+  commandsFor,
+  HeatPumpAssetSchema,
+  headroomKw,
+  toDispatchAsset,
+} from './assets.js';
 
 const pump = {
   kind: 'heat_pump',
@@ -35,5 +41,36 @@ describe('heat pump coasting asset', () => {
     expect(headroomKw(hp, 'up')).toBe(24);
     expect(headroomKw(hp, 'down')).toBe(0);
     expect(toDispatchAsset(hp, 'up').energyKwh).toBeUndefined();
+  });
+});
+
+describe('battery under a command lease', () => {
+  it('writes the lease to the revert timeout first, then the rates and the mode', () => {
+    const battery = BatteryAssetSchema.parse({
+      kind: 'battery',
+      id: 'battery',
+      siteId: 's',
+      device: 'inv',
+      modePoint: 'mode',
+      chargePoint: 'charge_rate',
+      dischargePoint: 'discharge_rate',
+      revertPoint: 'revert_timeout',
+      revertS: 45,
+      ratedKw: 10,
+      maxChargeKw: 10,
+      maxDischargeKw: 10,
+      storedKwh: 15,
+      maxKwh: 20,
+    });
+    // 5 kW up from an idle base: discharge at 50 %.
+    expect(commandsFor(battery, 5).commands.map((c) => [c.point, c.value])).toEqual([
+      ['revert_timeout', 45],
+      ['charge_rate', 0],
+      ['discharge_rate', 50],
+      ['mode', 3],
+    ]);
+    expect(BatteryAssetSchema.safeParse({ ...battery, revertS: 0 }).error?.issues[0]?.path).toEqual([
+      'revertS',
+    ]);
   });
 });
