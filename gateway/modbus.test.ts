@@ -60,7 +60,8 @@ const meter = (id: string, profile: string, connection: Record<string, unknown>)
 
 /**
  * The gateway file of one SDM630 `meter` at bern on loopback `port` with these points;
- * `device` adds fields to the device (its `connection` is merged into the loopback one).
+ * `device` adds or replaces fields of the device (its id, its profile; its `connection` is
+ * merged into the loopback one).
  */
 const sdm630File = (
   port: number,
@@ -171,18 +172,12 @@ describe('Modbus polling over loopback', () => {
 
   it('reports an unreachable device as bad readings with a clear error, without throwing', async () => {
     const port = await freePort();
-    const g = gateway({
-      site: 'bern',
-      devices: [
-        {
-          id: 'gone',
-          protocol: 'modbus',
-          profile: 'sdm630',
-          connection: { transport: 'tcp', host: '127.0.0.1', port, timeoutMs: 500 },
-          points: [{ id: 'power', kind: 'active_power' }],
-        },
-      ],
-    });
+    const g = gateway(
+      sdm630File(port, [{ id: 'power', kind: 'active_power' }], {
+        id: 'gone',
+        connection: { timeoutMs: 500 },
+      }),
+    );
     const out = await g.pollOnce();
     expect(out.unreachable).toBe(true);
     expect(out.readings).toEqual([
@@ -198,18 +193,14 @@ describe('Modbus polling over loopback', () => {
 
   it('names a refused connection as such, not as a missing SunSpec map (read --once, scan)', async () => {
     const port = await freePort();
-    const g = gateway({
-      site: 'bern',
-      devices: [
-        {
-          id: 'inv',
-          protocol: 'modbus',
-          profile: 'sunspec',
-          connection: { transport: 'tcp', host: '127.0.0.1', port, timeoutMs: 500 },
-          points: [{ id: 'power', kind: 'active_power', register: '103.W' }],
-        },
-      ],
-    });
+    // The device made a SunSpec inverter.
+    const g = gateway(
+      sdm630File(port, [{ id: 'power', kind: 'active_power', register: '103.W' }], {
+        id: 'inv',
+        profile: 'sunspec',
+        connection: { timeoutMs: 500 },
+      }),
+    );
     const out = await g.pollOnce();
     expect(out.unreachable).toBe(true);
     expect(out.errors).toEqual([
