@@ -5,7 +5,7 @@ import { GatewayConfigSchema } from './config.js';
 import { Gateway } from './gateway.js';
 import type { WriteRecord } from './safety.js';
 import {
-  INVERTER_LIMIT_REGISTER,
+  inverterProfiles,
   limitSetpoint,
   loopbackInverter,
   RegisterImage,
@@ -33,15 +33,7 @@ async function setup(extra: Record<string, unknown> = {}) {
   hub.topic('writes').subscribe((r) => published.push(r));
   const cfg = GatewayConfigSchema.parse({
     site: 'bern',
-    profiles: {
-      inverter: {
-        registers: {
-          limit: INVERTER_LIMIT_REGISTER,
-          status: { address: 11 },
-          watchdog: { address: 12, writable: true },
-        },
-      },
-    },
+    profiles: inverterProfiles({ status: { address: 11 }, watchdog: { address: 12, writable: true } }),
     devices: [
       {
         ...loopbackInverter('inv', dev.port, [
@@ -192,14 +184,7 @@ describe('write safety layer under concurrent writers', () => {
     cleanups.push(dev.stop);
     const cfg = GatewayConfigSchema.parse({
       site: 'bern',
-      profiles: {
-        inverter: {
-          registers: {
-            limit: INVERTER_LIMIT_REGISTER,
-            reserve: { address: 13, type: 'uint16', unit: 'W', writable: true },
-          },
-        },
-      },
+      profiles: inverterProfiles({ reserve: { address: 13, type: 'uint16', unit: 'W', writable: true } }),
       devices: [
         loopbackInverter('inv', dev.port, [
           limitSetpoint({ minWriteInterval: '50ms', outOfRange: 'clamp' }),

@@ -296,8 +296,15 @@ export const writableLimitConfig = (port: number) => ({
   ],
 });
 
-/** The test inverters' setpoint register: `limit` in W at holding 10, int16 × 10. */
-export const INVERTER_LIMIT_REGISTER = { address: 10, type: 'int16', scale: 10, unit: 'W', writable: true };
+/**
+ * The gateway file's `profiles` with the test inverters' profile `inverter`: setpoint `limit`
+ * in W at holding 10 (int16 × 10) and these other registers.
+ */
+export const inverterProfiles = (registers: Record<string, unknown>) => ({
+  inverter: {
+    registers: { limit: { address: 10, type: 'int16', scale: 10, unit: 'W', writable: true }, ...registers },
+  },
+});
 
 /** A point `limit`: a writable setpoint in W from 0 to 5000; `over` adds or replaces fields. */
 export const limitSetpoint = (over: Record<string, unknown> = {}) => ({

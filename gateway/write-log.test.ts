@@ -5,7 +5,7 @@ import { GatewayConfigSchema } from './config.js';
 import { Gateway } from './gateway.js';
 import {
   freePort,
-  INVERTER_LIMIT_REGISTER,
+  inverterProfiles,
   limitSetpoint,
   loopbackInverter,
   RegisterImage,
@@ -22,15 +22,10 @@ afterEach(async () => {
 async function setup(port: number, deadPort: number) {
   return GatewayConfigSchema.parse({
     site: 'bern',
-    profiles: {
-      inverter: {
-        registers: {
-          limit: INVERTER_LIMIT_REGISTER,
-          locked: { address: 11, writable: true, unit: 'W' },
-          status: { address: 12 },
-        },
-      },
-    },
+    profiles: inverterProfiles({
+      locked: { address: 11, writable: true, unit: 'W' },
+      status: { address: 12 },
+    }),
     devices: [
       loopbackInverter('inv', port, [
         limitSetpoint({ outOfRange: 'clamp', minWriteInterval: '1h' }),
