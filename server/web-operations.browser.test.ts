@@ -13,13 +13,12 @@ import { LiveLoop, profileForecaster } from '../optimizer/live.js';
 import { optimize } from '../optimizer/optimize.js';
 import { PlanRepository } from '../optimizer/plan-store.js';
 import { highsSolver } from '../optimizer/solvers/highs.js';
-import { type RunningSimulator, startSimulator } from '../sim/runner.js';
-import { loadScenario } from '../sim/scenario.js';
-import { freePortPair } from '../sim/testing.js';
+import type { RunningSimulator } from '../sim/runner.js';
 import { serveToChromium } from '../testkit/app.js';
 import { SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { loginPage } from '../testkit/login.js';
 import { demoMarketRuntime } from '../testkit/market.js';
+import { startZevBernSimulator } from '../testkit/simulator.js';
 import { chromium } from '../testkit/system.js';
 
 /**
@@ -225,14 +224,7 @@ describe.skipIf(browserDep.skipReason)(
 
     it('tests a device without a stray "null", values in the unit their column says, and names a bad id once', async () => {
       const simDir = await mkdtemp(join(tmpdir(), 'gfx-web-ops-sim-'));
-      simulator = await startSimulator(await loadScenario('zev-bern'), {
-        seed: 1,
-        speed: 1,
-        host: '127.0.0.1',
-        portBase: await freePortPair(),
-        pkiDir: join(simDir, 'pki'),
-        now: Date.now,
-      });
+      simulator = await startZevBernSimulator({ pkiDir: join(simDir, 'pki') });
       const meter = simulator.endpoints.find((e) => e.device === 'grid-meter' && e.profile === 'sdm630')!;
       // The administrator lets zev-bern's managers reach devices on this machine (app/devices.ts).
       await new SiteDeviceRepository(rt.store.db).savePolicy(

@@ -11,13 +11,12 @@ import { LiveGateways } from '../app/runtime.js';
 import { buildApp } from '../app/testing.js';
 import { SetpointWriteRepository } from '../gateway/write-log.js';
 import { listPoints } from '../model/index.js';
-import { type RunningSimulator, startSimulator } from '../sim/runner.js';
-import { loadScenario } from '../sim/scenario.js';
-import { freePortPair } from '../sim/testing.js';
+import type { RunningSimulator } from '../sim/runner.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
 import { launchChromium, SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { loginPage } from '../testkit/login.js';
+import { startZevBernSimulator } from '../testkit/simulator.js';
 import { battery20, bernSite, house, modbusMeter, testSites } from '../testkit/sites.js';
 import { chromium } from '../testkit/system.js';
 import { addRoleUsers, ROLE_USERS } from '../testkit/users.js';
@@ -247,15 +246,7 @@ describe.skipIf(browserDep.skipReason)('web UI in headless Chromium', () => {
 
   it('lets a manager add a device against the running simulator: test the connection, save it, see its live value', async () => {
     simDir = await mkdtemp(join(tmpdir(), 'gfx-web-sim-'));
-    const scenario = await loadScenario('zev-bern');
-    simulator = await startSimulator(scenario, {
-      seed: 1,
-      speed: 1,
-      host: '127.0.0.1',
-      portBase: await freePortPair(),
-      pkiDir: join(simDir, 'pki'),
-      now: Date.now,
-    });
+    simulator = await startZevBernSimulator({ pkiDir: join(simDir, 'pki') });
     const meter = simulator.endpoints.find((e) => e.device === 'grid-meter' && e.profile === 'sdm630')!;
     expect(meter, 'the zev-bern grid meter is an SDM630').toBeDefined();
 

@@ -9,10 +9,10 @@ import type { Obligation } from '../market/bids.js';
 import { MarketRepository } from '../market/repository.js';
 import { type RunningMarket, type StartMarketOptions, startMarket } from '../market/start.js';
 import { listPoints, type Site } from '../model/index.js';
-import { type RunningSimulator, startSimulator } from '../sim/runner.js';
-import { loadScenario } from '../sim/scenario.js';
+import type { RunningSimulator } from '../sim/runner.js';
 import { freePortPair } from '../sim/testing.js';
 import { openStore, type Store } from '../store/index.js';
+import { startZevBernSimulator } from './simulator.js';
 import { exampleSites } from './sites.js';
 import { until } from './wait.js';
 
@@ -122,15 +122,8 @@ export async function zevBernOnLoopback(dir: string) {
       gateway: { link: { maxBackoffMs: 2000 }, opcua: { pkiDir: join(dir, 'gateway-pki') } },
       market: true,
     }),
-    simulator: async (): Promise<RunningSimulator> =>
-      startSimulator(await loadScenario(ZEV_BERN), {
-        seed: 1,
-        speed: 1,
-        host: '127.0.0.1',
-        portBase,
-        pkiDir: join(dir, 'sim-pki'),
-        now: Date.now,
-      }),
+    simulator: (): Promise<RunningSimulator> =>
+      startZevBernSimulator({ portBase, pkiDir: join(dir, 'sim-pki') }),
   };
 }
 
