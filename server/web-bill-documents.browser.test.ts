@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import jsQRModule from 'jsqr';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app/testing.js';
 import type { CommunityConfig } from '../ledger/index.js';
@@ -15,7 +15,7 @@ import { Hub } from '../stream/index.js';
 import { closeAll, serveToChromium } from '../testkit/app.js';
 import { zevBernBillsStore } from '../testkit/bills.js';
 import { SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
-import { loginPage } from '../testkit/login.js';
+import { zevBernLoginPage } from '../testkit/login.js';
 import { chromium, pdftotext } from '../testkit/system.js';
 import { ZEV_BERN_USERS } from '../testkit/users.js';
 
@@ -35,7 +35,6 @@ const USERS = ZEV_BERN_USERS;
 let store: Store;
 let app: FastifyInstance;
 let base: string;
-let context: BrowserContext;
 let browser: TestBrowser | undefined;
 let community: CommunityConfig;
 
@@ -71,12 +70,11 @@ describe.skipIf(browserDep.skipReason ?? pdfDep.skipReason)(
       ({ store, community } = await zevBernBillsStore());
       app = await buildApp({ store, hub: new Hub(), sites: [], version: 'test', communities: [community] });
       ({ base, browser } = await serveToChromium(app));
-      context = browser.context;
     }, 180_000);
     afterAll(() => closeAll(browser, app, store));
 
     const login = (role: keyof typeof USERS, landing: string) =>
-      loginPage(context, base, USERS[role], landing);
+      zevBernLoginPage(browser, base, role, landing);
 
     /** The October bill of apt-1 as the API gives it to the logged-in user. */
     async function octoberBill(page: Page) {

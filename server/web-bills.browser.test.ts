@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app/testing.js';
 import type { Store } from '../store/index.js';
@@ -11,7 +11,7 @@ import { Hub } from '../stream/index.js';
 import { closeAll, serveToChromium } from '../testkit/app.js';
 import { zevBernBillsStore } from '../testkit/bills.js';
 import { SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
-import { loginPage } from '../testkit/login.js';
+import { zevBernLoginPage } from '../testkit/login.js';
 import { chromium } from '../testkit/system.js';
 import { ZEV_BERN_USERS } from '../testkit/users.js';
 
@@ -28,7 +28,6 @@ const USERS = ZEV_BERN_USERS;
 let store: Store;
 let app: FastifyInstance;
 let base: string;
-let context: BrowserContext;
 let browser: TestBrowser | undefined;
 
 describe.skipIf(browserDep.skipReason)('bills in the web UI (headless Chromium)', () => {
@@ -36,11 +35,10 @@ describe.skipIf(browserDep.skipReason)('bills in the web UI (headless Chromium)'
     ({ store } = await zevBernBillsStore());
     app = await buildApp({ store, hub: new Hub(), sites: [], version: 'test' });
     ({ base, browser } = await serveToChromium(app));
-    context = browser.context;
   }, 180_000);
   afterAll(() => closeAll(browser, app, store));
 
-  const login = (role: keyof typeof USERS, landing: string) => loginPage(context, base, USERS[role], landing);
+  const login = (role: keyof typeof USERS, landing: string) => zevBernLoginPage(browser, base, role, landing);
 
   const h1 = (page: Page) => page.locator('h1').textContent();
 

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app/testing.js';
 import type { CommunityConfig } from '../ledger/index.js';
@@ -12,7 +12,7 @@ import { Hub } from '../stream/index.js';
 import { closeAll, erasureService, serveToChromium } from '../testkit/app.js';
 import { zevBernBillsStore } from '../testkit/bills.js';
 import { SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
-import { loginPage } from '../testkit/login.js';
+import { zevBernLoginPage } from '../testkit/login.js';
 import { chromium } from '../testkit/system.js';
 import { ZEV_BERN_USERS } from '../testkit/users.js';
 import { AuditLog } from './audit.js';
@@ -30,7 +30,6 @@ const BILL = 'zev-bern-2026-10-m-apt-1';
 let store: Store;
 let app: FastifyInstance;
 let base: string;
-let context: BrowserContext;
 let browser: TestBrowser | undefined;
 
 describe.skipIf(browserDep.skipReason)(
@@ -47,12 +46,11 @@ describe.skipIf(browserDep.skipReason)(
         erasure: erasureService(store, [community]),
       });
       ({ base, browser } = await serveToChromium(app));
-      context = browser.context;
     }, 180_000);
     afterAll(() => closeAll(browser, app, store));
 
     const login = (role: keyof typeof USERS, landing: string) =>
-      loginPage(context, base, USERS[role], landing);
+      zevBernLoginPage(browser, base, role, landing);
     const verdict = (page: Page) => page.locator('#verify-result .verdict').textContent();
 
     it('a resident checks its bill from the bill page, and with the checkpoint printed on it', async () => {

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Role } from '../server/access.js';
-import { ROLE_USERS } from './users.js';
+import type { TestBrowser } from './browser.js';
+import { ROLE_USERS, ZEV_BERN_USERS } from './users.js';
 
 /** Log in through the API as a browser would; returns the `cookie` header for later requests. */
 export async function loginCookie(app: FastifyInstance, username: string, password: string): Promise<string> {
@@ -48,3 +49,11 @@ export async function loginPage(
   await page.waitForURL(`**/${landing}`);
   return page;
 }
+
+/** `loginPage` in `browser` (a launched one) as the ZEV_BERN_USERS user of `role`. */
+export const zevBernLoginPage = (
+  browser: TestBrowser | undefined,
+  base: string,
+  role: keyof typeof ZEV_BERN_USERS,
+  landing: string,
+): Promise<Page> => loginPage(browser!.context, base, ZEV_BERN_USERS[role], landing);

@@ -158,30 +158,11 @@ describe('gridflex market', () => {
     const over = await market([...args, '--kw', '5000', '--duration', '10m', '--id', 'cli-2']);
     expect(over.code).toBe(2);
     expect(over.stderr).toContain('kw: 5000 kW is more than the 1000 kW held');
-    const readOnly = await marketAs(
-      'activate',
-      tokens.readonly,
-      '--product',
-      'mfrr',
-      '--kw',
-      '1',
-      '--duration',
-      '10m',
-    );
+    const oneKw = ['--product', 'mfrr', '--kw', '1', '--duration', '10m'];
+    const readOnly = await marketAs('activate', tokens.readonly, ...oneKw);
     expect(readOnly.code).toBe(2);
     expect(readOnly.stderr).toContain('create a token with --write');
-    const wrongRole = await marketAs(
-      'activate',
-      tokens.manager,
-      '--portfolio',
-      'alpine',
-      '--product',
-      'mfrr',
-      '--kw',
-      '1',
-      '--duration',
-      '10m',
-    );
+    const wrongRole = await marketAs('activate', tokens.manager, '--portfolio', 'alpine', ...oneKw);
     expect(wrongRole.code).toBe(2);
     const otherPortfolio = await market([...args, '--portfolio', 'nordic', '--kw', '1', '--duration', '10m']);
     expect(otherPortfolio.code).toBe(2);
