@@ -8,14 +8,13 @@ import {
   ahuFans,
   batteryAsset,
   fanAssets,
-  finnishSchool,
-  isGridPower,
   meanOf,
   type Rig,
   rigExecutor,
   SCHOOL_BATTERY,
+  SCHOOL_MORNING,
   schoolLoad,
-  startRig,
+  startSchoolRig,
   until,
 } from './runtime/testing.js';
 
@@ -32,8 +31,7 @@ import {
  * activation; we ask for ±10 % of the requested kW on the mean over the hold and per interval
  * ≥ 80 %, a Gridflex choice [unverified against Fingrid's mFRR terms].
  */
-const SPEED = 20;
-const START = Date.parse('2026-11-18T08:00:00Z'); // Wednesday 10:00 in Helsinki
+const START = SCHOOL_MORNING; // Wednesday 10:00 in Helsinki
 const SITE = 'mfrr-site';
 const METER = `${SITE}/school-grid-meter/power`;
 const REQUEST_KW = 30;
@@ -43,15 +41,11 @@ const HOLD_MS = 5 * 60_000; // the product's minimum duration
 let rig: Rig;
 
 beforeAll(async () => {
-  rig = await startRig(
-    finnishSchool({ id: SITE, name: 'mFRR test school' }, [schoolLoad(80, 0.01), ahuFans(6), SCHOOL_BATTERY]),
-    {
-      speed: SPEED,
-      startMs: START,
-      point: (d, p) => (isGridPower(d, p) ? { ...p, pollInterval: '250ms' } : p),
-    },
-  );
-  await until('the grid meter', () => rig.latest.has(METER), 60_000);
+  rig = await startSchoolRig({ id: SITE, name: 'mFRR test school' }, [
+    schoolLoad(80, 0.01),
+    ahuFans(6),
+    SCHOOL_BATTERY,
+  ]);
 }, 90_000);
 
 afterAll(async () => {

@@ -269,3 +269,25 @@ export function rigExecutor(
     sites: [{ siteId: rig.site, port: rig.gateway, ...site }],
   });
 }
+
+/** Wednesday 18 November 2026, 10:00 in Helsinki: the school's fans run on their schedule. */
+export const SCHOOL_MORNING = Date.parse('2026-11-18T08:00:00Z');
+
+/**
+ * A rig over `finnishSchool(site, devices)` at 20× from SCHOOL_MORNING, its grid meter polled
+ * every 250 ms (`point` changes the other points), returned once the grid meter has read.
+ */
+export async function startSchoolRig(
+  site: { id: string; name: string },
+  devices: unknown[],
+  o: Pick<RigOptions, 'devices' | 'point'> = {},
+): Promise<Rig> {
+  const rig = await startRig(finnishSchool(site, devices), {
+    speed: 20,
+    startMs: SCHOOL_MORNING,
+    devices: o.devices,
+    point: (d, p) => (isGridPower(d, p) ? { ...p, pollInterval: '250ms' } : (o.point?.(d, p) ?? p)),
+  });
+  await until('the grid meter', () => rig.latest.has(`${site.id}/school-grid-meter/power`), 60_000);
+  return rig;
+}
