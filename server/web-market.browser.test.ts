@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoUser } from '../app/demo-users.js';
 import type { Runtime } from '../app/runtime.js';
@@ -22,7 +22,6 @@ let demo: Awaited<ReturnType<typeof demoMarketRuntime>> | undefined;
 let rt: Runtime;
 let base: string;
 let users: Record<string, DemoUser>;
-let context: BrowserContext;
 let browser: TestBrowser | undefined;
 
 describe.skipIf(browserDep.skipReason)('operator portfolio page (headless Chromium)', () => {
@@ -30,14 +29,13 @@ describe.skipIf(browserDep.skipReason)('operator portfolio page (headless Chromi
     demo = await demoMarketRuntime('gfx-market-web-');
     ({ rt, users } = demo);
     ({ base, browser } = await serveToChromium(rt.app));
-    context = browser.context;
   }, 180_000);
   afterAll(async () => {
     await browser?.close();
     await demo?.stop();
   });
 
-  const login = (role: string, landing: string) => loginPage(context, base, users[role]!, landing);
+  const login = (role: string, landing: string) => loginPage(browser!.context, base, users[role]!, landing);
 
   const h1 = (page: Page) => page.locator('h1').textContent();
 

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { filter, firstValueFrom, Subject, timeout } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoUser } from '../app/demo-users.js';
@@ -36,7 +36,6 @@ let demo: Awaited<ReturnType<typeof demoMarketRuntime>> | undefined;
 let rt: Runtime;
 let base: string;
 let users: Record<string, DemoUser>;
-let context: BrowserContext;
 let browser: TestBrowser | undefined;
 let simulator: RunningSimulator | undefined;
 /** The ended quarter-hours since local midnight that got grid and battery readings. */
@@ -97,7 +96,6 @@ describe.skipIf(browserDep.skipReason)(
       await rt.store.readings.ingest(meterReadings);
 
       ({ base, browser } = await serveToChromium(rt.app));
-      context = browser.context;
     }, 240_000);
     afterAll(async () => {
       await simulator?.stop();
@@ -106,7 +104,7 @@ describe.skipIf(browserDep.skipReason)(
     });
 
     const login = (role: string, landing: string): Promise<Page> =>
-      loginPage(context, base, users[role]!, landing);
+      loginPage(browser!.context, base, users[role]!, landing);
 
     it('prices the operator page in the site’s CHF, shows an up-only product without "down", and labels the kW axis', async () => {
       const page = await login('operator', '#/portfolio');
