@@ -2,7 +2,7 @@ import { billPage, billsPage, communityPage } from './bills.js';
 import { readingsChart } from './chart.js';
 import { devicesPage } from './devices.js';
 import { api, el, table } from './dom.js';
-import { formatTime, formatValue, lang, setLang, t } from './i18n.js';
+import { formatTime, formatValue, lang, pointName, setLang, t } from './i18n.js';
 import { portfolioPage } from './market.js';
 import { planCard, planPage } from './plan.js';
 import { flowsCard, savingsCard, siteLinks } from './site.js';
@@ -218,7 +218,7 @@ async function sitePage(siteId, v = view()) {
     return el(
       'tr',
       {},
-      el('th', { scope: 'row', text: p.name ?? p.id }),
+      el('th', { scope: 'row', text: pointName(p) }),
       el('td', { text: p.device }),
       value,
       updated,
@@ -231,7 +231,7 @@ async function sitePage(siteId, v = view()) {
   const select = el(
     'select',
     { id: 'chart-point' },
-    chartable.map((p) => el('option', { value: p.key, text: `${p.device}: ${p.name ?? p.id}` })),
+    chartable.map((p) => el('option', { value: p.key, text: `${p.device}: ${pointName(p)}` })),
   );
   const [flows, savings] = await Promise.all([flowsCard(site.id), savingsCard(site.id, site.timezone)]);
   v.page(

@@ -205,6 +205,18 @@ const TEXTS = {
     whyDroop: 'local frequency response {power}',
     whyCentral: 'central command {id}',
     whyHeartbeat: 'heartbeat for the device watchdog',
+    // Common point ids shown by their meaning when the configuration gives the point no name.
+    point_power: 'power',
+    point_soc: 'state of charge',
+    point_energy_import: 'energy imported',
+    point_energy_export: 'energy exported',
+    point_charge_rate: 'charge rate',
+    point_discharge_rate: 'discharge rate',
+    point_mode: 'control mode',
+    point_revert_timeout: 'fail-safe timeout',
+    point_grid_power: 'grid power',
+    point_grid_import: 'grid import',
+    point_frequency: 'frequency',
   },
   de: {
     skip: 'Zum Inhalt springen',
@@ -415,6 +427,17 @@ const TEXTS = {
     whyDroop: 'lokale Frequenzstützung {power}',
     whyCentral: 'Befehl der Zentrale {id}',
     whyHeartbeat: 'Lebenszeichen für die Geräteüberwachung',
+    point_power: 'Leistung',
+    point_soc: 'Ladezustand',
+    point_energy_import: 'Energie bezogen',
+    point_energy_export: 'Energie eingespeist',
+    point_charge_rate: 'Laderate',
+    point_discharge_rate: 'Entladerate',
+    point_mode: 'Steuermodus',
+    point_revert_timeout: 'Rückfallzeit',
+    point_grid_power: 'Netzleistung',
+    point_grid_import: 'Netzbezug',
+    point_frequency: 'Frequenz',
   },
 };
 
@@ -451,6 +474,17 @@ labelStatic();
 /** The text for `key` in the current language, with `{name}` placeholders filled in. */
 export function t(key, params = {}) {
   return fill(TEXTS[current][key] ?? TEXTS.en[key] ?? key, params);
+}
+
+/**
+ * A point as people read it: its configured name, else the meaning of a common point id in the
+ * page's language (`soc` → "Ladezustand"), else its id (a technical id the manager chose).
+ */
+export function pointName(p) {
+  if (p.name) return p.name;
+  const key = `point_${p.id}`;
+  const label = t(key);
+  return label === key ? p.id : label;
 }
 
 /** A page's own texts (`{ en: {…}, de: {…} }`) as a `t` of its own, in the current language. */

@@ -1,6 +1,6 @@
 // The manager's audit page of setpoint writes: who asked, why, old and new value, outcome.
 import { api, el } from './dom.js';
-import { formatTime, formatValue, t, writeWho, writeWhy } from './i18n.js';
+import { formatTime, formatValue, pointName, t, writeWho, writeWhy } from './i18n.js';
 
 const COLUMNS = ['time', 'point', 'writeWho', 'writeWhy', 'writeOld', 'writeNew', 'writeOutcome'];
 
@@ -30,7 +30,7 @@ export async function writesPage({ siteId, site, page }) {
   const names = new Map(
     site.buildings.flatMap((b) =>
       b.devices.flatMap((d) =>
-        d.points.map((p) => [`${d.id}/${p.id}`, `${d.name ?? d.id}: ${p.name ?? p.id}`]),
+        d.points.map((p) => [`${d.id}/${p.id}`, `${d.name ?? d.id}: ${pointName(p)}`]),
       ),
     ),
   );
