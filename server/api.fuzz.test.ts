@@ -8,6 +8,7 @@ import { listPoints } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import { announceSkip, testBackends } from '../store/testing.js';
 import { Hub } from '../stream/index.js';
+import { erasureService } from '../testkit/app.js';
 import { addRoleUsers, ROLE_USERS } from '../testkit/users.js';
 
 /** A JSON schema as the OpenAPI document at /docs/json gives it (the parts the generator reads). */
@@ -234,7 +235,16 @@ for (const backend of testBackends.filter((b) => b.name !== 'pglite-timescale'))
         ],
       });
       await store.readings.describePoints(listPoints(sites));
-      app = await buildApp({ store, hub, sites, version: 'test', market });
+      // Erasure wired like `run` wires it (no community here: a resident's erasure finds nothing
+      // to delete), so its route is reached rather than answering 503 "not available".
+      app = await buildApp({
+        store,
+        hub,
+        sites,
+        version: 'test',
+        market,
+        erasure: erasureService(store, []),
+      });
       const users = await addRoleUsers(store);
       for (const role of ROLES)
         bearer[role] = `Bearer ${(await users.createToken(ROLE_USERS[role].username, 'fuzz', false)).token}`;
