@@ -124,6 +124,34 @@ async function until(cond: () => Promise<boolean>, ms: number, what: string): Pr
   }
 }
 
+/**
+ * Bound one step of the kill -9 test: on timeout the error names the step, the time since the
+ * test began and what the gateway processes printed, so a slow CI run says where it stood.
+ */
+function stepper(began: number, outputs: () => string) {
+  return async <T>(what: string, ms: number, work: () => Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `step '${what}' not done in ${ms} ms (${Date.now() - began} ms into the test)\n${outputs()}`,
+            ),
+          ),
+        ms,
+      );
+    });
+    try {
+      const value = await Promise.race([work(), expired]);
+      console.log(`[store-outage] ${what}: done ${Date.now() - began} ms into the test`);
+      return value;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
 const maxGap = (ts: number[]) => ts.slice(1).reduce((m, t, i) => Math.max(m, t - ts[i]!), 0);
 
 if (server.skipReason) console.warn(`[skip] gateway kill -9 on postgres: ${server.skipReason}`);
@@ -156,14 +184,15 @@ describe.skipIf(server.skipReason !== null)('gateway process across a PostgreSQL
     const env = { DATABASE_URL: viaProxy };
     const key = 'bern/meter/power';
     const running = /Gridflex gateway is running/;
-    const children: { child: import('node:child_process').ChildProcess }[] = [];
+    const children: { child: import('node:child_process').ChildProcess; output: () => string }[] = [];
+    const step = stepper(Date.now(), () =>
+      children.map((c, i) => `--- gateway run ${i + 1}:\n${c.output()}`).join('\n'),
+    );
     try {
-      const first = await startCli(args, running, env, 120_000);
+      const first = await step('first gateway ready', 90_000, () => startCli(args, running, env, 90_000));
       children.push(first);
-      await until(
-        async () => (await storedTs(scratch.url, key)).length >= 5,
-        60_000,
-        'first readings stored',
+      await step('first readings stored', 60_000, () =>
+        until(async () => (await storedTs(scratch.url, key)).length >= 5, 60_000, 'first readings stored'),
       );
 
       // The store goes away; four seconds into the outage the gateway is killed.
@@ -172,21 +201,34 @@ describe.skipIf(server.skipReason !== null)('gateway process across a PostgreSQL
       await sleep(4000);
       const killedAt = Date.now();
       first.child.kill('SIGKILL');
-      await new Promise((r) => first.child.once('close', r));
+      await step(
+        'first gateway gone after kill -9',
+        10_000,
+        () =>
+          new Promise((r) =>
+            first.child.exitCode !== null || first.child.signalCode !== null
+              ? r(null)
+              : first.child.once('close', r),
+          ),
+      );
 
       // Started again while the store is still down: it must run, poll and spool.
-      const second = await startCli(args, running, env, 120_000);
+      const second = await step('second gateway ready while the store is down', 90_000, () =>
+        startCli(args, running, env, 90_000),
+      );
       children.push(second);
       const startedAt = Date.now();
       await sleep(2000);
       proxy.restore();
       const restoredAt = Date.now();
-      await until(
-        async () => (await storedTs(scratch.url, key)).some((t) => t > restoredAt + 1000),
-        120_000,
-        'live readings stored after the outage',
+      await step('live readings stored after the outage', 60_000, () =>
+        until(
+          async () => (await storedTs(scratch.url, key)).some((t) => t > restoredAt + 1000),
+          60_000,
+          'live readings stored after the outage',
+        ),
       );
-      expect(await second.stop()).toBe(0);
+      expect(await step('second gateway stopped by SIGINT', 30_000, () => second.stop())).toBe(0);
       expect(second.output()).toMatch(/stopped: .* 0 spooled/);
 
       const ts = await storedTs(scratch.url, key);
@@ -207,5 +249,5 @@ describe.skipIf(server.skipReason !== null)('gateway process across a PostgreSQL
       await scratch.drop();
       await rm(data, { recursive: true, force: true });
     }
-  }, 300_000);
+  }, 360_000);
 });
