@@ -192,7 +192,8 @@ export function command(asset: Asset, kw: number, o: DriverOptions = {}): Comman
 
 /**
  * The writes that hand the asset back to its own control (end of a command lease, a clean
- * stop): a SunSpec battery to StorCtl_Mod 0 after both rates are 0, a PV inverter to no limit.
+ * stop): a SunSpec battery to StorCtl_Mod 0 after both rates are 0, a PV inverter to no limit
+ * (WMaxLim_Ena 0, or 100 %, or a `power_limit` of its rating).
  * Assets with a plain setpoint have no "own control" to return to: none.
  */
 export function release(asset: Asset): Command {
@@ -209,6 +210,11 @@ export function release(asset: Asset): Command {
   if (asset.type === 'pv' && c.limit_pct)
     return {
       writes: c.limit_enable ? [{ point: c.limit_enable, value: 0 }] : [{ point: c.limit_pct, value: 100 }],
+      kw: -asset.inverterKw,
+    };
+  if (asset.type === 'pv' && c.power_limit)
+    return {
+      writes: [{ point: c.power_limit, value: round(asset.inverterKw * 1000, 0) }],
       kw: -asset.inverterKw,
     };
   return none(`a ${asset.type} with these bindings has no own control to hand back to`);

@@ -106,8 +106,9 @@ export class SetpointMemory {
    * always counts: idle means idle). When none did, and the asset's fail-safe would revert
    * before the next chance, one write renews it (the value that carries the command, e.g. the
    * rate in force) once half the timeout has passed since the asset's last accepted write.
+   * `renew: false` (a release, which hands the device back) never renews.
    */
-  due(asset: Asset, cmd: Command, nowMs: number): DueWrites {
+  due(asset: Asset, cmd: Command, nowMs: number, o: { renew?: boolean } = {}): DueWrites {
     const bindingOf = new Map(Object.entries(asset.control).map(([name, key]) => [key, name]));
     const failSafeS = this.failSafeS(asset);
     const changed = cmd.writes.filter((w) => {
@@ -116,7 +117,7 @@ export class SetpointMemory {
       if ((w.value === 0) !== (held.value === 0)) return true;
       return Math.abs(w.value - held.value) > this.deadband(w.point, bindingOf.get(w.point)) + 1e-9;
     });
-    if (changed.length > 0 || failSafeS <= 0 || cmd.writes.length === 0)
+    if (changed.length > 0 || failSafeS <= 0 || cmd.writes.length === 0 || o.renew === false)
       return { writes: changed, lease: false, failSafeS };
     const lastTs = Math.max(...cmd.writes.map((w) => this.last.get(w.point)?.ts ?? -Infinity));
     if (nowMs - lastTs < (failSafeS * 1000) / 2) return { writes: [], lease: false, failSafeS };

@@ -156,3 +156,4 @@ export const AssetSchema = z
   });
 export type Asset = z.infer<typeof AssetSchema>;
 export type AssetType = Asset['type'];
+export type PvAsset = Extract<Asset, { type: 'pv' }>;

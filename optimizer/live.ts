@@ -21,6 +21,7 @@ import {
   gridMeterPoints,
   localHour,
   localTime,
+  type PvAsset,
   parseOrThrow,
   type Reading,
   type Site,
@@ -530,7 +531,7 @@ export class LiveLoop {
       if (!plan || this.stopped) return;
       const slot = this.slotAt(this.o.clock());
       if (slot - plan.slot >= plan.schedule.importKw.length) return;
-      const setpoints = setpointsAt(plan, slot, controlledAssets(this.o.site));
+      const setpoints = setpointsAt(plan, slot, controlledAssets(this.o.site), sitePv(this.o.site));
       if (setpoints.length === 0) return;
       this.lastDispatch = performance.now();
       const why = whyText(
@@ -560,6 +561,9 @@ export class LiveLoop {
     this.events.complete();
   }
 }
+
+const sitePv = (site: Site): PvAsset[] =>
+  site.buildings.flatMap((b) => b.assets).filter((a): a is PvAsset => a.type === 'pv');
 
 const hhmm = (ms: number, tz: string) => {
   const t = localTime(ms, tz);
@@ -592,7 +596,11 @@ function describe(setpoints: readonly AssetSetpoint[]): string {
     .map((s) =>
       s.type === 'battery'
         ? `${s.assetId} ${s.kw > 1e-3 ? `charging ${s.kw.toFixed(1)} kW` : s.kw < -1e-3 ? `discharging ${(-s.kw).toFixed(1)} kW` : 'idle'}`
-        : `${s.assetId} ${s.kw.toFixed(1)} kW`,
+        : s.type === 'pv'
+          ? s.release
+            ? `${s.assetId} unlimited`
+            : `${s.assetId} limited to ${(-s.kw).toFixed(1)} kW${s.shortKw ? ` (${s.shortKw.toFixed(1)} kW short)` : ''}`
+          : `${s.assetId} ${s.kw.toFixed(1)} kW`,
     )
     .join(', ');
 }

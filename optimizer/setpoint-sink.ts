@@ -1,17 +1,22 @@
-import { command, splitPointKey } from '../control/drivers.js';
+import { command, release, splitPointKey } from '../control/drivers.js';
 import { SetpointMemory, type SetpointMemoryOptions } from '../control/setpoint-memory.js';
-import type { Asset, Site, WriteFn, WriteRecord } from '../model/index.js';
+import type { Asset, PvAsset, Site, WriteFn, WriteRecord } from '../model/index.js';
 import type { Plan } from './replan.js';
 
 /**
  * One asset's decision for the slot in force, in kW, in the drivers' convention (control/):
  * positive drawn from the building. Battery: + charges, − discharges; EV charger: charging
- * power; sheddable load and heat pump: their planned draw.
+ * power; sheddable load and heat pump: their planned draw; PV inverter: minus the most it may
+ * generate while curtailed, or `release` (no limit: the inverter is back on its own control).
  */
 export interface AssetSetpoint {
   assetId: string;
-  type: 'battery' | 'ev_charger' | 'sheddable' | 'thermal';
+  type: 'battery' | 'ev_charger' | 'sheddable' | 'thermal' | 'pv';
   kw: number;
+  /** Hand the asset back to its own control (control/ `release`) instead of commanding `kw`. */
+  release?: boolean;
+  /** PV only: curtailment the plan wants that this inverter's share could not take, kW. */
+  shortKw?: number;
 }
 
 /** What a sink did with one point write (the gateway's outcome, or why nothing was sent). */
@@ -32,16 +37,80 @@ export interface SetpointSink {
   observe?(record: WriteRecord): void;
 }
 
+/** Least curtailment worth a limit, kW: below it an inverter is left (or put back) unlimited. */
+export const MIN_CURTAIL_KW = 0.1;
+
+/**
+ * The PV curtailment the plan means at plan slot `t`, kW: available PV (`problem.pvKw`) minus
+ * what the plan uses, but only where a kWh of PV is worth less than nothing (the site imports
+ * at a negative price, or exports at a negative price or at its export limit). Elsewhere a
+ * curtailing plan is a tie (export at exactly 0, say) and the PV is left to run.
+ */
+export function plannedCurtailKw(plan: Plan, t: number): number {
+  const p = plan.request.problem;
+  const s = plan.schedule;
+  const available = p.pvKw[t] ?? 0;
+  const used = s.pvUsedKw[t] ?? available;
+  const curtail = available - used;
+  if (curtail < MIN_CURTAIL_KW) return 0;
+  const importing = (s.importKw[t] ?? 0) > 0.01;
+  const exportLimit = valueAt(p.grid.exportLimitKw, t);
+  const atExportLimit = exportLimit !== undefined && (s.exportKw[t] ?? 0) >= exportLimit - 0.01;
+  const worth = importing ? (p.prices.import[t] ?? 0) : atExportLimit ? -Infinity : (p.prices.export[t] ?? 0);
+  return worth < 0 ? curtail : 0;
+}
+
+const valueAt = (v: number | readonly number[] | undefined, t: number): number | undefined =>
+  typeof v === 'number' ? v : v?.[t];
+
+/**
+ * The PV setpoints for plan slot `t`: the site's curtailment (`plannedCurtailKw`) split over
+ * its curtailable inverters with a control binding in proportion to their kWp (the forecast
+ * is the site's; each inverter's share of it is taken as its share of the site's kWp). An
+ * inverter gets `kw` = −(its share of the available PV − its share of the curtailment), or
+ * `release` when nothing is curtailed. What the controllable inverters cannot take (the
+ * other inverters' PV) is `shortKw`, said in the writes' why.
+ */
+export function pvSetpoints(
+  plan: Plan,
+  t: number,
+  pv: readonly PvAsset[],
+  controlled: (assetId: string) => boolean,
+): AssetSetpoint[] {
+  const mine = pv.filter((a) => a.curtailable && controlled(a.id));
+  if (mine.length === 0) return [];
+  const totalKwp = pv.reduce((n, a) => n + a.kwp, 0);
+  const mineKwp = mine.reduce((n, a) => n + a.kwp, 0);
+  const available = plan.request.problem.pvKw[t] ?? 0;
+  const curtail = plannedCurtailKw(plan, t);
+  const controllable = (available * mineKwp) / totalKwp;
+  const take = Math.min(curtail, controllable);
+  const shortKw = curtail - take;
+  return mine.map((a) => {
+    if (curtail === 0) return { assetId: a.id, type: 'pv', kw: -a.inverterKw, release: true };
+    const share = a.kwp / mineKwp;
+    const limitKw = Math.max(0, controllable * share - take * share);
+    return {
+      assetId: a.id,
+      type: 'pv',
+      kw: -limitKw,
+      ...(shortKw > 0.005 ? { shortKw: shortKw * share } : {}),
+    };
+  });
+}
+
 /**
  * The plan's setpoints for absolute slot `slot` (the plan's own slot 0 or later). Batteries
  * and EV chargers always (a missing binding is reported by the sink); sheddable loads and
  * heat pumps only when `controlled(id)` says the site binds a control point for them, since
- * most sites plan them without being able to move them.
+ * most sites plan them without being able to move them; curtailable PV inverters with a
+ * binding as `pvSetpoints` says (`pv`: the site's PV assets).
  */
 export function setpointsAt(
   plan: Plan,
   slot: number,
   controlled: (assetId: string) => boolean = () => false,
+  pv: readonly PvAsset[] = [],
 ): AssetSetpoint[] {
   const t = slot - plan.slot;
   const out: AssetSetpoint[] = [];
@@ -52,6 +121,7 @@ export function setpointsAt(
     else if ((a.type === 'sheddable' || a.type === 'thermal') && controlled(id))
       out.push({ assetId: id, type: a.type, kw: a.powerKw[t] ?? 0 });
   }
+  out.push(...pvSetpoints(plan, t, pv, controlled));
   return out;
 }
 
@@ -128,10 +198,13 @@ export class GatewaySetpointSink implements SetpointSink {
       }
       // The lease is written with the command where the asset binds `revert_timeout` (unchanged,
       // the memory does not send it again).
-      const cmd = command(asset, sp.kw, asset.lease ? { revertS: asset.lease.revertS } : {});
+      // A release hands the asset back (a PV inverter's limit off): it needs no lease renewed.
+      const cmd = sp.release
+        ? release(asset)
+        : command(asset, sp.kw, asset.lease ? { revertS: asset.lease.revertS } : {});
       if (cmd.missing)
         out.push({ assetId: sp.assetId, pointId: '', value: null, outcome: 'skipped', reason: cmd.missing });
-      const due = this.memory.due(asset, cmd, this.clock());
+      const due = this.memory.due(asset, cmd, this.clock(), { renew: !sp.release });
       const because = due.lease
         ? `Lease refresh (the device reverts to its own control after ${due.failSafeS} s without a write). ${why}`
         : why;

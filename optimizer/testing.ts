@@ -97,13 +97,14 @@ const nightCheap: Tariff = {
 /**
  * The demo's zev-bern simulator from `startMs` with its house battery half full, served over
  * real Modbus on a free loopback port, and a real gateway (on the simulation's clock) for the
- * house battery only, `settleS` simulated seconds in. Everything started is stopped by the
- * functions pushed onto `cleanup`.
+ * house battery only (or the gateway devices named in `devices`, e.g. `house-pv`), `settleS`
+ * simulated seconds in. Everything started is stopped by the functions pushed onto `cleanup`.
  */
 export async function zevBernBatteryGateway(
   cleanup: (() => Promise<void>)[],
-  options: { startMs: number; settleS: number; writeLog?: WriteLog },
+  options: { startMs: number; settleS: number; writeLog?: WriteLog; devices?: readonly string[] },
 ): Promise<{ sim: Simulation; hub: Hub; gw: Gateway }> {
+  const devices = options.devices ?? ['house-battery'];
   // Loaded here, not at the top: the solver tests that import this file skip the gateway and simulator.
   const [{ validateConfig }, { Gateway, GatewayConfigSchema }, { plannedEndpoints }, { gatewayConfigFor }] =
     await Promise.all([
@@ -133,8 +134,8 @@ export async function zevBernBatteryGateway(
   };
   const cfg = validateConfig(
     GatewayConfigSchema,
-    { ...generated, devices: generated.devices.filter((d) => d.id === 'house-battery') },
-    'zev-bern battery',
+    { ...generated, devices: generated.devices.filter((d) => devices.includes(d.id)) },
+    `zev-bern ${devices.join(', ')}`,
   );
   const gw = new Gateway(cfg, hub, { clock: () => sim.tMs, writeLog: options.writeLog });
   cleanup.push(() => gw.stop());

@@ -48,6 +48,41 @@ export const STORAGE_CONTROLS: readonly Point[] = [
   },
 ];
 
+/**
+ * The SunSpec 123 controls of a simulated PV inverter (curtailment): the limit in % of WMax,
+ * its enable switch and the fail-safe that drops the limit after so long without a write.
+ */
+export const PV_CONTROLS: readonly Point[] = [
+  {
+    id: 'limit_pct',
+    kind: 'setpoint',
+    unit: '%',
+    register: '123.WMaxLimPct',
+    writable: true,
+    min: 0,
+    max: 100,
+  },
+  {
+    id: 'limit_enable',
+    kind: 'setpoint',
+    unit: '',
+    register: '123.WMaxLim_Ena',
+    writable: true,
+    min: 0,
+    max: 1,
+  },
+  // As the battery's: never 0, which would switch the fail-safe off.
+  {
+    id: 'revert_timeout',
+    kind: 'setpoint',
+    unit: 's',
+    register: '123.WMaxLimPct_RvrtTms',
+    writable: true,
+    min: 45,
+    max: 3600,
+  },
+];
+
 function modbusPoints(e: Endpoint): Point[] {
   switch (e.profile) {
     case 'sdm630':
@@ -67,6 +102,7 @@ function modbusPoints(e: Endpoint): Point[] {
       return [
         { id: 'power', kind: 'active_power', register: '103.W' },
         { id: 'energy_export', kind: 'energy_export', register: '103.WH' },
+        ...PV_CONTROLS.map((p) => ({ ...p })),
       ];
     case 'sunspec-storage':
       return [

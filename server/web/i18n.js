@@ -198,6 +198,9 @@ const TEXTS = {
     whyCharging: '{asset} charging {power}',
     whyDischarging: '{asset} discharging {power}',
     whyIdle: '{asset} idle',
+    whyLimited: '{asset} limited to {power}',
+    whyLimitedShort: '{asset} limited to {power} ({short} more curtailment planned than it can take)',
+    whyUnlimited: '{asset} unlimited',
     whyPower: '{asset} {power}',
     whyLease: 'Lease refresh (the device reverts to its own control after {seconds} s without a write).',
     whyActivation: '{product} activation {id}',
@@ -214,6 +217,8 @@ const TEXTS = {
     point_discharge_rate: 'discharge rate',
     point_mode: 'control mode',
     point_revert_timeout: 'fail-safe timeout',
+    point_limit_pct: 'power limit',
+    point_limit_enable: 'power limit on',
     point_grid_power: 'grid power',
     point_grid_import: 'grid import',
     point_frequency: 'frequency',
@@ -419,6 +424,9 @@ const TEXTS = {
     whyCharging: '{asset} lädt mit {power}',
     whyDischarging: '{asset} entlädt mit {power}',
     whyIdle: '{asset} ruht',
+    whyLimited: '{asset} begrenzt auf {power}',
+    whyLimitedShort: '{asset} begrenzt auf {power} ({short} mehr Abregelung geplant, als es übernehmen kann)',
+    whyUnlimited: '{asset} unbegrenzt',
     whyPower: '{asset} {power}',
     whyLease:
       'Auffrischung (ohne Schreibvorgang übernimmt das Gerät nach {seconds} s wieder selbst die Steuerung).',
@@ -435,6 +443,8 @@ const TEXTS = {
     point_discharge_rate: 'Entladerate',
     point_mode: 'Steuermodus',
     point_revert_timeout: 'Rückfallzeit',
+    point_limit_pct: 'Leistungsbegrenzung',
+    point_limit_enable: 'Begrenzung aktiv',
     point_grid_power: 'Netzleistung',
     point_grid_import: 'Netzbezug',
     point_frequency: 'Frequenz',
@@ -529,12 +539,22 @@ export function writeWho(who) {
 const HHMM = '(\\d\\d:\\d\\d)';
 const kw = (s) => formatValue(Number(s) * 1000, 'W');
 
-/** One asset's setpoint as the optimiser writes it: "battery charging 10.0 kW", "battery idle". */
+/**
+ * One asset's setpoint as the optimiser writes it: "battery charging 10.0 kW", "battery idle",
+ * "pv limited to 2.3 kW" (optionally " (3.0 kW short)"), "pv unlimited".
+ */
 function whySetpoint(part) {
   const m = /^(\S+) (charging|discharging) (-?[\d.]+) kW$/.exec(part);
   if (m) return t(m[2] === 'charging' ? 'whyCharging' : 'whyDischarging', { asset: m[1], power: kw(m[3]) });
   const idle = /^(\S+) idle$/.exec(part);
   if (idle) return t('whyIdle', { asset: idle[1] });
+  const limited = /^(\S+) limited to ([\d.]+) kW(?: \(([\d.]+) kW short\))?$/.exec(part);
+  if (limited)
+    return limited[3]
+      ? t('whyLimitedShort', { asset: limited[1], power: kw(limited[2]), short: kw(limited[3]) })
+      : t('whyLimited', { asset: limited[1], power: kw(limited[2]) });
+  const unlimited = /^(\S+) unlimited$/.exec(part);
+  if (unlimited) return t('whyUnlimited', { asset: unlimited[1] });
   const power = /^(\S+) (-?[\d.]+) kW$/.exec(part);
   return power ? t('whyPower', { asset: power[1], power: kw(power[2]) }) : part;
 }
