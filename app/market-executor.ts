@@ -1,9 +1,9 @@
 import type { Subscription } from 'rxjs';
-import { readState, splitPointKey } from '../control/drivers.js';
+import { readState, speedPctFor, splitPointKey } from '../control/drivers.js';
 import { LatestValues } from '../control/latest.js';
 import type { ActivationPlan } from '../market/activation.js';
 import type { ActivationExecutor } from '../market/executor.js';
-import { type BatteryAsset, BatteryAssetSchema, type RuntimeAsset } from '../market/runtime/assets.js';
+import { BatteryAssetSchema, FanAssetSchema, type RuntimeAsset } from '../market/runtime/assets.js';
 import { GatewayExecutor } from '../market/runtime/executor.js';
 import {
   gridMeterPoints,
@@ -55,13 +55,30 @@ export function movableBatteries(site: Site) {
 }
 
 /**
+ * The fans (and pumps) of a site the market may move: a sheddable load whose `control` binds a
+ * `speed` point. Static, as `movableBatteries`.
+ */
+export function movableFans(site: Site) {
+  return site.buildings.flatMap((b) =>
+    b.assets.flatMap((a) => {
+      if (a.type !== 'sheddable' || !a.control.speed) return [];
+      const { device, point } = splitPointKey(a.control.speed);
+      return [{ asset: a, building: b.id, device, point }];
+    }),
+  );
+}
+
+/** Whether the market could move anything on the site (a movable battery or fan). */
+export const hasMovableAssets = (site: Site) => movableBatteries(site).length + movableFans(site).length > 0;
+
+/**
  * The site's runtime assets as they are now: each movable battery whose device a gateway polls
  * and whose state of charge was measured in the last ten minutes, its stored energy from that
  * reading and its base from its measured power (what it runs at without the market, e.g. the
  * optimiser's setpoint). A battery without a fresh reading is left out: it would be sized blind.
  */
 export function runtimeAssetsNow(site: Site, latest: Latest, polled: readonly string[]): RuntimeAsset[] {
-  const out: BatteryAsset[] = [];
+  const out: RuntimeAsset[] = [];
   for (const m of movableBatteries(site)) {
     const a = m.asset;
     if (a.type !== 'battery' || !polled.includes(`${site.id}/${m.device}`)) continue;
@@ -93,6 +110,43 @@ export function runtimeAssetsNow(site: Site, latest: Latest, polled: readonly st
       }),
     );
   }
+  out.push(...runtimeFansNow(site, latest, polled));
+  return out;
+}
+
+/**
+ * Each movable fan whose device a gateway polls and whose speed point has a fresh value: its
+ * base is that speed (what it runs at without the market: its own schedule, or the
+ * optimiser's setpoint), its floor the speed that sheds `maxShedFraction` of `nominalKw` (and
+ * not under `minSpeedPct`), its ceiling `maxSpeedPct` (absent: its base, so it is only slowed).
+ */
+export function runtimeFansNow(site: Site, latest: Latest, polled: readonly string[]): RuntimeAsset[] {
+  const out: RuntimeAsset[] = [];
+  for (const m of movableFans(site)) {
+    const a = m.asset;
+    if (!polled.includes(`${site.id}/${m.device}`)) continue;
+    const basePct = latest(a.control.speed!);
+    if (basePct === undefined) continue;
+    const ratedKw = a.ratedKw ?? a.nominalKw;
+    const shedFloorPct = speedPctFor(a.nominalKw * (1 - a.maxShedFraction), ratedKw, a.speedLaw);
+    const minPct = Math.min(100, Math.max(a.minSpeedPct ?? 0, Math.round(shedFloorPct * 10) / 10));
+    out.push(
+      FanAssetSchema.parse({
+        kind: 'fan',
+        id: a.id,
+        siteId: site.id,
+        device: m.device,
+        building: m.building,
+        point: m.point,
+        ratedKw,
+        law: a.speedLaw,
+        costPerKwh: a.costPerKwh,
+        basePct: Math.min(100, Math.max(0, basePct)),
+        minPct,
+        maxPct: Math.max(minPct, a.maxSpeedPct ?? basePct),
+      }),
+    );
+  }
   return out;
 }
 
@@ -113,7 +167,7 @@ export interface MarketDispatch {
 
 /**
  * The market's executor for a running process: a `GatewayExecutor` over every site with a
- * movable battery, writing through the gateways that poll the devices, its assets evaluated
+ * movable battery or fan, writing through the gateways that poll the devices, its assets evaluated
  * when an activation starts from the latest readings on the hub. Null when no site has a
  * movable asset (the market then keeps `NoExecutor`).
  */
@@ -124,7 +178,7 @@ export function marketDispatch(o: {
   now?: () => number;
   followUpMs?: number;
 }): MarketDispatch | null {
-  const sites = o.sites.filter((s) => movableBatteries(s).length > 0);
+  const sites = o.sites.filter(hasMovableAssets);
   if (sites.length === 0) return null;
   const now = o.now ?? Date.now;
   const values = new LatestValues();
@@ -156,7 +210,8 @@ export function marketDispatch(o: {
       const held = executor.heldDevices();
       const site = sites.find((s) => s.id === siteId);
       const out: AssetHold[] = [];
-      for (const m of site ? movableBatteries(site) : []) {
+      const movable = site ? [...movableBatteries(site), ...movableFans(site)] : [];
+      for (const m of movable) {
         const id = held.get(`${siteId}/${m.device}`);
         const plan = id === undefined ? undefined : await planOf(id);
         if (id === undefined || !plan) continue;

@@ -153,7 +153,10 @@ export function command(asset: Asset, kw: number, o: DriverOptions = {}): Comman
       const target = clamp(kw, minKw, asset.nominalKw);
       if (c.speed) {
         const rated = asset.ratedKw ?? asset.nominalKw;
-        const pct = round(clamp(speedPctFor(target, rated, asset.speedLaw), 0, 100), 1);
+        const pct = round(
+          clamp(speedPctFor(target, rated, asset.speedLaw), asset.minSpeedPct ?? 0, asset.maxSpeedPct ?? 100),
+          1,
+        );
         return { writes: [{ point: c.speed, value: pct }], kw: drawAtSpeed(pct, rated, asset.speedLaw) };
       }
       if (c.enable) {

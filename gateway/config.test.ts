@@ -28,7 +28,7 @@ describe('gateway configuration', () => {
     expect(cfg.pollInterval).toBe(5000);
     const d = cfg.devices[0]!;
     expect(d.protocol === 'modbus' && d.connection).toMatchObject({ port: 502, unitId: 1, timeoutMs: 2000 });
-    expect(d.points[0]).toMatchObject({ deadband: 0, maxSilence: 900_000, minWriteInterval: 5000 });
+    expect(d.points[0]).toMatchObject({ deadband: 0, maxSilence: 300_000, minWriteInterval: 5000 });
   });
 
   it.each([

@@ -24,14 +24,18 @@ const GatewayPointExtraSchema = z.object({
   nodeId: z.string().min(1).optional(),
   /** Overrides the device's poll interval (Modbus) or sampling interval (OPC UA). */
   pollInterval: DurationSchema.optional(),
-  /** Publish only changes larger than this (canonical unit); unchanged values are re-sent every `maxSilence`. */
+  /**
+   * Publish only changes larger than this (canonical unit); unchanged values are re-sent every
+   * `maxSilence` (an OPC UA point's too, whose server notifies only changes).
+   */
   deadband: z.number().nonnegative().default(0),
   /**
    * OPC UA only: a deadband in percent of the node's EURange (the server's percent data-change
    * filter); a node without EURange is the server's to refuse, and the point then reports it.
    */
   deadbandPercent: z.number().positive().max(100).optional(),
-  maxSilence: DurationSchema.prefault('15m'),
+  /** Default 5 min: inside the 10 minutes a value stays fresh for control (control/latest.ts). */
+  maxSilence: DurationSchema.prefault('5m'),
   /** A value that has not changed at all for this long is flagged `uncertain` (a frozen device). */
   staleAfter: DurationSchema.optional(),
   /** Counters: a rise faster than this power (W) is a spike, flagged `uncertain`. */

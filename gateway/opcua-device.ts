@@ -224,6 +224,8 @@ interface PointState {
   lastChangeTs: number;
   /** A stale flag was published for the current value; the next change clears it. */
   flaggedStale: boolean;
+  /** Gateway time the point's value was last published (a notification, a read or a repeat). */
+  publishedTs: number;
 }
 
 /**
@@ -323,7 +325,8 @@ export class OpcUaDevice {
     const r = toReading(this.key(p.id), dv, now);
     const st = this.state.get(p.id);
     if (!st || st.value !== r.value)
-      this.state.set(p.id, { value: r.value, lastChangeTs: now, flaggedStale: false });
+      this.state.set(p.id, { value: r.value, lastChangeTs: now, flaggedStale: false, publishedTs: now });
+    else st.publishedTs = now;
     const changed = this.state.get(p.id)!.lastChangeTs;
     if (r.quality === 'good' && isFrozen(changed, now, p.staleAfter)) return { ...r, quality: 'uncertain' };
     return r;
@@ -340,6 +343,7 @@ export class OpcUaDevice {
       if (!st || st.value === null || st.flaggedStale || !isFrozen(st.lastChangeTs, now, p.staleAfter))
         continue;
       st.flaggedStale = true;
+      st.publishedTs = now;
       stale.push({ pointId: this.key(p.id), ts: now, value: st.value, quality: 'uncertain' });
     }
     if (stale.length > 0) this.publish(stale);
@@ -505,6 +509,7 @@ export class OpcUaDevice {
       this.markDown(
         `${this.device.id}: no notification or keep-alive from the subscription for ${Math.round((real - this.lastLife) / 1000)} s`,
       );
+    if (this.alive === true) this.repeatSteady(points, now);
     if (this.alive !== false) return;
     void this.resubscribe(real);
     const bad: Reading[] = [];
@@ -516,6 +521,30 @@ export class OpcUaDevice {
       bad.push({ pointId: this.key(p.id), ts: now, value: null, quality: 'bad' });
     }
     if (bad.length > 0) this.publish(bad);
+  }
+
+  /**
+   * A subscription only notifies changes: a value that has not changed for the point's
+   * `maxSilence` is published again as it stands (as a Modbus point with a deadband is), so
+   * consumers that act only on fresh values (control/latest.ts, 10 minutes) do not take a
+   * steady fan speed or setpoint for a lost one. Only while the subscription is alive: during
+   * an outage the points get bad readings instead.
+   */
+  private repeatSteady(points: GatewayPoint[], now: number): void {
+    const again: Reading[] = [];
+    for (const p of points) {
+      const st = this.state.get(p.id);
+      if (!st || st.value === null || now - st.publishedTs < p.maxSilence) continue;
+      st.publishedTs = now;
+      const frozen = isFrozen(st.lastChangeTs, now, p.staleAfter);
+      again.push({
+        pointId: this.key(p.id),
+        ts: now,
+        value: st.value,
+        quality: frozen ? 'uncertain' : 'good',
+      });
+    }
+    if (again.length > 0) this.publish(again);
   }
 
   /** The server or subscription is gone (said once, until it is back). */

@@ -389,6 +389,28 @@ describe('OPC UA devices', { timeout: 120_000 }, () => {
     }
   });
 
+  it('publishes a value that does not change again after maxSilence, so it stays fresh for control', async () => {
+    power = 1500;
+    const cfg = bmsConfig('50ms', [
+      { id: 'steady', kind: 'active_power', nodeId: 'ns=1;s=Bms.Power', maxSilence: '400ms' },
+    ]);
+    const seen: Reading[] = [];
+    const hub = new Hub();
+    hub.readings$.subscribe((r) => seen.push(r));
+    const gw = new Gateway(cfg, hub, { opcua: { pkiDir: join(dir, 'client-pki') } });
+    try {
+      gw.start();
+      // The server notifies 1500 once; the gateway repeats it about every 400 ms.
+      await waitFor(() => seen.filter((r) => r.value === 1500).length >= 4, 30_000);
+      const steady = seen.filter((r) => r.pointId === 'bern/bms/steady');
+      expect(steady.every((r) => r.value === 1500 && r.quality === 'good')).toBe(true);
+      const gaps = steady.slice(1).map((r, i) => r.ts - steady[i]!.ts);
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(400);
+    } finally {
+      await gw.stop();
+    }
+  });
+
   it('leaves changes within a percent-of-EURange deadband on the server; a node without EURange is reported', async () => {
     const cfg = bmsConfig('50ms', [
       { id: 'flow', kind: 'active_power', nodeId: 'ns=1;s=Bms.Flow' },

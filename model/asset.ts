@@ -72,6 +72,13 @@ export const SheddableLoadAssetSchema = z.object({
   ratedKw: positive.optional(),
   /** How the draw follows the speed: fans and pumps by the cube of it (affinity laws). */
   speedLaw: z.enum(['cubic', 'linear']).default('cubic'),
+  /**
+   * The speed range a `speed` binding may be commanded within, % (the drive's or the
+   * ventilation's limits). The market raises a fan's speed (a "down" activation: more
+   * consumption) only up to `maxSpeedPct`; without it a fan is only slowed.
+   */
+  minSpeedPct: z.number().min(0).max(100).optional(),
+  maxSpeedPct: z.number().min(0).max(100).optional(),
 });
 
 export const ThermalZoneAssetSchema = z.object({
@@ -149,6 +156,13 @@ export const AssetSchema = z
     }
     if (a.type === 'thermal' && a.minC >= a.maxC) {
       ctx.addIssue({ code: 'custom', path: ['maxC'], message: 'maxC must be above minC (the comfort band)' });
+    }
+    if (a.type === 'sheddable' && (a.minSpeedPct ?? 0) > (a.maxSpeedPct ?? 100)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxSpeedPct'],
+        message: 'maxSpeedPct must be at least minSpeedPct',
+      });
     }
     if (a.type === 'ev_charger' && a.minKw > a.maxKw) {
       ctx.addIssue({ code: 'custom', path: ['minKw'], message: 'minKw must not exceed maxKw' });
