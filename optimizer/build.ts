@@ -372,6 +372,21 @@ export function buildLp(p: Problem, options: BuildOptions = {}): { lp: LpModel; 
           demand[t]! += valueAt(a.baselineKw, t);
           supply(t, shed[t]!, 1);
         }
+        // Longest shed: every window of L + 1 slots sheds at most L slots' worth (checked in check.ts).
+        const L =
+          a.maxShedMinutes === undefined ? T : Math.max(1, Math.floor(a.maxShedMinutes / p.slotMinutes));
+        if (L < T && a.maxShedFraction > 0) {
+          const f = b.family(`${tag}.longest_shed`);
+          for (let t0 = 0; t0 + L < T; t0++) {
+            const coef = new Map<number, number>();
+            let least = Infinity;
+            for (let t = t0; t <= t0 + L; t++) {
+              coef.set(shed[t]!, (coef.get(shed[t]!) ?? 0) + 1);
+              least = Math.min(least, valueAt(a.baselineKw, t));
+            }
+            b.row(f, t0, -Infinity, L * a.maxShedFraction * least, [...coef]);
+          }
+        }
         layout.assets.set(a.id, { type: 'sheddable', shed });
         break;
       }

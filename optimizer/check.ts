@@ -131,6 +131,18 @@ export function checkSchedule(p: Problem, s: Schedule, tol = 1e-5): CheckResult 
           out.push(`${name} power[${t}] is not baseline − shed`);
         net[t]! += base - as.shedKw[t]!;
       }
+      const L =
+        a.maxShedMinutes === undefined ? T : Math.max(1, Math.floor(a.maxShedMinutes / p.slotMinutes));
+      for (let t0 = 0; t0 + L < T; t0++) {
+        let shed = 0;
+        let least = Infinity;
+        for (let t = t0; t <= t0 + L; t++) {
+          shed += as.shedKw[t]!;
+          least = Math.min(least, valueAt(a.baselineKw, t));
+        }
+        if (shed > L * a.maxShedFraction * least + tol * Math.max(1, shed))
+          out.push(`${name} sheds longer than ${a.maxShedMinutes} min in slots ${t0}–${t0 + L}`);
+      }
     } else if (a.type === 'thermal' && as.type === 'thermal') {
       if (
         !lengthIs(as.powerKw, T, `${name} power`) ||

@@ -47,6 +47,12 @@ export const SheddableProblemSchema = z.object({
   baselineKw: perSlotKw,
   maxShedFraction: z.number().min(0).max(1),
   costPerKwh: kw.default(0),
+  /**
+   * Longest shed the occupants accept, min (a comfort limit, so a hard constraint): in any run
+   * of consecutive slots one longer than this, the shed energy is at most this long's worth of
+   * full shedding (an LP's reading of "at least a slot back at normal in every such run").
+   */
+  maxShedMinutes: z.number().positive().optional(),
 });
 
 export const ThermalProblemSchema = z.object({

@@ -182,6 +182,7 @@ export function siteProblem(site: Site, raw: SiteInputs): Problem {
           baselineKw: a.nominalKw,
           maxShedFraction: a.maxShedFraction,
           costPerKwh: a.costPerKwh,
+          ...(a.maxShedMinutes === undefined ? {} : { maxShedMinutes: a.maxShedMinutes }),
         });
         break;
       case 'ev_charger': {
