@@ -156,7 +156,13 @@ const maxGap = (ts: number[]) => ts.slice(1).reduce((m, t, i) => Math.max(m, t -
 
 if (server.skipReason) console.warn(`[skip] gateway kill -9 on postgres: ${server.skipReason}`);
 describe.skipIf(server.skipReason !== null)('gateway process across a PostgreSQL outage', () => {
-  it('loses at most about a second of readings to kill -9 mid-outage, and starts and spools while the store is down', async () => {
+  // One retry: this test timed out once in CI (300 s, the shared machine loaded, cause not
+  // found; 12 s here and in a full local gate). Its steps are bounded and named, so a failure
+  // says where it stood, and a second failure in a row still fails the gate.
+  it('loses at most about a second of readings to kill -9 mid-outage, and starts and spools while the store is down', {
+    timeout: 360_000,
+    retry: 1,
+  }, async () => {
     const dev = await startModbusTcp(sdm630Image());
     const { url: viaProxy, scratch, proxy } = await scratchBehindOutageProxy(server.url!);
     const data = await mkdtemp(join(tmpdir(), 'gfx-gw-kill-'));
@@ -249,5 +255,5 @@ describe.skipIf(server.skipReason !== null)('gateway process across a PostgreSQL
       await scratch.drop();
       await rm(data, { recursive: true, force: true });
     }
-  }, 360_000);
+  });
 });
