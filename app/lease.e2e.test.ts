@@ -7,9 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { startCli } from '../cli/testing.js';
 import { packageRoot } from '../config/version.js';
+import type { Obligation } from '../market/index.js';
+import { MarketRepository } from '../market/repository.js';
 import { SUNSPEC_LAYOUT } from '../sim/modbus/sunspec.js';
 import { freePortPair } from '../sim/testing.js';
+import { openStore } from '../store/index.js';
 import { until } from '../testkit/wait.js';
+import { sendUserRequest } from './control.js';
+import { migrateAll } from './migrate.js';
 
 /**
  * Issue #13 item 7, the command lease: `gridflex run` writes the battery's own fail-safe
@@ -22,7 +27,37 @@ const LEASE_S = 45;
 /** The simulator's own timeout before Gridflex writes one (its scenario default). */
 const FACTORY_S = 60;
 const BATTERY_UNIT = 21;
+const HOUR = 3_600_000;
 type Json = Record<string, unknown>;
+
+/**
+ * The example portfolio's demand-response award for this hour and the next, stored in the data
+ * folder while no controller holds it (an hour under way is no longer sold: issue #13), so an
+ * operator can post an activation at once.
+ */
+async function storeDrAward(dataDir: string): Promise<void> {
+  const store = await openStore({ dataDir });
+  try {
+    await migrateAll(store);
+    const hourStart = Math.floor(Date.now() / HOUR) * HOUR;
+    const sold: Obligation[] = [0, 1].map((k) => ({
+      id: `dr-event:${new Date(hourStart + k * HOUR).toISOString()}:0`,
+      productId: 'dr-event',
+      direction: 'up',
+      startMs: hourStart + k * HOUR,
+      endMs: hourStart + (k + 1) * HOUR,
+      kw: 10,
+      priceCentsPerMwh: 5000,
+      sites: [{ siteId: 'zev-bern', kw: 10 }],
+      sustainMs: 75 * 60_000,
+    }));
+    const repo = new MarketRepository(store.db);
+    expect(await repo.saveBids('zev-bern', sold, hourStart - HOUR, false)).toMatchObject({ ok: true });
+    expect(await repo.saveObligations('zev-bern', sold, hourStart - HOUR)).toBe(true);
+  } finally {
+    await store.close();
+  }
+}
 
 describe('gridflex run: the command lease survives a kill -9 of the controller', () => {
   let dir: string;
@@ -40,7 +75,8 @@ describe('gridflex run: the command lease survives a kill -9 of the controller',
     }
     client.setID(BATTERY_UNIT);
     const r = (await client.readHoldingRegisters(SUNSPEC_LAYOUT.third, 16)).data;
-    return { mode: r[5]!, revertS: r[15]! };
+    // StorCtl_Mod, OutWRte (% of WChaMax, scale −2), InOutWRte_RvrtTms.
+    return { mode: r[5]!, revertS: r[15]!, dischargePct: r[12]! / 100 };
   };
   const start = () =>
     startCli(
@@ -106,7 +142,7 @@ describe('gridflex run: the command lease survives a kill -9 of the controller',
       },
       240_000,
     );
-    expect(await storage()).toEqual({ mode: 3, revertS: LEASE_S });
+    expect(await storage()).toMatchObject({ mode: 3, revertS: LEASE_S });
 
     const killedAt = Date.now();
     const closed = new Promise((r) => first.child.once('close', r));
@@ -131,6 +167,113 @@ describe('gridflex run: the command lease survives a kill -9 of the controller',
       240_000,
     );
     expect((await storage()).revertS).toBe(LEASE_S);
+    expect(await second.stop()).toBe(0);
+  }, 600_000);
+  it('an activation under way when the controller is killed: the battery reverts within the lease, and the restart resumes it', async () => {
+    await storeDrAward(data);
+    const first = await start();
+    children.push(first);
+    const base = first.match[1]!;
+    const actor = 'e2e';
+    await sendUserRequest(data, {
+      op: 'add',
+      actor,
+      username: 'ops',
+      role: 'operator',
+      grants: ['portfolio:zev-bern'],
+    });
+    const token = await sendUserRequest(data, {
+      op: 'token',
+      actor,
+      username: 'ops',
+      name: 'e2e',
+      write: true,
+    });
+    const operator = token.op === 'token' ? `Bearer ${token.token}` : '';
+    const event = async (id: string) => {
+      const res = await fetch(`${base}/api/portfolios/zev-bern/events/${id}`, {
+        headers: { authorization: operator },
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as {
+        activation: { state: string };
+        history: { state: string; note: string | null }[];
+      };
+    };
+    const id = `kill-${Date.now()}`;
+    const posted = await fetch(`${base}/api/portfolios/zev-bern/events`, {
+      method: 'POST',
+      headers: { authorization: operator, 'content-type': 'application/json', origin: base },
+      body: JSON.stringify({ id, productId: 'dr-event', kw: 5, durationMs: 30 * 60_000 }),
+    });
+    expect(posted.status, await posted.clone().text()).toBe(201);
+    let last: unknown;
+    await until(
+      () => `the activation active: ${JSON.stringify(last)}`,
+      async () => {
+        const v = await event(id);
+        last = v;
+        return v.activation.state === 'active';
+      },
+      60_000,
+    );
+    // The market discharges the battery, its lease written with the activation's commands.
+    await until(
+      'the market to discharge the battery',
+      async () => {
+        const s = await storage();
+        return s.mode === 3 && s.dischargePct > 0 && s.revertS === LEASE_S;
+      },
+      60_000,
+    );
+
+    const killedAt = Date.now();
+    const closed = new Promise((r) => first.child.once('close', r));
+    first.child.kill('SIGKILL');
+    await closed;
+    children.splice(children.indexOf(first), 1);
+    await until('the battery back under its own control', async () => (await storage()).mode === 0, 120_000);
+    const revertedS = (Date.now() - killedAt) / 1000;
+    console.log(
+      `lease e2e: mid-activation, battery back on its own control ${revertedS.toFixed(1)} s after kill -9`,
+    );
+    expect(revertedS).toBeLessThanOrEqual(LEASE_S + 5);
+
+    // The restart finds the activation open and resumes it (after its 30 s grace): the market
+    // discharges the battery again and the history says why.
+    const second = await start();
+    children.push(second);
+    const restartedAt = second.match[1]!;
+    const resumed = await until(
+      'the activation resumed after the restart',
+      async () => {
+        const res = await fetch(`${restartedAt}/api/portfolios/zev-bern/events/${id}`, {
+          headers: { authorization: operator },
+        });
+        if (res.status !== 200) return undefined;
+        const v = (await res.json()) as Awaited<ReturnType<typeof event>>;
+        if (v.activation.state === 'failed') throw new Error(JSON.stringify(v));
+        return v.history.some((h) => h.note === 'resumed after a restart') && v.activation.state === 'active'
+          ? v
+          : undefined;
+      },
+      180_000,
+    );
+    expect(resumed.history.map((h) => h.state)).toEqual([
+      'received',
+      'dispatching',
+      'active',
+      'dispatching',
+      'active',
+    ]);
+    await until(
+      'the market to discharge the battery again',
+      async () => {
+        const s = await storage();
+        return s.mode === 3 && s.dischargePct > 0;
+      },
+      60_000,
+    );
     expect(await second.stop()).toBe(0);
   }, 600_000);
 });

@@ -100,6 +100,14 @@ describe('asset drivers (pure)', () => {
     });
     expect(command(hp, 1).writes).toEqual([{ point: 's/bms/hp-on', value: 0 }]);
     expect(command(hp, 3).kw).toBe(4);
+    // On a zone thermostat: heat at the top of the comfort band, coast at its bottom, each half
+    // the thermostat's band inside it; a sped-up fan is clamped to its declared speed range.
+    const zone = AssetSchema.parse({ ...hp, hysteresisC: 1, control: { setpoint: 's/bms/zone-sp' } });
+    expect(command(zone, 3)).toEqual({ writes: [{ point: 's/bms/zone-sp', value: 22.5 }], kw: 4 });
+    expect(command(zone, 1)).toEqual({ writes: [{ point: 's/bms/zone-sp', value: 19.5 }], kw: 0 });
+    expect(() => AssetSchema.parse({ ...zone, minC: 21, maxC: 21.5 })).toThrow(/hysteresisC/);
+    const ranged = AssetSchema.parse({ ...fan, minSpeedPct: 60 });
+    expect(command(ranged, 0.5).writes).toEqual([{ point: 's/bms/ahu-speed', value: 60 }]);
     const pv = AssetSchema.parse({
       id: 'pv',
       type: 'pv',

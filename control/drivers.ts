@@ -141,12 +141,22 @@ export function command(asset: Asset, kw: number, o: DriverOptions = {}): Comman
         const w = round(clamp(kw, 0, asset.maxKw) * 1000, 0);
         return { writes: [{ point: c.power, value: w }], kw: w / 1000 };
       }
+      // A zone thermostat: heating is a setpoint at the top of the comfort band, coasting one at
+      // the bottom, each half the thermostat's band inside it, so the zone never leaves the band.
+      if (c.setpoint) {
+        const on = kw >= asset.maxKw / 2;
+        const half = asset.hysteresisC / 2;
+        return {
+          writes: [{ point: c.setpoint, value: round(on ? asset.maxC - half : asset.minC + half, 2) }],
+          kw: on ? asset.maxKw : 0,
+        };
+      }
       // On/off: on when at least half its power is wanted (the slot's mean then comes closest).
       if (c.enable) {
         const on = kw >= asset.maxKw / 2;
         return { writes: [{ point: c.enable, value: on ? 1 : 0 }], kw: on ? asset.maxKw : 0 };
       }
-      return none('no control binding `power` or `enable`');
+      return none('no control binding `power`, `setpoint` or `enable`');
     }
     case 'sheddable': {
       const minKw = asset.nominalKw * (1 - asset.maxShedFraction);

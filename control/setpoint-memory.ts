@@ -20,6 +20,8 @@ export const DEFAULT_DEADBANDS: Readonly<Record<string, number>> = {
   discharge_rate: 0.5,
   limit_pct: 0.5,
   speed: 0.5,
+  // A zone setpoint, °C.
+  setpoint: 0.05,
 };
 
 /**

@@ -93,6 +93,11 @@ export const ThermalZoneAssetSchema = z.object({
   resistanceKPerKw: positive,
   minC: z.number(),
   maxC: z.number(),
+  /**
+   * The zone thermostat's switching band, K: with a `setpoint` binding the pump heats below
+   * setpoint − hysteresisC/2 and stops above setpoint + hysteresisC/2 (default 1 K).
+   */
+  hysteresisC: z.number().nonnegative().default(1),
 });
 
 export const EvChargerAssetSchema = z.object({
@@ -118,7 +123,7 @@ export const PvAssetSchema = z.object({
  * - battery: `power` (W, + charging), or SunSpec model 124 `mode` (StorCtl_Mod), `charge_rate`
  *   (InWRte), `discharge_rate` (OutWRte), optionally `revert_timeout` (InOutWRte_RvrtTms, s);
  * - ev_charger: `power` (W);
- * - thermal: `power` (W) or `enable` (1 on, 0 off);
+ * - thermal: `power` (W), `enable` (1 on, 0 off) or `setpoint` (the zone thermostat's °C);
  * - sheddable: `speed` (%) or `enable` (1 on, 0 off);
  * - pv: `limit_pct` (SunSpec 123 WMaxLimPct, % of `inverterKw`) with optional `limit_enable`
  *   (WMaxLim_Ena) and `revert_timeout` (WMaxLimPct_RvrtTms, s), or `power_limit` (W);
@@ -127,7 +132,7 @@ export const PvAssetSchema = z.object({
 export const CONTROL_BINDINGS = {
   battery: ['power', 'mode', 'charge_rate', 'discharge_rate', 'revert_timeout'],
   ev_charger: ['power'],
-  thermal: ['power', 'enable'],
+  thermal: ['power', 'enable', 'setpoint'],
   sheddable: ['speed', 'enable'],
   pv: ['limit_pct', 'limit_enable', 'revert_timeout', 'power_limit'],
   shiftable: ['start'],
@@ -156,6 +161,12 @@ export const AssetSchema = z
     }
     if (a.type === 'thermal' && a.minC >= a.maxC) {
       ctx.addIssue({ code: 'custom', path: ['maxC'], message: 'maxC must be above minC (the comfort band)' });
+    } else if (a.type === 'thermal' && a.control.setpoint && a.maxC - a.minC < a.hysteresisC) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hysteresisC'],
+        message: 'the thermostat band must fit in the comfort band (maxC − minC) to keep the zone inside it',
+      });
     }
     if (a.type === 'sheddable' && (a.minSpeedPct ?? 0) > (a.maxSpeedPct ?? 100)) {
       ctx.addIssue({
