@@ -200,6 +200,9 @@ describe('gridflex run: the command lease survives a kill -9 of the controller',
         history: { state: string; note: string | null }[];
       };
     };
+    // Readings flow before anything is posted: the market sizes the battery from its measured
+    // state of charge (an activation posted before the first reading fails, saying so).
+    await until('the optimiser to take the battery', async () => (await storage()).mode === 3, 240_000);
     const id = `kill-${Date.now()}`;
     const posted = await fetch(`${base}/api/portfolios/zev-bern/events`, {
       method: 'POST',

@@ -1,9 +1,15 @@
 import type { Subscription } from 'rxjs';
 import { readState, speedPctFor, splitPointKey } from '../control/drivers.js';
 import { LatestValues } from '../control/latest.js';
+import { type RecentMeanOptions, RecentMeans } from '../control/recent-mean.js';
 import type { ActivationPlan } from '../market/activation.js';
 import type { ActivationExecutor } from '../market/executor.js';
-import { BatteryAssetSchema, FanAssetSchema, type RuntimeAsset } from '../market/runtime/assets.js';
+import {
+  BatteryAssetSchema,
+  FanAssetSchema,
+  HeatPumpAssetSchema,
+  type RuntimeAsset,
+} from '../market/runtime/assets.js';
 import { GatewayExecutor } from '../market/runtime/executor.js';
 import {
   gridMeterPoints,
@@ -68,8 +74,24 @@ export function movableFans(site: Site) {
   );
 }
 
-/** Whether the market could move anything on the site (a movable battery or fan). */
-export const hasMovableAssets = (site: Site) => movableBatteries(site).length + movableFans(site).length > 0;
+/**
+ * The heat pumps of a site the market may move: a thermal asset whose `control` binds its zone
+ * thermostat's `setpoint` (moved by coasting: the setpoint lowered to the bottom of the comfort
+ * band, market/runtime/assets.ts `HeatPumpAssetSchema`).
+ */
+export function movableHeatPumps(site: Site) {
+  return site.buildings.flatMap((b) =>
+    b.assets.flatMap((a) => {
+      if (a.type !== 'thermal' || !a.control.setpoint) return [];
+      const { device, point } = splitPointKey(a.control.setpoint);
+      return [{ asset: a, building: b.id, device, point }];
+    }),
+  );
+}
+
+/** Whether the market could move anything on the site (a movable battery, fan or heat pump). */
+export const hasMovableAssets = (site: Site) =>
+  movableBatteries(site).length + movableFans(site).length + movableHeatPumps(site).length > 0;
 
 /**
  * The site's runtime assets as they are now: each movable battery whose device a gateway polls
@@ -77,7 +99,12 @@ export const hasMovableAssets = (site: Site) => movableBatteries(site).length + 
  * reading and its base from its measured power (what it runs at without the market, e.g. the
  * optimiser's setpoint). A battery without a fresh reading is left out: it would be sized blind.
  */
-export function runtimeAssetsNow(site: Site, latest: Latest, polled: readonly string[]): RuntimeAsset[] {
+export function runtimeAssetsNow(
+  site: Site,
+  latest: Latest,
+  polled: readonly string[],
+  recentMean: Latest = () => undefined,
+): RuntimeAsset[] {
   const out: RuntimeAsset[] = [];
   for (const m of movableBatteries(site)) {
     const a = m.asset;
@@ -111,6 +138,53 @@ export function runtimeAssetsNow(site: Site, latest: Latest, polled: readonly st
     );
   }
   out.push(...runtimeFansNow(site, latest, polled));
+  out.push(...runtimeHeatPumpsNow(site, latest, polled, recentMean));
+  return out;
+}
+
+/**
+ * Each movable heat pump whose device a gateway polls, with its setpoint read now (its base),
+ * its recent mean draw (`recentMean` of `measure.power`, W: what coasting takes off for the next
+ * while; control/recent-mean.ts) and, for the merit order, how far its zone is from the bottom
+ * of the comfort band. Left out: no setpoint, zone temperature or mean yet; a setpoint already
+ * at or below the coasting one; a zone too cold to coast (at or below the coasting setpoint +
+ * half the thermostat's band, where the thermostat keeps heating).
+ */
+export function runtimeHeatPumpsNow(
+  site: Site,
+  latest: Latest,
+  polled: readonly string[],
+  recentMean: Latest,
+): RuntimeAsset[] {
+  const out: RuntimeAsset[] = [];
+  for (const m of movableHeatPumps(site)) {
+    const a = m.asset;
+    if (a.type !== 'thermal' || !polled.includes(`${site.id}/${m.device}`)) continue;
+    const baseSetpointC = latest(a.control.setpoint!);
+    const meanW = a.measure.power ? recentMean(a.measure.power) : undefined;
+    const coastSetpointC = a.minC + a.hysteresisC / 2;
+    if (baseSetpointC === undefined || meanW === undefined || baseSetpointC <= coastSetpointC) continue;
+    // Coasting stops the pump only above the coasting thermostat's upper switching point: a
+    // zone colder than that keeps heating (the band allows no lower setpoint), so it gives nothing.
+    const zoneC = readState(a, latest).temperatureC;
+    if (zoneC === undefined || zoneC <= coastSetpointC + a.hysteresisC / 2) continue;
+    out.push(
+      HeatPumpAssetSchema.parse({
+        kind: 'heat_pump',
+        id: a.id,
+        siteId: site.id,
+        device: m.device,
+        building: m.building,
+        setpointPoint: m.point,
+        baseSetpointC,
+        coastSetpointC,
+        bandC: a.hysteresisC,
+        comfortMinC: a.minC,
+        meanKw: Math.min(a.maxKw, Math.max(0, meanW / 1000)),
+        comfortMargin: Math.min(1, Math.max(0, (zoneC - a.minC) / (a.maxC - a.minC))),
+      }),
+    );
+  }
   return out;
 }
 
@@ -177,13 +251,26 @@ export function marketDispatch(o: {
   gateways: DeviceWriter;
   now?: () => number;
   followUpMs?: number;
+  /** How heat pumps' recent mean draw is taken (default: one hour, given after 15 minutes). */
+  heatPumpMean?: RecentMeanOptions;
 }): MarketDispatch | null {
   const sites = o.sites.filter(hasMovableAssets);
   if (sites.length === 0) return null;
   const now = o.now ?? Date.now;
   const values = new LatestValues();
-  const sub: Subscription = o.hub.readings$.subscribe((r) => values.update(r));
+  // Heat pumps' draw, averaged over about the last hour (what coasting takes off).
+  const pumpPower = new Set(
+    sites.flatMap((s) =>
+      movableHeatPumps(s).flatMap((m) => (m.asset.measure.power ? [m.asset.measure.power] : [])),
+    ),
+  );
+  const means = new RecentMeans(o.heatPumpMean);
+  const sub: Subscription = o.hub.readings$.subscribe((r) => {
+    values.update(r);
+    if (pumpPower.has(r.pointId)) means.update(r);
+  });
   const latest: Latest = values.reader(now);
+  const recentMean: Latest = (k) => means.get(k, now());
   const executor = new GatewayExecutor({
     now,
     ...(o.followUpMs === undefined ? {} : { followUpMs: o.followUpMs }),
@@ -192,7 +279,7 @@ export function marketDispatch(o: {
       return {
         siteId: site.id,
         port: { write: ({ site: _site, ...req }) => o.gateways.write(site.id, req) },
-        assets: () => runtimeAssetsNow(site, latest, o.gateways.devices()),
+        assets: () => runtimeAssetsNow(site, latest, o.gateways.devices(), recentMean),
         gridImportLimitKw: site.grid.importLimitKw,
         // The site's import is the sum of its grid meters; unknown when any is.
         siteImportKw: () => {
@@ -210,7 +297,9 @@ export function marketDispatch(o: {
       const held = executor.heldDevices();
       const site = sites.find((s) => s.id === siteId);
       const out: AssetHold[] = [];
-      const movable = site ? [...movableBatteries(site), ...movableFans(site)] : [];
+      const movable = site
+        ? [...movableBatteries(site), ...movableFans(site), ...movableHeatPumps(site)]
+        : [];
       for (const m of movable) {
         const id = held.get(`${siteId}/${m.device}`);
         const plan = id === undefined ? undefined : await planOf(id);
