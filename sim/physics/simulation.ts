@@ -30,6 +30,7 @@ export class Simulation {
   readonly maxStepS: number;
   tMs: number;
   private extraEvents: FrequencyEvent[] = [];
+  private frequencyProfile: ((tMs: number) => number | null) | null = null;
 
   constructor(scenario: Scenario, opts: SimulationOptions) {
     this.scenario = scenario;
@@ -75,7 +76,17 @@ export class Simulation {
   }
 
   frequencyHz(tMs = this.tMs): number {
+    const forced = this.frequencyProfile?.(tMs);
+    if (forced !== undefined && forced !== null) return forced;
     return frequencyHz(this.seed, this.scenario.grid, tMs, this.extraEvents);
+  }
+
+  /**
+   * Force the grid frequency (a prequalification test's step sequence or sine sweep): the
+   * profile's value wherever it gives one, the scenario's frequency elsewhere; null removes it.
+   */
+  setFrequencyProfile(profile: ((tMs: number) => number | null) | null): void {
+    this.frequencyProfile = profile;
   }
 
   /** Start an under-frequency event now (e.g. to test an FCR response). */
