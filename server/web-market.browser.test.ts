@@ -4,6 +4,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoUser } from '../app/demo-users.js';
 import type { Runtime } from '../app/runtime.js';
+import { MarketRepository } from '../market/repository.js';
 import { serveToChromium } from '../testkit/app.js';
 import { SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { loginPage } from '../testkit/login.js';
@@ -109,7 +110,7 @@ describe.skipIf(browserDep.skipReason)('operator portfolio page (headless Chromi
     expect(outcome).toEqual({ bids: 1, accepted: 201, event: 201 });
     await page.reload();
     await expect
-      .poll(() => page.locator('#bids tbody td:last-child').allTextContents())
+      .poll(() => page.locator('#bids tbody td:nth-last-child(2)').allTextContents())
       .toContain('obligation');
     await expect
       .poll(() => page.locator('#activations [data-activation="web-dr-1"]').textContent())
@@ -130,6 +131,81 @@ describe.skipIf(browserDep.skipReason)('operator portfolio page (headless Chromi
       href!,
     );
     expect(json.columns).toContain('deliveredWh');
+    await page.close();
+  });
+
+  it('accepts a bid and calls an activation from the page, each after a confirmation, and shows a refusal', async () => {
+    const page = await login('operator', '#/portfolio');
+    await expect.poll(() => h1(page)).toBe('Portfolio Demo portfolio (ZEV Bern)');
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.accept();
+    });
+    // An offered bid two hours ahead (built over the API, as the bidding strategy would).
+    const later = Math.ceil(Date.now() / H) * H + H;
+    const built = await page.evaluate(
+      async ({ from, to }) =>
+        (await (
+          await fetch('/api/portfolios/demo/bids', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              productId: 'dr-event',
+              from,
+              to,
+              strategy: { kind: 'fixed', priceCentsPerMwh: 6000 },
+            }),
+          })
+        ).json()) as { bids: { id: string }[] },
+      { from: new Date(later).toISOString(), to: new Date(later + H).toISOString() },
+    );
+    const bidId = built.bids[0]!.id;
+    await page.reload();
+    const row = page.locator(`#bids tr[data-bid="${bidId}"]`);
+    await expect.poll(() => row.locator('td:nth-last-child(2)').textContent()).toBe('offered');
+    await row.getByRole('button', { name: /^Accept the bid for / }).click();
+    await expect
+      .poll(() => page.locator('#notice').textContent())
+      .toBe('Bid accepted: it is now an obligation.');
+    expect(dialogs.at(-1)).toMatch(
+      /^Accept the dr-event bid for .*: [\d.,]+ kW at .*\? It becomes an obligation to deliver\.$/,
+    );
+    await expect
+      .poll(() => page.locator(`#bids tr[data-bid="${bidId}"] td:nth-last-child(2)`).textContent())
+      .toBe('obligation');
+
+    // Calling now, when the portfolio holds nothing for this hour: refused, and the page says why.
+    await page.fill('#call-kw', '5');
+    await page.fill('#call-minutes', '20');
+    await page.getByRole('button', { name: 'Call activation' }).click();
+    await expect.poll(() => page.locator('#call-message').textContent()).toMatch(/^Refused: .+/);
+    expect(dialogs.at(-1)).toMatch(
+      /^Call dr-event now: 5 kW up \(less consumption\) for 20 minutes\?/,
+    );
+
+    // This hour's award (sold before the hour began), then the same call goes through.
+    const hourStart = Math.floor(Date.now() / H) * H;
+    const award = {
+      id: `dr-event:${new Date(hourStart).toISOString()}:0`,
+      productId: 'dr-event',
+      direction: 'up' as const,
+      startMs: hourStart,
+      endMs: hourStart + H,
+      kw: 10,
+      priceCentsPerMwh: 5000,
+      sites: [{ siteId: 'zev-bern', kw: 10 }],
+      sustainMs: 75 * 60_000,
+    };
+    const repo = new MarketRepository(rt.store.db);
+    expect(await repo.saveBids('demo', [award], hourStart - H, false)).toMatchObject({ ok: true });
+    expect(await repo.saveObligations('demo', [award], hourStart - H)).toBe(true);
+    await page.getByRole('button', { name: 'Call activation' }).click();
+    await expect.poll(() => page.locator('#notice').textContent()).toMatch(/^Activation web-\d+ posted\.$/);
+    const id = (await page.locator('#notice').textContent())!.match(/web-\d+/)![0];
+    await expect
+      .poll(() => page.locator(`#activations [data-activation="${id}"] th`).textContent())
+      .toBe(`${id} · dr-event`);
     await page.close();
   });
 

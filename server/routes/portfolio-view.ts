@@ -10,6 +10,9 @@ const PortfolioViewSchema = z.object({
       id: z.string(),
       name: z.string(),
       direction: z.enum(['up', 'down', 'symmetric']).describe('which way the product moves power'),
+      operatorActivated: z
+        .boolean()
+        .describe('whether the operator calls its activations (an event can be posted), not the frequency'),
     }),
   ),
   sites: z.array(
@@ -68,7 +71,12 @@ export function portfolioViewRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         return {
           products: portfolio.products.map((id) => {
             const p = market.product(portfolio, id);
-            return { id: p.id, name: p.name, direction: p.direction };
+            return {
+              id: p.id,
+              name: p.name,
+              direction: p.direction,
+              operatorActivated: p.activation.kind === 'operator_signal',
+            };
           }),
           sites,
         };

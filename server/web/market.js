@@ -61,6 +61,25 @@ const TEXTS = {
     state_failed: 'failed',
     state_cancelled: 'cancelled',
     updated: 'Activation {id} is now {state}.',
+    action: 'Action',
+    accept: 'Accept',
+    acceptLabel: 'Accept the bid for {period}',
+    acceptConfirm:
+      'Accept the {product} bid for {period}: {power} at {price}? It becomes an obligation to deliver.',
+    acceptDone: 'Bid accepted: it is now an obligation.',
+    refused: 'Refused: {message}',
+    callTitle: 'Call an activation',
+    callHint: 'Calls the portfolio’s sites now, within what it holds for this hour.',
+    callProduct: 'Product',
+    callDirection: 'Direction',
+    callUp: 'up (less consumption)',
+    callDown: 'down (more consumption)',
+    callKw: 'Power (kW)',
+    callMinutes: 'Duration (minutes)',
+    callSubmit: 'Call activation',
+    callConfirm:
+      'Call {product} now: {power} {direction} for {minutes} minutes? The sites’ devices will be moved.',
+    callDone: 'Activation {id} posted.',
   },
   de: {
     title: 'Portfolio {name}',
@@ -119,6 +138,25 @@ const TEXTS = {
     state_failed: 'fehlgeschlagen',
     state_cancelled: 'abgebrochen',
     updated: 'Abruf {id} ist jetzt {state}.',
+    action: 'Aktion',
+    accept: 'Annehmen',
+    acceptLabel: 'Das Gebot für {period} annehmen',
+    acceptConfirm:
+      'Das {product}-Gebot für {period} annehmen: {power} zu {price}? Es wird zur Lieferverpflichtung.',
+    acceptDone: 'Gebot angenommen: Es ist jetzt eine Verpflichtung.',
+    refused: 'Abgelehnt: {message}',
+    callTitle: 'Abruf auslösen',
+    callHint: 'Ruft die Standorte des Portfolios jetzt ab, im Rahmen dessen, was es für diese Stunde hält.',
+    callProduct: 'Produkt',
+    callDirection: 'Richtung',
+    callUp: 'positiv (weniger Verbrauch)',
+    callDown: 'negativ (mehr Verbrauch)',
+    callKw: 'Leistung (kW)',
+    callMinutes: 'Dauer (Minuten)',
+    callSubmit: 'Abruf auslösen',
+    callConfirm:
+      '{product} jetzt abrufen: {power} {direction} für {minutes} Minuten? Die Geräte der Standorte werden verstellt.',
+    callDone: 'Abruf {id} gesendet.',
   },
 };
 
@@ -261,7 +299,10 @@ async function availabilitySection(portfolio, product, view, nowMs, cleanup) {
 }
 
 /** Bids of the next 24 hours (those whose period has ended are left out), priced in the sites' currency. */
-async function bidsSection(portfolio, { currency, timeZone }, nowMs) {
+/** The refusal of an API call in words (the server's message, which names the field or the limit). */
+const refusal = (res) => tm('refused', { message: res.body?.message ?? `HTTP ${res.status}` });
+
+async function bidsSection(portfolio, { currency, timeZone }, nowMs, redraw) {
   const from = Math.floor(nowMs / H) * H;
   const res = await api(
     `/api/portfolios/${encodeURIComponent(portfolio.id)}/bids?${q({ from: iso(from), to: iso(from + 24 * H) })}`,
@@ -274,10 +315,39 @@ async function bidsSection(portfolio, { currency, timeZone }, nowMs) {
         })
       : tm('priceNoCurrency', { price: nf(2).format(cents / 100) });
   const obligations = new Map((res.status === 200 ? res.body.obligations : []).map((o) => [o.id, o]));
+  const message = el('p', { id: 'bids-message', role: 'alert' });
+  // An offered bid for a period not yet begun can be accepted, after a confirmation.
+  const acceptButton = (bid) => {
+    const period = `${time(bid.startMs, timeZone)}–${time(bid.endMs, timeZone)}`;
+    const button = el('button', {
+      type: 'button',
+      text: tm('accept'),
+      'aria-label': tm('acceptLabel', { period }),
+    });
+    button.addEventListener('click', async () => {
+      const ask = tm('acceptConfirm', {
+        product: bid.productId,
+        period,
+        power: kw(bid.kw),
+        price: price(bid.priceCentsPerMwh),
+      });
+      if (!window.confirm(ask)) return;
+      button.disabled = true;
+      const done = await api(`/api/portfolios/${encodeURIComponent(portfolio.id)}/acceptances`, {
+        method: 'POST',
+        body: { productId: bid.productId, acceptances: [{ bidId: bid.id }] },
+      });
+      if (done.status === 201) return redraw(tm('acceptDone'));
+      button.disabled = false;
+      message.textContent = refusal(done);
+    });
+    return button;
+  };
   return el(
     'section',
     { class: 'card', id: 'bids', 'aria-labelledby': 'bids-h' },
     el('h2', { id: 'bids-h', text: tm('bids') }),
+    message,
     el('p', {
       class: 'muted',
       id: 'bids-currency',
@@ -287,17 +357,18 @@ async function bidsSection(portfolio, { currency, timeZone }, nowMs) {
       ? el('p', { text: tm('noBids') })
       : table(
           tm('bids'),
-          [tm('period'), tm('product'), tm('power'), tm('price'), tm('status')],
+          [tm('period'), tm('product'), tm('power'), tm('price'), tm('status'), tm('action')],
           bids.map(({ bid, accepted }) => {
             const held = obligations.get(bid.id);
             return el(
               'tr',
-              {},
+              { 'data-bid': bid.id },
               el('th', { scope: 'row', text: `${time(bid.startMs, timeZone)}–${time(bid.endMs, timeZone)}` }),
               el('td', { class: 'num', text: bid.productId }),
               el('td', { class: 'num', text: kw(held?.kw ?? bid.kw) }),
               el('td', { class: 'num', text: price(held?.priceCentsPerMwh ?? bid.priceCentsPerMwh) }),
               el('td', { class: 'num', text: accepted ? tm('accepted') : tm('open') }),
+              el('td', {}, !accepted && bid.startMs > nowMs ? acceptButton(bid) : null),
             );
           }),
         ),
@@ -361,6 +432,94 @@ async function activationsBody(portfolio, timeZone, nowMs) {
   );
 }
 
+/**
+ * The operator's call of an activation of a product it calls itself (a DR event, mFRR): product,
+ * direction where the product is symmetric, kW and duration, confirmed before it is posted.
+ * The server refuses what the portfolio does not hold now, naming the obligation and the kW left.
+ */
+function callForm(portfolio, products, redraw) {
+  const callable = products.filter((p) => p.operatorActivated);
+  if (callable.length === 0) return null;
+  const product = el(
+    'select',
+    { id: 'call-product', name: 'product' },
+    // By id, as the product choice above: the catalogue's names are English only.
+    callable.map((p) => el('option', { value: p.id, text: p.id })),
+  );
+  const direction = el(
+    'select',
+    { id: 'call-direction', name: 'direction' },
+    el('option', { value: 'up', text: tm('callUp') }),
+    el('option', { value: 'down', text: tm('callDown') }),
+  );
+  const kwInput = el('input', {
+    id: 'call-kw',
+    name: 'kw',
+    type: 'number',
+    min: '0.1',
+    step: '0.1',
+    required: true,
+  });
+  const minutes = el('input', {
+    id: 'call-minutes',
+    name: 'minutes',
+    type: 'number',
+    min: '1',
+    max: '1440',
+    step: '1',
+    value: '30',
+    required: true,
+  });
+  const message = el('p', { id: 'call-message', role: 'alert' });
+  const chosen = () => callable.find((p) => p.id === product.value);
+  const fitDirection = () => {
+    const p = chosen();
+    direction.disabled = p?.direction !== 'symmetric';
+    if (p && p.direction !== 'symmetric') direction.value = p.direction;
+  };
+  product.addEventListener('change', fitDirection);
+  fitDirection();
+  const form = el(
+    'form',
+    { id: 'call', 'aria-labelledby': 'call-h' },
+    el('h3', { id: 'call-h', text: tm('callTitle') }),
+    el('p', { class: 'muted', text: tm('callHint') }),
+    el('p', {}, el('label', { for: 'call-product', text: `${tm('callProduct')} ` }), product),
+    el('p', {}, el('label', { for: 'call-direction', text: `${tm('callDirection')} ` }), direction),
+    el('p', {}, el('label', { for: 'call-kw', text: `${tm('callKw')} ` }), kwInput),
+    el('p', {}, el('label', { for: 'call-minutes', text: `${tm('callMinutes')} ` }), minutes),
+    el('p', {}, el('button', { type: 'submit', text: tm('callSubmit') })),
+    message,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const p = chosen();
+    const power = Number(kwInput.value);
+    const mins = Number(minutes.value);
+    const ask = tm('callConfirm', {
+      product: p.id,
+      power: kw(power),
+      direction: tm(direction.value === 'up' ? 'callUp' : 'callDown'),
+      minutes: String(mins),
+    });
+    if (!window.confirm(ask)) return;
+    const id = `web-${Date.now()}`;
+    const res = await api(`/api/portfolios/${encodeURIComponent(portfolio.id)}/events`, {
+      method: 'POST',
+      body: {
+        id,
+        productId: p.id,
+        kw: power,
+        durationMs: Math.round(mins * 60_000),
+        ...(p.direction === 'symmetric' ? { direction: direction.value } : {}),
+      },
+    });
+    if (res.status === 201 || res.status === 200) return redraw(tm('callDone', { id }));
+    message.textContent = refusal(res);
+  });
+  return form;
+}
+
 function reportsSection(portfolio, nowMs) {
   const range = { from: iso(nowMs - 30 * 24 * H), to: iso(nowMs + 24 * H) };
   const href = (format) =>
@@ -391,17 +550,19 @@ function reportsSection(portfolio, nowMs) {
 }
 
 /** The operator's page: one portfolio (chosen when the caller sees several) and one product at a time. */
-export async function portfolioPage({ page, cleanup }, choice = {}) {
+export async function portfolioPage({ page, cleanup }, choice = {}, notice = '') {
   const res = await api('/api/portfolios');
   const portfolios = res.status === 200 ? res.body.portfolios : [];
   if (portfolios.length === 0) return page(tm('title', { name: '' }), el('p', { text: tm('noPortfolio') }));
   const portfolio = portfolios.find((p) => p.id === choice.portfolio) ?? portfolios[0];
   const product = portfolio.products.includes(choice.product) ? choice.product : portfolio.products[0];
   const nowMs = Date.now();
-  const redraw = (next) => {
+  const redraw = (next, said = '') => {
     for (const undo of cleanup.splice(0)) undo();
-    return portfolioPage({ page, cleanup }, next);
+    return portfolioPage({ page, cleanup }, next, said);
   };
+  // After an acceptance or a call: the page again, saying what was done.
+  const again = (said) => redraw({ portfolio: portfolio.id, product }, said);
   const portfolioSelect = el(
     'select',
     { id: 'portfolio-choice' },
@@ -433,12 +594,14 @@ export async function portfolioPage({ page, cleanup }, choice = {}) {
     await activationsBody(portfolio, view.timeZone, nowMs),
   );
   const live = el('p', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite' });
+  const products = viewRes.status === 200 ? viewRes.body.products : [];
   page(
     tm('title', { name: portfolio.name }),
     el('p', {
       class: 'muted',
       text: tm('sites', { sites: sites.map((x) => x.name).join(', ') || portfolio.sites.join(', ') }),
     }),
+    notice ? el('p', { id: 'notice', role: 'status', text: notice }) : null,
     el(
       'p',
       { class: 'choices' },
@@ -451,13 +614,14 @@ export async function portfolioPage({ page, cleanup }, choice = {}) {
       productSelect,
     ),
     await availabilitySection(portfolio, product, view, nowMs, cleanup),
-    await bidsSection(portfolio, view, nowMs),
+    await bidsSection(portfolio, view, nowMs, again),
     el(
       'section',
       { class: 'card', id: 'activations', 'aria-labelledby': 'activations-h' },
       el('h2', { id: 'activations-h', text: tm('activations') }),
       activationsBox,
       live,
+      callForm(portfolio, products, again),
     ),
     reportsSection(portfolio, nowMs),
   );
