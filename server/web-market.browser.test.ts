@@ -180,9 +180,7 @@ describe.skipIf(browserDep.skipReason)('operator portfolio page (headless Chromi
     await page.fill('#call-minutes', '20');
     await page.getByRole('button', { name: 'Call activation' }).click();
     await expect.poll(() => page.locator('#call-message').textContent()).toMatch(/^Refused: .+/);
-    expect(dialogs.at(-1)).toMatch(
-      /^Call dr-event now: 5 kW up \(less consumption\) for 20 minutes\?/,
-    );
+    expect(dialogs.at(-1)).toMatch(/^Call dr-event now: 5 kW up \(less consumption\) for 20 minutes\?/);
 
     // This hour's award (sold before the hour began), then the same call goes through.
     const hourStart = Math.floor(Date.now() / H) * H;
