@@ -7,14 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { startCli } from '../cli/testing.js';
 import { packageRoot } from '../config/version.js';
-import type { Obligation } from '../market/index.js';
-import { MarketRepository } from '../market/repository.js';
 import { SUNSPEC_LAYOUT } from '../sim/modbus/sunspec.js';
 import { freePortPair } from '../sim/testing.js';
-import { openStore } from '../store/index.js';
+import { drAwardNow, saveAwardIn } from '../testkit/market.js';
 import { until } from '../testkit/wait.js';
 import { sendUserRequest } from './control.js';
-import { migrateAll } from './migrate.js';
 
 /**
  * Issue #13 item 7, the command lease: `gridflex run` writes the battery's own fail-safe
@@ -27,37 +24,7 @@ const LEASE_S = 45;
 /** The simulator's own timeout before Gridflex writes one (its scenario default). */
 const FACTORY_S = 60;
 const BATTERY_UNIT = 21;
-const HOUR = 3_600_000;
 type Json = Record<string, unknown>;
-
-/**
- * The example portfolio's demand-response award for this hour and the next, stored in the data
- * folder while no controller holds it (an hour under way is no longer sold: issue #13), so an
- * operator can post an activation at once.
- */
-async function storeDrAward(dataDir: string): Promise<void> {
-  const store = await openStore({ dataDir });
-  try {
-    await migrateAll(store);
-    const hourStart = Math.floor(Date.now() / HOUR) * HOUR;
-    const sold: Obligation[] = [0, 1].map((k) => ({
-      id: `dr-event:${new Date(hourStart + k * HOUR).toISOString()}:0`,
-      productId: 'dr-event',
-      direction: 'up',
-      startMs: hourStart + k * HOUR,
-      endMs: hourStart + (k + 1) * HOUR,
-      kw: 10,
-      priceCentsPerMwh: 5000,
-      sites: [{ siteId: 'zev-bern', kw: 10 }],
-      sustainMs: 75 * 60_000,
-    }));
-    const repo = new MarketRepository(store.db);
-    expect(await repo.saveBids('zev-bern', sold, hourStart - HOUR, false)).toMatchObject({ ok: true });
-    expect(await repo.saveObligations('zev-bern', sold, hourStart - HOUR)).toBe(true);
-  } finally {
-    await store.close();
-  }
-}
 
 describe('gridflex run: the command lease survives a kill -9 of the controller', () => {
   let dir: string;
@@ -85,6 +52,24 @@ describe('gridflex run: the command lease survives a kill -9 of the controller',
       { GRIDFLEX_ADMIN_PASSWORD: 'e2e-lease-password' },
       150_000,
     );
+
+  /**
+   * `kill -9` the controller, then wait for the battery to be back under its own control
+   * (nothing writes now: the simulator's watchdog hands it back after the lease); the seconds
+   * that took.
+   */
+  const killAndAwaitRevert = async (run: Awaited<ReturnType<typeof start>>, what: string) => {
+    const killedAt = Date.now();
+    const closed = new Promise((r) => run.child.once('close', r));
+    run.child.kill('SIGKILL');
+    await closed;
+    // Killed, not stopped: nothing left for afterAll to stop.
+    children.splice(children.indexOf(run), 1);
+    await until('the battery back under its own control', async () => (await storage()).mode === 0, 120_000);
+    const revertedS = (Date.now() - killedAt) / 1000;
+    console.log(`lease e2e: ${what} back on its own control ${revertedS.toFixed(1)} s after kill -9`);
+    return revertedS;
+  };
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gfx-lease-e2e-'));
@@ -144,16 +129,7 @@ describe('gridflex run: the command lease survives a kill -9 of the controller',
     );
     expect(await storage()).toMatchObject({ mode: 3, revertS: LEASE_S });
 
-    const killedAt = Date.now();
-    const closed = new Promise((r) => first.child.once('close', r));
-    first.child.kill('SIGKILL');
-    await closed;
-    // Killed, not stopped: nothing left for afterAll to stop.
-    children.splice(children.indexOf(first), 1);
-    // Nothing writes now: the simulator's watchdog hands the battery back after the lease.
-    await until('the battery back under its own control', async () => (await storage()).mode === 0, 120_000);
-    const revertedS = (Date.now() - killedAt) / 1000;
-    console.log(`lease e2e: battery back on its own control ${revertedS.toFixed(1)} s after kill -9`);
+    const revertedS = await killAndAwaitRevert(first, 'battery');
     // Within the lease from the last write before the kill (plus the simulator's step and a poll),
     // before the simulator's own 60 s could have lapsed from a write at the kill.
     expect(revertedS).toBeLessThanOrEqual(LEASE_S + 5);
@@ -170,7 +146,10 @@ describe('gridflex run: the command lease survives a kill -9 of the controller',
     expect(await second.stop()).toBe(0);
   }, 600_000);
   it('an activation under way when the controller is killed: the battery reverts within the lease, and the restart resumes it', async () => {
-    await storeDrAward(data);
+    // The example portfolio's DR award for this hour (sold before it began), so an operator
+    // can call an activation at once.
+    await saveAwardIn(data, 'zev-bern', drAwardNow([{ siteId: 'zev-bern', kw: 10 }]));
+    const startedMs = Date.now();
     const first = await start();
     children.push(first);
     const base = first.match[1]!;
@@ -201,8 +180,30 @@ describe('gridflex run: the command lease survives a kill -9 of the controller',
       };
     };
     // Readings flow before anything is posted: the market sizes the battery from its measured
-    // state of charge (an activation posted before the first reading fails, saying so).
-    await until('the optimiser to take the battery', async () => (await storage()).mode === 3, 240_000);
+    // state of charge (an activation posted before the first reading fails, saying so). The
+    // registers may still hold the last run's mode 3 until its lease lapses, so the sign is this
+    // run's first optimiser write, planned from a measured state of charge.
+    const admin = await sendUserRequest(data, {
+      op: 'token',
+      actor,
+      username: 'admin',
+      name: 'e2e',
+      write: false,
+    });
+    await until(
+      "this run's optimiser writing the battery",
+      async () => {
+        const res = await fetch(`${base}/api/sites/zev-bern/writes`, {
+          headers: { authorization: admin.op === 'token' ? `Bearer ${admin.token}` : '' },
+        });
+        if (res.status !== 200) return false;
+        const { writes } = (await res.json()) as { writes: { who: string; ts: string; outcome: string }[] };
+        return writes.some(
+          (w) => w.who === 'optimizer' && w.outcome === 'written' && Date.parse(w.ts) >= startedMs,
+        );
+      },
+      240_000,
+    );
     const id = `kill-${Date.now()}`;
     const posted = await fetch(`${base}/api/portfolios/zev-bern/events`, {
       method: 'POST',
@@ -230,16 +231,7 @@ describe('gridflex run: the command lease survives a kill -9 of the controller',
       60_000,
     );
 
-    const killedAt = Date.now();
-    const closed = new Promise((r) => first.child.once('close', r));
-    first.child.kill('SIGKILL');
-    await closed;
-    children.splice(children.indexOf(first), 1);
-    await until('the battery back under its own control', async () => (await storage()).mode === 0, 120_000);
-    const revertedS = (Date.now() - killedAt) / 1000;
-    console.log(
-      `lease e2e: mid-activation, battery back on its own control ${revertedS.toFixed(1)} s after kill -9`,
-    );
+    const revertedS = await killAndAwaitRevert(first, 'mid-activation, battery');
     expect(revertedS).toBeLessThanOrEqual(LEASE_S + 5);
 
     // The restart finds the activation open and resumes it (after its 30 s grace): the market

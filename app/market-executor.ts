@@ -12,6 +12,7 @@ import {
 } from '../market/runtime/assets.js';
 import { GatewayExecutor } from '../market/runtime/executor.js';
 import {
+  type Asset,
   gridMeterPoints,
   refusedWrite,
   type Site,
@@ -61,33 +62,32 @@ export function movableBatteries(site: Site) {
 }
 
 /**
- * The fans (and pumps) of a site the market may move: a sheddable load whose `control` binds a
- * `speed` point. Static, as `movableBatteries`.
+ * The assets of `type` on the site whose `control` binds `binding`, with the building they
+ * are in and the device and point of that binding.
  */
-export function movableFans(site: Site) {
+function boundAssets<T extends Asset['type']>(site: Site, type: T, binding: string) {
   return site.buildings.flatMap((b) =>
     b.assets.flatMap((a) => {
-      if (a.type !== 'sheddable' || !a.control.speed) return [];
-      const { device, point } = splitPointKey(a.control.speed);
-      return [{ asset: a, building: b.id, device, point }];
+      const key = a.control[binding];
+      if (a.type !== type || !key) return [];
+      const { device, point } = splitPointKey(key);
+      return [{ asset: a as Extract<Asset, { type: T }>, building: b.id, device, point }];
     }),
   );
 }
+
+/**
+ * The fans (and pumps) of a site the market may move: a sheddable load whose `control` binds a
+ * `speed` point. Static, as `movableBatteries`.
+ */
+export const movableFans = (site: Site) => boundAssets(site, 'sheddable', 'speed');
 
 /**
  * The heat pumps of a site the market may move: a thermal asset whose `control` binds its zone
  * thermostat's `setpoint` (moved by coasting: the setpoint lowered to the bottom of the comfort
  * band, market/runtime/assets.ts `HeatPumpAssetSchema`).
  */
-export function movableHeatPumps(site: Site) {
-  return site.buildings.flatMap((b) =>
-    b.assets.flatMap((a) => {
-      if (a.type !== 'thermal' || !a.control.setpoint) return [];
-      const { device, point } = splitPointKey(a.control.setpoint);
-      return [{ asset: a, building: b.id, device, point }];
-    }),
-  );
-}
+export const movableHeatPumps = (site: Site) => boundAssets(site, 'thermal', 'setpoint');
 
 /** Whether the market could move anything on the site (a movable battery, fan or heat pump). */
 export const hasMovableAssets = (site: Site) =>

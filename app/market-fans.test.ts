@@ -1,8 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActivationPlan } from '../market/activation.js';
-import { ahuFans, type Rig, startSchoolRig, until } from '../market/runtime/testing.js';
-import { type Site, SiteSchema } from '../model/index.js';
-import { marketDispatch, runtimeAssetsNow } from './market-executor.js';
+import {
+  ahuFans,
+  type Rig,
+  schoolDevice,
+  schoolFanAssets,
+  schoolSite,
+  startSchoolRig,
+  until,
+} from '../market/runtime/testing.js';
+import type { Site } from '../model/index.js';
+import { runtimeAssetsNow } from './market-executor.js';
+import { rigMarketDispatch } from './testing.js';
 
 /**
  * The market's executor as `gridflex run` builds it from the configuration (app/market-executor
@@ -15,33 +24,12 @@ const SITE = 'fans';
 const FLOOR_PCT = Math.round(Math.cbrt((1.27 * 0.4) / 3.7) * 1000) / 10;
 let rig: Rig;
 
-/** The school as a gridflex.yaml describes it: three 3.7 kW fans, shed at most 60 %, 40–85 %. */
-const site: Site = SiteSchema.parse({
-  id: SITE,
-  name: 'Fan school',
-  location: { lat: 61.06, lon: 28.19 },
-  timezone: 'Europe/Helsinki',
-  grid: { importLimitKw: 200, exportLimitKw: 0, measure: { power: `${SITE}/school-grid-meter/power` } },
-  buildings: [
-    {
-      id: 'school',
-      name: 'School',
-      kind: 'school',
-      devices: [],
-      assets: [1, 2, 3].map((n) => ({
-        id: `ahu-${n}`,
-        type: 'sheddable',
-        nominalKw: 1.27,
-        ratedKw: 3.7,
-        maxShedFraction: 0.6,
-        minSpeedPct: 40,
-        maxSpeedPct: n === 3 ? 85 : undefined,
-        measure: { power: `${SITE}/school-bms/ahu-${n}-power` },
-        control: { speed: `${SITE}/school-bms/ahu-${n}-speed` },
-      })),
-    },
-  ],
-});
+/** Three fans; only ahu-3 may be sped up (to 85 %). */
+const site: Site = schoolSite(
+  SITE,
+  'Fan school',
+  schoolFanAssets(SITE, 3, (n) => (n === 3 ? { maxSpeedPct: 85 } : {})),
+);
 
 beforeAll(async () => {
   rig = await startSchoolRig({ id: SITE, name: 'fan rig' }, [ahuFans(3)], {
@@ -61,11 +49,7 @@ afterAll(async () => {
   await rig?.stop();
 });
 
-const simFan = (n: number) => {
-  const d = rig.sim.sim.building('school')!.device(`ahu-${n}`)!;
-  if (d.type !== 'sheddable') throw new Error('not a fan');
-  return d;
-};
+const simFan = (n: number) => schoolDevice(rig, `ahu-${n}`, 'sheddable');
 
 function plan(id: string, direction: 'up' | 'down', kw: number): ActivationPlan {
   const now = rig.clock();
@@ -98,14 +82,7 @@ describe('the market moves the configuration’s fans', () => {
   });
 
   it('slows the fans for an up activation, speeds the one that may for a down one, and puts them back', async () => {
-    const dispatch = marketDispatch({
-      sites: [site],
-      hub: rig.hub,
-      gateways: { write: (_site, req) => rig.gateway.write(req), devices: () => [`${SITE}/school-bms`] },
-      now: rig.clock,
-      followUpMs: 500,
-    })!;
-    expect(dispatch).not.toBeNull();
+    const dispatch = rigMarketDispatch(rig, site);
     const executor = dispatch.executor;
     // It sizes the fans from the readings it sees: wait for each steady speed to be published
     // again after it started (gateway/README.md "Steady values").

@@ -1,8 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActivationPlan } from '../market/activation.js';
-import { type Rig, startSchoolRig, until } from '../market/runtime/testing.js';
-import { type Site, SiteSchema } from '../model/index.js';
-import { marketDispatch } from './market-executor.js';
+import {
+  type Rig,
+  schoolDevice,
+  schoolHeatPump,
+  schoolHeatPumpAsset,
+  schoolSite,
+  startSchoolRig,
+  until,
+} from '../market/runtime/testing.js';
+import type { Site } from '../model/index.js';
+import { rigMarketDispatch } from './testing.js';
 
 /**
  * The market's executor as `gridflex run` builds it from the configuration, on a simulated
@@ -14,75 +22,23 @@ const SITE = 'coast';
 const MIN = 60_000;
 let rig: Rig;
 
-const site: Site = SiteSchema.parse({
-  id: SITE,
-  name: 'Coasting school',
-  location: { lat: 61.06, lon: 28.19 },
-  timezone: 'Europe/Helsinki',
-  grid: { importLimitKw: 200, exportLimitKw: 0 },
-  buildings: [
-    {
-      id: 'school',
-      name: 'School',
-      kind: 'school',
-      devices: [],
-      assets: [
-        {
-          id: 'heat-pump',
-          type: 'thermal',
-          maxKw: 40,
-          cop: 3.5,
-          capacitanceKwhPerK: 300,
-          resistanceKPerKw: 0.25,
-          minC: 20,
-          maxC: 22.5,
-          hysteresisC: 1,
-          measure: {
-            temperature: `${SITE}/school-bms/main-temperature`,
-            power: `${SITE}/school-bms/main-heat-pump-power`,
-          },
-          control: { setpoint: `${SITE}/school-bms/main-setpoint` },
-        },
-      ],
-    },
-  ],
-});
+const site: Site = schoolSite(SITE, 'Coasting school', [schoolHeatPumpAsset(SITE, { minC: 20, maxC: 22.5 })]);
 
 const POWER = `${SITE}/school-bms/main-heat-pump-power`;
 
 beforeAll(async () => {
-  rig = await startSchoolRig(
-    { id: SITE, name: 'heat pump market rig' },
-    [
-      {
-        id: 'heat-pump',
-        type: 'heat_pump',
-        zone: 'main',
-        maxKw: 40,
-        cop: 3.5,
-        capacitanceKwhPerK: 300,
-        resistanceKPerKw: 0.25,
-        setpointC: 21.5,
-        bandC: 1,
-      },
-    ],
-    {
-      devices: (d) => d.id === 'school-bms' || d.id === 'school-grid-meter',
-      // Steady values repeated every 20 s of simulated time (1 s here): see gateway/README.md.
-      point: (d, p) => (d.id === 'school-bms' ? { ...p, maxSilence: '20s' } : p),
-    },
-  );
+  rig = await startSchoolRig({ id: SITE, name: 'heat pump market rig' }, [schoolHeatPump(21.5)], {
+    devices: (d) => d.id === 'school-bms' || d.id === 'school-grid-meter',
+    // Steady values repeated every 20 s of simulated time (1 s here): see gateway/README.md.
+    point: (d, p) => (d.id === 'school-bms' ? { ...p, maxSilence: '20s' } : p),
+  });
 }, 90_000);
 
 afterAll(async () => {
   await rig?.stop();
 });
 
-const zone = () => {
-  const d = rig.sim.sim.building('school')!.device('heat-pump')!;
-  if (d.type !== 'heat_pump') throw new Error('not a heat pump');
-  return d;
-};
+const zone = () => schoolDevice(rig, 'heat-pump', 'heat_pump');
 
 describe('the market moves the configuration’s heat pump by coasting', () => {
   it('lowers the setpoint to the bottom of the band for an up activation, keeps the zone in it, and puts it back', async () => {
@@ -92,15 +48,7 @@ describe('the market moves the configuration’s heat pump by coasting', () => {
     zone().indoorC = 21.2;
     zone().heating = true;
     await until('the heat pump running', () => (rig.latest.get(POWER)?.value ?? 0) > 30_000, 30_000);
-    const dispatch = marketDispatch({
-      sites: [site],
-      hub: rig.hub,
-      gateways: { write: (_site, req) => rig.gateway.write(req), devices: () => [`${SITE}/school-bms`] },
-      now: rig.clock,
-      followUpMs: 500,
-      heatPumpMean: { tauMs: 60 * MIN, minSpanMs: MIN },
-    })!;
-    expect(dispatch).not.toBeNull();
+    const dispatch = rigMarketDispatch(rig, site, { heatPumpMean: { tauMs: 60 * MIN, minSpanMs: MIN } });
     const executor = dispatch.executor;
     try {
       // A minute of its draw (40 kW, repeated as it holds) before the market may size it.

@@ -6,11 +6,10 @@ import { parse, stringify } from 'yaml';
 import { runCli, startCli } from '../cli/testing.js';
 import { packageRoot } from '../config/version.js';
 import { lastCompleteMonth, monthPeriod } from '../ledger/index.js';
-import type { Obligation } from '../market/index.js';
-import { MarketRepository } from '../market/repository.js';
 import type { Reading } from '../model/index.js';
 import { freePortPair } from '../sim/testing.js';
 import { openStore } from '../store/index.js';
+import { drAwardNow, saveAwardIn } from '../testkit/market.js';
 import { loadGridflexConfig } from './config.js';
 import { sendUserRequest } from './control.js';
 import { convertToGridflexConfig } from './convert.js';
@@ -46,38 +45,19 @@ async function until<T>(what: () => string, ok: () => Promise<T | undefined>, li
 }
 
 /**
- * The `city` portfolio's demand-response award for this hour and the next, as the market stores
- * it when the operator accepts bids before an hour begins (an hour under way is no longer sold:
- * issue #13), written into the data folder before `run` opens it: the test can post its
- * activation at once instead of waiting for the next hour.
+ * The `city` portfolio's demand-response award for this hour and the next, written into the
+ * data folder before `run` opens it: the test can post its activation at once instead of
+ * waiting for the next hour (testkit/market.ts `drAwardNow`).
  */
-async function storeDrAward(): Promise<void> {
-  const store = await openStore({ dataDir: process.env.GRIDFLEX_DATA! });
-  try {
-    await migrateAll(store);
-    const hourStart = Math.floor(Date.now() / HOUR) * HOUR;
-    const sold: Obligation[] = [0, 1].map((k) => ({
-      id: `dr-event:${new Date(hourStart + k * HOUR).toISOString()}:0`,
-      productId: 'dr-event',
-      direction: 'up',
-      startMs: hourStart + k * HOUR,
-      endMs: hourStart + (k + 1) * HOUR,
-      kw: 10,
-      priceCentsPerMwh: 5000,
-      sites: [
-        { siteId: 'zev-bern', kw: 4 },
-        { siteId: 'lappeenranta', kw: 6 },
-      ],
-      // dr-event: 15 min full activation + 1 h minimum duration (market/products.yaml).
-      sustainMs: 75 * 60_000,
-    }));
-    const repo = new MarketRepository(store.db);
-    expect(await repo.saveBids('city', sold, hourStart - HOUR, false)).toMatchObject({ ok: true });
-    expect(await repo.saveObligations('city', sold, hourStart - HOUR)).toBe(true);
-  } finally {
-    await store.close();
-  }
-}
+const storeDrAward = () =>
+  saveAwardIn(
+    process.env.GRIDFLEX_DATA!,
+    'city',
+    drAwardNow([
+      { siteId: 'zev-bern', kw: 4 },
+      { siteId: 'lappeenranta', kw: 6 },
+    ]),
+  );
 
 /** The lappeenranta site, narrowed to two buildings with PV and a battery (fewer devices to poll). */
 const LAPPEENRANTA_SITE = {

@@ -15,6 +15,7 @@ import {
   meanOf,
   type Rig,
   rigExecutor,
+  schoolHeatPump,
   schoolLoad,
   startRig,
   until,
@@ -55,21 +56,7 @@ const SCENARIO: Scenario = finnishSchool(
     name: 'DR test school',
     climate: { annualMeanC: 4.5, annualAmplitudeC: 12, dailyAmplitudeC: 4, meanCloud: 0.6 },
   },
-  [
-    schoolLoad(120, 0.02),
-    ahuFans(6),
-    {
-      id: 'heat-pump',
-      type: 'heat_pump',
-      zone: 'main',
-      maxKw: 40,
-      cop: 3.5,
-      capacitanceKwhPerK: 300,
-      resistanceKPerKw: 0.25,
-      setpointC: 21,
-      bandC: 0.1,
-    },
-  ],
+  [schoolLoad(120, 0.02), ahuFans(6), schoolHeatPump(21, 0.1)],
 );
 
 /**

@@ -1,46 +1,27 @@
-import { filter, firstValueFrom, Subject, timeout } from 'rxjs';
+import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Site, SiteSchema } from '../model/index.js';
+import type { Site } from '../model/index.js';
 import type { PvDevice } from '../sim/physics/building.js';
-import { SOLVERS } from './index.js';
-import { type LiveEvent, LiveLoop, profileForecaster } from './live.js';
+import { profileForecaster } from './live.js';
 import type { PriceProvider } from './live-prices.js';
-import { optimize } from './optimize.js';
-import type { PlanRequest } from './replan.js';
-import { GatewaySetpointSink } from './setpoint-sink.js';
-import { zevBernBatteryGateway } from './testing.js';
+import { simLiveLoop, zevBernBatteryGateway, zevBernHouse } from './testing.js';
 
 /** The demo's zev-bern house with its 30 kWp array bound for curtailment (SunSpec 123). */
-const PV_SITE: Site = SiteSchema.parse({
-  id: 'zev-bern',
-  name: 'ZEV Bern',
-  location: { lat: 46.95, lon: 7.45 },
-  timezone: 'Europe/Zurich',
-  grid: { importLimitKw: 80, exportLimitKw: 30 },
-  buildings: [
-    {
-      id: 'house',
-      name: 'house',
-      kind: 'apartment_block',
-      devices: [],
-      assets: [
-        {
-          id: 'pv',
-          type: 'pv',
-          kwp: 30,
-          inverterKw: 27,
-          measure: { power: 'zev-bern/house-pv/power' },
-          control: {
-            limit_pct: 'zev-bern/house-pv/limit_pct',
-            limit_enable: 'zev-bern/house-pv/limit_enable',
-            revert_timeout: 'zev-bern/house-pv/revert_timeout',
-          },
-          lease: { revertS: 300 },
-        },
-      ],
+const PV_SITE: Site = zevBernHouse([
+  {
+    id: 'pv',
+    type: 'pv',
+    kwp: 30,
+    inverterKw: 27,
+    measure: { power: 'zev-bern/house-pv/power' },
+    control: {
+      limit_pct: 'zev-bern/house-pv/limit_pct',
+      limit_enable: 'zev-bern/house-pv/limit_enable',
+      revert_timeout: 'zev-bern/house-pv/revert_timeout',
     },
-  ],
-});
+    lease: { revertS: 300 },
+  },
+]);
 
 describe('live optimiser curtails PV on the simulator', () => {
   const cleanup: (() => Promise<void>)[] = [];
@@ -64,31 +45,13 @@ describe('live optimiser curtails PV on the simulator', () => {
       currency: 'EUR',
     });
     const ticks = new Subject<number>();
-    const loop = new LiveLoop({
-      site: PV_SITE,
-      readings$: hub.readings$,
-      clock: () => sim.tMs,
-      forecast: profileForecaster(PV_SITE, { meanLoadKw: 2 }),
-      prices,
-      ticks$: ticks,
-      solve: (request: PlanRequest) => optimize(request.problem, SOLVERS.highs),
-      budgetMs: 60_000,
-      sink: new GatewaySetpointSink(
-        (r) => gw.write({ device: r.device, point: r.point, value: r.value, who: r.who, why: r.why }),
-        { clock: () => sim.tMs },
-      ),
-      writes$: hub.topic('writes'),
-      refreshMs: 0,
-      minDispatchGapMs: 0,
-    }).start();
+    const { loop, next } = simLiveLoop(
+      { sim, hub, gw },
+      { site: PV_SITE, forecast: profileForecaster(PV_SITE, { meanLoadKw: 2 }), prices },
+      ticks,
+    );
     cleanup.push(() => loop.stop());
-    const dispatch = () =>
-      firstValueFrom(
-        loop.events$.pipe(
-          filter((e): e is Extract<LiveEvent, { kind: 'dispatch' }> => e.kind === 'dispatch'),
-          timeout(60_000),
-        ),
-      );
+    const dispatch = () => next('dispatch');
 
     // No state to wait for (no battery, no zone): the first slot tick plans.
     expect((await gw.pollOnce()).errors).toEqual([]);

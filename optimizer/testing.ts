@@ -10,7 +10,7 @@ import type { Simulation } from '../sim/physics/simulation.js';
 import { Hub } from '../stream/index.js';
 import { checkSchedule } from './check.js';
 import { SOLVERS } from './index.js';
-import { type LiveEvent, LiveLoop, profileForecaster, type Tariff } from './live.js';
+import { type LiveEvent, LiveLoop, type LiveLoopOptions, profileForecaster, type Tariff } from './live.js';
 import { type LpModel, toCplexLp, toMps } from './lp.js';
 import { optimize } from './optimize.js';
 import { type ProblemInput, parseProblem } from './problem.js';
@@ -55,37 +55,33 @@ export function glpsolSolve(
   return { status: prim === 'f' ? 'optimal' : 'infeasible', objective: Number(obj) + lp.offset };
 }
 
+/** The demo's zev-bern with only these assets in its house, as the optimiser sees it. */
+export const zevBernHouse = (assets: unknown[]): Site =>
+  SiteSchema.parse({
+    id: 'zev-bern',
+    name: 'ZEV Bern',
+    location: { lat: 46.95, lon: 7.45 },
+    timezone: 'Europe/Zurich',
+    grid: { importLimitKw: 80, exportLimitKw: 30 },
+    buildings: [{ id: 'house', name: 'house', kind: 'apartment_block', devices: [], assets }],
+  });
+
 /** The demo's zev-bern with its house battery only, as the optimiser sees it. */
-export const LIVE_WRITES_SITE: Site = SiteSchema.parse({
-  id: 'zev-bern',
-  name: 'ZEV Bern',
-  location: { lat: 46.95, lon: 7.45 },
-  timezone: 'Europe/Zurich',
-  grid: { importLimitKw: 80, exportLimitKw: 30 },
-  buildings: [
-    {
-      id: 'house',
-      name: 'house',
-      kind: 'apartment_block',
-      devices: [],
-      assets: [
-        {
-          id: 'battery',
-          type: 'battery',
-          capacityKwh: 20,
-          maxChargeKw: 10,
-          maxDischargeKw: 10,
-          measure: { soc: 'zev-bern/house-battery/soc', power: 'zev-bern/house-battery/power' },
-          control: {
-            mode: 'zev-bern/house-battery/mode',
-            charge_rate: 'zev-bern/house-battery/charge_rate',
-            discharge_rate: 'zev-bern/house-battery/discharge_rate',
-          },
-        },
-      ],
+export const LIVE_WRITES_SITE: Site = zevBernHouse([
+  {
+    id: 'battery',
+    type: 'battery',
+    capacityKwh: 20,
+    maxChargeKw: 10,
+    maxDischargeKw: 10,
+    measure: { soc: 'zev-bern/house-battery/soc', power: 'zev-bern/house-battery/power' },
+    control: {
+      mode: 'zev-bern/house-battery/mode',
+      charge_rate: 'zev-bern/house-battery/charge_rate',
+      discharge_rate: 'zev-bern/house-battery/discharge_rate',
     },
-  ],
-});
+  },
+]);
 
 /** Cheap before 06:00 local, dear after: the plan charges the battery through the night. */
 const nightCheap: Tariff = {
@@ -161,32 +157,16 @@ export async function tenLiveMinutes(
   });
   const battery = sim.buildings[0]!.device('battery') as BatteryDevice;
   const ticks = new Subject<number>();
-  const loop = new LiveLoop({
-    site: LIVE_WRITES_SITE,
-    readings$: hub.readings$,
-    clock: () => sim.tMs,
-    forecast: profileForecaster(LIVE_WRITES_SITE, { meanLoadKw: 6 }),
-    tariff: nightCheap,
-    ticks$: ticks,
-    solve: (request: PlanRequest) => optimize(request.problem, SOLVERS.highs),
-    budgetMs: 60_000,
-    sink: new GatewaySetpointSink(
-      (r) => gw.write({ device: r.device, point: r.point, value: r.value, who: r.who, why: r.why }),
-      { clock: () => sim.tMs },
-    ),
-    writes$: hub.topic('writes'),
-    // The rig drives the 20-second checks itself, on the simulation's clock.
-    refreshMs: 0,
-    minDispatchGapMs: 0,
-  }).start();
+  const { loop, next } = simLiveLoop(
+    { sim, hub, gw },
+    {
+      site: LIVE_WRITES_SITE,
+      forecast: profileForecaster(LIVE_WRITES_SITE, { meanLoadKw: 6 }),
+      tariff: nightCheap,
+    },
+    ticks,
+  );
   cleanup.push(() => loop.stop());
-  const next = (kind: LiveEvent['kind']) =>
-    firstValueFrom(
-      loop.events$.pipe(
-        filter((e) => e.kind === kind),
-        timeout(60_000),
-      ),
-    );
   const first = next('dispatch');
   expect((await gw.pollOnce()).errors).toEqual([]);
   await first;
@@ -211,6 +191,47 @@ export async function tenLiveMinutes(
   await gw.flushAudit();
   return { gw };
 }
+
+/**
+ * The live optimiser on a simulator rig (`zevBernBatteryGateway`): the simulation's clock, the
+ * rig's hub and gateway, slot ticks from `ticks`, no periodic re-check (the test drives it).
+ * `next(kind)` waits for the loop's next event of that kind.
+ */
+export function simLiveLoop(
+  rig: { sim: Simulation; hub: Hub; gw: Gateway },
+  o: Pick<LiveLoopOptions, 'site' | 'forecast' | 'tariff' | 'prices'>,
+  ticks: Subject<number>,
+) {
+  const { sim, hub, gw } = rig;
+  const loop = new LiveLoop({
+    ...o,
+    readings$: hub.readings$,
+    clock: () => sim.tMs,
+    ticks$: ticks,
+    solve: (request: PlanRequest) => optimize(request.problem, SOLVERS.highs),
+    budgetMs: 60_000,
+    sink: new GatewaySetpointSink(
+      (r) => gw.write({ device: r.device, point: r.point, value: r.value, who: r.who, why: r.why }),
+      { clock: () => sim.tMs },
+    ),
+    writes$: hub.topic('writes'),
+    // The rig drives the 20-second checks itself, on the simulation's clock.
+    refreshMs: 0,
+    minDispatchGapMs: 0,
+  }).start();
+  return { loop, next: nextEvent(loop) };
+}
+
+/** A waiter for a live loop's next event of a kind (at most a minute). */
+export const nextEvent =
+  (loop: LiveLoop) =>
+  <K extends LiveEvent['kind']>(kind: K) =>
+    firstValueFrom(
+      loop.events$.pipe(
+        filter((e): e is Extract<LiveEvent, { kind: K }> => e.kind === kind),
+        timeout(60_000),
+      ),
+    );
 
 /** A write as far as "unchanged" goes: its point, the value it sent, its outcome. */
 export interface WriteSent {

@@ -4,11 +4,10 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoUser } from '../app/demo-users.js';
 import type { Runtime } from '../app/runtime.js';
-import { MarketRepository } from '../market/repository.js';
 import { serveToChromium } from '../testkit/app.js';
 import { SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { loginPage } from '../testkit/login.js';
-import { demoMarketRuntime } from '../testkit/market.js';
+import { demoMarketRuntime, drAwardNow, saveAward } from '../testkit/market.js';
 import { chromium } from '../testkit/system.js';
 
 /**
@@ -183,21 +182,7 @@ describe.skipIf(browserDep.skipReason)('operator portfolio page (headless Chromi
     expect(dialogs.at(-1)).toMatch(/^Call dr-event now: 5 kW up \(less consumption\) for 20 minutes\?/);
 
     // This hour's award (sold before the hour began), then the same call goes through.
-    const hourStart = Math.floor(Date.now() / H) * H;
-    const award = {
-      id: `dr-event:${new Date(hourStart).toISOString()}:0`,
-      productId: 'dr-event',
-      direction: 'up' as const,
-      startMs: hourStart,
-      endMs: hourStart + H,
-      kw: 10,
-      priceCentsPerMwh: 5000,
-      sites: [{ siteId: 'zev-bern', kw: 10 }],
-      sustainMs: 75 * 60_000,
-    };
-    const repo = new MarketRepository(rt.store.db);
-    expect(await repo.saveBids('demo', [award], hourStart - H, false)).toMatchObject({ ok: true });
-    expect(await repo.saveObligations('demo', [award], hourStart - H)).toBe(true);
+    await saveAward(rt.store, 'demo', drAwardNow([{ siteId: 'zev-bern', kw: 10 }], 1));
     await page.getByRole('button', { name: 'Call activation' }).click();
     await expect.poll(() => page.locator('#notice').textContent()).toMatch(/^Activation web-\d+ posted\.$/);
     const id = (await page.locator('#notice').textContent())!.match(/web-\d+/)![0];

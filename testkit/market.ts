@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { simulatedGateway, withSimulatedControls, withSimulatedDevices } from '../app/demo.js';
 import { type DemoUser, ensureDemoUsers } from '../app/demo-users.js';
+import { migrateAll } from '../app/migrate.js';
 import { type Runtime, type RuntimeOptions, startRuntime } from '../app/runtime.js';
 import type { Obligation } from '../market/bids.js';
 import { MarketRepository } from '../market/repository.js';
@@ -94,10 +95,52 @@ export async function sellDrEventNow(
     startMs: current.startMs - H,
     endMs: current.endMs - H,
   };
-  const repo = new MarketRepository(store.db);
-  expect(await repo.saveBids('demo', [sold], hourStart - H, false)).toMatchObject({ ok: true });
-  expect(await repo.saveObligations('demo', [sold], hourStart - H)).toBe(true);
+  await saveAward(store, 'demo', [sold]);
   return { bid, sold };
+}
+
+/**
+ * The DR event sold for this hour and the next `hours − 1` (10 kW in all, split over `sites`),
+ * as the market stores it when the operator accepts bids before an hour begins: an hour under
+ * way is no longer sold (issue #13), so tests that call an activation at once store it.
+ */
+export function drAwardNow(
+  sites: { siteId: string; kw: number }[],
+  hours = 2,
+  nowMs = Date.now(),
+): Obligation[] {
+  const hourStart = Math.floor(nowMs / H) * H;
+  return Array.from({ length: hours }, (_, k) => ({
+    id: `dr-event:${new Date(hourStart + k * H).toISOString()}:0`,
+    productId: 'dr-event',
+    direction: 'up' as const,
+    startMs: hourStart + k * H,
+    endMs: hourStart + (k + 1) * H,
+    kw: 10,
+    priceCentsPerMwh: 5000,
+    sites,
+    // dr-event: 15 min full activation + 1 h minimum duration (market/products.yaml).
+    sustainMs: 75 * 60_000,
+  }));
+}
+
+/** Store `sold` as bids accepted into obligations of `portfolioId`, an hour before the first began. */
+export async function saveAward(store: Store, portfolioId: string, sold: Obligation[]): Promise<void> {
+  const at = Math.min(...sold.map((o) => o.startMs)) - H;
+  const repo = new MarketRepository(store.db);
+  expect(await repo.saveBids(portfolioId, sold, at, false)).toMatchObject({ ok: true });
+  expect(await repo.saveObligations(portfolioId, sold, at)).toBe(true);
+}
+
+/** `saveAward` into the embedded store of a data folder no process holds (before `gridflex run`). */
+export async function saveAwardIn(dataDir: string, portfolioId: string, sold: Obligation[]): Promise<void> {
+  const store = await openStore({ dataDir });
+  try {
+    await migrateAll(store);
+    await saveAward(store, portfolioId, sold);
+  } finally {
+    await store.close();
+  }
 }
 
 /**

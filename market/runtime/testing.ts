@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import { validateConfig } from '../../config/load.js';
 import { Gateway, GatewayConfigSchema } from '../../gateway/index.js';
-import type { Reading } from '../../model/index.js';
+import { type Reading, type Site, SiteSchema } from '../../model/index.js';
 import { gatewayConfigFor } from '../../sim/gateway-config.js';
+import type { SimDevice } from '../../sim/physics/building.js';
 import { type RunningSimulator, startSimulator } from '../../sim/runner.js';
 import { type Scenario, ScenarioSchema } from '../../sim/scenario.js';
 import { freePortPair } from '../../sim/testing.js';
@@ -239,6 +240,80 @@ export const ahuFans = (count: number) => ({
   maxPct: 85,
   schedule: 'school',
 });
+
+/** A school zone's 40 kW heat pump (zone `main`: 300 kWh/K, 0.25 K/kW) on its thermostat. */
+export const schoolHeatPump = (setpointC = 21, bandC = 1) => ({
+  id: 'heat-pump',
+  type: 'heat_pump',
+  zone: 'main',
+  maxKw: 40,
+  cop: 3.5,
+  capacitanceKwhPerK: 300,
+  resistanceKPerKw: 0.25,
+  setpointC,
+  bandC,
+});
+
+/**
+ * The rig's school as a gridflex.yaml describes it (model `Site`, Lappeenranta, Helsinki time,
+ * import limit 200 kW): one building `school` with these assets, bound to the rig's points
+ * (`<site>/school-bms/…`, `<site>/school-grid-meter/…`).
+ */
+export function schoolSite(id: string, name: string, assets: unknown[]): Site {
+  return SiteSchema.parse({
+    id,
+    name,
+    location: { lat: 61.06, lon: 28.19 },
+    timezone: 'Europe/Helsinki',
+    grid: { importLimitKw: 200, exportLimitKw: 0 },
+    buildings: [{ id: 'school', name: 'School', kind: 'school', devices: [], assets }],
+  });
+}
+
+/** The configuration's asset for `schoolHeatPump` of site `site`: its zone setpoint bound. */
+export const schoolHeatPumpAsset = (site: string, band: { minC: number; maxC: number }) => ({
+  id: 'heat-pump',
+  type: 'thermal',
+  maxKw: 40,
+  cop: 3.5,
+  capacitanceKwhPerK: 300,
+  resistanceKPerKw: 0.25,
+  ...band,
+  hysteresisC: 1,
+  measure: {
+    temperature: `${site}/school-bms/main-temperature`,
+    power: `${site}/school-bms/main-heat-pump-power`,
+  },
+  control: { setpoint: `${site}/school-bms/main-setpoint` },
+});
+
+/**
+ * The configuration's assets for `ahuFans(count)` of site `site`: 3.7 kW fans at 70 % (1.27 kW),
+ * shed at most 60 %, speed 40 % at least, each with its BMS speed setpoint bound.
+ */
+export const schoolFanAssets = (site: string, count: number, extra: (n: number) => object = () => ({})) =>
+  Array.from({ length: count }, (_, i) => ({
+    id: `ahu-${i + 1}`,
+    type: 'sheddable',
+    nominalKw: 1.27,
+    ratedKw: 3.7,
+    maxShedFraction: 0.6,
+    minSpeedPct: 40,
+    measure: { power: `${site}/school-bms/ahu-${i + 1}-power` },
+    control: { speed: `${site}/school-bms/ahu-${i + 1}-speed` },
+    ...extra(i + 1),
+  }));
+
+/** The rig's simulated device `id` in building `school`, which must be of `type`. */
+export function schoolDevice<T extends SimDevice['type']>(
+  rig: Rig,
+  id: string,
+  type: T,
+): Extract<SimDevice, { type: T }> {
+  const d = rig.sim.sim.building('school')?.device(id);
+  if (d?.type !== type) throw new Error(`school has no ${type} ${id}`);
+  return d as Extract<SimDevice, { type: T }>;
+}
 
 /** A 100 kWh battery, ±50 kW. */
 export const SCHOOL_BATTERY = {
