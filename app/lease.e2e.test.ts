@@ -9,7 +9,7 @@ import { startCli } from '../cli/testing.js';
 import { packageRoot } from '../config/version.js';
 import { SUNSPEC_LAYOUT } from '../sim/modbus/sunspec.js';
 import { freePortPair } from '../sim/testing.js';
-import { drAwardNow, saveAwardIn } from '../testkit/market.js';
+import { type ActivationView, drAwardNow, saveAwardIn, untilResumed } from '../testkit/market.js';
 import { until } from '../testkit/wait.js';
 import { sendUserRequest } from './control.js';
 
@@ -174,10 +174,7 @@ describe('gridflex run: the command lease survives a kill -9 of the controller',
         headers: { authorization: operator },
       });
       expect(res.status).toBe(200);
-      return (await res.json()) as {
-        activation: { state: string };
-        history: { state: string; note: string | null }[];
-      };
+      return (await res.json()) as ActivationView;
     };
     // Readings flow before anything is posted: the market sizes the battery from its measured
     // state of charge (an activation posted before the first reading fails, saying so). The
@@ -239,21 +236,12 @@ describe('gridflex run: the command lease survives a kill -9 of the controller',
     const second = await start();
     children.push(second);
     const restartedAt = second.match[1]!;
-    const resumed = await until(
-      'the activation resumed after the restart',
-      async () => {
-        const res = await fetch(`${restartedAt}/api/portfolios/zev-bern/events/${id}`, {
-          headers: { authorization: operator },
-        });
-        if (res.status !== 200) return undefined;
-        const v = (await res.json()) as Awaited<ReturnType<typeof event>>;
-        if (v.activation.state === 'failed') throw new Error(JSON.stringify(v));
-        return v.history.some((h) => h.note === 'resumed after a restart') && v.activation.state === 'active'
-          ? v
-          : undefined;
-      },
-      180_000,
-    );
+    const resumed = await untilResumed(async () => {
+      const res = await fetch(`${restartedAt}/api/portfolios/zev-bern/events/${id}`, {
+        headers: { authorization: operator },
+      });
+      return res.status === 200 ? ((await res.json()) as ActivationView) : undefined;
+    }, 180_000);
     expect(resumed.history.map((h) => h.state)).toEqual([
       'received',
       'dispatching',

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthRepository } from '../server/auth/repository.js';
 import type { RunningSimulator } from '../sim/runner.js';
 import { Hub } from '../stream/index.js';
-import { sellDrEventNow, zevBernOnLoopback } from '../testkit/market.js';
+import { type ActivationView, sellDrEventNow, untilResumed, zevBernOnLoopback } from '../testkit/market.js';
 import { exampleSites } from '../testkit/sites.js';
 import { until } from '../testkit/wait.js';
 import type { simulatedGateway } from './demo.js';
@@ -230,19 +230,8 @@ describe('an activation posted over the API in the running product', () => {
     await rt.gateways.add(gatewayCfg);
     const users = new AuthRepository(rt.store.db);
     auth.operator = `Bearer ${(await users.createToken('operator', 'test-2', false)).token}`;
-    let last: unknown;
-    const resumed = await until(
-      () => `the activation to resume: ${JSON.stringify(last)}`,
-      async () => {
-        const v = (await call('GET', `/api/portfolios/demo/events/${id}`)).json() as {
-          activation: { state: string };
-          history: { state: string; note: string | null }[];
-        };
-        last = v;
-        return v.history.some((h) => h.note === 'resumed after a restart') && v.activation.state === 'active'
-          ? v
-          : undefined;
-      },
+    const resumed = await untilResumed(
+      async () => (await call('GET', `/api/portfolios/demo/events/${id}`)).json() as ActivationView,
       120_000,
     );
     expect(resumed.history.map((h) => h.state)).toEqual([

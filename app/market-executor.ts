@@ -71,7 +71,7 @@ function boundAssets<T extends Asset['type']>(site: Site, type: T, binding: stri
       const key = a.control[binding];
       if (a.type !== type || !key) return [];
       const { device, point } = splitPointKey(key);
-      return [{ asset: a as Extract<Asset, { type: T }>, building: b.id, device, point }];
+      return [{ asset: a as Extract<Asset, { type: T }>, building: b.id, key, device, point }];
     }),
   );
 }
@@ -159,8 +159,8 @@ export function runtimeHeatPumpsNow(
   const out: RuntimeAsset[] = [];
   for (const m of movableHeatPumps(site)) {
     const a = m.asset;
-    if (a.type !== 'thermal' || !polled.includes(`${site.id}/${m.device}`)) continue;
-    const baseSetpointC = latest(a.control.setpoint!);
+    if (!polled.includes(`${site.id}/${m.device}`)) continue;
+    const baseSetpointC = latest(m.key);
     const meanW = a.measure.power ? recentMean(a.measure.power) : undefined;
     const coastSetpointC = a.minC + a.hysteresisC / 2;
     if (baseSetpointC === undefined || meanW === undefined || baseSetpointC <= coastSetpointC) continue;
@@ -199,7 +199,7 @@ export function runtimeFansNow(site: Site, latest: Latest, polled: readonly stri
   for (const m of movableFans(site)) {
     const a = m.asset;
     if (!polled.includes(`${site.id}/${m.device}`)) continue;
-    const basePct = latest(a.control.speed!);
+    const basePct = latest(m.key);
     if (basePct === undefined) continue;
     const ratedKw = a.ratedKw ?? a.nominalKw;
     const shedFloorPct = speedPctFor(a.nominalKw * (1 - a.maxShedFraction), ratedKw, a.speedLaw);

@@ -1,5 +1,14 @@
 import type { ColumnKeys, LpModel } from './lp.js';
-import { decisionBlocks, horizon, type Problem, peakPeriods, slotHours, valueAt, window } from './problem.js';
+import {
+  decisionBlocks,
+  horizon,
+  longestShedSlots,
+  type Problem,
+  peakPeriods,
+  slotHours,
+  valueAt,
+  window,
+} from './problem.js';
 
 /** Column indices of each asset's variables, by slot (null: the variable does not exist). */
 export type AssetColumns =
@@ -373,8 +382,7 @@ export function buildLp(p: Problem, options: BuildOptions = {}): { lp: LpModel; 
           supply(t, shed[t]!, 1);
         }
         // Longest shed: every window of L + 1 slots sheds at most L slots' worth (checked in check.ts).
-        const L =
-          a.maxShedMinutes === undefined ? T : Math.max(1, Math.floor(a.maxShedMinutes / p.slotMinutes));
+        const L = longestShedSlots(a, p);
         if (L < T && a.maxShedFraction > 0) {
           const f = b.family(`${tag}.longest_shed`);
           for (let t0 = 0; t0 + L < T; t0++) {

@@ -1,4 +1,13 @@
-import { decisionBlocks, horizon, type Problem, peakPeriods, slotHours, valueAt, window } from './problem.js';
+import {
+  decisionBlocks,
+  horizon,
+  longestShedSlots,
+  type Problem,
+  peakPeriods,
+  slotHours,
+  valueAt,
+  window,
+} from './problem.js';
 import type { Schedule } from './schedule.js';
 
 /**
@@ -131,8 +140,7 @@ export function checkSchedule(p: Problem, s: Schedule, tol = 1e-5): CheckResult 
           out.push(`${name} power[${t}] is not baseline − shed`);
         net[t]! += base - as.shedKw[t]!;
       }
-      const L =
-        a.maxShedMinutes === undefined ? T : Math.max(1, Math.floor(a.maxShedMinutes / p.slotMinutes));
+      const L = longestShedSlots(a, p);
       for (let t0 = 0; t0 + L < T; t0++) {
         let shed = 0;
         let least = Infinity;

@@ -168,7 +168,7 @@ export function profileForecaster(
   site: Site,
   o: { meanLoadKw: number; outdoorC?: number; pvYield?: number },
 ): Forecaster {
-  const pv = site.buildings.flatMap((b) => b.assets).filter((a) => a.type === 'pv');
+  const pv = sitePv(site);
   return async (startMs, slots, slotMinutes) => {
     const pvKw = Array(slots).fill(0) as number[];
     for (const a of pv) {
@@ -383,8 +383,14 @@ export class LiveLoop {
   /** When each plan arrived, on the loop's clock (the "solved at" of the writes' why). */
   private readonly planAt = new WeakMap<Plan, number>();
 
+  /** What the site lets the loop move, derived once from its configuration. */
+  private readonly controlled: (assetId: string) => boolean;
+  private readonly pv: PvAsset[];
+
   constructor(private readonly o: LiveLoopOptions) {
     this.events$ = this.events.asObservable();
+    this.controlled = controlledAssets(o.site);
+    this.pv = sitePv(o.site);
   }
 
   get plan(): Plan | null {
@@ -531,7 +537,7 @@ export class LiveLoop {
       if (!plan || this.stopped) return;
       const slot = this.slotAt(this.o.clock());
       if (slot - plan.slot >= plan.schedule.importKw.length) return;
-      const setpoints = setpointsAt(plan, slot, controlledAssets(this.o.site), sitePv(this.o.site));
+      const setpoints = setpointsAt(plan, slot, this.controlled, this.pv);
       if (setpoints.length === 0) return;
       this.lastDispatch = performance.now();
       const why = whyText(
@@ -562,8 +568,10 @@ export class LiveLoop {
   }
 }
 
-const sitePv = (site: Site): PvAsset[] =>
-  site.buildings.flatMap((b) => b.assets).filter((a): a is PvAsset => a.type === 'pv');
+/** The site's PV assets. */
+function sitePv(site: Site): PvAsset[] {
+  return site.buildings.flatMap((b) => b.assets).filter((a): a is PvAsset => a.type === 'pv');
+}
 
 const hhmm = (ms: number, tz: string) => {
   const t = localTime(ms, tz);

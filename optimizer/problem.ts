@@ -285,6 +285,16 @@ export function valueAt(v: number | readonly number[] | undefined, t: number, fa
   return v[t] ?? fallback;
 }
 
+/**
+ * A sheddable load's longest shed in slots (at least 1), or the horizon when it has none: every
+ * run of one slot more sheds at most this many slots' worth (build.ts, checked by check.ts).
+ */
+export function longestShedSlots(a: { maxShedMinutes?: number | undefined }, p: Problem): number {
+  return a.maxShedMinutes === undefined
+    ? horizon(p)
+    : Math.max(1, Math.floor(a.maxShedMinutes / p.slotMinutes));
+}
+
 export function horizon(p: Problem): number {
   return p.prices.import.length;
 }

@@ -1,6 +1,7 @@
 import { command, release, splitPointKey } from '../control/drivers.js';
 import { SetpointMemory, type SetpointMemoryOptions } from '../control/setpoint-memory.js';
 import type { Asset, PvAsset, Site, WriteFn, WriteRecord } from '../model/index.js';
+import { valueAt } from './problem.js';
 import type { Plan } from './replan.js';
 
 /**
@@ -54,14 +55,10 @@ export function plannedCurtailKw(plan: Plan, t: number): number {
   const curtail = available - used;
   if (curtail < MIN_CURTAIL_KW) return 0;
   const importing = (s.importKw[t] ?? 0) > 0.01;
-  const exportLimit = valueAt(p.grid.exportLimitKw, t);
-  const atExportLimit = exportLimit !== undefined && (s.exportKw[t] ?? 0) >= exportLimit - 0.01;
+  const atExportLimit = (s.exportKw[t] ?? 0) >= valueAt(p.grid.exportLimitKw, t, Infinity) - 0.01;
   const worth = importing ? (p.prices.import[t] ?? 0) : atExportLimit ? -Infinity : (p.prices.export[t] ?? 0);
   return worth < 0 ? curtail : 0;
 }
-
-const valueAt = (v: number | readonly number[] | undefined, t: number): number | undefined =>
-  typeof v === 'number' ? v : v?.[t];
 
 /**
  * The PV setpoints for plan slot `t`: the site's curtailment (`plannedCurtailKw`) split over

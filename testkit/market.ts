@@ -195,3 +195,33 @@ export async function demoMarketRuntime(prefix: string): Promise<{
     },
   };
 }
+
+/** An activation as `GET /api/portfolios/:portfolio/events/:event` answers it (what tests read). */
+export interface ActivationView {
+  activation: { state: string };
+  history: { state: string; note: string | null }[];
+}
+
+/**
+ * Wait until an activation open across a restart has resumed (its history says "resumed after a
+ * restart" and it is active again); `view()` reads it, undefined while the server is not up.
+ * A failed activation ends the wait with its view in the error.
+ */
+export async function untilResumed(
+  view: () => Promise<ActivationView | undefined>,
+  limitMs: number,
+): Promise<ActivationView> {
+  let last: ActivationView | undefined;
+  return until(
+    () => `the activation to resume after the restart: ${JSON.stringify(last)}`,
+    async () => {
+      const v = await view();
+      last = v;
+      if (v?.activation.state === 'failed') throw new Error(JSON.stringify(v));
+      return v?.history.some((h) => h.note === 'resumed after a restart') && v.activation.state === 'active'
+        ? v
+        : undefined;
+    },
+    limitMs,
+  );
+}
