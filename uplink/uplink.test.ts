@@ -309,10 +309,14 @@ describe.skipIf(skip)('uplink over a Mosquitto of its own', { timeout: 240_000 }
     const passwd = join(secrets, 'passwd');
     await copyFile(join(example, 'passwd.example'), passwd);
     execFileSync('/usr/bin/mosquitto_passwd', ['-U', passwd]); // hash the example's plain passwords
-    // Mosquitto started as root reads its files as the mosquitto user.
+    // Mosquitto started as root reads its files as the mosquitto user: both go into a folder it
+    // can read (a checkout under a private folder, e.g. one made by mktemp -d, is not).
+    const acl = join(secrets, 'acl');
+    await copyFile(join(example, 'acl.example'), acl);
     await chmod(secrets, 0o755);
     await chmod(passwd, 0o644);
-    broker = await startOwnBroker([`password_file ${passwd}`, `acl_file ${join(example, 'acl.example')}`]);
+    await chmod(acl, 0o644);
+    broker = await startOwnBroker([`password_file ${passwd}`, `acl_file ${acl}`]);
     const creds = Object.fromEntries(
       (await readFile(join(example, 'passwd.example'), 'utf8'))
         .split('\n')
