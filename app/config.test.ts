@@ -56,6 +56,43 @@ describe('gridflex.yaml', () => {
     expect(withUplink.privacy.buildingDevices).toEqual(['zev-bern/house-apt-1']);
     const bad = await issuesOf({ ...data, uplink: { broker: 'http://broker' } });
     expect(bad.map((i) => i.path)).toContain('uplink.broker');
+    // A site served by an edge: lease and answer wait as durations; an edge of another tenant, a
+    // key that is not tenant/site and a lease that is not a duration are named.
+    const served = await gridflexConfigFrom(
+      {
+        ...data,
+        uplink: { broker: 'mqtt://127.0.0.1:1883', edges: { 'acme/zev-bern': 'edge-1' }, lease: '30s' },
+      },
+      EXAMPLE,
+    );
+    expect(served.uplink?.lease).toBe(30_000);
+    expect(served.uplink?.answerTimeout).toBe(10_000);
+    const wrong = await issuesOf({
+      ...data,
+      uplink: {
+        broker: 'mqtt://127.0.0.1:1883',
+        tenant: 'acme',
+        edges: { 'other/zev-bern': 'edge-1', 'zev-bern': 'edge-2' },
+        lease: 'soon',
+      },
+    });
+    expect(wrong.map((i) => `${i.path}: ${i.message}`)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^uplink\.edges\.zev-bern: expected tenant\/site/),
+        expect.stringMatching(/^uplink\.lease: expected a duration/),
+      ]),
+    );
+  });
+
+  it("an edge of another tenant than central's is named by its key", async () => {
+    const data = await example();
+    const wrong = await issuesOf({
+      ...data,
+      uplink: { broker: 'mqtt://127.0.0.1:1883', tenant: 'acme', edges: { 'other/zev-bern': 'edge-1' } },
+    });
+    expect(wrong.map((i) => `${i.path}: ${i.message}`)).toContain(
+      'uplink.edges.other/zev-bern: tenant "other" is not this central\'s tenant "acme"',
+    );
   });
 
   it('a binding to a point or device that does not exist is an error naming the path and the key', async () => {

@@ -341,6 +341,16 @@ export const GridflexConfigSchema = TopSchema.transform((top, ctx) => {
       optimizer: run.data.optimizer,
     });
   });
+  // Central consumes only its own tenant's topics when it names one: an edge of another would never be heard.
+  for (const key of Object.keys(top.uplink?.edges ?? {})) {
+    const tenant = key.split('/')[0];
+    if (top.uplink?.tenant && tenant !== top.uplink.tenant)
+      add({
+        path: formatPath(['uplink', 'edges', key]),
+        message: `tenant "${tenant}" is not this central's tenant "${top.uplink.tenant}"`,
+        code: 'custom',
+      });
+  }
   const portfolios = PortfoliosConfigSchema.safeParse({ portfolios: top.market.portfolios ?? [] });
   if (!portfolios.success) for (const i of issuesFromZod(portfolios.error, ['market'])) add(i);
   top.ledger.communities.forEach((c, ci) => {

@@ -32,10 +32,32 @@ export const EdgeUplinkSchema = z.object({
   ackTimeoutMs: z.number().int().min(500).max(600_000).default(10_000),
   /** Publish Home Assistant MQTT discovery and each point's latest value. */
   homeAssistant: z.boolean().default(false),
+  /**
+   * The safe values (`device/point` → value) written when central's lease ends without renewal
+   * (central stopped, crashed or cannot reach this edge), for the points central had set, e.g.
+   * `house-battery/mode: 0` (SunSpec: the battery back on its own control). Points without one
+   * keep the last value central set (a device's own fail-safe timeout still applies).
+   */
+  fallback: z
+    .record(z.string().regex(/^[a-z0-9_-]+\/[a-z0-9_-]+$/, 'expected device/point'), z.number())
+    .default({}),
 });
 export type EdgeUplinkConfig = z.infer<typeof EdgeUplinkSchema>;
 
-export const EdgeConfigSchema = GatewayConfigSchema.and(z.object({ uplink: EdgeUplinkSchema }));
+export const EdgeConfigSchema = GatewayConfigSchema.and(z.object({ uplink: EdgeUplinkSchema })).superRefine(
+  (cfg, ctx) => {
+    for (const key of Object.keys(cfg.uplink.fallback)) {
+      const [device, point] = key.split('/');
+      const p = cfg.devices.find((d) => d.id === device)?.points.find((x) => x.id === point);
+      if (!p?.writable)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['uplink', 'fallback', key],
+          message: p ? `point "${key}" is not writable` : `no point "${key}" among the devices`,
+        });
+    }
+  },
+);
 export type EdgeConfig = GatewayConfig & { uplink: EdgeUplinkConfig };
 
 export interface RunningEdge {
@@ -64,10 +86,29 @@ export async function startEdge(
   const outbox = await Outbox.open(store);
   const hub = new Hub();
   const gateway = new Gateway(cfg, hub, { auditFile: join(o.dataDir, 'writes.jsonl') });
+  // Points central has set since the last fallback: the ones a lapsed lease hands back.
+  const touched = new Set<string>();
+  const writeFallback = async (cmd: { cmdId: string; validUntil: number }) => {
+    const points = [...touched].filter((k) => u.fallback[k] !== undefined);
+    touched.clear();
+    for (const key of points) {
+      const [device, point] = key.split('/') as [string, string];
+      const r = await gateway.write({
+        site,
+        device,
+        point,
+        value: u.fallback[key]!,
+        who: 'edge',
+        why: `lease of central command ${cmd.cmdId} ended at ${new Date(cmd.validUntil).toISOString()}: safe value`,
+      });
+      say(`fallback ${key} = ${u.fallback[key]}: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`);
+    }
+  };
   const target: CommandTarget = {
     apply: async (setpoints, cmd) => {
       const readback: Record<string, number | null> = {};
       for (const s of setpoints) {
+        touched.add(s.point);
         const [device, point] = s.point.split('/') as [string, string];
         const r: WriteRecord = await gateway.write({
           site,
@@ -84,9 +125,12 @@ export async function startEdge(
       }
       return readback;
     },
-    // The safety layer keeps the last written values; the edge's own behaviour after a lease is
-    // to stop following central until the next command (see uplink/README.md, "Not done yet").
-    fallback: (cmd) => say(`command ${cmd.cmdId} lease ended: back to local behaviour`),
+    // No renewal within the lease: central is gone or cut off. The configured safe values go to
+    // the points it had set; the next command from central takes them over again.
+    fallback: (cmd) => {
+      say(`command ${cmd.cmdId} lease ended: back to local behaviour`);
+      void writeFallback(cmd).catch((err: Error) => say(`fallback failed: ${err.message}`));
+    },
   };
   const commands = new EdgeCommands(store, site, target, clock);
   await commands.load();

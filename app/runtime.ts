@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { filter } from 'rxjs';
 import { VERSION } from '../config/version.js';
 import {
   Gateway,
@@ -22,6 +23,7 @@ import { openStore, type Store } from '../store/index.js';
 import { DiskQueue, Hub, StoreWriter } from '../stream/index.js';
 import { SiteDevices } from './devices.js';
 import { householdDevices } from './devices-privacy.js';
+import type { EdgeDispatch } from './edge-dispatch.js';
 import { eraseHouseholdData } from './erasure.js';
 import { type MarketDispatch, marketDispatch, yieldingToMarket } from './market-executor.js';
 import { migrateAll } from './migrate.js';
@@ -47,6 +49,11 @@ export interface RuntimeOptions {
   communities?: readonly CommunityConfig[];
   /** Flat meters the configuration declares building devices (`site/device`): not masked. */
   buildingDevices?: readonly string[];
+  /**
+   * Sites served by an edge (gridflex.yaml `uplink.edges`): central's ingest stores their
+   * readings before it publishes them on the hub, so the store writer leaves them alone.
+   */
+  edgeSites?: ReadonlySet<string>;
 }
 
 /** The running core: store, hub, store writer (with its disk spool) and the HTTP app. */
@@ -83,7 +90,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   await store.readings.describePoints(listPoints(options.sites));
   const hub = new Hub();
   const disk = await DiskQueue.open(join(dataDir, 'spool'));
-  const writer = new StoreWriter(store.readings, { disk }).start(hub.readings$);
+  const edgeSites = options.edgeSites ?? new Set<string>();
+  const writer = new StoreWriter(store.readings, { disk }).start(
+    edgeSites.size === 0
+      ? hub.readings$
+      : hub.readings$.pipe(filter((r) => !edgeSites.has(r.pointId.slice(0, r.pointId.indexOf('/'))))),
+  );
   // Every write and refusal goes to the `setpoint_writes` table, which the manager's writes page reads.
   const writeLog = await SetpointWriteRepository.open(store);
   const gateways = new LiveGateways(hub, { ...options.gateway, writeLog });
@@ -201,11 +213,17 @@ export class LiveGateways implements DeviceHost {
   private readonly running: Gateway[] = [];
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
+  private edges: EdgeDispatch | null = null;
 
   constructor(
     private readonly hub: Hub,
     private readonly options: GatewayOptions = {},
   ) {}
+
+  /** Writes to the sites `dispatch` serves go to their edge from now on (`gridflex run` with `uplink.edges`). */
+  routeToEdges(dispatch: EdgeDispatch): void {
+    this.edges = dispatch;
+  }
 
   add(cfg: GatewayConfig): Promise<void> {
     const next = this.queue.then(() => this.replace(cfg));
@@ -234,11 +252,22 @@ export class LiveGateways implements DeviceHost {
 
   /** The safety-layer write of the gateway that polls `device` of `site`; refused when none does. */
   write(site: string, req: WriteRequest): Promise<WriteRecord> {
+    if (this.edges?.serves(site)) return this.writeThroughEdge(this.edges, site, req);
     const gw = this.running.find(
       (g) => g.cfg.site === site && g.cfg.devices.some((d) => d.id === req.device),
     );
     if (gw) return gw.write(req);
     return Promise.resolve(refusedWrite(site, req, 'no running gateway polls this device', Date.now()));
+  }
+
+  /** An edge's answer recorded as a gateway records its writes: on the hub and in the write log. */
+  private async writeThroughEdge(edges: EdgeDispatch, site: string, req: WriteRequest): Promise<WriteRecord> {
+    const record = await edges.write(site, { ...req, site });
+    this.hub.publish('writes', record);
+    await this.options.writeLog?.append(record).catch((err: Error) => {
+      console.error(`gridflex: write log of an edge write failed: ${err.message}`);
+    });
+    return record;
   }
 
   /** Device ids polled now, per site (for the demo's summary and tests). */

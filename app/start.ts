@@ -5,8 +5,10 @@ import { gridPowerPoints } from '../optimizer/live.js';
 import { startLiveOptimizer } from '../optimizer/live-runtime.js';
 import { listenOrExplain } from '../server/index.js';
 import type { Store } from '../store/index.js';
+import type { SiteAddress } from '../uplink/index.js';
 import type { GridflexConfig } from './config.js';
 import { startControlSocket } from './control.js';
+import { EdgeDispatch } from './edge-dispatch.js';
 import { type BillingOutcome, startLedgerScheduler } from './ledger-scheduler.js';
 import { siteObligations$ } from './market-obligations.js';
 import { spotSource, weatherSource } from './price-sources.js';
@@ -73,6 +75,20 @@ export interface RunningGridflex {
   stop(): Promise<void>;
 }
 
+/**
+ * Sites of the file that an edge serves (`uplink.edges`, `tenant/site` → edge): their edge
+ * polls and writes their devices, central plans them and sends commands.
+ */
+export function edgeServedSites(config: Pick<GridflexConfig, 'uplink' | 'sites'>): Map<string, SiteAddress> {
+  const ids = new Set(config.sites.map((s) => s.site.id));
+  const out = new Map<string, SiteAddress>();
+  for (const key of Object.keys(config.uplink?.edges ?? {})) {
+    const [tenant, site] = key.split('/') as [string, string];
+    if (ids.has(site)) out.set(site, { tenant, site });
+  }
+  return out;
+}
+
 /** A site the optimiser can move: an asset with at least one control binding. */
 export const controllable = (site: Site) =>
   site.buildings.some((b) => b.assets.some((a) => Object.keys(a.control).length > 0));
@@ -119,7 +135,9 @@ export async function startGridflex(
   const dataDir = resolve(env.dataDir ?? config.database.data);
   const databaseUrl = env.databaseUrl ?? config.database.url;
   const sites = config.sites.map((s) => s.site);
+  const edgeServed = edgeServedSites(config);
   const rt = await startRuntime({
+    edgeSites: new Set(edgeServed.keys()),
     dataDir,
     ...(databaseUrl ? { databaseUrl } : {}),
     sites,
@@ -140,9 +158,25 @@ export async function startGridflex(
     const admin = await ensureFirstAdmin(rt.store, { password: env.adminPassword, username: env.adminUser });
     // Sites served by an edge report over MQTT: their readings come in through central's ingest.
     if (config.uplink) {
-      const uplink = await startCentralUplink(config.uplink, rt.store);
+      // Edge-served sites' readings reach the live optimiser and the live API once committed.
+      const uplink = await startCentralUplink(config.uplink, rt.store, (readings) =>
+        rt.hub.publishReadings(readings.filter((r) => edgeServed.has(r.pointId.split('/', 1)[0]!))),
+      );
       stops.push(() => uplink.close());
       say(`  uplink:   consuming edge telemetry from ${config.uplink.broker}`);
+      if (edgeServed.size > 0) {
+        const dispatch = new EdgeDispatch(uplink, {
+          sites: edgeServed,
+          leaseMs: config.uplink.lease,
+          answerMs: config.uplink.answerTimeout,
+          say: (line) => say(`  ${line}`),
+        });
+        // Before the ingest closes: no renewal after it, so the edges' leases run out.
+        stops.push(async () => dispatch.close());
+        rt.gateways.routeToEdges(dispatch);
+        for (const [site, addr] of edgeServed)
+          say(`  uplink:   ${site} served by an edge (${addr.tenant}): planned here, dispatched through it`);
+      }
     }
     if (!databaseUrl) {
       const control = await startControlSocket(rt.store, dataDir);
@@ -167,7 +201,7 @@ export async function startGridflex(
     }
     const polled: RunningGridflex['polled'] = [];
     for (const s of config.sites)
-      if (s.gateway) {
+      if (s.gateway && !edgeServed.has(s.site.id)) {
         await rt.gateways.add(s.gateway);
         polled.push({ site: s.site.id, devices: s.gateway.devices.length });
       }

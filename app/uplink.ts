@@ -1,9 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { IdSchema } from '../model/index.js';
-import { optimize, parseProblem, SOLVERS } from '../optimizer/index.js';
-import type { Store } from '../store/index.js';
-import { CentralIngest, type ReplanJob, ReplanQueue, type SiteAddress } from '../uplink/index.js';
+import {
+  type CostBreakdown,
+  type OptimizeResult,
+  optimize,
+  type Problem,
+  parseProblem,
+  type Schedule,
+  SOLVERS,
+} from '../optimizer/index.js';
+import { openStore, type Store } from '../store/index.js';
+import {
+  CentralIngest,
+  type QueuedReplan,
+  type ReplanJob,
+  ReplanQueue,
+  ReplanStore,
+  type SiteAddress,
+  type StoredReplan,
+} from '../uplink/index.js';
 
 /**
  * Central's side of the uplink, wired here because it joins the uplink (telemetry, commands,
@@ -66,18 +82,78 @@ export interface ReplanOutcome {
   site: string;
   status: string;
   objective: number | null;
+  /** Stored runs only: false when the job's row was already there (a job delivered again). */
+  stored?: boolean;
+}
+
+/**
+ * What central reads from a stored re-plan (`uplink_replans.solution`): the costs and, per slot
+ * of `slotMinutes` from the start of the problem's horizon, the grid flows, the PV used and
+ * every asset's setpoints by asset id (kW). No schedule when the status is not `optimal`.
+ */
+export type ReplanSolution = {
+  slotMinutes: number;
+  baselineCost: number;
+  savings: number | null;
+  cost: CostBreakdown | null;
+  schedule: Schedule | null;
+  /** Why there is no plan (for an infeasible problem: what conflicts), or the solver's note. */
+  message?: string;
+};
+
+/** The row stored for a solved job; the solve time is passed in. */
+export function storedReplan(
+  job: QueuedReplan<unknown>,
+  p: Problem,
+  r: OptimizeResult,
+  solvedMs: number,
+): StoredReplan {
+  const solution: ReplanSolution = {
+    slotMinutes: p.slotMinutes,
+    baselineCost: r.baselineCost,
+    savings: r.savings,
+    cost: r.cost,
+    schedule: r.schedule,
+    ...(r.message !== undefined ? { message: r.message } : {}),
+  };
+  return {
+    site: job.site,
+    jobId: job.id,
+    requestedMs: job.requestedMs,
+    solvedMs,
+    status: r.status,
+    objective: r.objective,
+    solution,
+  };
+}
+
+export interface SolveReplansOptions<J> {
+  /**
+   * Keep a solved job's plan; resolves with false when it was already kept. A job's outcome
+   * counts only once this resolved, so the queue completes no job whose plan is not stored;
+   * when it rejects, the job fails (pg-boss retries it).
+   */
+  store?: (job: J, p: Problem, r: OptimizeResult) => Promise<boolean>;
+  onSolved?: (r: ReplanOutcome) => void;
 }
 
 /** Solve a batch of re-plan jobs one after another on this thread; an error per failed job. */
-export async function solveReplans(
-  jobs: ReplanJob<unknown>[],
-  onSolved?: (r: ReplanOutcome) => void,
+export async function solveReplans<J extends ReplanJob<unknown>>(
+  jobs: readonly J[],
+  o: SolveReplansOptions<J> = {},
 ): Promise<(Error | null)[]> {
   const out: (Error | null)[] = [];
   for (const job of jobs) {
     try {
-      const r = await optimize(parseProblem(job.data, `re-plan of ${job.site}`), SOLVERS.highs);
-      onSolved?.({ site: job.site, status: r.status, objective: r.objective ?? null });
+      const p = parseProblem(job.data, `re-plan of ${job.site}`);
+      const r = await optimize(p, SOLVERS.highs);
+      const stored = o.store ? await o.store(job, p, r) : undefined;
+      o.onSolved?.({
+        site: job.site,
+        status: r.status,
+        objective: r.objective ?? null,
+        ...(stored === undefined ? {} : { stored }),
+      });
       out.push(null);
     } catch (err) {
       out.push(err as Error);
@@ -97,34 +173,48 @@ export function openReplanQueue(
   });
 }
 
-/** The worker loop on an open queue: fetch a batch, solve it, complete it; again at once while there is work. */
+/**
+ * The worker loop on an open queue: fetch a batch, solve it, store each plan in `plans`,
+ * complete the batch; again at once while there is work. Without `plans` (the bench) the
+ * plans are not kept.
+ */
 export function workReplans(
   queue: ReplanQueue,
-  o: Omit<ReplanWorkerOptions, 'url' | 'schema' | 'queue'>,
+  o: Omit<ReplanWorkerOptions, 'url' | 'schema' | 'queue'> & { plans?: ReplanStore },
   onSolved?: (r: ReplanOutcome) => void,
 ): Promise<number> {
-  return queue.work<unknown>((jobs) => solveReplans(jobs, onSolved), {
-    batchSize: o.batchSize ?? 10,
-    idleMs: o.idleMs ?? 500,
-    ...(o.untilEmpty ? { untilEmpty: true } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
-  });
+  const { plans } = o;
+  return queue.work<unknown>(
+    (jobs) =>
+      solveReplans(jobs, {
+        ...(plans ? { store: (job, p, r) => plans.save(storedReplan(job, p, r, Date.now())) } : {}),
+        ...(onSolved ? { onSolved } : {}),
+      }),
+    {
+      batchSize: o.batchSize ?? 10,
+      idleMs: o.idleMs ?? 500,
+      ...(o.untilEmpty ? { untilEmpty: true } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    },
+  );
 }
 
 /**
- * `gridflex worker`: take re-plan jobs (one site's optimisation problem each) from the queue
- * and solve them on this process's thread (run one process per core). Returns the number
- * solved. pg-boss keeps each job's state; storing the plans with the live plan store is not
- * done yet (see uplink/README.md).
+ * `gridflex worker`: take re-plan jobs (one site's optimisation problem each) from the queue,
+ * solve them on this process's thread (run one process per core) and store each plan in
+ * `uplink_replans` of the same database before completing its job. Returns the number solved.
  */
 export async function runReplanWorker(
   o: ReplanWorkerOptions,
   onSolved?: (r: ReplanOutcome) => void,
 ): Promise<number> {
   const queue = await openReplanQueue(o);
+  let store: Store | undefined;
   try {
-    return await workReplans(queue, o, onSolved);
+    store = await openStore({ url: o.url });
+    return await workReplans(queue, { ...o, plans: await ReplanStore.open(store) }, onSolved);
   } finally {
     await queue.close();
+    await store?.close();
   }
 }

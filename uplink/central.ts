@@ -34,6 +34,11 @@ export interface CentralOptions {
   clock?: () => number;
   reconnectMs?: number;
   /**
+   * Readings just committed (before they are acknowledged): central's live consumers (the
+   * optimiser and the live API of edge-served sites) take them from here, not from the broker.
+   */
+  onCommitted?: (readings: readonly Reading[]) => void;
+  /**
    * Shared-subscription group (default `ingest`). Every consumer of one group must be configured
    * alike: the broker hands each message to one of them.
    */
@@ -205,6 +210,11 @@ export class CentralIngest extends EventEmitter {
       this.counters.dropped.failedCommit += waiting.length;
       this.emit('commit-error', err);
       return;
+    }
+    try {
+      this.o.onCommitted?.(readings);
+    } catch (err) {
+      this.emit('commit-error', err);
     }
     const now = this.clock();
     const bySite = new Map<string, { addr: SiteAddress; edge: string; seqs: number[] }>();

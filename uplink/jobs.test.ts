@@ -1,12 +1,80 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runReplanWorker, solveReplans, storedReplan } from '../app/uplink.js';
+import { MODEL_ERRORS } from '../model/index.js';
+import { randomProblem } from '../optimizer/generate.js';
+import { optimize, parseProblem, SOLVERS } from '../optimizer/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { announceSkip, scratchSchema, testBackends } from '../store/testing.js';
+import { hourly } from '../testkit/lp-problems.js';
 import { postgresUrl } from '../testkit/system.js';
 import { UPLINK_ERRORS } from './errors.js';
-import { ReplanQueue } from './jobs.js';
+import { type QueuedReplan, ReplanQueue } from './jobs.js';
+import { ReplanStore, type StoredReplan } from './replan-store.js';
 
 const server = postgresUrl();
 const schema = `pgboss_t_${randomBytes(4).toString('hex')}`;
+
+const replan = (over: Partial<StoredReplan>): StoredReplan => ({
+  site: 'a',
+  jobId: 'job-1',
+  requestedMs: Date.UTC(2025, 0, 6, 8),
+  solvedMs: Date.UTC(2025, 0, 6, 8, 0, 2),
+  status: 'optimal',
+  objective: 1.25,
+  solution: { slotMinutes: 15 },
+  ...over,
+});
+
+for (const backend of testBackends) {
+  describe.skipIf(backend.skipReason)(`stored re-plans on ${backend.name}`, () => {
+    announceSkip(backend, 'stored re-plans');
+    let store: Store;
+    let plans: ReplanStore;
+    beforeAll(async () => {
+      store = await backend.open();
+      plans = await ReplanStore.open(store);
+    });
+    afterAll(() => store?.close());
+
+    it('a job stored twice keeps its first row; latest is the newest request', async () => {
+      expect(
+        await plans.save(replan({ solution: { slotMinutes: 15, schedule: { importKw: [1, 2] } } })),
+      ).toBe(true);
+      expect(await plans.save(replan({ objective: 9, solvedMs: Date.UTC(2025, 0, 6, 8, 20) }))).toBe(false);
+      const newer = replan({ jobId: 'job-2', requestedMs: Date.UTC(2025, 0, 6, 8, 15), objective: 0.5 });
+      expect(await plans.save(newer)).toBe(true);
+      // Solved later, but for an older request: not the site's latest.
+      await plans.save(
+        replan({
+          jobId: 'job-0',
+          requestedMs: Date.UTC(2025, 0, 6, 7),
+          solvedMs: Date.UTC(2025, 0, 6, 9),
+        }),
+      );
+      await plans.save(replan({ site: 'b', requestedMs: Date.UTC(2025, 0, 6, 9) }));
+      expect(await plans.latest('a')).toEqual(newer);
+      const rows = await store.db.query<{ objective: number; solution: { schedule?: unknown } }>(
+        `SELECT objective, solution FROM uplink_replans WHERE site = 'a' AND job_id = 'job-1'`,
+      );
+      expect(rows.rows).toEqual([
+        { objective: 1.25, solution: { slotMinutes: 15, schedule: { importKw: [1, 2] } } },
+      ]);
+      expect(await plans.latest('nowhere')).toBeNull();
+    });
+
+    it('refuses a re-plan without a job id or with a cost that is not a number', async () => {
+      await expect(plans.save(replan({ jobId: '' }))).rejects.toMatchObject({
+        code: MODEL_ERRORS.VALIDATION,
+      });
+      await expect(plans.save(replan({ jobId: 'job-9', objective: Number.NaN }))).rejects.toMatchObject({
+        code: MODEL_ERRORS.VALIDATION,
+        issues: [expect.objectContaining({ path: 'objective' })],
+      });
+    });
+  });
+}
 
 describe('re-plan queue', () => {
   it('refuses the embedded database: pg-boss needs a PostgreSQL server', async () => {
@@ -46,6 +114,101 @@ describe('re-plan queue', () => {
       } finally {
         await q.close();
       }
+    });
+
+    describe('the worker stores each plan', () => {
+      const queue = 'replan-store-test';
+      const problems = {
+        a: randomProblem(11, { assets: 3 }),
+        b: randomProblem(12, { assets: 4, peakChargePerKw: 0.1 }),
+        c: randomProblem(13, { assets: 5, negativeExport: true }),
+      };
+      // 10 kW of load and 1 kW of import allowed: no plan exists.
+      const infeasible = hourly(4, { baseLoadKw: [10, 10, 10, 10], grid: { importLimitKw: 1 } });
+      let scratch: Awaited<ReturnType<typeof scratchSchema>>;
+      let store: Store;
+      let plans: ReplanStore;
+      let q: ReplanQueue;
+      beforeAll(async () => {
+        scratch = await scratchSchema(server.url!);
+        q = await ReplanQueue.open({ url: server.url!, schema, queue });
+      });
+      afterAll(async () => {
+        await q?.close();
+        await store?.close();
+        await scratch?.drop();
+      });
+
+      it('one row per site, each with the objective of the same problem solved here', async () => {
+        await q.request([
+          ...Object.entries(problems).map(([site, data]) => ({ site, data })),
+          { site: 'd', data: infeasible },
+        ]);
+        const said: string[] = [];
+        const solved = await runReplanWorker(
+          { url: scratch.url, schema, queue, untilEmpty: true, batchSize: 2 },
+          (r) => said.push(`${r.site} ${r.status} ${r.stored}`),
+        );
+        expect(solved).toBe(4);
+        expect(said.sort()).toEqual([
+          'a optimal true',
+          'b optimal true',
+          'c optimal true',
+          'd infeasible true',
+        ]);
+
+        store = await openStore({ url: scratch.url, timescale: 'off' });
+        plans = await ReplanStore.open(store);
+        const counts = await store.db.query<{ site: string; n: number }>(
+          'SELECT site, count(*)::int AS n FROM uplink_replans GROUP BY site ORDER BY site',
+        );
+        expect(counts.rows).toEqual(['a', 'b', 'c', 'd'].map((site) => ({ site, n: 1 })));
+        for (const [site, data] of Object.entries(problems)) {
+          const p = parseProblem(data);
+          const here = await optimize(p, SOLVERS.highs);
+          const row = (await plans.latest(site))!;
+          expect(row.status).toBe('optimal');
+          expect(row.objective).toBe(here.objective);
+          expect(row.solution).toMatchObject({ slotMinutes: 15, baselineCost: here.baselineCost });
+          const assets = (row.solution as { schedule: { assets: Record<string, unknown> } }).schedule.assets;
+          expect(Object.keys(assets).sort()).toEqual(p.assets.map((a) => a.id).sort());
+          expect(row.requestedMs).toBeLessThanOrEqual(row.solvedMs);
+        }
+        const none = (await plans.latest('d'))!;
+        expect(none).toMatchObject({ status: 'infeasible', objective: null, solution: { schedule: null } });
+        expect((none.solution as { message: string }).message).toMatch(/^no feasible plan/);
+        expect(await q.size()).toBe(0);
+      });
+
+      it('a job delivered again after its worker died having stored it adds no row', async () => {
+        await q.request([{ site: 'a', data: problems.a }]);
+        const deliveries: { id: string; stored: boolean | undefined }[] = [];
+        const solved = await q.work<unknown>(
+          async (jobs: QueuedReplan<unknown>[]) => {
+            const outcomes = await solveReplans(jobs, {
+              store: (job, p, r) => plans.save(storedReplan(job, p, r, Date.now())),
+              onSolved: (o) => deliveries.push({ id: jobs[0]!.id, stored: o.stored }),
+            });
+            // The first delivery "dies" after storing: the job is not completed and comes back.
+            return deliveries.length === 1
+              ? jobs.map(() => new Error('worker killed after storing'))
+              : outcomes;
+          },
+          { untilEmpty: true, batchSize: 1 },
+        );
+        expect(solved).toBe(1);
+        expect(deliveries).toHaveLength(2);
+        expect(deliveries[1]!.id).toBe(deliveries[0]!.id);
+        expect(deliveries.map((d) => d.stored)).toEqual([true, false]);
+        const rows = await store.db.query<{ job_id: string }>(
+          `SELECT job_id FROM uplink_replans WHERE site = 'a' ORDER BY requested_at`,
+        );
+        // The first run's job and this one, once.
+        expect(rows.rows).toHaveLength(2);
+        expect(rows.rows[1]!.job_id).toBe(deliveries[0]!.id);
+        expect((await plans.latest('a'))!.jobId).toBe(deliveries[0]!.id);
+        expect(await q.size()).toBe(0);
+      });
     });
   });
 });

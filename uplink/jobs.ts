@@ -6,6 +6,13 @@ export interface ReplanJob<T = unknown> {
   data: T;
 }
 
+/** A job as a worker receives it: pg-boss keeps its id across retries and re-deliveries. */
+export interface QueuedReplan<T = unknown> extends ReplanJob<T> {
+  id: string;
+  /** When the job was created (the first of the requests merged into it). */
+  requestedMs: number;
+}
+
 export interface ReplanQueueOptions {
   /** A PostgreSQL server URL. pg-boss cannot run on the embedded (PGlite) database. */
   url: string;
@@ -72,23 +79,33 @@ export class ReplanQueue {
   /**
    * Solve jobs until `signal` aborts (or, with `untilEmpty`, the queue is empty): fetch up to
    * `batchSize`, hand them to `handle` together (it may solve them in parallel), complete the
-   * solved ones and fail the others (pg-boss retries them).
+   * solved ones and fail the others (pg-boss retries them). A job is completed only after
+   * `handle` resolved, so whatever it stored is there for every completed job; a job whose
+   * worker died is delivered again with the same id.
    */
   async work<T>(
-    handle: (jobs: ReplanJob<T>[]) => Promise<(Error | null)[]>,
+    handle: (jobs: QueuedReplan<T>[]) => Promise<(Error | null)[]>,
     o: { batchSize?: number; idleMs?: number; signal?: AbortSignal; untilEmpty?: boolean } = {},
   ): Promise<number> {
     let done = 0;
     while (!o.signal?.aborted) {
       const fetched = await this.boss.fetch<{ site: string; data: T }>(this.queue, {
         batchSize: o.batchSize ?? 50,
+        includeMetadata: true,
       });
       if (fetched.length === 0) {
         if (o.untilEmpty) break;
         await new Promise((r) => setTimeout(r, o.idleMs ?? 500));
         continue;
       }
-      const outcomes = await handle(fetched.map((j) => ({ site: j.data.site, data: j.data.data })));
+      const outcomes = await handle(
+        fetched.map((j) => ({
+          id: j.id,
+          site: j.data.site,
+          data: j.data.data,
+          requestedMs: j.createdOn.getTime(),
+        })),
+      );
       const ok = fetched.filter((_, i) => !outcomes[i]).map((j) => j.id);
       if (ok.length > 0) await this.boss.complete(this.queue, ok);
       for (const [i, err] of outcomes.entries()) {

@@ -12,7 +12,9 @@ const WorkerOptionsSchema = z.object({
 export function register(program: Command): void {
   program
     .command('worker')
-    .description('solve fleet re-plan jobs from the PostgreSQL job queue (pg-boss; needs DATABASE_URL)')
+    .description(
+      'solve fleet re-plan jobs from the PostgreSQL job queue (pg-boss; needs DATABASE_URL) and store the plans there',
+    )
     .option('--batch <n>', 'jobs fetched at once', '10')
     .option('--once', 'exit when the queue is empty')
     .action(async (raw) => {
@@ -24,7 +26,7 @@ export function register(program: Command): void {
         { url, batchSize: opts.batch, signal: stop.signal, ...(opts.once ? { untilEmpty: true } : {}) },
         (r) =>
           console.log(
-            `  ${r.site}: ${r.status}${r.objective === null ? '' : `, cost ${r.objective.toFixed(2)}`}`,
+            `  ${r.site}: ${r.status}${r.objective === null ? '' : `, cost ${r.objective.toFixed(2)}`}${r.stored === false ? ' (already stored: a job delivered again)' : ', stored'}`,
           ),
       );
       // A signal lets the job in hand finish and be completed before the process exits.
@@ -36,6 +38,6 @@ export function register(program: Command): void {
         (line) => console.log(line),
       );
       const n = await running;
-      console.log(`stopped: ${n} re-plans solved`);
+      console.log(`stopped: ${n} re-plans solved and stored`);
     });
 }
