@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { IdSchema } from '../model/index.js';
+import { DurationSchema, IdSchema, type Reading } from '../model/index.js';
 import {
   type CostBreakdown,
   type OptimizeResult,
@@ -35,16 +35,37 @@ export const CentralUplinkSchema = z.object({
   /** Stable per central process: the broker keeps its session while it restarts. */
   clientId: z.string().min(1).optional(),
   tenant: IdSchema.optional(),
-  /** `tenant/site` → the edge id that serves it; messages from any other edge are dropped. */
-  edges: z.record(z.string(), IdSchema).optional(),
+  /**
+   * `tenant/site` → the edge id that serves it; messages from any other edge are dropped. A
+   * site of this file listed here is planned here and dispatched through its edge (central does
+   * not poll its devices: the edge does).
+   */
+  edges: z
+    .record(z.string(), IdSchema)
+    .superRefine((edges, ctx) => {
+      // Checked here rather than as the record's key schema, whose failure zod words "Invalid key in record".
+      for (const key of Object.keys(edges))
+        if (!/^[a-z0-9][a-z0-9_-]*\/[a-z0-9][a-z0-9_-]*$/.test(key))
+          ctx.addIssue({ code: 'custom', path: [key], message: `expected tenant/site, got "${key}"` });
+    })
+    .optional(),
+  /** How long a command holds at the edge without renewal; central renews every third of it. */
+  lease: DurationSchema.prefault('60s'),
+  /** How long a write waits for the edge's answer before it is recorded as failed. */
+  answerTimeout: DurationSchema.prefault('10s'),
 });
 export type CentralUplinkConfig = z.infer<typeof CentralUplinkSchema>;
 
 /** Consume every edge's telemetry into the central store (`gridflex run` with `uplink:`). */
-export function startCentralUplink(config: CentralUplinkConfig, store: Store): Promise<CentralIngest> {
+export function startCentralUplink(
+  config: CentralUplinkConfig,
+  store: Store,
+  onCommitted?: (readings: readonly Reading[]) => void,
+): Promise<CentralIngest> {
   return CentralIngest.start({
     url: config.broker,
     store,
+    ...(onCommitted ? { onCommitted } : {}),
     ...(config.username ? { username: config.username } : {}),
     ...(config.passwordFile ? { password: readFileSync(config.passwordFile, 'utf8').trim() } : {}),
     ...(config.clientId ? { clientId: config.clientId } : {}),
