@@ -1,6 +1,7 @@
-import type { WriteRecord, WriteRequest } from '../model/index.js';
+import type { Observable, Subscription } from 'rxjs';
+import type { SiteCommitment, WriteRecord, WriteRequest } from '../model/index.js';
 import { refusalOf, refusedWrite } from '../model/index.js';
-import type { CentralIngest, CommandAck, SiteAddress } from '../uplink/index.js';
+import type { CentralIngest, CommandAck, Obligations, SiteAddress } from '../uplink/index.js';
 
 /**
  * Central's write port for a site served by an edge (uplink/PROTOCOL.md): each write becomes
@@ -172,4 +173,39 @@ export class EdgeDispatch {
     for (const t of this.renewTimers.values()) clearInterval(t);
     this.renewTimers.clear();
   }
+}
+
+/** A site's sold capacity as the wire carries it to its edge (uplink/protocol.ts `ObligationsSchema`). */
+export function wireObligations(list: readonly SiteCommitment[]): Obligations['obligations'] {
+  return list.flatMap((c) =>
+    c.reserve?.product
+      ? [
+          {
+            id: c.id,
+            product: c.reserve.product,
+            startMs: c.startMs,
+            endMs: c.endMs,
+            upKw: c.reserve.upKw ?? 0,
+            downKw: c.reserve.downKw ?? 0,
+          },
+        ]
+      : [],
+  );
+}
+
+/**
+ * Keep an edge-served site's obligations published (retained) for its edge, which answers the
+ * frequency products among them locally: at once and whenever they change.
+ */
+export function forwardObligations(
+  ingest: CentralIngest,
+  addr: SiteAddress,
+  obligations$: Observable<readonly SiteCommitment[]>,
+  say?: (line: string) => void,
+): Subscription {
+  return obligations$.subscribe((list) => {
+    ingest
+      .obligations(addr, wireObligations(list))
+      .catch((err: Error) => say?.(`uplink: obligations of ${addr.site} not published: ${err.message}`));
+  });
 }

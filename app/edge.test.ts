@@ -31,6 +31,17 @@ describe('edge file', () => {
     expect(issues({ mode: 0 })?.[0]).toMatch(/^uplink\.fallback\.mode: /);
   });
 
+  it("assets bind points of the edge's devices, named by their path in the edge file", async () => {
+    const cfg = parse(await readFile(example, 'utf8')) as { assets: { control: Record<string, string> }[] };
+    expect((await loadConfigFile(EdgeConfigSchema, example)).assets.map((a) => a.id)).toEqual(['battery']);
+    const wrong = structuredClone(cfg);
+    wrong.assets[0]!.control.mode = 'site-a/inverter/mode';
+    const r = EdgeConfigSchema.safeParse(wrong);
+    expect(r.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'assets.0.control.mode: "site-a/inverter/mode": no device "inverter" in site "site-a"',
+    ]);
+  });
+
   it('names the field when the broker is not an MQTT URL', () => {
     const r = EdgeConfigSchema.safeParse({
       site: 'a',

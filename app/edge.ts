@@ -1,9 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bufferTime, concatMap, filter } from 'rxjs';
+import { BehaviorSubject, bufferTime, concatMap, filter } from 'rxjs';
 import { z } from 'zod';
+import { LatestValues } from '../control/latest.js';
+import { toModelDevice } from '../gateway/config.js';
 import { Gateway, type GatewayConfig, GatewayConfigSchema, gatewaySite } from '../gateway/index.js';
-import { IdSchema, listPoints, type WriteRecord } from '../model/index.js';
+import { loadProducts } from '../market/product.js';
+import {
+  AssetSchema,
+  DeviceSchema,
+  IdSchema,
+  listPoints,
+  type Site,
+  type SiteCommitment,
+  SiteSchema,
+  type WriteRecord,
+} from '../model/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { Hub } from '../stream/index.js';
 import {
@@ -12,9 +24,13 @@ import {
   EdgeCommands,
   EdgeLink,
   haStateTopic,
+  type Obligations,
   Outbox,
   toWire,
 } from '../uplink/index.js';
+import { bindingIssues } from './config.js';
+import { frequencyPointOf, SiteDroop } from './droop.js';
+import { runtimeAssetsNow } from './market-executor.js';
 
 /** The `uplink:` section of an edge file (`gridflex edge --config edge.yaml`). */
 export const EdgeUplinkSchema = z.object({
@@ -44,24 +60,85 @@ export const EdgeUplinkSchema = z.object({
 });
 export type EdgeUplinkConfig = z.infer<typeof EdgeUplinkSchema>;
 
-export const EdgeConfigSchema = GatewayConfigSchema.and(z.object({ uplink: EdgeUplinkSchema })).superRefine(
-  (cfg, ctx) => {
-    for (const key of Object.keys(cfg.uplink.fallback)) {
-      const [device, point] = key.split('/');
-      const p = cfg.devices.find((d) => d.id === device)?.points.find((x) => x.id === point);
-      if (!p?.writable)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['uplink', 'fallback', key],
-          message: p ? `point "${key}" is not writable` : `no point "${key}" among the devices`,
-        });
-    }
-  },
-);
-export type EdgeConfig = GatewayConfig & { uplink: EdgeUplinkConfig };
+export const EdgeConfigSchema = GatewayConfigSchema.and(
+  z.object({
+    uplink: EdgeUplinkSchema,
+    /**
+     * The building's flexible assets (the model's asset schema, bindings `site/device/point` of
+     * this edge's devices): what the edge moves itself for a frequency product central has
+     * sold (FCR-N, FCR-D), from the obligations central publishes. Without any, the edge
+     * answers no frequency.
+     */
+    assets: z.array(AssetSchema).default([]),
+    /** A product catalogue file (market/products.yaml format); default: the bundled one. */
+    products: z.string().min(1).optional(),
+  }),
+).superRefine((cfg, ctx) => {
+  let site: Site;
+  try {
+    site = edgeSiteOf(cfg);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: ['assets'], message: (err as Error).message });
+    return;
+  }
+  // The bindings against this edge's devices, named as in the edge file (`assets[0].control.mode`).
+  for (const i of bindingIssues(site, [])) {
+    const rel = i.path.replace(/^buildings\[0\]\./, '');
+    const path = rel
+      .split(/\.|\[(\d+)\]/)
+      .filter((x) => x !== undefined && x !== '')
+      .map((x) => (/^\d+$/.test(x) ? Number(x) : x));
+    ctx.addIssue({ code: 'custom', path, message: i.message });
+  }
+  for (const key of Object.keys(cfg.uplink.fallback)) {
+    const [device, point] = key.split('/');
+    const p = cfg.devices.find((d) => d.id === device)?.points.find((x) => x.id === point);
+    if (!p?.writable)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['uplink', 'fallback', key],
+        message: p ? `point "${key}" is not writable` : `no point "${key}" among the devices`,
+      });
+  }
+});
+
+/**
+ * The edge's building as the model sees it: its devices and assets in one building. The grid
+ * connection's limits are central's concern, not the edge's: placeholders here.
+ */
+export function edgeSiteOf(cfg: GatewayConfig & { assets?: unknown[] }): Site {
+  return SiteSchema.parse({
+    id: cfg.site,
+    name: cfg.site,
+    location: { lat: 0, lon: 0 },
+    timezone: 'UTC',
+    grid: { importLimitKw: 1_000_000, exportLimitKw: 1_000_000 },
+    buildings: [
+      {
+        id: cfg.site,
+        name: cfg.site,
+        devices: cfg.devices.map((d) => DeviceSchema.parse(toModelDevice(d))),
+        assets: cfg.assets ?? [],
+      },
+    ],
+  });
+}
+
+/** Central's obligations message as the droop reads commitments. */
+const toCommitment = (o: Obligations['obligations'][number]): SiteCommitment => ({
+  id: o.id,
+  startMs: o.startMs,
+  endMs: o.endMs,
+  reserve: { upKw: o.upKw, downKw: o.downKw, sustainMinutes: 0, product: o.product },
+});
+export type EdgeConfig = z.output<typeof EdgeConfigSchema>;
 
 export interface RunningEdge {
   gateway: Gateway;
+  /** The edge's own hub: readings as polled, write records (`writes`). */
+  hub: Hub;
+  /** The frequency response for central's obligations (null: no assets, or no frequency point). */
+  droop: SiteDroop | null;
   link: EdgeLink;
   outbox: Outbox;
   store: Store;
@@ -93,6 +170,12 @@ export async function startEdge(
     touched.clear();
     for (const key of points) {
       const [device, point] = key.split('/') as [string, string];
+      // A device the frequency response holds is its own until the obligation ends.
+      const heldBy = droop?.heldBy(device);
+      if (heldBy) {
+        say(`fallback ${key} skipped: held by ${heldBy}`);
+        continue;
+      }
       const r = await gateway.write({
         site,
         device,
@@ -104,12 +187,38 @@ export async function startEdge(
       say(`fallback ${key} = ${u.fallback[key]}: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`);
     }
   };
+  // Frequency products are answered here, from central's obligations, never round-tripped.
+  const model = edgeSiteOf(cfg);
+  const latest = new LatestValues();
+  const latestSub = hub.readings$.subscribe((r) => latest.update(r));
+  const obligations$ = new BehaviorSubject<readonly SiteCommitment[]>([]);
+  const droop =
+    cfg.assets.length > 0 && frequencyPointOf(model)
+      ? new SiteDroop({
+          site: model,
+          catalog: await loadProducts(cfg.products),
+          readings$: hub.readings$,
+          commitments$: obligations$,
+          assets: () =>
+            runtimeAssetsNow(
+              model,
+              (k) => latest.get(k, clock()),
+              cfg.devices.map((d) => `${site}/${d.id}`),
+            ),
+          port: { write: (r) => gateway.write(r) },
+          now: clock,
+          say,
+        })
+      : null;
   const target: CommandTarget = {
     apply: async (setpoints, cmd) => {
       const readback: Record<string, number | null> = {};
       for (const s of setpoints) {
-        touched.add(s.point);
         const [device, point] = s.point.split('/') as [string, string];
+        // The response holds its devices: central's commands wait until the obligation ends.
+        const heldBy = droop?.heldBy(device);
+        if (heldBy) throw new Error(`${s.point}: held by ${heldBy}`);
+        touched.add(s.point);
         const r: WriteRecord = await gateway.write({
           site,
           device,
@@ -156,6 +265,12 @@ export async function startEdge(
       for (const m of discoveryMessages(addr, points)) link.publishRaw(m.topic, m.payload, true);
     });
   }
+  link.on('obligations', (msg: Obligations) => {
+    obligations$.next(msg.obligations.map(toCommitment));
+    say(
+      `obligations from central: ${msg.obligations.map((o) => `${o.product} ${o.upKw}/${o.downKw} kW`).join(', ') || 'none'}`,
+    );
+  });
   const sub = hub.readings$
     .pipe(
       bufferTime(u.batchMs),
@@ -182,7 +297,12 @@ export async function startEdge(
     link,
     outbox,
     store,
+    droop,
+    hub,
     stop: async () => {
+      // The response first: its assets back on their base while the gateway still writes.
+      await droop?.stop();
+      latestSub.unsubscribe();
       await gateway.stop();
       hub.close();
       sub.unsubscribe();

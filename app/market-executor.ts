@@ -226,6 +226,8 @@ export function runtimeFansNow(site: Site, latest: Latest, polled: readonly stri
 
 export interface MarketDispatch {
   executor: ActivationExecutor;
+  /** The site's market-movable assets as they are now (polled, fresh readings), holds ignored. */
+  assetsNow(siteId: string): RuntimeAsset[];
   /** The activation holding `site/device` now, if any. */
   heldBy(site: string, device: string): string | undefined;
   /**
@@ -253,6 +255,8 @@ export function marketDispatch(o: {
   followUpMs?: number;
   /** How heat pumps' recent mean draw is taken (default: one hour, given after 15 minutes). */
   heatPumpMean?: RecentMeanOptions;
+  /** Devices held by another local controller (app/droop.ts): left out of activations. */
+  heldElsewhere?: (site: string, device: string) => boolean;
 }): MarketDispatch | null {
   const sites = o.sites.filter(hasMovableAssets);
   if (sites.length === 0) return null;
@@ -279,7 +283,11 @@ export function marketDispatch(o: {
       return {
         siteId: site.id,
         port: { write: ({ site: _site, ...req }) => o.gateways.write(site.id, req) },
-        assets: () => runtimeAssetsNow(site, latest, o.gateways.devices(), recentMean),
+        // Devices another local controller holds (frequency response) are not the activation's.
+        assets: () =>
+          runtimeAssetsNow(site, latest, o.gateways.devices(), recentMean).filter(
+            (a) => !o.heldElsewhere?.(site.id, a.device),
+          ),
         gridImportLimitKw: site.grid.importLimitKw,
         // The site's import is the sum of its grid meters; unknown when any is.
         siteImportKw: () => {
@@ -292,6 +300,10 @@ export function marketDispatch(o: {
   });
   return {
     executor,
+    assetsNow: (siteId) => {
+      const site = sites.find((s) => s.id === siteId);
+      return site ? runtimeAssetsNow(site, latest, o.gateways.devices(), recentMean) : [];
+    },
     heldBy: (site, device) => executor.heldDevices().get(`${site}/${device}`),
     holds: async (siteId, planOf) => {
       const held = executor.heldDevices();

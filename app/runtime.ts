@@ -13,6 +13,7 @@ import {
 import { SetpointWriteRepository } from '../gateway/write-log.js';
 import type { CommunityConfig } from '../ledger/index.js';
 import type { Portfolio } from '../market/portfolio.js';
+import { loadProducts } from '../market/product.js';
 import { MarketRepository } from '../market/repository.js';
 import { type RunningMarket, startMarket } from '../market/start.js';
 import { listPoints, type Site } from '../model/index.js';
@@ -23,9 +24,11 @@ import { openStore, type Store } from '../store/index.js';
 import { DiskQueue, Hub, StoreWriter } from '../stream/index.js';
 import { SiteDevices } from './devices.js';
 import { householdDevices } from './devices-privacy.js';
+import { frequencyPointOf, SiteDroop } from './droop.js';
 import type { EdgeDispatch } from './edge-dispatch.js';
 import { eraseHouseholdData } from './erasure.js';
 import { type MarketDispatch, marketDispatch, yieldingToMarket } from './market-executor.js';
+import { siteObligations$ } from './market-obligations.js';
 import { migrateAll } from './migrate.js';
 import { billedUntil } from './retention-scheduler.js';
 import { serverModules } from './server-modules.js';
@@ -68,6 +71,8 @@ export interface Runtime {
   /** Gateways polling into the hub; devices saved over the API are added here while running. */
   gateways: LiveGateways;
   market?: RunningMarket;
+  /** Frequency response per site holding a droop product (app/droop.ts). */
+  droops: ReadonlyMap<string, SiteDroop>;
   /** The market's executor over the gateways (absent: no site has a market-movable asset, or no market). */
   marketDispatch?: MarketDispatch;
   /**
@@ -120,8 +125,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   // Availability reads each site's latest optimiser plan when one is stored, else asset limits.
   const plans = new PlanRepository(store.db);
   // Activations are written through the gateway polling each device; NoExecutor where nothing may be moved.
+  // Frequency response started below takes devices of its own: activations leave them alone.
+  const droops = new Map<string, SiteDroop>();
   const dispatch = options.market
-    ? (marketDispatch({ sites: options.sites, hub, gateways }) ?? undefined)
+    ? (marketDispatch({
+        sites: options.sites,
+        hub,
+        gateways,
+        heldElsewhere: (site, device) => droops.get(site)?.heldBy(device) !== undefined,
+      }) ?? undefined)
     : undefined;
   const market = options.market
     ? await startMarket({
@@ -136,9 +148,34 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     : undefined;
   // Which activation holds a device is the executor's; what it is for (product, kW), the market's record.
   const marketRepo = new MarketRepository(store.db);
+  // Sites holding FCR-N/FCR-D follow the frequency here, in this process (app/droop.ts); a site
+  // an edge serves is the edge's to answer (not done yet: uplink/README.md).
+  if (market && dispatch) {
+    const catalog = await loadProducts(options.productsFile);
+    const heldByMarket = dispatch.heldBy;
+    for (const site of options.sites) {
+      if (edgeSites.has(site.id) || !frequencyPointOf(site)) continue;
+      droops.set(
+        site.id,
+        new SiteDroop({
+          site,
+          catalog,
+          readings$: hub.readings$,
+          commitments$: siteObligations$(market, hub, site.id),
+          assets: () =>
+            dispatch.assetsNow(site.id).filter((a) => heldByMarket(site.id, a.device) === undefined),
+          // A device an activation holds is refused to the response, as to the optimiser.
+          port: { write: yieldingToMarket((r) => gateways.write(r.site, r), heldByMarket) },
+          say: (line) => console.log(`  ${line}`),
+        }),
+      );
+    }
+  }
+  const heldBy = (site: string, device: string) =>
+    dispatch?.heldBy(site, device) ?? droops.get(site)?.heldBy(device);
   const yieldingWrite = yieldingToMarket(
     (r) => gateways.write(r.site, r),
-    dispatch?.heldBy,
+    heldBy,
     (record) => hub.publish('writes', record),
   );
   const app = await buildApp(
@@ -188,9 +225,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     gateways,
     market,
     ...(dispatch ? { marketDispatch: dispatch } : {}),
+    droops,
     yieldingWrite,
     stop: () => {
       stopping ??= (async () => {
+        // Frequency response first: its assets back to base while the gateways still run.
+        for (const d of droops.values()) await d.stop().catch(() => {});
         await market?.stop();
         dispatch?.close();
         await app.close();

@@ -8,7 +8,7 @@ import type { Store } from '../store/index.js';
 import type { SiteAddress } from '../uplink/index.js';
 import type { GridflexConfig } from './config.js';
 import { startControlSocket } from './control.js';
-import { EdgeDispatch } from './edge-dispatch.js';
+import { EdgeDispatch, forwardObligations } from './edge-dispatch.js';
 import { type BillingOutcome, startLedgerScheduler } from './ledger-scheduler.js';
 import { siteObligations$ } from './market-obligations.js';
 import { spotSource, weatherSource } from './price-sources.js';
@@ -174,6 +174,14 @@ export async function startGridflex(
         // Before the ingest closes: no renewal after it, so the edges' leases run out.
         stops.push(async () => dispatch.close());
         rt.gateways.routeToEdges(dispatch);
+        // Frequency products are the edge's to answer: it gets the sites' obligations.
+        if (rt.market)
+          for (const [site, addr] of edgeServed) {
+            const sub = forwardObligations(uplink, addr, siteObligations$(rt.market, rt.hub, site), (line) =>
+              say(`  ${line}`),
+            );
+            stops.push(async () => sub.unsubscribe());
+          }
         for (const [site, addr] of edgeServed)
           say(`  uplink:   ${site} served by an edge (${addr.tenant}): planned here, dispatched through it`);
       }

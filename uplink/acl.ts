@@ -25,6 +25,7 @@ export function mosquittoAcl(edges: readonly EdgeCredential[], centralUser = 'ce
     'topic write gf/v1/+/+/ack',
     'topic write gf/v1/+/+/cmd',
     'topic write gf/v1/+/+/schedule',
+    'topic write gf/v1/+/+/obligations',
     '',
   ];
   for (const e of edges) {
@@ -36,6 +37,7 @@ export function mosquittoAcl(edges: readonly EdgeCredential[], centralUser = 'ce
       `topic read ${topic(e, 'ack')}`,
       `topic read ${topic(e, 'cmd')}`,
       `topic read ${topic(e, 'schedule')}`,
+      `topic read ${topic(e, 'obligations')}`,
       `topic write homeassistant/sensor/gf-${e.tenant}-${e.site}/#`,
       `topic write gf/v1/${e.tenant}/${e.site}/ha/#`,
       '',

@@ -11,6 +11,8 @@ import {
   decode,
   fromWire,
   INGEST_GROUP,
+  type Obligations,
+  ObligationsSchema,
   PROTOCOL_VERSION,
   parseTopic,
   type SiteAddress,
@@ -258,6 +260,22 @@ export class CentralIngest extends EventEmitter {
     if (cmd.schedule)
       await this.client.publishAsync(topic(addr, 'schedule'), payload, { qos: 1, retain: true });
     return cmd;
+  }
+
+  /**
+   * Publish the site's obligations in force and ahead, retained: the edge answers frequency
+   * products locally from them (and finds them again after a reconnect or a reboot).
+   */
+  async obligations(addr: SiteAddress, obligations: Obligations['obligations']): Promise<void> {
+    const body: Obligations = { v: PROTOCOL_VERSION, issuedAt: this.clock(), obligations };
+    await this.client.publishAsync(
+      topic(addr, 'obligations'),
+      JSON.stringify(ObligationsSchema.parse(body)),
+      {
+        qos: 1,
+        retain: true,
+      },
+    );
   }
 
   get commands(): CentralCommandLog {

@@ -7,6 +7,7 @@ import {
   type CommandAck,
   CommandSchema,
   decode,
+  ObligationsSchema,
   PROTOCOL_VERSION,
   type SiteAddress,
   type Telemetry,
@@ -94,7 +95,7 @@ export class EdgeLink extends EventEmitter {
     });
     this.client.on('connect', () => {
       this.client.subscribe(
-        [topic(o, 'ack'), topic(o, 'cmd'), topic(o, 'schedule')],
+        [topic(o, 'ack'), topic(o, 'cmd'), topic(o, 'schedule'), topic(o, 'obligations')],
         { qos: 1 },
         (err, granted) => {
           if (err || granted?.some((g) => g.qos === 128)) this.emit('refused', err ?? granted);
@@ -206,6 +207,11 @@ export class EdgeLink extends EventEmitter {
         this.emit('acked', cursor);
       }
       this.pump();
+      return;
+    }
+    if (t === topic(this.o, 'obligations')) {
+      const msg = decode(ObligationsSchema, payload);
+      if (msg) this.emit('obligations', msg);
       return;
     }
     if ((t === topic(this.o, 'cmd') || t === topic(this.o, 'schedule')) && this.o.commands) {

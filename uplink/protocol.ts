@@ -12,7 +12,7 @@ export const TOPIC_ROOT = 'gf/v1';
 /** Shared-subscription group of the central ingest consumers (MQTT 5 / Mosquitto ≥ 1.6 / EMQX). */
 export const INGEST_GROUP = 'ingest';
 
-export type Channel = 'tele' | 'ack' | 'cmd' | 'cmdack' | 'schedule' | 'state';
+export type Channel = 'tele' | 'ack' | 'cmd' | 'cmdack' | 'schedule' | 'state' | 'obligations';
 
 export interface SiteAddress {
   tenant: string;
@@ -35,7 +35,7 @@ export function parseTopic(t: string): (SiteAddress & { channel: Channel }) | nu
   if (parts.length !== 5 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT) return null;
   const [, , tenant, site, channel] = parts as [string, string, string, string, string];
   if (!IdSchema.safeParse(tenant).success || !IdSchema.safeParse(site).success) return null;
-  if (!['tele', 'ack', 'cmd', 'cmdack', 'schedule', 'state'].includes(channel)) return null;
+  if (!['tele', 'ack', 'cmd', 'cmdack', 'schedule', 'state', 'obligations'].includes(channel)) return null;
   return { tenant, site, channel: channel as Channel };
 }
 
@@ -124,6 +124,28 @@ export const CommandAckSchema = z.object({
   readback: z.record(z.string(), z.number().nullable()).optional(),
 });
 export type CommandAck = z.infer<typeof CommandAckSchema>;
+
+/**
+ * The capacity the site has sold and must hold, retained on `…/obligations` by central: what a
+ * frequency product (FCR-N, FCR-D) asks the edge to answer locally, from `startMs` to `endMs`
+ * (ms since the epoch), `upKw`/`downKw` of the site's share. The whole list each time (the
+ * retained message is the state): an obligation missing from a newer list is withdrawn.
+ */
+export const SiteObligationSchema = z.object({
+  id: z.string().min(1).max(200),
+  /** A product id of the catalogue both sides use (market/products.yaml). */
+  product: z.string().min(1).max(64),
+  startMs: z.number().int().min(0),
+  endMs: z.number().int().min(0),
+  upKw: z.number().nonnegative().max(1_000_000),
+  downKw: z.number().nonnegative().max(1_000_000),
+});
+export const ObligationsSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  issuedAt: z.number().int().min(0),
+  obligations: z.array(SiteObligationSchema).max(1000),
+});
+export type Obligations = z.infer<typeof ObligationsSchema>;
 
 /** Retained on `…/state` by the edge (online) and by the broker as its will (offline). */
 export const EdgeStateSchema = z.object({

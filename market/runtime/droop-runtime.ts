@@ -7,8 +7,11 @@ import {
   type LocalResponseState,
   stepLocalResponse,
 } from '../droop.js';
-import { commandsFor, type RuntimeAsset, toDispatchAsset } from './assets.js';
+import { baseCommands, commandsFor, type RuntimeAsset, toDispatchAsset } from './assets.js';
 import { activationWindows, type LogEntry, proofSamples } from './proof-log.js';
+
+/** How long a release keeps asking a rate-limited point for its base value, ms. */
+const RELEASE_RETRY_MS = 30_000;
 
 export interface DroopRuntimeOptions {
   /** The local products held here (FCR-N, FCR-D up/down, FFR) and the capacity of each, kW. */
@@ -64,6 +67,7 @@ export class DroopRuntime {
   private readonly keepLogMs: number;
   private readonly now: () => number;
   private readonly durationMs: number;
+  private released = false;
   readonly writes: DroopWrite[] = [];
   readonly messages: string[] = [];
 
@@ -99,8 +103,44 @@ export class DroopRuntime {
     this.meteredKw = kw;
   }
 
+  /**
+   * Stop responding and put every asset it moved back on its base operating point (the
+   * obligation ended, or the process stops). Resolves when those writes are answered; a
+   * refusal is kept in `messages`.
+   */
+  async release(): Promise<void> {
+    this.released = true;
+    for (const w of this.writers) w.dropped = true;
+    await this.settled();
+    for (const w of this.writers) {
+      if (w.sent.size === 0) continue;
+      for (const c of baseCommands(w.asset)) {
+        if (w.sent.get(c.point) === c.value) continue;
+        // The response may have written this point a moment ago: a rate limit is waited out
+        // (bounded), so the asset is not left a step off its base.
+        const until = this.now() + RELEASE_RETRY_MS;
+        for (;;) {
+          const r = await this.options.port.write({
+            site: w.asset.siteId,
+            ...c,
+            who: 'market',
+            why: 'local frequency response ended: back to base',
+          });
+          const verdict = writeVerdict(r);
+          if (verdict === 'ok') w.sent.set(c.point, c.value);
+          else if (verdict === 'later' && this.now() < until) {
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            continue;
+          } else this.messages.push(`${w.asset.id}: ${c.point} not restored: ${r.outcome} (${r.reason})`);
+          break;
+        }
+      }
+    }
+  }
+
   /** One frequency sample. Returns the response commanded, kW (+ up). */
   feed(sample: { tMs: number; hz: number }): number {
+    if (this.released) return 0;
     const receivedMs = this.now();
     const last = this.log.at(-1);
     if (last && sample.tMs <= last.tMs) return last.responseKw;

@@ -1,0 +1,152 @@
+import { BehaviorSubject } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toModelDevice } from '../gateway/config.js';
+import { loadProducts, type ProductCatalog } from '../market/product.js';
+import {
+  ahuFans,
+  type Rig,
+  schoolFanAssets,
+  schoolSite,
+  startSchoolRig,
+  until,
+} from '../market/runtime/testing.js';
+import { DeviceSchema, type Site, type SiteCommitment } from '../model/index.js';
+import { droopInForce, frequencyPointOf, SiteDroop } from './droop.js';
+import { rigMarketDispatch } from './testing.js';
+
+/**
+ * Frequency response as `gridflex run` starts it (app/droop.ts): an accepted FCR-N bid in force
+ * for the site starts the droop on its market-movable assets, the grid frequency measured at the
+ * site moves them, and the end of the bid puts them back on their base. Three school fans over
+ * real OPC UA, the grid meter's frequency over real Modbus, the simulator at 20×.
+ */
+const SITE = 'droop';
+const HOUR = 3_600_000;
+let rig: Rig;
+let catalog: ProductCatalog;
+let site: Site;
+
+const fcrN = (kw: number, startMs: number, endMs: number, product = 'fcr-n'): SiteCommitment => ({
+  id: `bid-${product}-${startMs}`,
+  startMs,
+  endMs,
+  reserve: { upKw: kw, downKw: kw, sustainMinutes: 60, product },
+});
+
+describe('droop products in force (pure)', () => {
+  beforeAll(async () => {
+    catalog = await loadProducts();
+  });
+
+  it('takes frequency products in force only, symmetric kW as the smaller side, summed per product', () => {
+    const now = Date.UTC(2026, 10, 18, 8, 30);
+    const got = droopInForce(
+      [
+        fcrN(3, now - HOUR / 2, now + HOUR / 2),
+        fcrN(2, now - HOUR / 2, now + HOUR / 2),
+        // Over: ended at now, not yet: starts after now.
+        fcrN(9, now - HOUR, now),
+        fcrN(9, now + 1, now + HOUR),
+        // mFRR is activated by the operator, not by the frequency.
+        fcrN(5, now - 1, now + HOUR, 'mfrr'),
+        {
+          id: 'x',
+          startMs: now - 1,
+          endMs: now + 1,
+          reserve: { upKw: 4, downKw: 1, sustainMinutes: 60, product: 'fcr-n' },
+        },
+      ],
+      catalog,
+      now,
+    );
+    expect(got.map((p) => [p.product.id, p.capacityKw])).toEqual([['fcr-n', 6]]);
+    expect(droopInForce([], catalog, now)).toEqual([]);
+  });
+});
+
+describe('frequency response started from an obligation, on the simulator', () => {
+  beforeAll(async () => {
+    catalog = await loadProducts();
+    rig = await startSchoolRig({ id: SITE, name: 'droop rig' }, [ahuFans(3)], {
+      devices: (d) => d.id === 'school-bms' || d.id === 'school-grid-meter',
+      point: (d, p) =>
+        d.id === 'school-grid-meter'
+          ? { ...p, pollInterval: '250ms' }
+          : // Fans in FCR are written every few seconds; the site's file allows it.
+            { ...p, maxSilence: '20s', ...(p.writable ? { minWriteInterval: '1s' } : {}) },
+    });
+    const model = schoolSite(SITE, 'Droop school', schoolFanAssets(SITE, 3));
+    // The model's devices as the configuration gives them: the grid meter carries the frequency.
+    site = {
+      ...model,
+      buildings: model.buildings.map((b) => ({
+        ...b,
+        devices: rig.gateway.cfg.devices.map((d) => DeviceSchema.parse(toModelDevice(d))),
+      })),
+    };
+    await until(
+      'every fan speed and the frequency read',
+      () =>
+        [1, 2, 3].every((n) => rig.latest.has(`${SITE}/school-bms/ahu-${n}-speed`)) &&
+        rig.latest.has(`${SITE}/school-grid-meter/frequency`),
+      60_000,
+    );
+  }, 90_000);
+
+  afterAll(async () => {
+    rig?.sim.sim.setFrequencyProfile(null);
+    await rig?.stop();
+  });
+
+  it('follows a −100 mHz step with the fans while the bid is in force, and hands them back when it ends', async () => {
+    expect(frequencyPointOf(site)).toBe(`${SITE}/school-grid-meter/frequency`);
+    const speed = (n: number) => rig.latest.get(`${SITE}/school-bms/ahu-${n}-speed`)?.value ?? Number.NaN;
+    const base = [1, 2, 3].map(speed);
+    const dispatch = rigMarketDispatch(rig, site);
+    const now = rig.clock();
+    const commitments = new BehaviorSubject<readonly SiteCommitment[]>([fcrN(1.5, now - 60_000, now + HOUR)]);
+    const lines: string[] = [];
+    const droop = new SiteDroop({
+      site,
+      catalog,
+      readings$: rig.hub.readings$,
+      commitments$: commitments,
+      assets: () => dispatch.assetsNow(SITE),
+      port: { write: (r) => rig.gateway.write(r) },
+      now: rig.clock,
+      everyMs: 200,
+      say: (l) => lines.push(l),
+    });
+    try {
+      await until(`the response to start: ${lines.join(' | ')}`, () => droop.runtime !== undefined, 30_000);
+      expect(droop.heldBy('school-bms')).toMatch(/fcr-n/);
+      expect(lines.join('\n')).toMatch(
+        /follows the grid frequency for fcr-n:1.5 kW with ahu-1, ahu-2, ahu-3/,
+      );
+
+      // Under-frequency: full FCR-N activation at −100 mHz, the fans slow down (less drawn).
+      rig.sim.sim.setFrequencyProfile(() => 49.9);
+      await until(
+        `the fans to slow down: ${[1, 2, 3].map(speed).join(', ')} from ${base.join(', ')}`,
+        () => (droop.runtime?.responseKw ?? 0) > 1.4 && [1, 2, 3].some((n) => speed(n) < base[n - 1]! - 1),
+        60_000,
+      );
+      const slowed = [1, 2, 3].map(speed);
+
+      // The bid's hour ends: the response stops and every fan goes back to its base speed.
+      commitments.next([]);
+      await until(`the response to end: ${lines.join(' | ')}`, () => droop.runtime === undefined, 30_000);
+      expect(droop.heldBy('school-bms')).toBeUndefined();
+      await until(
+        `the fans back on base: ${[1, 2, 3].map(speed).join(', ')} (base ${base.join(', ')}, slowed ${slowed.join(', ')})`,
+        () => [1, 2, 3].every((n) => Math.abs(speed(n) - base[n - 1]!) < 0.5),
+        60_000,
+      );
+      expect(lines.join('\n')).toMatch(/ended fcr-n:1.5: assets back on their base/);
+    } finally {
+      await droop.stop();
+      dispatch.close();
+      rig.sim.sim.setFrequencyProfile(null);
+    }
+  }, 180_000);
+});
