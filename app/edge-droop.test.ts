@@ -56,6 +56,8 @@ describe.skipIf(skip)('the edge answers FCR-N from the obligations central publi
   const writes: WriteRecord[] = [];
   const tenant = `droop${randomBytes(3).toString('hex')}`;
   const addr = { tenant, site: SITE };
+  /** The edge file as written (parsed again for the restart). */
+  let raw: { uplink: Record<string, unknown> } & Record<string, unknown>;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gfx-edge-droop-'));
@@ -68,14 +70,17 @@ describe.skipIf(skip)('the edge answers FCR-N from the obligations central publi
       ),
     ) as { sites: { buildings: { devices: { id: string }[]; assets: { id: string }[] }[] }[] };
     const building = example.sites[0]!.buildings[0]!;
-    const cfg = EdgeConfigSchema.parse({
+    raw = {
       site: SITE,
       pollInterval: '1s',
       devices: building.devices.filter((d) => ['house-grid-meter', 'house-battery'].includes(d.id)),
       assets: building.assets.filter((a) => a.id === 'battery'),
       uplink: { broker: SHARED_BROKER, tenant, edge: 'edge-zev-bern', batchMs: 500 },
+    };
+    edge = await startEdge(EdgeConfigSchema.parse(raw), {
+      dataDir: join(dir, 'edge'),
+      say: (l) => lines.push(l),
     });
-    edge = await startEdge(cfg, { dataDir: join(dir, 'edge'), say: (l) => lines.push(l) });
     centralStore = await openStore({ dataDir: 'memory://' });
     central = await CentralIngest.start({
       url: SHARED_BROKER,
@@ -164,6 +169,34 @@ describe.skipIf(skip)('the edge answers FCR-N from the obligations central publi
       expect(lines.join('\n')).toMatch(/ended fcr-n:4: assets back on their base/);
       const applied = await command('house-battery/mode', 0);
       expect(applied.status).toBe('applied');
+
+      // A new obligation, then a restart with the broker out of reach: the edge answers from the
+      // list it kept in its store.
+      const later = Date.now();
+      obligations.next([
+        {
+          id: 'fcr-n-next',
+          startMs: later - 60_000,
+          endMs: later + H,
+          reserve: { upKw: 2, downKw: 2, sustainMinutes: 63, product: 'fcr-n' },
+        },
+      ]);
+      await until(
+        () => `the edge to take the new list: ${lines.join(' | ')}`,
+        () => edge.droop?.runtime !== undefined && lines.some((l) => l.includes('fcr-n 2/2 kW')),
+        60_000,
+      );
+      await edge.stop();
+      const restartLines: string[] = [];
+      edge = await startEdge(
+        EdgeConfigSchema.parse({ ...raw, uplink: { ...raw.uplink, broker: 'mqtt://127.0.0.1:9' } }),
+        { dataDir: join(dir, 'edge'), say: (l) => restartLines.push(l) },
+      );
+      await until(
+        () => `the restarted edge to answer from its kept list: ${restartLines.join(' | ')}`,
+        () => restartLines.some((l) => l.includes('follows the grid frequency for fcr-n:2 kW')),
+        90_000,
+      );
     } finally {
       forwarding.unsubscribe();
       sub.unsubscribe();

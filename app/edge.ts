@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { BehaviorSubject, bufferTime, concatMap, filter } from 'rxjs';
 import { z } from 'zod';
 import { LatestValues } from '../control/latest.js';
+import { RecentMeans } from '../control/recent-mean.js';
 import { toModelDevice } from '../gateway/config.js';
 import { Gateway, type GatewayConfig, GatewayConfigSchema, gatewaySite } from '../gateway/index.js';
 import { loadProducts } from '../market/product.js';
@@ -28,9 +29,10 @@ import {
   Outbox,
   toWire,
 } from '../uplink/index.js';
+import { ObligationStore } from '../uplink/obligation-store.js';
 import { bindingIssues } from './config.js';
 import { frequencyPointOf, SiteDroop } from './droop.js';
-import { runtimeAssetsNow } from './market-executor.js';
+import { movableHeatPumps, runtimeAssetsNow } from './market-executor.js';
 
 /** The `uplink:` section of an edge file (`gridflex edge --config edge.yaml`). */
 export const EdgeUplinkSchema = z.object({
@@ -190,8 +192,21 @@ export async function startEdge(
   // Frequency products are answered here, from central's obligations, never round-tripped.
   const model = edgeSiteOf(cfg);
   const latest = new LatestValues();
-  const latestSub = hub.readings$.subscribe((r) => latest.update(r));
-  const obligations$ = new BehaviorSubject<readonly SiteCommitment[]>([]);
+  // Heat pumps coast by their recent mean draw (control/recent-mean.ts), as central's market does.
+  const pumpPower = new Set(
+    movableHeatPumps(model).flatMap((m) => (m.asset.measure.power ? [m.asset.measure.power] : [])),
+  );
+  const means = new RecentMeans();
+  const latestSub = hub.readings$.subscribe((r) => {
+    latest.update(r);
+    if (pumpPower.has(r.pointId)) means.update(r);
+  });
+  // The last list central sent survives a restart (the broker's retained copy may be out of reach).
+  const kept = await ObligationStore.open(store, site);
+  const keptList = await kept.latest();
+  const obligations$ = new BehaviorSubject<readonly SiteCommitment[]>(
+    keptList?.obligations.map(toCommitment) ?? [],
+  );
   const droop =
     cfg.assets.length > 0 && frequencyPointOf(model)
       ? new SiteDroop({
@@ -204,6 +219,7 @@ export async function startEdge(
               model,
               (k) => latest.get(k, clock()),
               cfg.devices.map((d) => `${site}/${d.id}`),
+              (k) => means.get(k, clock()),
             ),
           port: { write: (r) => gateway.write(r) },
           now: clock,
@@ -265,7 +281,13 @@ export async function startEdge(
       for (const m of discoveryMessages(addr, points)) link.publishRaw(m.topic, m.payload, true);
     });
   }
-  link.on('obligations', (msg: Obligations) => {
+  link.on('obligations', async (msg: Obligations) => {
+    // Kept first: what is answered is what a restart answers too. An older copy is ignored.
+    const newer = await kept.save(msg).catch((err: Error) => {
+      say(`obligations not kept: ${err.message}`);
+      return true;
+    });
+    if (!newer) return;
     obligations$.next(msg.obligations.map(toCommitment));
     say(
       `obligations from central: ${msg.obligations.map((o) => `${o.product} ${o.upKw}/${o.downKw} kW`).join(', ') || 'none'}`,
