@@ -97,17 +97,10 @@ export class EdgeDispatch {
     readBack: number | null,
     reason: string | null,
   ): WriteRecord {
+    // The model's record of a request, with what the edge answered.
     return {
-      ts,
-      site: req.site,
-      device: req.device,
-      point: req.point,
-      who: req.who,
-      why: req.why,
-      requested: req.value,
+      ...refusedWrite(req, 'unsupported', '', ts),
       value: outcome === 'written' ? req.value : null,
-      clamped: false,
-      old: null,
       readBack,
       outcome,
       refusal: null,

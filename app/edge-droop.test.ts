@@ -28,6 +28,14 @@ const skip = await brokerSkipReason();
 const SITE = 'zev-bern';
 const H = 3_600_000;
 
+/** FCR-N of `kw` each way, in force from a minute ago for an hour. */
+const fcrNNow = (id: string, kw: number): SiteCommitment => ({
+  id,
+  startMs: Date.now() - 60_000,
+  endMs: Date.now() + H,
+  reserve: { upKw: kw, downKw: kw, sustainMinutes: 63, product: 'fcr-n' },
+});
+
 describe('wire obligations (pure)', () => {
   it('carries the product, the period and both sides; a commitment without a product is not sent', () => {
     const list: SiteCommitment[] = [
@@ -121,15 +129,7 @@ describe.skipIf(skip)('the edge answers FCR-N from the obligations central publi
     const obligations = new Subject<readonly SiteCommitment[]>();
     const forwarding = forwardObligations(central, addr, obligations);
     try {
-      const now = Date.now();
-      obligations.next([
-        {
-          id: 'fcr-n-now',
-          startMs: now - 60_000,
-          endMs: now + H,
-          reserve: { upKw: 4, downKw: 4, sustainMinutes: 63, product: 'fcr-n' },
-        },
-      ]);
+      obligations.next([fcrNNow('fcr-n-now', 4)]);
       await until(
         () => `the edge's response to start: ${lines.join(' | ')}`,
         () => edge.droop?.runtime !== undefined,
@@ -172,15 +172,7 @@ describe.skipIf(skip)('the edge answers FCR-N from the obligations central publi
 
       // A new obligation, then a restart with the broker out of reach: the edge answers from the
       // list it kept in its store.
-      const later = Date.now();
-      obligations.next([
-        {
-          id: 'fcr-n-next',
-          startMs: later - 60_000,
-          endMs: later + H,
-          reserve: { upKw: 2, downKw: 2, sustainMinutes: 63, product: 'fcr-n' },
-        },
-      ]);
+      obligations.next([fcrNNow('fcr-n-next', 2)]);
       await until(
         () => `the edge to take the new list: ${lines.join(' | ')}`,
         () => edge.droop?.runtime !== undefined && lines.some((l) => l.includes('fcr-n 2/2 kW')),
