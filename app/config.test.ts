@@ -5,6 +5,8 @@ import { packageRoot } from '../config/version.js';
 import { ValidationError } from '../model/index.js';
 import { gridflexConfigFrom, loadGatewayView, loadGridflexConfig } from './config.js';
 import { convertToGridflexConfig } from './convert.js';
+import { APP_ERRORS } from './errors.js';
+import { checkUplinkWorkers, uplinkWorkersIssues } from './uplink.js';
 
 const EXAMPLE = `${packageRoot()}/deploy/examples/gridflex.yaml`;
 
@@ -82,6 +84,32 @@ describe('gridflex.yaml', () => {
         expect.stringMatching(/^uplink\.lease: expected a duration/),
       ]),
     );
+  });
+
+  it('uplink.workers needs a PostgreSQL server (database.url or DATABASE_URL): without one it is named', async () => {
+    const data = await example();
+    const broker = 'mqtt://127.0.0.1:1883';
+    const off = await gridflexConfigFrom({ ...data, uplink: { broker } }, EXAMPLE);
+    expect(off.uplink?.workers).toBe(false);
+    expect(uplinkWorkersIssues(off.uplink, undefined)).toEqual([]);
+    const on = await gridflexConfigFrom({ ...data, uplink: { broker, workers: true } }, EXAMPLE);
+    expect(on.uplink?.workers).toBe(true);
+    expect(() => checkUplinkWorkers(on.uplink, on.database.url)).toThrow(
+      expect.objectContaining({
+        code: APP_ERRORS.configInvalid,
+        message: expect.stringMatching(/^the configuration is invalid: uplink\.workers: .*PostgreSQL/),
+      }),
+    );
+    // DATABASE_URL (which wins over the file) or the file's url: fine.
+    expect(uplinkWorkersIssues(on.uplink, 'postgres://gridflex@db/gridflex')).toEqual([]);
+    const inFile = await gridflexConfigFrom(
+      { ...data, uplink: { broker, workers: true }, database: { url: 'postgresql://db/gridflex' } },
+      EXAMPLE,
+    );
+    expect(uplinkWorkersIssues(inFile.uplink, inFile.database.url)).toEqual([]);
+    expect((await issuesOf({ ...data, uplink: { broker, workers: 'yes' } })).map((i) => i.path)).toEqual([
+      'uplink.workers',
+    ]);
   });
 
   it("an edge of another tenant than central's is named by its key", async () => {

@@ -17,6 +17,10 @@ export const APP_ERRORS = {
   authNoToken: 'GFX_AUTH_NO_TOKEN',
   /** A new password is too short. */
   authWeakPassword: 'GFX_AUTH_WEAK_PASSWORD',
+  /** An LP sent to the job queue (`uplink.workers`) got no answer within its budget. */
+  queueSolveTimeout: 'GFX_APP_QUEUE_SOLVE_TIMEOUT',
+  /** A `gridflex worker` could not solve an LP sent to the job queue, or its answer was unusable. */
+  queueSolveFailed: 'GFX_APP_QUEUE_SOLVE_FAILED',
 } as const;
 
 /** Error codes of the device service (its catalogue; the HTTP layer passes them through). */

@@ -12,9 +12,10 @@ import { EdgeDispatch, forwardObligations } from './edge-dispatch.js';
 import { type BillingOutcome, startLedgerScheduler } from './ledger-scheduler.js';
 import { siteObligations$ } from './market-obligations.js';
 import { spotSource, weatherSource } from './price-sources.js';
+import { QueueSolver } from './queue-solver.js';
 import { startRetentionScheduler } from './retention-scheduler.js';
 import { type Runtime, restoreSavedDevices, startRuntime } from './runtime.js';
-import { startCentralUplink } from './uplink.js';
+import { checkUplinkWorkers, startCentralUplink } from './uplink.js';
 import { ensureFirstAdmin } from './users.js';
 
 const DAY_MS = 86_400_000;
@@ -134,6 +135,7 @@ export async function startGridflex(
   const say = env.say ?? (() => {});
   const dataDir = resolve(env.dataDir ?? config.database.data);
   const databaseUrl = env.databaseUrl ?? config.database.url;
+  checkUplinkWorkers(config.uplink, databaseUrl);
   const sites = config.sites.map((s) => s.site);
   const edgeServed = edgeServedSites(config);
   const rt = await startRuntime({
@@ -214,6 +216,12 @@ export async function startGridflex(
         polled.push({ site: s.site.id, devices: s.gateway.devices.length });
       }
     const restored = await restoreSavedDevices(rt);
+    // uplink.workers: the live optimisers' LPs are solved by `gridflex worker` processes.
+    const lpSolver = config.uplink?.workers ? await QueueSolver.open({ url: databaseUrl ?? '' }) : undefined;
+    if (lpSolver) {
+      stops.push(() => lpSolver.close());
+      say('  optimizer: solving on gridflex worker processes (job queue in PostgreSQL)');
+    }
     const optimized: string[] = [];
     for (const s of config.sites) {
       if (!s.optimizer.enabled || !controllable(s.site)) continue;
@@ -249,6 +257,7 @@ export async function startGridflex(
             }
           : {}),
         meanLoadKw: load.kw,
+        ...(lpSolver ? { solver: lpSolver } : {}),
         // Accepted bids keep their capacity free in the plan (LP reservations).
         ...(rt.market
           ? { obligations$: siteObligations$(rt.market, rt.hub, s.site.id, { say: (l) => say(`  ${l}`) }) }

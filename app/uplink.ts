@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { DurationSchema, IdSchema, type Reading } from '../model/index.js';
+import {
+  DurationSchema,
+  type FieldIssue,
+  IdSchema,
+  parseOrThrow,
+  type Reading,
+  ValidationError,
+} from '../model/index.js';
 import {
   type CostBreakdown,
   type OptimizeResult,
@@ -13,6 +20,7 @@ import {
 import { openStore, type Store } from '../store/index.js';
 import {
   CentralIngest,
+  type JobOutcome,
   type QueuedReplan,
   type ReplanJob,
   ReplanQueue,
@@ -20,6 +28,8 @@ import {
   type SiteAddress,
   type StoredReplan,
 } from '../uplink/index.js';
+import { APP_ERRORS } from './errors.js';
+import { LP_JOB_KIND, solveLpJob } from './queue-solver.js';
 
 /**
  * Central's side of the uplink, wired here because it joins the uplink (telemetry, commands,
@@ -53,8 +63,44 @@ export const CentralUplinkSchema = z.object({
   lease: DurationSchema.prefault('60s'),
   /** How long a write waits for the edge's answer before it is recorded as failed. */
   answerTimeout: DurationSchema.prefault('10s'),
+  /**
+   * `true`: the live optimisers of `gridflex run` solve their LPs on `gridflex worker`
+   * processes through the re-plan queue (app/queue-solver.ts) instead of a thread of their own.
+   * Needs a PostgreSQL server (`database.url` or DATABASE_URL): the queue is not in the
+   * embedded database.
+   */
+  workers: z.boolean().default(false),
 });
 export type CentralUplinkConfig = z.infer<typeof CentralUplinkSchema>;
+
+/**
+ * `uplink.workers` without a PostgreSQL server is refused, naming the field. Checked at start,
+ * where DATABASE_URL (which wins over `database.url`) is known.
+ */
+export function uplinkWorkersIssues(
+  uplink: Pick<CentralUplinkConfig, 'workers'> | undefined,
+  databaseUrl: string | undefined,
+): FieldIssue[] {
+  if (!uplink?.workers || /^postgres(ql)?:\/\//.test(databaseUrl ?? '')) return [];
+  return [
+    {
+      path: 'uplink.workers',
+      message:
+        'solving on gridflex worker processes needs a PostgreSQL server for the job queue: set database.url or DATABASE_URL (the embedded database cannot hold it)',
+      code: 'custom',
+    },
+  ];
+}
+
+/** Throws the `uplinkWorkersIssues` as the configuration's error. */
+export function checkUplinkWorkers(
+  uplink: Pick<CentralUplinkConfig, 'workers'> | undefined,
+  databaseUrl: string | undefined,
+): void {
+  const issues = uplinkWorkersIssues(uplink, databaseUrl);
+  if (issues.length > 0)
+    throw new ValidationError('the configuration is invalid', issues, APP_ERRORS.configInvalid);
+}
 
 /** Consume every edge's telemetry into the central store (`gridflex run` with `uplink:`). */
 export function startCentralUplink(
@@ -101,6 +147,8 @@ export interface ReplanWorkerOptions {
 
 export interface ReplanOutcome {
   site: string;
+  /** `problem`: a fleet re-plan (stored); `lp`: a live optimiser's LP (answered in the job). */
+  kind: ReplanKind;
   status: string;
   objective: number | null;
   /** Stored runs only: false when the job's row was already there (a job delivered again). */
@@ -148,6 +196,10 @@ export function storedReplan(
   };
 }
 
+/** What a job asks, validated at the worker: absent on the fleet's jobs (a whole problem). */
+export const ReplanKindSchema = z.enum(['problem', LP_JOB_KIND]).default('problem');
+export type ReplanKind = z.infer<typeof ReplanKindSchema>;
+
 export interface SolveReplansOptions<J> {
   /**
    * Keep a solved job's plan; resolves with false when it was already kept. A job's outcome
@@ -158,30 +210,50 @@ export interface SolveReplansOptions<J> {
   onSolved?: (r: ReplanOutcome) => void;
 }
 
-/** Solve a batch of re-plan jobs one after another on this thread; an error per failed job. */
+/**
+ * Solve a batch of jobs one after another on this thread, LP jobs first (a live loop waits for
+ * each); per job an error, null (a fleet re-plan, stored by `store`) or the LP's solution as
+ * the job's output.
+ */
 export async function solveReplans<J extends ReplanJob<unknown>>(
   jobs: readonly J[],
   o: SolveReplansOptions<J> = {},
-): Promise<(Error | null)[]> {
-  const out: (Error | null)[] = [];
-  for (const job of jobs) {
+): Promise<JobOutcome[]> {
+  const out: JobOutcome[] = jobs.map(() => null);
+  const lpFirst = jobs.map((_, i) => i).sort((a, b) => rank(jobs[a]!) - rank(jobs[b]!));
+  for (const i of lpFirst) {
+    const job = jobs[i]!;
     try {
+      const kind = parseOrThrow(ReplanKindSchema, job.kind, `the kind of the job of ${job.site}`);
+      if (kind === LP_JOB_KIND) {
+        const { solution, output } = await solveLpJob(job.data, job.site);
+        o.onSolved?.({
+          site: job.site,
+          kind,
+          status: solution.status,
+          objective: solution.objective ?? null,
+        });
+        out[i] = { output };
+        continue;
+      }
       const p = parseProblem(job.data, `re-plan of ${job.site}`);
       const r = await optimize(p, SOLVERS.highs);
       const stored = o.store ? await o.store(job, p, r) : undefined;
       o.onSolved?.({
         site: job.site,
+        kind,
         status: r.status,
         objective: r.objective ?? null,
         ...(stored === undefined ? {} : { stored }),
       });
-      out.push(null);
     } catch (err) {
-      out.push(err as Error);
+      out[i] = err as Error;
     }
   }
   return out;
 }
+
+const rank = (job: ReplanJob<unknown>) => (job.kind === LP_JOB_KIND ? 0 : 1);
 
 export function openReplanQueue(
   o: Pick<ReplanWorkerOptions, 'url' | 'schema' | 'queue'>,
@@ -221,9 +293,11 @@ export function workReplans(
 }
 
 /**
- * `gridflex worker`: take re-plan jobs (one site's optimisation problem each) from the queue,
- * solve them on this process's thread (run one process per core) and store each plan in
- * `uplink_replans` of the same database before completing its job. Returns the number solved.
+ * `gridflex worker`: take re-plan jobs from the queue and solve them on this process's thread
+ * (run one process per core): a fleet job (one site's optimisation problem) is stored in
+ * `uplink_replans` of the same database before its job is completed; an LP job (a live
+ * optimiser of `gridflex run` with `uplink.workers`) is completed with its solution, which
+ * central reads from the job. Returns the number solved.
  */
 export async function runReplanWorker(
   o: ReplanWorkerOptions,

@@ -9,7 +9,7 @@ import { ForecastStore } from './forecast-store.js';
 import { DEFAULT_TARIFF, gridPowerPoints, LiveLoop, storeForecaster, type Tariff } from './live.js';
 import { type SpotSource, siteTariffPrices } from './live-prices.js';
 import { migrateOptimizer, PlanRepository } from './plan-store.js';
-import { SolveWorker } from './pool.js';
+import { type LpSolveService, SolveWorker } from './pool.js';
 import { sitePlanner } from './replan.js';
 import { GatewaySetpointSink } from './setpoint-sink.js';
 import { monthPeakSoFar } from './tariffs/peak-so-far.js';
@@ -42,21 +42,26 @@ export interface LiveOptimizerOptions {
   /** Deadbands and fail-safe timeouts (control/setpoint-memory.ts); defaults per binding. */
   setpoints?: SetpointMemoryOptions;
   budgetMs?: number;
+  /**
+   * Solves the loop's LPs (app/queue-solver.ts `QueueSolver`: on `gridflex worker` processes);
+   * the caller's, closed by the caller. Without it the loop has a solver thread of its own.
+   */
+  solver?: LpSolveService;
   /** Anti-flap penalty per kWh of deviation from the previous plan's first hour (README "Live loop"). */
   stabilityPenaltyPerKwh?: number;
   say?: (line: string) => void;
 }
 
 /**
- * A running process's live optimiser for one site: a solver thread, the loop, plans stored in
- * the store, setpoints to the gateway. Says what it does in plain lines: the first plan, every
- * plan that was kept rather than solved, waiting for state, errors.
+ * A running process's live optimiser for one site: a solver thread (or the given `solver`), the
+ * loop, plans stored in the store, setpoints to the gateway. Says what it does in plain lines:
+ * the first plan, every plan that was kept rather than solved, waiting for state, errors.
  */
 export async function startLiveOptimizer(
   o: LiveOptimizerOptions,
 ): Promise<{ loop: LiveLoop; stop(): Promise<void> }> {
   await migrateOptimizer(o.store);
-  const worker = new SolveWorker();
+  const worker = o.solver ?? new SolveWorker();
   const say = o.say ?? (() => {});
   const stored = storeForecaster(o.site, new ForecastStore(o.store.readings), { meanLoadKw: o.meanLoadKw });
   const grid = gridPowerPoints(o.site).map((pointId) => ({ pointId, sign: 1 as const }));
@@ -129,7 +134,7 @@ export async function startLiveOptimizer(
     stop: async () => {
       clearTimeout(waiting);
       await loop.stop();
-      await worker.close();
+      if (worker !== o.solver) await worker.close();
     },
   };
 }

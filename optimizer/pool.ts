@@ -37,6 +37,16 @@ export interface WorkerSolveOptions extends SolveOptions {
   site?: string;
 }
 
+/**
+ * What solves a live site's LPs off the caller's event loop: a `SolveWorker` (a thread of this
+ * process), or app/'s `QueueSolver` (the job queue and `gridflex worker` processes). A solve
+ * rejects with `GFX_OPT_CANCELLED` when `signal` aborts.
+ */
+export interface LpSolveService {
+  solve(lp: LpModel, solver: SolverName, options?: WorkerSolveOptions): Promise<LpSolution>;
+  close(): Promise<void>;
+}
+
 /** The LP's typed arrays, in the order they are lent to the thread and handed back. */
 
 type LpArrays = { [K in (typeof LP_ARRAYS)[number]]: LpModel[K] };
@@ -80,7 +90,7 @@ type Pending = {
  * on a thread that is stopped reject with `GFX_OPT_THREAD_STOPPED`, and the next solve
  * starts a fresh thread.
  */
-export class SolveWorker {
+export class SolveWorker implements LpSolveService {
   private worker: Worker | null = null;
   private nextId = 1;
   private queue: Promise<unknown> = Promise.resolve();

@@ -3,7 +3,7 @@ import { GridflexError } from '../model/index.js';
 import { baselineSchedule } from './baseline.js';
 import { OPT_ERRORS } from './errors.js';
 import { type OptimizeResult, optimize } from './optimize.js';
-import type { SolveWorker } from './pool.js';
+import type { LpSolveService } from './pool.js';
 import type { Problem } from './problem.js';
 import type { AssetSchedule, Schedule } from './schedule.js';
 import type { LpSolver, SolverName } from './solver.js';
@@ -84,9 +84,9 @@ export function anchorTargets(previous: Schedule, slots: number): Map<string, nu
   return targets;
 }
 
-/** An LpSolver that runs on a SolveWorker and stops when `signal` aborts. */
+/** An LpSolver that runs on a SolveWorker (or another `LpSolveService`) and stops when `signal` aborts. */
 export function workerSolver(
-  worker: SolveWorker,
+  worker: Pick<LpSolveService, 'solve'>,
   name: SolverName,
   signal?: AbortSignal,
   site?: string,
@@ -198,7 +198,8 @@ function replanOnce(requests$: Observable<PlanRequest>, options: ReplanOptions):
 }
 
 export interface SitePlannerOptions {
-  worker: SolveWorker;
+  /** A `SolveWorker`, or the queue solver of `gridflex run` with `uplink.workers`. */
+  worker: Pick<LpSolveService, 'solve'>;
   solver?: SolverName;
   /** Anti-flap: penalty per kWh of deviation from the previous plan's first `anchorSlots` setpoints. */
   stabilityPenaltyPerKwh?: number;

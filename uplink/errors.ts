@@ -8,6 +8,8 @@ export const UPLINK_ERRORS = {
   subscribeRefused: 'GFX_UPLINK_SUBSCRIBE_REFUSED',
   /** pg-boss needs a PostgreSQL server; the embedded database cannot hold the job queue. */
   queueNeedsPostgres: 'GFX_UPLINK_QUEUE_NEEDS_POSTGRES',
+  /** The queue refused a job: one with the same singleton key is already waiting. */
+  jobRefused: 'GFX_UPLINK_JOB_REFUSED',
 } as const;
 
 export class UplinkError extends GridflexError {

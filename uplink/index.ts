@@ -10,7 +10,15 @@ export {
 export { type DiscoveryPoint, discoveryMessages, haStateTopic } from './discovery.js';
 export { EdgeLink, type EdgeLinkOptions, type EdgeLinkStatus } from './edge-link.js';
 export { UPLINK_ERRORS, UplinkError } from './errors.js';
-export { type QueuedReplan, type ReplanJob, ReplanQueue, type ReplanQueueOptions } from './jobs.js';
+export {
+  type JobOutcome,
+  type JobStatus,
+  type QueuedReplan,
+  type ReplanJob,
+  ReplanQueue,
+  type ReplanQueueOptions,
+  type SubmitOptions,
+} from './jobs.js';
 export { Outbox, type OutboxRow, uplinkMigrations } from './outbox.js';
 export * from './protocol.js';
 export { ReplanStore, type StoredReplan, StoredReplanSchema } from './replan-store.js';

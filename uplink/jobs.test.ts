@@ -116,6 +116,38 @@ describe('re-plan queue', () => {
       }
     });
 
+    it("a job submitted under a key of its own waits beside the site's job and is answered through its output", async () => {
+      const q = await ReplanQueue.open({ url: server.url!, schema, queue: 'replan-submit-test' });
+      try {
+        await q.request([{ site: 'a', data: { n: 1 } }]);
+        const ids = [
+          await q.submit({ site: 'a', kind: 'echo', data: { n: 2 } }, { key: 'echo:a:1', priority: 10 }),
+          await q.submit({ site: 'a', kind: 'echo', data: { n: 3 } }, { key: 'echo:a:2', priority: 10 }),
+        ];
+        // The site's own key is taken by its waiting job: a second one there is refused, named.
+        await expect(q.submit({ site: 'a', data: { n: 4 } }, { key: 'a' })).rejects.toMatchObject({
+          code: UPLINK_ERRORS.jobRefused,
+        });
+        expect(await q.size()).toBe(3);
+        const order: string[] = [];
+        await q.work<{ n: number }>(
+          async (jobs) => {
+            order.push(...jobs.map((j) => `${j.kind ?? 'fleet'} ${j.data.n}`));
+            return jobs.map((j) => (j.kind === 'echo' ? { output: { twice: j.data.n * 2 } } : null));
+          },
+          { untilEmpty: true, batchSize: 1 },
+        );
+        // Higher priority first: the submitted jobs before the fleet's.
+        expect(order).toEqual(['echo 2', 'echo 3', 'fleet 1']);
+        expect(await q.job(ids[0]!)).toEqual({ state: 'completed', output: { twice: 4 } });
+        await q.remove(ids[0]!);
+        expect(await q.job(ids[0]!)).toBeNull();
+        expect((await q.job(ids[1]!))?.output).toEqual({ twice: 6 });
+      } finally {
+        await q.close();
+      }
+    });
+
     describe('the worker stores each plan', () => {
       const queue = 'replan-store-test';
       const problems = {

@@ -13,7 +13,7 @@ export function register(program: Command): void {
   program
     .command('worker')
     .description(
-      'solve fleet re-plan jobs from the PostgreSQL job queue (pg-boss; needs DATABASE_URL) and store the plans there',
+      "solve fleet re-plan jobs from the PostgreSQL job queue (pg-boss; needs DATABASE_URL) and store the plans there, and the live optimisers' LPs of gridflex run with uplink.workers",
     )
     .option('--batch <n>', 'jobs fetched at once', '10')
     .option('--once', 'exit when the queue is empty')
@@ -26,7 +26,9 @@ export function register(program: Command): void {
         { url, batchSize: opts.batch, signal: stop.signal, ...(opts.once ? { untilEmpty: true } : {}) },
         (r) =>
           console.log(
-            `  ${r.site}: ${r.status}${r.objective === null ? '' : `, cost ${r.objective.toFixed(2)}`}${r.stored === false ? ' (already stored: a job delivered again)' : ', stored'}`,
+            r.kind === 'lp'
+              ? `  ${r.site}: live LP ${r.status}, answered to central`
+              : `  ${r.site}: ${r.status}${r.objective === null ? '' : `, cost ${r.objective.toFixed(2)}`}${r.stored === false ? ' (already stored: a job delivered again)' : ', stored'}`,
           ),
       );
       // A signal lets the job in hand finish and be completed before the process exits.
@@ -38,6 +40,6 @@ export function register(program: Command): void {
         (line) => console.log(line),
       );
       const n = await running;
-      console.log(`stopped: ${n} re-plans solved and stored`);
+      console.log(`stopped: ${n} jobs solved`);
     });
 }
