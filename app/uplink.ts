@@ -143,6 +143,8 @@ export interface ReplanWorkerOptions {
   signal?: AbortSignal;
   schema?: string;
   queue?: string;
+  /** pg-boss maintenance interval of this worker, s (default 30): expires jobs of dead workers. */
+  maintenanceSeconds?: number;
 }
 
 export interface ReplanOutcome {
@@ -256,13 +258,15 @@ export async function solveReplans<J extends ReplanJob<unknown>>(
 const rank = (job: ReplanJob<unknown>) => (job.kind === LP_JOB_KIND ? 0 : 1);
 
 export function openReplanQueue(
-  o: Pick<ReplanWorkerOptions, 'url' | 'schema' | 'queue'>,
+  o: Pick<ReplanWorkerOptions, 'url' | 'schema' | 'queue' | 'maintenanceSeconds'>,
 ): Promise<ReplanQueue> {
   return ReplanQueue.open({
     url: o.url,
     ...(o.schema ? { schema: o.schema } : {}),
     ...(o.queue ? { queue: o.queue } : {}),
     max: 2,
+    // Workers keep the queue healthy: a job whose worker died is given to another.
+    maintenanceSeconds: o.maintenanceSeconds ?? 30,
   });
 }
 

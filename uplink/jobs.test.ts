@@ -116,6 +116,49 @@ describe('re-plan queue', () => {
       }
     });
 
+    it('a job whose worker died is given to another worker once it expires (maintenance in the workers)', async () => {
+      const queue = 'replan-dead-worker';
+      // The first worker takes the job and dies with it: its handler never answers and its
+      // connections are gone, as after kill -9.
+      const first = await ReplanQueue.open({ url: server.url!, schema, queue, expireInSeconds: 2 });
+      await first.request([{ site: 'a', data: { n: 1 } }]);
+      let taken!: () => void;
+      const took = new Promise<void>((r) => {
+        taken = r;
+      });
+      void first.work<{ n: number }>(
+        () => {
+          taken();
+          return new Promise(() => undefined);
+        },
+        { batchSize: 10 },
+      );
+      await took;
+      await first.close();
+      // A second worker with maintenance every second: the job expires, is retried, solved once.
+      const second = await ReplanQueue.open({ url: server.url!, schema, queue, maintenanceSeconds: 1 });
+      try {
+        const seen: string[] = [];
+        const stop = new AbortController();
+        const working = second.work<{ n: number }>(
+          async (jobs) => {
+            seen.push(...jobs.map((j) => j.site));
+            stop.abort();
+            return jobs.map(() => null);
+          },
+          { batchSize: 10, idleMs: 200, signal: stop.signal },
+        );
+        const limit = setTimeout(() => stop.abort(), 30_000);
+        const solved = await working;
+        clearTimeout(limit);
+        expect(seen).toEqual(['a']);
+        expect(solved).toBe(1);
+        expect(await second.size()).toBe(0);
+      } finally {
+        await second.close();
+      }
+    });
+
     it("a job submitted under a key of its own waits beside the site's job and is answered through its output", async () => {
       const q = await ReplanQueue.open({ url: server.url!, schema, queue: 'replan-submit-test' });
       try {

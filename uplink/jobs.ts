@@ -50,6 +50,15 @@ export interface ReplanQueueOptions {
   schema?: string;
   /** Connections of this process (default 4). */
   max?: number;
+  /**
+   * Run pg-boss' maintenance here every this many seconds (off by default): it fails a job
+   * still running after its expiry (its worker died) so it is delivered again, and archives
+   * finished ones. Every `gridflex worker` runs it; pg-boss lets one process per interval do the
+   * work, so several workers are safe.
+   */
+  maintenanceSeconds?: number;
+  /** Created queues only: how long a fetched job may run before maintenance gives it to another worker (default 120 s). */
+  expireInSeconds?: number;
 }
 
 /**
@@ -77,15 +86,22 @@ export class ReplanQueue {
       connectionString: o.url,
       schema: o.schema ?? 'pgboss',
       max: o.max ?? 4,
-      // Maintenance and cron belong to one process; workers stay light.
-      supervise: false,
+      // Maintenance (expiry of jobs whose worker died, archiving) where asked; no cron.
+      supervise: o.maintenanceSeconds !== undefined,
+      ...(o.maintenanceSeconds !== undefined ? { maintenanceIntervalSeconds: o.maintenanceSeconds } : {}),
       schedule: false,
     });
     boss.on('error', () => undefined);
     await boss.start();
     const queue = o.queue ?? 'replan';
     if (!(await boss.getQueue(queue))) {
-      await boss.createQueue(queue, { name: queue, policy: 'stately', retryLimit: 2, expireInSeconds: 900 });
+      // A site's re-plan takes milliseconds: a job still running after two minutes lost its worker.
+      await boss.createQueue(queue, {
+        name: queue,
+        policy: 'stately',
+        retryLimit: 2,
+        expireInSeconds: o.expireInSeconds ?? 120,
+      });
     }
     return new ReplanQueue(boss, queue);
   }
