@@ -1,5 +1,5 @@
 import type { Subscription } from 'rxjs';
-import { readState, speedPctFor, splitPointKey } from '../control/drivers.js';
+import { readState, STORCTL_BOTH, speedPctFor, splitPointKey } from '../control/drivers.js';
 import { LatestValues } from '../control/latest.js';
 import { type RecentMeanOptions, RecentMeans } from '../control/recent-mean.js';
 import type { ActivationPlan } from '../market/activation.js';
@@ -104,6 +104,7 @@ export function runtimeAssetsNow(
   latest: Latest,
   polled: readonly string[],
   recentMean: Latest = () => undefined,
+  commands: CommandsSeen = {},
 ): RuntimeAsset[] {
   const out: RuntimeAsset[] = [];
   for (const m of movableBatteries(site)) {
@@ -112,8 +113,10 @@ export function runtimeAssetsNow(
     const state = readState(a, latest);
     if (state.socPct === undefined) continue;
     const socPct = state.socPct;
-    // The driver's convention is the runtime asset's: + charging.
-    const baseKw = Math.min(a.maxChargeKw, Math.max(-a.maxDischargeKw, state.kw ?? 0));
+    // The driver's convention is the runtime asset's: + charging. A command accepted after the
+    // last power reading is what the battery runs at now (the reading would be a poll behind).
+    const kw = commandedBatteryKw(site.id, m, commands) ?? state.kw ?? 0;
+    const baseKw = Math.min(a.maxChargeKw, Math.max(-a.maxDischargeKw, kw));
     const cap = a.capacityKwh;
     out.push(
       BatteryAssetSchema.parse({
@@ -140,6 +143,38 @@ export function runtimeAssetsNow(
   out.push(...runtimeFansNow(site, latest, polled));
   out.push(...runtimeHeatPumpsNow(site, latest, polled, recentMean));
   return out;
+}
+
+/** What the market knows of commands besides the readings (a running process's write records). */
+export interface CommandsSeen {
+  /** The last accepted write of a point key (`site/device/point`): value and when. */
+  written?: (key: string) => { value: number; ts: number } | undefined;
+  /** When the point's latest reading was taken (fresh or not). */
+  readingTs?: (key: string) => number | undefined;
+}
+
+/**
+ * A SunSpec 124 battery's power as last commanded (kW, + charging) when that command is newer
+ * than its latest power reading, else undefined (the reading stands). Mode 3 with its rates in
+ * % of WChaMax (= `maxChargeKw`, as control/'s `storage124` writes them); a battery handed back
+ * (mode 0) runs on its own control, which only a reading can tell.
+ */
+export function commandedBatteryKw(
+  siteId: string,
+  m: ReturnType<typeof movableBatteries>[number],
+  seen: CommandsSeen,
+): number | undefined {
+  if (!seen.written) return undefined;
+  const key = (point: string) => `${siteId}/${m.device}/${point}`;
+  const [mode, charge, discharge] = [m.mode, m.charge, m.discharge].map((p) => seen.written!(key(p)));
+  if (!mode || !charge || !discharge) return undefined;
+  const commandedTs = Math.max(mode.ts, charge.ts, discharge.ts);
+  const power = m.asset.measure.power;
+  const readTs = power ? seen.readingTs?.(power) : undefined;
+  if (readTs !== undefined && readTs >= commandedTs) return undefined;
+  if (mode.value !== STORCTL_BOTH) return undefined;
+  if (m.asset.type !== 'battery') return undefined;
+  return ((charge.value - discharge.value) / 100) * m.asset.maxChargeKw;
 }
 
 /**
@@ -273,7 +308,16 @@ export function marketDispatch(o: {
     values.update(r);
     if (pumpPower.has(r.pointId)) means.update(r);
   });
-  const latest: Latest = values.reader(now);
+  // Accepted writes (any writer's): a battery's base is its command when newer than its reading.
+  const written = new Map<string, { value: number; ts: number }>();
+  const writesSub = o.hub.topic('writes').subscribe((w) => {
+    if ((w.outcome === 'written' || w.outcome === 'unverified') && w.value !== null)
+      written.set(`${w.site}/${w.device}/${w.point}`, { value: w.value, ts: w.ts });
+  });
+  const commands: CommandsSeen = {
+    written: (k) => written.get(k),
+    readingTs: (k) => values.last(k)?.ts,
+  };  const latest: Latest = values.reader(now);
   const recentMean: Latest = (k) => means.get(k, now());
   const executor = new GatewayExecutor({
     now,
@@ -285,7 +329,7 @@ export function marketDispatch(o: {
         port: { write: ({ site: _site, ...req }) => o.gateways.write(site.id, req) },
         // Devices another local controller holds (frequency response) are not the activation's.
         assets: () =>
-          runtimeAssetsNow(site, latest, o.gateways.devices(), recentMean).filter(
+          runtimeAssetsNow(site, latest, o.gateways.devices(), recentMean, commands).filter(
             (a) => !o.heldElsewhere?.(site.id, a.device),
           ),
         gridImportLimitKw: site.grid.importLimitKw,
@@ -302,7 +346,7 @@ export function marketDispatch(o: {
     executor,
     assetsNow: (siteId) => {
       const site = sites.find((s) => s.id === siteId);
-      return site ? runtimeAssetsNow(site, latest, o.gateways.devices(), recentMean) : [];
+      return site ? runtimeAssetsNow(site, latest, o.gateways.devices(), recentMean, commands) : [];
     },
     heldBy: (site, device) => executor.heldDevices().get(`${site}/${device}`),
     holds: async (siteId, planOf) => {
@@ -331,6 +375,7 @@ export function marketDispatch(o: {
     close: () => {
       executor.close();
       sub.unsubscribe();
+      writesSub.unsubscribe();
     },
   };
 }
