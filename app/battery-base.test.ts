@@ -12,7 +12,10 @@ import { type CommandsSeen, commandedBatteryKw, movableBatteries } from './marke
 const { site } = (await loadGridflexConfig(`${packageRoot()}/deploy/examples/gridflex.yaml`)).sites[0]!;
 const [m] = movableBatteries(site);
 
-const seen = (writes: Record<string, [number, number]>, powerTs: number | undefined): CommandsSeen => ({
+const seen = (
+  writes: Record<string, readonly [number, number]>,
+  powerTs: number | undefined,
+): CommandsSeen => ({
   written: (k) => (writes[k] ? { value: writes[k]![0], ts: writes[k]![1] } : undefined),
   readingTs: (k) => (k === 'zev-bern/house-battery/power' ? powerTs : undefined),
 });
