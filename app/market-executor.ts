@@ -26,6 +26,8 @@ import type { Hub } from '../stream/index.js';
 /** The safety-layer write of whichever gateway polls the device (LiveGateways), and what it polls. */
 export interface DeviceWriter {
   write(site: string, req: Omit<WriteRequest, 'site'>): Promise<WriteResult>;
+  /** Several writes, batched per device where the gateway can; a result per request, in order. */
+  writeMany?(site: string, reqs: Omit<WriteRequest, 'site'>[]): Promise<WriteResult[]>;
   devices(): string[];
 }
 
@@ -317,7 +319,8 @@ export function marketDispatch(o: {
   const commands: CommandsSeen = {
     written: (k) => written.get(k),
     readingTs: (k) => values.last(k)?.ts,
-  };  const latest: Latest = values.reader(now);
+  };
+  const latest: Latest = values.reader(now);
   const recentMean: Latest = (k) => means.get(k, now());
   const executor = new GatewayExecutor({
     now,
@@ -326,7 +329,18 @@ export function marketDispatch(o: {
       const meters = gridMeterPoints(site);
       return {
         siteId: site.id,
-        port: { write: ({ site: _site, ...req }) => o.gateways.write(site.id, req) },
+        port: {
+          write: ({ site: _site, ...req }) => o.gateways.write(site.id, req),
+          ...(o.gateways.writeMany
+            ? {
+                writeMany: (reqs: WriteRequest[]) =>
+                  o.gateways.writeMany!(
+                    site.id,
+                    reqs.map(({ site: _site, ...req }) => req),
+                  ),
+              }
+            : {}),
+        },
         // Devices another local controller holds (frequency response) are not the activation's.
         assets: () =>
           runtimeAssetsNow(site, latest, o.gateways.devices(), recentMean, commands).filter(

@@ -15,6 +15,7 @@ import type { CommunityConfig } from '../ledger/index.js';
 import type { Portfolio } from '../market/portfolio.js';
 import { loadProducts } from '../market/product.js';
 import { MarketRepository } from '../market/repository.js';
+import { WRITE_CONCURRENCY } from '../market/runtime/executor.js';
 import { type RunningMarket, startMarket } from '../market/start.js';
 import { listPoints, type Site } from '../model/index.js';
 import { PlanRepository } from '../optimizer/plan-store.js';
@@ -298,6 +299,40 @@ export class LiveGateways implements DeviceHost {
     );
     if (gw) return gw.write(req);
     return Promise.resolve(refusedWrite(site, req, 'no running gateway polls this device', Date.now()));
+  }
+
+  /**
+   * Several writes as one batch per gateway (its `writeMany`), a record per request in request
+   * order. A site an edge serves keeps the write-by-write path, with as many in flight as the
+   * market's executor allows per device (it batches per device).
+   */
+  async writeMany(site: string, reqs: WriteRequest[]): Promise<WriteRecord[]> {
+    const out: WriteRecord[] = new Array(reqs.length);
+    if (this.edges?.serves(site)) {
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < reqs.length; i = next++) out[i] = await this.write(site, reqs[i]!);
+      };
+      await Promise.all(Array.from({ length: WRITE_CONCURRENCY.perDevice }, worker));
+      return out;
+    }
+    const byGateway = new Map<Gateway, number[]>();
+    reqs.forEach((req, i) => {
+      const gw = this.running.find(
+        (g) => g.cfg.site === site && g.cfg.devices.some((d) => d.id === req.device),
+      );
+      if (!gw) out[i] = refusedWrite(site, req, 'no running gateway polls this device', Date.now());
+      else byGateway.set(gw, [...(byGateway.get(gw) ?? []), i]);
+    });
+    await Promise.all(
+      [...byGateway].map(async ([gw, idx]) => {
+        const records = await gw.writeMany(idx.map((i) => reqs[i]!));
+        idx.forEach((i, k) => {
+          out[i] = records[k]!;
+        });
+      }),
+    );
+    return out;
   }
 
   /** An edge's answer recorded as a gateway records its writes: on the hub and in the write log. */

@@ -61,7 +61,11 @@ export function rigMarketDispatch(rig: Rig, site: Site, o: { heatPumpMean?: Rece
   const dispatch = marketDispatch({
     sites: [site],
     hub: rig.hub,
-    gateways: { write: (_site, req) => rig.gateway.write(req), devices: () => [`${site.id}/school-bms`] },
+    gateways: {
+      write: (_site, req) => rig.gateway.write(req),
+      writeMany: (_site, reqs) => rig.gateway.writeMany(reqs),
+      devices: () => [`${site.id}/school-bms`],
+    },
     now: rig.clock,
     followUpMs: 500,
     ...o,

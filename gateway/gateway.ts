@@ -1,7 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import type { Reading, WritePort } from '../model/index.js';
 import type { Hub } from '../stream/index.js';
-import type { GatewayConfig, ModbusGatewayDevice } from './config.js';
+import type { GatewayConfig, GatewayPoint, ModbusGatewayDevice } from './config.js';
 import { applyScaleFactor, encodeRegisters } from './decode.js';
 import {
   type DeviceStatus,
@@ -10,7 +10,7 @@ import {
   type ReachabilityListener,
 } from './modbus-device.js';
 import { type LinkOptions, ModbusExceptionError, ModbusLink } from './modbus-link.js';
-import { type OpcUaClientOptions, OpcUaDevice } from './opcua-device.js';
+import { type NodeWrite, type OpcUaClientOptions, OpcUaDevice } from './opcua-device.js';
 import { decideWrite, verified, type WriteRecord, type WriteRefusal, type WriteRequest } from './safety.js';
 import type { WriteLog } from './write-log.js';
 
@@ -206,24 +206,93 @@ export class Gateway implements WritePort {
    * Writes to different points still run concurrently (each link takes turns on the wire).
    */
   write(req: WriteRequest): Promise<WriteRecord> {
-    const key = `${req.device}/${req.point}`;
-    const run = (this.writeQueues.get(key) ?? Promise.resolve()).then(() => this.writeNow(req));
+    return this.serialised([req], () => this.writeNow(req));
+  }
+
+  /**
+   * Several writes through the same safety layer as `write`, one record per request in request
+   * order (each published and logged as `write` does, in that order, once the batch is done).
+   * Each request is decided on its own (allow-list, limits, rate limit); the allowed ones to
+   * an OPC UA device go out together: one Read of the old values, one Write, one Read back
+   * (split only where the server's operation limits ask). Modbus requests take the
+   * single-write path. A point named twice is written twice, the second after the first, as
+   * two `write` calls would.
+   *
+   * A batch holds the write queue of every point it names, so a `write` to one of them runs
+   * before or after the whole batch, never between its decision and its read-back.
+   */
+  writeMany(reqs: WriteRequest[]): Promise<WriteRecord[]> {
+    if (reqs.length === 0) return Promise.resolve([]);
+    return this.serialised(reqs, async () => {
+      const out: WriteRecord[] = new Array(reqs.length);
+      // Rounds in which each point appears once; a repeat waits for the round before it.
+      const rounds: number[][] = [];
+      const seen = new Map<string, number>();
+      reqs.forEach((r, i) => {
+        const key = `${r.device}/${r.point}`;
+        const n = seen.get(key) ?? 0;
+        seen.set(key, n + 1);
+        if (n === rounds.length) rounds.push([]);
+        rounds[n]!.push(i);
+      });
+      for (const round of rounds) await this.writeRound(reqs, round, out);
+      return out.map((r) => this.record(r));
+    });
+  }
+
+  /**
+   * Run `task` once every earlier write to the requests' points is done; later writes to any of
+   * them wait for it. Writes to one point thus run one at a time, in call order.
+   */
+  private serialised<T>(reqs: readonly WriteRequest[], task: () => Promise<T>): Promise<T> {
+    const keys = [...new Set(reqs.map((r) => `${r.device}/${r.point}`))];
+    const run = Promise.all(keys.map((k) => this.writeQueues.get(k))).then(task);
     const tail = run.catch(() => undefined);
-    this.writeQueues.set(key, tail);
+    for (const k of keys) this.writeQueues.set(k, tail);
     void tail.then(() => {
-      if (this.writeQueues.get(key) === tail) this.writeQueues.delete(key);
+      for (const k of keys) if (this.writeQueues.get(k) === tail) this.writeQueues.delete(k);
     });
     return run;
   }
 
-  private async writeNow(req: WriteRequest): Promise<WriteRecord> {
+  /** One round of a batch (each point at most once): `out[i]` gets request i's record, not yet published. */
+  private async writeRound(
+    reqs: readonly WriteRequest[],
+    round: number[],
+    out: WriteRecord[],
+  ): Promise<void> {
+    const hold = (i: number) => (r: WriteRecord) => {
+      out[i] = r;
+      return r;
+    };
     const restored = await this.restoreRateLimits().then(
       () => null,
       (err: Error) => err,
     );
     const now = this.clock();
-    const poller = this.pollers.find((p) => p.device.id === req.device);
-    const point = poller?.device.points.find((p) => p.id === req.point);
+    const batches = new Map<OpcUaDevice, { req: WriteRequest; record: RecordFn }[]>();
+    const singles: number[] = [];
+    for (const i of round) {
+      const req = reqs[i]!;
+      const ua = this.opcuaDevices.find((d) => d.device.id === req.device);
+      if (!ua) {
+        singles.push(i);
+        continue;
+      }
+      const record = this.recorder(req, now, hold(i));
+      if (this.refusedBeforeDevice(req, restored, record)) continue;
+      const batch = batches.get(ua) ?? [];
+      if (batch.length === 0) batches.set(ua, batch);
+      batch.push({ req, record });
+    }
+    await Promise.all([
+      ...[...batches].map(([d, batch]) => this.writeOpcUaBatch(d, batch, now)),
+      ...singles.map((i) => this.writeNow(reqs[i]!, hold(i))),
+    ]);
+  }
+
+  /** The record function of one request decided at `now`; `emit` publishes the record (or holds it for a batch). */
+  private recorder(req: WriteRequest, now: number, emit: (r: WriteRecord) => WriteRecord): RecordFn {
     const base = {
       ts: now,
       site: this.cfg.site,
@@ -233,8 +302,16 @@ export class Gateway implements WritePort {
       why: req.why,
       requested: req.value,
     };
-    const record: RecordFn = (r) =>
-      this.record({ ...base, ...r, refusal: r.outcome === 'refused' ? (r.refusal ?? 'unsupported') : null });
+    return (r) =>
+      emit({ ...base, ...r, refusal: r.outcome === 'refused' ? (r.refusal ?? 'unsupported') : null });
+  }
+
+  /** Refusals before any device is looked at (another site, rate limits not restored); recorded when they apply. */
+  private refusedBeforeDevice(
+    req: WriteRequest,
+    restored: Error | null,
+    record: RecordFn,
+  ): WriteRecord | null {
     const empty = { value: null, clamped: false, old: null, readBack: null };
     if (req.site !== undefined && req.site !== this.cfg.site)
       return record({
@@ -250,6 +327,24 @@ export class Gateway implements WritePort {
         refusal: 'rate_limit_unknown',
         reason: `cannot check the rate limit against the stored writes: ${restored.message}`,
       });
+    return null;
+  }
+
+  private async writeNow(
+    req: WriteRequest,
+    emit: (r: WriteRecord) => WriteRecord = (r) => this.record(r),
+  ): Promise<WriteRecord> {
+    const restored = await this.restoreRateLimits().then(
+      () => null,
+      (err: Error) => err,
+    );
+    const now = this.clock();
+    const poller = this.pollers.find((p) => p.device.id === req.device);
+    const point = poller?.device.points.find((p) => p.id === req.point);
+    const record = this.recorder(req, now, emit);
+    const empty = { value: null, clamped: false, old: null, readBack: null };
+    const early = this.refusedBeforeDevice(req, restored, record);
+    if (early) return early;
     const ua = this.opcuaDevices.find((d) => d.device.id === req.device);
     if (ua) return this.writeOpcUa(ua, req, now, record);
     if (!poller)
@@ -368,6 +463,107 @@ export class Gateway implements WritePort {
       });
     } catch (err) {
       return record({ ...sent, old, readBack: null, outcome: 'failed', reason: (err as Error).message });
+    }
+  }
+
+  /**
+   * Allowed writes to one OPC UA device together, with the outcomes `writeOpcUa` gives one by
+   * one: a node's bad status rejects that point only; a failed Read or Write (session gone)
+   * fails every point of the call. Refusals are recorded and not sent.
+   */
+  private async writeOpcUaBatch(
+    d: OpcUaDevice,
+    batch: { req: WriteRequest; record: RecordFn }[],
+    now: number,
+  ): Promise<void> {
+    const empty = { value: null, clamped: false, old: null, readBack: null };
+    const allowed: {
+      req: WriteRequest;
+      record: RecordFn;
+      point: GatewayPoint;
+      value: number;
+      clamped: boolean;
+    }[] = [];
+    for (const { req, record } of batch) {
+      const point = d.device.points.find((p) => p.id === req.point);
+      const decision = decideWrite(point, req.value, now, this.lastWrite.get(`${req.device}/${req.point}`));
+      if (!decision.allow)
+        record({ ...empty, outcome: 'refused', refusal: decision.refusal, reason: decision.reason });
+      else allowed.push({ req, record, point: point!, value: decision.value, clamped: decision.clamped });
+    }
+    if (allowed.length === 0) return;
+    let size: number;
+    try {
+      size = await d.maxNodesPerCall();
+    } catch (err) {
+      for (const a of allowed)
+        a.record({
+          value: a.value,
+          clamped: a.clamped,
+          old: null,
+          readBack: null,
+          outcome: 'failed',
+          reason: (err as Error).message,
+        });
+      return;
+    }
+    for (let from = 0; from < allowed.length; from += size) {
+      const call = allowed.slice(from, from + size);
+      const ids = call.map((a) => a.req.point);
+      const sent = (a: (typeof call)[number]) => ({ value: a.value, clamped: a.clamped });
+      let old: (number | null)[] = call.map(() => null);
+      let answers: NodeWrite[];
+      try {
+        old = await d.readPoints(ids);
+        for (const a of call) this.lastWrite.set(`${a.req.device}/${a.req.point}`, now);
+        answers = await d.writePoints(call.map((a) => ({ pointId: a.req.point, value: a.value })));
+      } catch (err) {
+        call.forEach((a, i) => {
+          a.record({
+            ...sent(a),
+            old: old[i]!,
+            readBack: null,
+            outcome: 'failed',
+            reason: (err as Error).message,
+          });
+        });
+        continue;
+      }
+      const taken = call.flatMap((a, i) => {
+        const answer = answers[i]!;
+        if (!answer.sent)
+          a.record({ ...sent(a), old: old[i]!, readBack: null, outcome: 'failed', reason: answer.reason });
+        else if (answer.bad)
+          a.record({
+            ...sent(a),
+            old: old[i]!,
+            readBack: null,
+            outcome: 'rejected',
+            reason: `server answered ${answer.bad}`,
+          });
+        else return [{ a, old: old[i]! }];
+        return [];
+      });
+      if (taken.length === 0) continue;
+      let readBack: (number | null)[];
+      try {
+        readBack = await d.readPoints(taken.map((t) => t.a.req.point));
+      } catch (err) {
+        for (const { a, old } of taken)
+          a.record({ ...sent(a), old, readBack: null, outcome: 'failed', reason: (err as Error).message });
+        continue;
+      }
+      taken.forEach(({ a, old }, i) => {
+        const back = readBack[i]!;
+        const ok = verified(a.value, back, a.point.verifyTolerance);
+        a.record({
+          ...sent(a),
+          old,
+          readBack: back,
+          outcome: ok ? 'written' : 'unverified',
+          reason: ok ? null : `read back ${back}, expected ${a.value}`,
+        });
+      });
     }
   }
 

@@ -215,6 +215,9 @@ export async function connectOpcUa(
   }
 }
 
+/** A node's answer to a write: sent (with the server's bad status name, or null when taken), or not sent and why. */
+export type NodeWrite = { sent: true; bad: string | null } | { sent: false; reason: string };
+
 /** How long `stop` waits for the server to acknowledge the end of the subscription and session. */
 const STOP_GRACE_MS = 2000;
 
@@ -263,6 +266,8 @@ export class OpcUaDevice {
   private readonly state = new Map<string, PointState>();
   /** Built-in data type of each written node, by node id (asked once per node). */
   private readonly dataTypes = new Map<string, DataType>();
+  /** The server's limit on nodes per Read/Write, for the session it was asked on. */
+  private limits: { session: ClientSession; max: number } | null = null;
   private stats = { polls: 0, failedPolls: 0, notifications: 0 };
   private lastOutcome: DeviceStatus['state'] = 'starting';
   lastError: string | null = null;
@@ -592,35 +597,107 @@ export class OpcUaDevice {
 
   /** Read one point now (the safety layer's old value and read-back). */
   async readPoint(pointId: string): Promise<number | null> {
+    return (await this.readPoints([pointId]))[0]!;
+  }
+
+  /** Read several points now in one Read (a batch's old values and read-back), in order. */
+  async readPoints(pointIds: readonly string[]): Promise<(number | null)[]> {
     const o = await opcua();
-    const p = this.device.points.find((x) => x.id === pointId)!;
-    const dv = await (await this.ensureSession()).read({
-      nodeId: p.nodeId!,
-      attributeId: o.AttributeIds.Value,
-    });
-    return toReading(this.key(p.id), dv, this.clock()).value;
+    const points = pointIds.map((id) => this.device.points.find((x) => x.id === id)!);
+    const values = await (await this.ensureSession()).read(
+      points.map((p) => ({ nodeId: p.nodeId!, attributeId: o.AttributeIds.Value })),
+    );
+    const now = this.clock();
+    return values.map((dv, i) => toReading(this.key(points[i]!.id), dv, now).value);
   }
 
   /** Write one value with the node's own data type; returns the status name when the server refuses. */
   async writePoint(pointId: string, value: number): Promise<string | null> {
+    const [answer] = await this.writePoints([{ pointId, value }]);
+    if (!answer!.sent) throw new Error(answer!.reason);
+    return answer!.bad;
+  }
+
+  /**
+   * Write several values in one Write, each with its node's own data type; an answer per item,
+   * in order. Throws when the session is gone (nothing is known to have been written).
+   */
+  async writePoints(items: readonly { pointId: string; value: number }[]): Promise<NodeWrite[]> {
     const o = await opcua();
     const session = await this.ensureSession();
-    const p = this.device.points.find((x) => x.id === pointId)!;
-    const nodeId = o.resolveNodeId(p.nodeId!);
-    // A node's data type does not change while the server runs: asking once saves a round trip
-    // on every later write (a fleet activation writes hundreds of fans at once).
-    let dataType = this.dataTypes.get(p.nodeId!);
-    if (dataType === undefined) {
-      dataType = await session.getBuiltInDataType(nodeId);
-      this.dataTypes.set(p.nodeId!, dataType);
+    const nodeIds = items.map((it) => this.device.points.find((x) => x.id === it.pointId)!.nodeId!);
+    const types = await this.dataTypesOf(session, nodeIds);
+    const sent = items.flatMap((it, i) => {
+      const dataType = types[i];
+      if (typeof dataType === 'string') return [];
+      const write: WriteValueOptions = {
+        nodeId: o.resolveNodeId(nodeIds[i]!),
+        attributeId: o.AttributeIds.Value,
+        value: { value: new o.Variant({ dataType, value: it.value }) },
+      };
+      return [{ i, write }];
+    });
+    const statuses: StatusCode[] = sent.length > 0 ? await session.write(sent.map((x) => x.write)) : [];
+    const answers: NodeWrite[] = types.map((t) =>
+      typeof t === 'string' ? { sent: false, reason: t } : { sent: true, bad: null },
+    );
+    sent.forEach(({ i }, k) => {
+      const status = statuses[k]!;
+      answers[i] = { sent: true, bad: status.isGood() ? null : status.name };
+    });
+    return answers;
+  }
+
+  /**
+   * The built-in data type of each node, or why it is not known. A node's data type does not
+   * change while the server runs: asked once per node (a fleet activation writes hundreds of
+   * fans at once), all unknown nodes in one Read of their DataType attribute; a type that is
+   * not built in is resolved through its supertypes.
+   */
+  private async dataTypesOf(
+    session: ClientSession,
+    nodeIds: readonly string[],
+  ): Promise<(DataType | string)[]> {
+    const o = await opcua();
+    const unknown = [...new Set(nodeIds.filter((n) => !this.dataTypes.has(n)))];
+    const failed = new Map<string, string>();
+    if (unknown.length > 0) {
+      const values = await session.read(
+        unknown.map((n) => ({ nodeId: n, attributeId: o.AttributeIds.DataType })),
+      );
+      await Promise.all(
+        values.map(async (dv, i) => {
+          const n = unknown[i]!;
+          if (!dv.statusCode.isGood()) {
+            failed.set(n, `cannot read the data type of ${n}: ${dv.statusCode.name}`);
+            return;
+          }
+          try {
+            this.dataTypes.set(n, await o.findBasicDataType(session, dv.value.value));
+          } catch (err) {
+            failed.set(n, `cannot resolve the data type of ${n}: ${(err as Error).message}`);
+          }
+        }),
+      );
     }
-    const write: WriteValueOptions = {
-      nodeId,
-      attributeId: o.AttributeIds.Value,
-      value: { value: new o.Variant({ dataType, value }) },
-    };
-    const status: StatusCode = await session.write(write);
-    return status.isGood() ? null : status.name;
+    return nodeIds.map((n) => this.dataTypes.get(n) ?? failed.get(n)!);
+  }
+
+  /**
+   * How many nodes one Read or Write may carry (the server's operation limits, asked once per
+   * session; unlimited when it does not say).
+   */
+  async maxNodesPerCall(): Promise<number> {
+    const session = await this.ensureSession();
+    if (this.limits?.session !== session) {
+      const o = await opcua();
+      const l = await o.readOperationLimits(session).catch(() => ({}) as Partial<Record<string, number>>);
+      const max = Math.min(
+        ...[l.maxNodesPerRead, l.maxNodesPerWrite].map((x) => (x && x > 0 ? x : Number.POSITIVE_INFINITY)),
+      );
+      this.limits = { session, max };
+    }
+    return this.limits.max;
   }
 
   /** Stop watching and close the session. */

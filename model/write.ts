@@ -87,6 +87,13 @@ export type WriteRecord = z.infer<typeof WriteRecordSchema>;
 /** The port: a write through the safety layer, always answered by a record (never a throw). */
 export interface WritePort {
   write(req: WriteRequest): Promise<WriteRecord>;
+  /**
+   * Several writes at once, each decided by the same safety layer as `write` and answered by
+   * its own record, in request order. A port may send them together (one OPC UA Write per
+   * device); a caller whose writes must land in order (a battery's mode before its rates)
+   * uses `write` for them.
+   */
+  writeMany?(reqs: WriteRequest[]): Promise<WriteRecord[]>;
 }
 
 /** The record of a write refused before it reached any device (nothing sent, nothing read). */
@@ -160,3 +167,6 @@ export type WriteResult = Pick<WriteRecord, 'outcome' | 'reason'> &
 
 /** The port as a function, as callers hold it (a gateway's `write`, the runtime's routing write). */
 export type WriteFn = (req: WriteRequest) => Promise<WriteResult>;
+
+/** The batch write as callers hold it: one result per request, in request order. */
+export type WriteManyFn = (reqs: WriteRequest[]) => Promise<WriteResult[]>;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ActivationPlan } from '../activation.js';
 import {
   ahuFans,
@@ -208,4 +208,39 @@ describe('GatewayExecutor on the simulator', () => {
       executor.close();
     }
   }, 240_000);
+
+  it('writes the fans as one batch through writeMany and the battery command by command, in its order', async () => {
+    // The battery's last return to base is a moment old: past its rate limit (5 s simulated) first.
+    await wait(1_000);
+    const many = vi.spyOn(rig.gateway, 'writeMany');
+    const one = vi.spyOn(rig.gateway, 'write');
+    const executor = rigExecutor(rig, {
+      assets: [...fanAssets(rig, 'school'), batteryAsset(rig, 'school', { costPerKwh: 1 })],
+      gridImportLimitKw: 200,
+    });
+    try {
+      const status = await executor.start(plan('exec-batch', 8, 30));
+      const site = status.sites[0]!;
+      // The batch's refusals drop their fans as single refusals do; the battery takes their share.
+      expect(site.setpointsRefused).toBe(2);
+      expect(site.dispatchedKw).toBeCloseTo(8, 6);
+      expect(simFan(3).setpointPct).toBeCloseTo(40, 6);
+      // The three fans of the BMS: one batch, each fan's speed once.
+      expect(many.mock.calls.map(([reqs]) => reqs.map((r) => r.point))).toEqual([
+        ['ahu-1-speed', 'ahu-2-speed', 'ahu-3-speed'],
+      ]);
+      // The battery: write by write, in the driver's order (rates, then the mode); no fan alone.
+      const points = one.mock.calls.map(([r]) => r.point);
+      expect(points.slice(0, 3)).toEqual(['charge_rate', 'discharge_rate', 'mode']);
+      expect(points.filter((p) => p.endsWith('-speed'))).toEqual([]);
+    } finally {
+      many.mockRestore();
+      one.mockRestore();
+      await executor.stop('exec-batch', 'test over');
+      await until('back to base', () => executor.status('exec-batch')?.state === 'done', 60_000);
+      executor.close();
+    }
+    expect(simBattery().setpointW).toBe(0);
+    expect(simFan(3).setpointPct).toBeCloseTo(70, 6);
+  }, 120_000);
 });

@@ -1,4 +1,4 @@
-import { type WriteFn, writeVerdict } from '../../model/index.js';
+import { type WriteFn, type WriteManyFn, type WriteResult, writeVerdict } from '../../model/index.js';
 import type { ActivationPlan } from '../activation.js';
 import { type Allocation, dispatch, restoreSchedule } from '../dispatch.js';
 import type { ActivationExecutor, ExecutionStatus, HeldAsset, SiteExecution } from '../executor.js';
@@ -15,8 +15,11 @@ import { KeyedLimiter } from './limiter.js';
 /** One site as the executor drives it: its gateway and the assets the market may move. */
 export interface ExecutorSite {
   siteId: string;
-  /** The write port (the gateway's safety layer) for this site's devices. */
-  port: { write: WriteFn };
+  /**
+   * The write port (the gateway's safety layer) for this site's devices. With `writeMany`, the
+   * one-setpoint assets (fans, heat pumps) of a device are written as one batch.
+   */
+  port: { write: WriteFn; writeMany?: WriteManyFn };
   /**
    * The assets the market may move: a list, or a function evaluated when an activation starts
    * (so a battery's stored energy is the latest measured, not a start-up snapshot).
@@ -358,7 +361,9 @@ export class GatewayExecutor implements ActivationExecutor {
 
   /**
    * Write each asset's setpoints: assets in parallel within the per-device and per-building
-   * bounds, one asset's commands in order; a verdict per asset.
+   * bounds, one asset's commands in order; a verdict per asset. Where the port writes batches,
+   * the one-setpoint assets of a device (fans, heat pumps) go as one batch, which takes one
+   * slot of the bounds; a battery's ordered commands keep the one-by-one path.
    */
   private async writeAssets(
     run: Run,
@@ -367,17 +372,50 @@ export class GatewayExecutor implements ActivationExecutor {
     kwOf: (a: RuntimeAsset) => number,
     why = `${run.plan.productId} activation ${run.plan.id}`,
   ): Promise<('ok' | 'later' | 'dropped')[]> {
-    return Promise.all(
-      assets.map(async (asset) => {
-        const kw = kwOf(asset);
-        const { commands } =
-          kw === 0 ? { commands: baseCommands(asset) } : commandsFor(asset, this.sign(run) * kw);
-        const device = `${asset.siteId}/${asset.device}`;
-        return this.limiter.run([`b:${asset.siteId}/${asset.building ?? asset.device}`, `d:${device}`], () =>
-          this.writeCommands(s, asset, commands, why),
-        );
+    const planned = assets.map((asset) => {
+      const kw = kwOf(asset);
+      const { commands } =
+        kw === 0 ? { commands: baseCommands(asset) } : commandsFor(asset, this.sign(run) * kw);
+      return { asset, commands, keys: this.limiterKeys(asset) };
+    });
+    const port = s.site?.port;
+    const batches = new Map<string, number[]>();
+    if (port?.writeMany)
+      planned.forEach((p, i) => {
+        if (p.asset.kind === 'battery' || p.commands.length !== 1) return;
+        const key = p.keys.join(' ');
+        const batch = batches.get(key) ?? [];
+        if (batch.length === 0) batches.set(key, batch);
+        batch.push(i);
+      });
+    const verdicts: ('ok' | 'later' | 'dropped')[] = new Array(planned.length);
+    const batched = new Set([...batches.values()].flat());
+    await Promise.all([
+      ...[...batches.values()].map((idx) =>
+        this.limiter.run(planned[idx[0]!]!.keys, async () => {
+          const results = await port!.writeMany!(
+            idx.map((i) => ({ site: planned[i]!.asset.siteId, ...planned[i]!.commands[0]!, who: WHO, why })),
+          );
+          // Each result counts as a single write's would: a dropped asset that had moved is put back.
+          await Promise.all(
+            idx.map(async (i, k) => {
+              const p = planned[i]!;
+              verdicts[i] = await this.took(s, p.asset, p.commands[0]!, results[k]!, why);
+            }),
+          );
+        }),
+      ),
+      ...planned.map(async (p, i) => {
+        if (batched.has(i)) return;
+        verdicts[i] = await this.limiter.run(p.keys, () => this.writeCommands(s, p.asset, p.commands, why));
       }),
-    );
+    ]);
+    return verdicts;
+  }
+
+  /** The bounds an asset's writes count against: its building, then its device connection. */
+  private limiterKeys(asset: RuntimeAsset): string[] {
+    return [`b:${asset.siteId}/${asset.building ?? asset.device}`, `d:${asset.siteId}/${asset.device}`];
   }
 
   private async writeCommands(
@@ -395,24 +433,39 @@ export class GatewayExecutor implements ActivationExecutor {
       )
         continue;
       const r = await s.site!.port.write({ site: asset.siteId, ...c, who: WHO, why });
-      const verdict = writeVerdict(r);
-      if (verdict === 'ok') {
-        s.exec.setpointsWritten += 1;
-        s.moved.add(asset.id);
-        s.taken.set(`${c.device}/${c.point}`, c.value);
-        continue;
-      }
-      if (verdict === 'later') return 'later';
-      s.exec.setpointsRefused += 1;
-      s.offline.add(asset.id);
-      s.allocations = s.allocations.filter((a) => a.id !== asset.id);
-      s.exec.messages.push(
-        `${asset.id} dropped out: ${c.point} ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`,
-      );
-      if (s.moved.has(asset.id)) await this.releaseAsset(s, asset, why);
-      return 'dropped';
+      const verdict = await this.took(s, asset, c, r, why);
+      if (verdict !== 'ok') return verdict;
     }
     return 'ok';
+  }
+
+  /**
+   * What one write's result means for the asset: taken (counted, remembered), `later` (rate
+   * limit), or dropped: its part goes to the others and, if it had moved, it is put back.
+   */
+  private async took(
+    s: SiteRun,
+    asset: RuntimeAsset,
+    c: SetpointCommand,
+    r: WriteResult,
+    why: string,
+  ): Promise<'ok' | 'later' | 'dropped'> {
+    const verdict = writeVerdict(r);
+    if (verdict === 'ok') {
+      s.exec.setpointsWritten += 1;
+      s.moved.add(asset.id);
+      s.taken.set(`${c.device}/${c.point}`, c.value);
+      return 'ok';
+    }
+    if (verdict === 'later') return 'later';
+    s.exec.setpointsRefused += 1;
+    s.offline.add(asset.id);
+    s.allocations = s.allocations.filter((a) => a.id !== asset.id);
+    s.exec.messages.push(
+      `${asset.id} dropped out: ${c.point} ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`,
+    );
+    if (s.moved.has(asset.id)) await this.releaseAsset(s, asset, why);
+    return 'dropped';
   }
 
   /**
