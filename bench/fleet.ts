@@ -38,6 +38,8 @@ const { values: args } = parseArgs({
     assets: { type: 'string', default: '5' },
     /** Re-plan rounds of each worker count, alternating 1, 2, 1, 2, …; the best of each is compared. */
     rounds: { type: 'string', default: '3' },
+    /** Jobs a worker fetches at once. */
+    batch: { type: 'string', default: '10' },
     only: { type: 'string', default: 'ingest,replan' },
     broker: { type: 'string' },
     role: { type: 'string' },
@@ -45,6 +47,7 @@ const { values: args } = parseArgs({
     tenant: { type: 'string' },
     index: { type: 'string', default: '0' },
     queue: { type: 'string' },
+    range: { type: 'string' },
   },
 });
 
@@ -83,6 +86,23 @@ if (args.role === 'central') {
     await store.close();
     process.exit(0);
   });
+} else if (args.role === 'solo') {
+  // The reference: the same problems solved by the same code with no queue, split by index.
+  const [from, to] = (args.range ?? '0,0').split(',').map(Number) as [number, number];
+  const problems = Array.from({ length: to - from }, (_, k) => ({
+    site: `site-${from + k}`,
+    data: replanProblem(from + k),
+  }));
+  await solveReplans([{ site: 'warm-up', data: randomProblem(1, { assets: Number(args.assets) }) }]);
+  process.send!({ ready: true });
+  process.once('message', async () => {
+    const t0 = performance.now();
+    const u0 = process.cpuUsage();
+    await solveReplans(problems);
+    const u = process.cpuUsage(u0);
+    process.send!({ solved: problems.length, ms: performance.now() - t0, cpuMs: (u.user + u.system) / 1000 });
+    process.exit(0);
+  });
 } else if (args.role === 'worker') {
   // Open the queue and solve one site before the clock starts: process start-up is not re-planning.
   const queue = await openReplanQueue({ url: DB, schema: args.schema!, queue: args.queue! });
@@ -91,7 +111,7 @@ if (args.role === 'central') {
   process.once('message', async () => {
     const t0 = performance.now();
     const u0 = process.cpuUsage();
-    const n = await workReplans(queue, { untilEmpty: true, batchSize: 10 });
+    const n = await workReplans(queue, { untilEmpty: true, batchSize: Number(args.batch) });
     const u = process.cpuUsage(u0);
     process.send!({ solved: n, ms: performance.now() - t0, cpuMs: (u.user + u.system) / 1000 });
     await queue.close();
@@ -307,13 +327,10 @@ async function replanBench(schema: string): Promise<void> {
   const sites = Number(args.sites);
   const assets = Number(args.assets);
   console.log(
-    `\n2. Re-plan of ${sites} sites × ${assets} assets through pg-boss 10.4.2 (one job per site, singleton key; batch 10)`,
+    `\n2. Re-plan of ${sites} sites × ${assets} assets through pg-boss 10.4.2 (one job per site, singleton key; batch ${args.batch})`,
   );
   const g0 = performance.now();
-  const jobs = Array.from({ length: sites }, (_, i) => ({
-    site: `site-${i}`,
-    data: randomProblem(5000 + i, { assets, negativeExport: i % 2 === 0, peakChargePerKw: 0.1 }),
-  }));
+  const jobs = Array.from({ length: sites }, (_, i) => ({ site: `site-${i}`, data: replanProblem(i) }));
   console.log(`   problems generated in ${((performance.now() - g0) / 1000).toFixed(1)} s`);
   const times: Record<number, number> = {};
   const rounds = Number(args.rounds);
@@ -325,7 +342,16 @@ async function replanBench(schema: string): Promise<void> {
     const queue = await ReplanQueue.open({ url: DB!, schema, queue: name });
     try {
       const children = Array.from({ length: workers }, () =>
-        spawnRole('worker', ['--schema', schema, '--queue', name, '--assets', String(assets)]),
+        spawnRole('worker', [
+          '--schema',
+          schema,
+          '--queue',
+          name,
+          '--assets',
+          String(assets),
+          '--batch',
+          String(args.batch),
+        ]),
       );
       await Promise.all(children.map((c) => c.next()));
       const e0 = performance.now();
@@ -348,4 +374,41 @@ async function replanBench(schema: string): Promise<void> {
   console.log(
     `   2 workers / 1 worker (best of ${rounds} each): ${(times[2]! / times[1]!).toFixed(2)}× (target ≤ 0.60×); median of each: ${(median(all[2]!) / median(all[1]!)).toFixed(2)}×`,
   );
+  // Reference: how this machine's two cores scale the same solves with no queue and no database.
+  const solo: Record<number, number[]> = { 1: [], 2: [] };
+  for (const processes of order) {
+    const share = Math.ceil(sites / processes);
+    const children = Array.from({ length: processes }, (_, k) =>
+      spawnRole('solo', [
+        '--assets',
+        String(assets),
+        '--sites',
+        String(sites),
+        '--range',
+        `${k * share},${Math.min(sites, (k + 1) * share)}`,
+      ]),
+    );
+    await Promise.all(children.map((c) => c.next()));
+    const t0 = performance.now();
+    for (const c of children) c.child.send('go');
+    await Promise.all(children.map((c) => c.next()));
+    solo[processes]!.push(performance.now() - t0);
+  }
+  const best = (xs: number[]) => Math.min(...xs);
+  console.log(
+    `   reference, the same solves in 1 and 2 plain processes (no queue, no database): ${(best(solo[1]!) / 1000).toFixed(1)} s and ${(best(solo[2]!) / 1000).toFixed(1)} s, ` +
+      `${(best(solo[2]!) / best(solo[1]!)).toFixed(2)}× (best of ${rounds}; median ${(median(solo[2]!) / median(solo[1]!)).toFixed(2)}×): the machine's own scaling of this work (load ${load()})`,
+  );
+  console.log(
+    `   queue ratio / reference ratio: ${(times[2]! / times[1]! / (best(solo[2]!) / best(solo[1]!))).toFixed(2)} (1.00: the queue costs no scaling)`,
+  );
+}
+
+/** Site `i`'s re-plan problem, the same in every process. */
+function replanProblem(i: number) {
+  return randomProblem(5000 + i, {
+    assets: Number(args.assets),
+    negativeExport: i % 2 === 0,
+    peakChargePerKw: 0.1,
+  });
 }
