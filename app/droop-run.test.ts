@@ -2,10 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Obligation } from '../market/bids.js';
 import type { WriteRecord } from '../model/index.js';
 import type { RunningSimulator } from '../sim/runner.js';
-import { saveAwardIn, zevBernOnLoopback } from '../testkit/market.js';
+import { awardNow, saveAwardIn, zevBernOnLoopback } from '../testkit/market.js';
 import { until } from '../testkit/wait.js';
 import { type Runtime, startRuntime } from './runtime.js';
 
@@ -28,18 +27,10 @@ describe('gridflex run answers the frequency for an FCR-N award in force', () =>
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gfx-droop-run-'));
     const demo = await zevBernOnLoopback(dir);
-    const hour = Math.floor(Date.now() / H) * H;
-    const award: Obligation[] = [0, 1].map((k) => ({
-      id: `fcr-n:${new Date(hour + k * H).toISOString()}:0`,
-      productId: 'fcr-n',
-      direction: 'symmetric' as const,
-      startMs: hour + k * H,
-      endMs: hour + (k + 1) * H,
-      kw: 4,
-      priceCentsPerMwh: 1000,
-      sites: [{ siteId: SITE, kw: 4 }],
-      sustainMs: H + 3 * 60_000,
-    }));
+    // FCR-N: 3 min full activation + 1 h endurance (market/products.yaml).
+    const award = awardNow({ productId: 'fcr-n', direction: 'symmetric', kw: 4, sustainMs: H + 3 * 60_000 }, [
+      { siteId: SITE, kw: 4 },
+    ]);
     await saveAwardIn(dir, 'demo', award);
     rt = await startRuntime(demo.runtime('warn'));
     rt.hub.topic('writes').subscribe((w) => writes.push(w));

@@ -99,29 +99,55 @@ export async function sellDrEventNow(
   return { bid, sold };
 }
 
+/** What a test award sells, per hour from this one: the product and its terms. */
+export interface AwardTerms {
+  productId: string;
+  direction: Obligation['direction'];
+  /** kW of the whole award (the sites' shares are given apart). */
+  kw: number;
+  /** Full activation + minimum duration of the product (market/products.yaml). */
+  sustainMs: number;
+  priceCentsPerMwh?: number;
+}
+
 /**
- * The DR event sold for this hour and the next `hours − 1` (10 kW in all, split over `sites`),
- * as the market stores it when the operator accepts bids before an hour begins: an hour under
- * way is no longer sold (issue #13), so tests that call an activation at once store it.
+ * `terms` sold for this hour and the next `hours − 1`, split over `sites`, as the market stores
+ * it when the operator accepts bids before an hour begins: an hour under way is no longer sold
+ * (issue #13), so tests that need an obligation in force at once store it.
  */
-export function drAwardNow(
+export function awardNow(
+  terms: AwardTerms,
   sites: { siteId: string; kw: number }[],
   hours = 2,
   nowMs = Date.now(),
 ): Obligation[] {
   const hourStart = Math.floor(nowMs / H) * H;
   return Array.from({ length: hours }, (_, k) => ({
-    id: `dr-event:${new Date(hourStart + k * H).toISOString()}:0`,
-    productId: 'dr-event',
-    direction: 'up' as const,
+    id: `${terms.productId}:${new Date(hourStart + k * H).toISOString()}:0`,
+    productId: terms.productId,
+    direction: terms.direction,
     startMs: hourStart + k * H,
     endMs: hourStart + (k + 1) * H,
-    kw: 10,
-    priceCentsPerMwh: 5000,
+    kw: terms.kw,
+    priceCentsPerMwh: terms.priceCentsPerMwh ?? 5000,
     sites,
-    // dr-event: 15 min full activation + 1 h minimum duration (market/products.yaml).
-    sustainMs: 75 * 60_000,
+    sustainMs: terms.sustainMs,
   }));
+}
+
+/** The DR event (10 kW in all) sold for this hour and the next `hours − 1` (`awardNow`). */
+export function drAwardNow(
+  sites: { siteId: string; kw: number }[],
+  hours = 2,
+  nowMs = Date.now(),
+): Obligation[] {
+  // dr-event: 15 min full activation + 1 h minimum duration (market/products.yaml).
+  return awardNow(
+    { productId: 'dr-event', direction: 'up', kw: 10, sustainMs: 75 * 60_000 },
+    sites,
+    hours,
+    nowMs,
+  );
 }
 
 /** Store `sold` as bids accepted into obligations of `portfolioId`, an hour before the first began. */
