@@ -43,7 +43,13 @@ describe('gridflex run: the command lease survives a kill -9 of the controller',
     client.setID(BATTERY_UNIT);
     const r = (await client.readHoldingRegisters(SUNSPEC_LAYOUT.third, 16)).data;
     // StorCtl_Mod, OutWRte (% of WChaMax, scale −2), InOutWRte_RvrtTms.
-    return { mode: r[5]!, revertS: r[15]!, dischargePct: r[12]! / 100, chargePct: r[13]! / 100, socRaw: r[8]! };
+    return {
+      mode: r[5]!,
+      revertS: r[15]!,
+      dischargePct: r[12]! / 100,
+      chargePct: r[13]! / 100,
+      socRaw: r[8]!,
+    };
   };
   const start = () =>
     startCli(
@@ -211,7 +217,8 @@ describe('gridflex run: the command lease survives a kill -9 of the controller',
     let last: unknown;
     const lastStorage = await storage();
     await until(
-      () => `the activation active: ${JSON.stringify(last)}\nbattery now ${JSON.stringify(lastStorage)}\n${first.output().slice(-3000)}`,
+      () =>
+        `the activation active: ${JSON.stringify(last)}\nbattery now ${JSON.stringify(lastStorage)}\n${first.output().slice(-3000)}`,
       async () => {
         const v = await event(id);
         last = v;
