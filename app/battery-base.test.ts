@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../config/version.js';
 import { loadGridflexConfig } from './config.js';
-import { type CommandsSeen, commandedBatteryKw, movableBatteries } from './market-executor.js';
+import {
+  COMMAND_SETTLE_MS,
+  type CommandsSeen,
+  commandedBatteryKw,
+  movableBatteries,
+} from './market-executor.js';
 
 /**
  * A battery's base when an activation starts: its command when that is newer than its latest
@@ -42,13 +47,16 @@ describe('a battery base from its last command', () => {
     expect(commandedBatteryKw('zev-bern', m!, seen({ ...discharging }, 999))).toBe(-7.5);
   });
 
-  it('keeps the reading when it is as new as the command, when the battery was handed back, or when nothing was written', () => {
+  it('keeps the reading once it is well after the command, when the battery was handed back, or when nothing was written', () => {
     const idle = {
       'zev-bern/house-battery/mode': [3, 1000],
       'zev-bern/house-battery/charge_rate': [0, 1000],
       'zev-bern/house-battery/discharge_rate': [0, 1000],
     } as const;
-    expect(commandedBatteryKw('zev-bern', m!, seen({ ...idle }, 1000))).toBeUndefined();
+    // A reading in the seconds after the command may still show the old power: the command stands.
+    expect(commandedBatteryKw('zev-bern', m!, seen({ ...idle }, 1000))).toBe(0);
+    expect(commandedBatteryKw('zev-bern', m!, seen({ ...idle }, 1000 + COMMAND_SETTLE_MS - 1))).toBe(0);
+    expect(commandedBatteryKw('zev-bern', m!, seen({ ...idle }, 1000 + COMMAND_SETTLE_MS))).toBeUndefined();
     const released = {
       'zev-bern/house-battery/mode': [0, 1000],
       'zev-bern/house-battery/charge_rate': [0, 1000],

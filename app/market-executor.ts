@@ -147,6 +147,9 @@ export function runtimeAssetsNow(
   return out;
 }
 
+/** How long after a command a battery's power reading is taken to show it, ms. */
+export const COMMAND_SETTLE_MS = 10_000;
+
 /** What the market knows of commands besides the readings (a running process's write records). */
 export interface CommandsSeen {
   /** The last accepted write of a point key (`site/device/point`): value and when. */
@@ -156,8 +159,9 @@ export interface CommandsSeen {
 }
 
 /**
- * A SunSpec 124 battery's power as last commanded (kW, + charging) when that command is newer
- * than its latest power reading, else undefined (the reading stands). Mode 3 with its rates in
+ * A SunSpec 124 battery's power as last commanded (kW, + charging) unless its latest power
+ * reading was taken at least COMMAND_SETTLE_MS after that command, else undefined (the reading
+ * stands). Mode 3 with its rates in
  * % of WChaMax (= `maxChargeKw`, as control/'s `storage124` writes them); a battery handed back
  * (mode 0) runs on its own control, which only a reading can tell.
  */
@@ -173,7 +177,9 @@ export function commandedBatteryKw(
   const commandedTs = Math.max(mode.ts, charge.ts, discharge.ts);
   const power = m.asset.measure.power;
   const readTs = power ? seen.readingTs?.(power) : undefined;
-  if (readTs !== undefined && readTs >= commandedTs) return undefined;
+  // A reading counts once the battery has had time to follow the command: one taken in the
+  // second after it may still show the old power (the inverter ramps, the poll was under way).
+  if (readTs !== undefined && readTs >= commandedTs + COMMAND_SETTLE_MS) return undefined;
   if (mode.value !== STORCTL_BOTH) return undefined;
   if (m.asset.type !== 'battery') return undefined;
   return ((charge.value - discharge.value) / 100) * m.asset.maxChargeKw;
