@@ -193,16 +193,24 @@ describe('gridflex run: the command lease survives a kill -9 of the controller',
       name: 'e2e',
       write: false,
     });
+    // Its whole command: the mode is written last (control/drivers.ts `storage124`), so the
+    // market sizes the battery from this command, not from a power reading a poll behind it.
     await until(
-      "this run's optimiser writing the battery",
+      "this run's optimiser commanding the battery (its mode written)",
       async () => {
         const res = await fetch(`${base}/api/sites/zev-bern/writes`, {
           headers: { authorization: admin.op === 'token' ? `Bearer ${admin.token}` : '' },
         });
         if (res.status !== 200) return false;
-        const { writes } = (await res.json()) as { writes: { who: string; ts: string; outcome: string }[] };
+        const { writes } = (await res.json()) as {
+          writes: { who: string; ts: string; outcome: string; point: string }[];
+        };
         return writes.some(
-          (w) => w.who === 'optimizer' && w.outcome === 'written' && Date.parse(w.ts) >= startedMs,
+          (w) =>
+            w.who === 'optimizer' &&
+            w.point === 'mode' &&
+            w.outcome === 'written' &&
+            Date.parse(w.ts) >= startedMs,
         );
       },
       240_000,
