@@ -4,12 +4,10 @@ import { BehaviorSubject, bufferTime, concatMap, filter } from 'rxjs';
 import { z } from 'zod';
 import { LatestValues } from '../control/latest.js';
 import { RecentMeans } from '../control/recent-mean.js';
-import { toModelDevice } from '../gateway/config.js';
 import { Gateway, type GatewayConfig, GatewayConfigSchema, gatewaySite } from '../gateway/index.js';
 import { loadProducts } from '../market/product.js';
 import {
   AssetSchema,
-  DeviceSchema,
   IdSchema,
   listPoints,
   type Site,
@@ -105,24 +103,15 @@ export const EdgeConfigSchema = GatewayConfigSchema.and(
 });
 
 /**
- * The edge's building as the model sees it: its devices and assets in one building. The grid
- * connection's limits are central's concern, not the edge's: placeholders here.
+ * The edge's building as the model sees it: the gateway's site (gateway `gatewaySite`, whose
+ * grid limits are placeholders: central's concern, not the edge's) with the file's assets.
  */
 export function edgeSiteOf(cfg: GatewayConfig & { assets?: unknown[] }): Site {
+  const site = gatewaySite(cfg);
+  // The assets are parsed here: their schema checks them against nothing but themselves.
   return SiteSchema.parse({
-    id: cfg.site,
-    name: cfg.site,
-    location: { lat: 0, lon: 0 },
-    timezone: 'UTC',
-    grid: { importLimitKw: 1_000_000, exportLimitKw: 1_000_000 },
-    buildings: [
-      {
-        id: cfg.site,
-        name: cfg.site,
-        devices: cfg.devices.map((d) => DeviceSchema.parse(toModelDevice(d))),
-        assets: cfg.assets ?? [],
-      },
-    ],
+    ...site,
+    buildings: site.buildings.map((b) => ({ ...b, assets: cfg.assets ?? [] })),
   });
 }
 
