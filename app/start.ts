@@ -22,20 +22,22 @@ const DAY_MS = 86_400_000;
 
 /**
  * What an overlay (`gridflex demo`) adds to a start, without a wiring of its own: options for
- * the gateways (a simulator that starts late), and work once the store is open and before the
- * server listens (demo users, bundled bills). `run` passes none.
+ * the gateways (a simulator that starts late), devices started once the server listens, and
+ * work once it listens (demo users, bundled bills). `run` passes none.
  */
 export interface Overlay {
   gateway?: GatewayOptions;
-  /** After migrations and the first administrator, before listening; lines to print. */
+  /** Once the server listens (it answers meanwhile; a login before its user exists is refused); lines to print. */
   prepare?(rt: Runtime): Promise<string[]>;
   /** Base load (kW) for slots without history, per site, where the configuration names none. */
   fallbackLoadKw?(site: Site): number | undefined;
   /**
-   * Settles when the devices can answer (the demo's simulator listens): the gateways start
-   * after it, or after DEVICES_READY_MAX_MS, so a start does not print every device as down.
+   * Starts the overlay's devices (the demo's simulator, its own process) once the server
+   * listens, so their start does not take CPU from the controller's; settles when they can
+   * answer. The gateways start after it, or after DEVICES_READY_MAX_MS, so a start does not
+   * print every device as down.
    */
-  devicesReady?: Promise<void>;
+  startDevices?(): Promise<void>;
 }
 
 /** The longest a start waits for an overlay's devices before polling them anyway. */
@@ -198,11 +200,12 @@ export async function startGridflex(
     });
     // The overlay's data (the demo's users and bills) only fills the store: the server answers
     // meanwhile (a login before its user exists is refused like any unknown user).
+    const devicesReady = overlay.startDevices?.();
     const overlayLines = overlay.prepare ? await overlay.prepare(rt) : [];
-    if (overlay.devicesReady) {
+    if (devicesReady) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        overlay.devicesReady,
+        devicesReady,
         new Promise<void>((r) => {
           timer = setTimeout(r, DEVICES_READY_MAX_MS);
         }),

@@ -1,10 +1,22 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePortPair } from '../sim/testing.js';
 import { buildProgram, COMMANDS } from './program.js';
 import { runCli, startCli } from './testing.js';
+
+/** Whether a process runs: it exists and is not a zombie (a dead child not yet reaped). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 describe('gridflex demo', () => {
   it('polls the simulator into the store and the live stream, serves /health and /docs, and stops on Ctrl-C', async () => {
@@ -91,6 +103,47 @@ describe('gridflex demo', () => {
     expect(demo.output()).toContain('SIGINT received, stopping');
     // Starting the CLI from source takes 25-90 s on the shared 2-core machine under load.
   }, 200_000);
+
+  it('runs the simulator as its own process, which ends when the demo is killed with -9', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'gfx-demo-'));
+    const simPort = await freePortPair();
+    const demo = await startCli(
+      ['demo', '--port', '0', '--data', data, '--sim-port-base', String(simPort), '--optimize', 'none'],
+      /simulator: ZEV Bern/,
+      {},
+      150_000,
+    );
+    const pid = demo.child.pid!;
+    const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim().split(/\s+/);
+    const sims: string[] = [];
+    for (const c of children)
+      if ((await readFile(`/proc/${c}/cmdline`, 'utf8').catch(() => '')).includes('\0sim\0')) sims.push(c);
+    expect(sims).toHaveLength(1);
+    const gone = new Promise<number | null>((res) => demo.child.once('close', res));
+    demo.child.kill('SIGKILL');
+    await gone;
+    // Its IPC channel closed with the demo: it stops its servers and exits on its own.
+    const simPid = Number(sims[0]);
+    const deadline = Date.now() + 30_000;
+    while (alive(simPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(alive(simPid)).toBe(false);
+  }, 200_000);
+
+  it('gridflex sim names a port in use in one line, not a stack', async () => {
+    const blocker = createServer();
+    await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', res));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const pki = await mkdtemp(join(tmpdir(), 'gfx-sim-pki-'));
+      const res = await runCli(['sim', '--scenario', 'zev-bern', '--port-base', String(port), '--pki', pki]);
+      expect(res.code).toBe(1);
+      expect(res.stderr.trim()).toBe(
+        `gridflex: 127.0.0.1:${port} is already in use (another simulator running?); choose another --port-base (gridflex demo: --sim-port-base)`,
+      );
+    } finally {
+      blocker.close();
+    }
+  }, 120_000);
 
   it('rejects a bad port naming the flag, with exit code 2', async () => {
     const res = await runCli(['demo', '--port', '80a']);

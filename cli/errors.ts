@@ -8,6 +8,8 @@ export const CLI_ERRORS = {
   GW_AUDIT: 'GFX_GW_AUDIT',
   GW_NO_SUNSPEC: 'GFX_GW_NO_SUNSPEC',
   GW_UNREACHABLE: 'GFX_GW_UNREACHABLE',
+  /** `gridflex sim`: its Modbus or OPC UA port is taken. */
+  SIM_PORT_IN_USE: 'GFX_SIM_PORT_IN_USE',
   /** `gridflex write` did not write (the code names the outcome of the write record). */
   WRITE_BY_OUTCOME: {
     unverified: 'GFX_GW_WRITE_UNVERIFIED',

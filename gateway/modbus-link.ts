@@ -1,8 +1,14 @@
-import ModbusSerial from 'modbus-serial';
+import { createRequire } from 'node:module';
 import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
 import { GridflexError, type ModbusConnection } from '../model/index.js';
 import { type ConnectionProblem, connectionProblem, describeError, GATEWAY_ERRORS } from './errors.js';
 import type { ModbusFunction } from './register-map.js';
+
+// modbus-serial (and its serial-port stack) is loaded on the first connection, not at import:
+// a controller with no Modbus device, and every command that never polls, skip it.
+const requireCjs = createRequire(import.meta.url);
+let modbusSerialLib: unknown;
+const modbusSerial = () => (modbusSerialLib ??= requireCjs('modbus-serial'));
 
 const EXCEPTIONS: Record<number, string> = {
   1: 'illegal function',
@@ -121,7 +127,7 @@ export class ModbusLink {
       );
     this.dropClient();
     const c = this.connection;
-    const client = new (ModbusSerial as unknown as new () => ModbusRTU)();
+    const client = new (modbusSerial() as new () => ModbusRTU)();
     const timeout = this.options.connectTimeoutMs ?? c.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     try {

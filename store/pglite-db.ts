@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Db, QueryResult } from './db.js';
+import { embeddedEngineOptions } from './pglite-warmup.js';
 
 /**
  * The part of PGlite's API we use. Both `@electric-sql/pglite` and the TimescaleDB-enabled
@@ -117,5 +118,5 @@ export async function openEmbeddedPglite(
     renameSync(staging, pgDir);
     fromTemplate = true;
   }
-  return { pg: await PGlite.create({ dataDir: pgDir }), fromTemplate };
+  return { pg: await PGlite.create({ dataDir: pgDir, ...(await embeddedEngineOptions()) }), fromTemplate };
 }

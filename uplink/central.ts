@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import mqtt, { type MqttClient } from 'mqtt';
+import { createRequire } from 'node:module';
+import type { MqttClient } from 'mqtt';
 import type { Reading } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import { CentralCommandLog } from './commands.js';
@@ -20,6 +21,12 @@ import {
   topic,
   wildcard,
 } from './protocol.js';
+
+// mqtt is loaded on the first connection, not at import: every command that reads a
+// gridflex.yaml imports this module, and most never talk to a broker (cli/README "Start-up").
+const requireCjs = createRequire(import.meta.url);
+let mqttLib: typeof import('mqtt') | undefined;
+const mqtt = () => (mqttLib ??= requireCjs('mqtt') as typeof import('mqtt'));
 
 export interface CentralOptions {
   url: string;
@@ -102,7 +109,7 @@ export class CentralIngest extends EventEmitter {
     super();
     this.clock = o.clock ?? Date.now;
     this.log = new CentralCommandLog(o.store);
-    this.client = mqtt.connect(o.url, {
+    this.client = mqtt().connect(o.url, {
       protocolVersion: 4,
       clientId: o.clientId ?? `gf-central-${process.pid}`,
       clean: o.persistent === false,

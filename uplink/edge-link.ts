@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import mqtt, { type MqttClient } from 'mqtt';
+import { createRequire } from 'node:module';
+import type { MqttClient } from 'mqtt';
 import type { EdgeCommands } from './commands.js';
 import type { Outbox } from './outbox.js';
 import {
@@ -13,6 +14,12 @@ import {
   type Telemetry,
   topic,
 } from './protocol.js';
+
+// mqtt is loaded on the first connection, not at import: every command that reads a
+// gridflex.yaml imports this module, and most never talk to a broker (cli/README "Start-up").
+const requireCjs = createRequire(import.meta.url);
+let mqttLib: typeof import('mqtt') | undefined;
+const mqtt = () => (mqttLib ??= requireCjs('mqtt') as typeof import('mqtt'));
 
 export interface EdgeLinkOptions extends SiteAddress {
   /** Broker URL: mqtt://host:1883 or mqtts://host:8883 (TLS, see PROTOCOL.md). */
@@ -82,7 +89,7 @@ export class EdgeLink extends EventEmitter {
     this.lastSent = o.outbox.cursor;
     const state = (online: boolean) =>
       JSON.stringify({ v: PROTOCOL_VERSION, edge: o.edge, online, ts: this.clock() });
-    this.client = mqtt.connect(o.url, {
+    this.client = mqtt().connect(o.url, {
       protocolVersion: 4,
       clientId: `gf-edge-${o.tenant}-${o.site}`,
       // A persistent session: commands sent while the edge is offline wait at the broker.

@@ -1,4 +1,4 @@
-import PgBoss from 'pg-boss';
+import type PgBoss from 'pg-boss';
 import { UPLINK_ERRORS, UplinkError } from './errors.js';
 
 export interface ReplanJob<T = unknown> {
@@ -82,7 +82,9 @@ export class ReplanQueue {
         'gridflex worker needs DATABASE_URL to name a PostgreSQL server (the job queue does not run on the embedded database)',
       );
     }
-    const boss = new PgBoss({
+    // Loaded here, not at import: only workers and `uplink.workers` use the queue.
+    const { default: PgBossClass } = await import('pg-boss');
+    const boss = new PgBossClass({
       connectionString: o.url,
       schema: o.schema ?? 'pgboss',
       max: o.max ?? 4,

@@ -45,8 +45,8 @@ export function register(program: Command): void {
     .action(async (raw) => {
       const opts = parseOptions(DemoOptionsSchema, raw, 'demo');
       const { sites, simulated } = await demoSites(opts.sites, opts.sim, opts.host, opts.simPortBase);
-      // The simulator starts beside the store; the gateways wait for it, so no device is
-      // reported down just because the simulated building was still starting.
+      // The simulator starts once the API answers, as its own process; the gateways wait for
+      // it, so no device is reported down just because the simulated building was starting.
       const simLines: string[] = [];
       let saySim = (line: string) => void simLines.push(line);
       const sim =
@@ -64,7 +64,7 @@ export function register(program: Command): void {
           ...demoOverlay(sites, (u) => {
             users = u;
           }),
-          ...(sim ? { devicesReady: sim.ready } : {}),
+          ...(sim ? { startDevices: () => sim.start() } : {}),
         },
         {
           dataDir: opts.data,

@@ -1,11 +1,15 @@
+import { type ChildProcess, fork } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { validateConfig } from '../../config/load.js';
+import { packageRoot } from '../../config/version.js';
+import { GridflexError } from '../../model/index.js';
 import type { Scenario } from '../../sim/scenario.js';
 import { PortOptionSchema, parseOptions } from '../args.js';
+import { CLI_ERRORS } from '../errors.js';
 import { stopOnSignals } from '../signals.js';
 
 export const SimOptionsSchema = z.object({
@@ -47,6 +51,10 @@ export function register(program: Command): void {
     .option('--print-gateway-config', 'print a gateway file (YAML) for these endpoints and exit')
     .action(async (raw) => {
       const opts = parseOptions(SimOptionsSchema, raw, 'sim');
+      // Started by the demo (startBackgroundSimulator, an IPC channel): it ends with the demo,
+      // also while it is still starting (the channel may close before the servers listen).
+      let stopWithParent: () => Promise<void> = async () => process.exit(0);
+      if (process.send) process.once('disconnect', () => void stopWithParent());
       // Loaded here so other commands do not pay for node-opcua's slow import.
       const { loadScenario } = await import('../../sim/scenario.js');
       if (opts.printGatewayConfig) {
@@ -64,6 +72,14 @@ export function register(program: Command): void {
         portBase: opts.portBase,
         pkiDir: opts.pki,
         now: Date.now,
+      }).catch((err: NodeJS.ErrnoException & { port?: number }) => {
+        if (err.code !== 'EADDRINUSE') throw err;
+        const port = err.port ?? opts.portBase;
+        throw new GridflexError(
+          CLI_ERRORS.SIM_PORT_IN_USE,
+          `${opts.host}:${port} is already in use (another simulator running?); choose another --port-base (gridflex demo: --sim-port-base)`,
+          { kind: 'internal', details: { host: opts.host, port } },
+        );
       });
       if (opts.endpointsJson) {
         const doc = {
@@ -77,6 +93,17 @@ export function register(program: Command): void {
           endpoints: running.endpoints,
         };
         await writeFile(opts.endpointsJson, `${JSON.stringify(doc, null, 2)}\n`);
+      }
+      stopWithParent = () => running.stop().finally(() => process.exit(0));
+      if (process.send) {
+        if (!process.connected) return void stopWithParent();
+        const ready: SimReady = {
+          type: 'sim-ready',
+          name: scenario.name,
+          modbusPort: running.modbus.port,
+          opcuaEndpoint: running.opcua.endpointUrl,
+        };
+        process.send(ready);
       }
       console.log(`Simulating ${scenario.name} (seed ${opts.seed}, speed ×${opts.speed})`);
       console.log(formatEndpoints(running.endpoints));
@@ -110,34 +137,98 @@ async function gatewayConfigYaml(
   return `# Gateway file for the simulated site ${scenario.id} (gridflex sim --print-gateway-config)\n${stringify(cfg)}`;
 }
 
+/** What a simulator started by `startBackgroundSimulator` tells its parent over IPC once it listens. */
+export interface SimReady {
+  type: 'sim-ready';
+  name: string;
+  modbusPort: number;
+  opcuaEndpoint: string;
+}
+
+/** How long a stopped simulator child may take before it is killed, ms. */
+const SIM_STOP_MS = 5_000;
+
 /**
- * The simulator `gridflex demo` runs beside the controller. It starts in the background after
- * the API is up; if it cannot (a port in use), the demo runs on without it and says why.
+ * The simulator `gridflex demo` runs beside the controller, as its own `gridflex sim` process
+ * forked by `start()` once the API answers: a simulated building is another machine, and its
+ * start (node-opcua's address space, about a second of CPU) would otherwise take the CPU the
+ * controller's own start needs. It dies with the demo: the IPC channel closes when the demo
+ * exits, even by `kill -9`. If it cannot start (a port in use), the demo runs on without it
+ * and says why.
  */
 export function startBackgroundSimulator(
   scenarioName: string,
   opts: { host: string; portBase: number; pkiDir: string },
   say: (line: string) => void,
-): { stop(): Promise<void>; ready: Promise<void> } {
-  let running: { stop(): Promise<void> } | null = null;
-  let stopped = false;
-  const ready = (async () => {
-    const { loadScenario } = await import('../../sim/scenario.js');
-    const { startSimulator } = await import('../../sim/runner.js');
-    const scenario = await loadScenario(scenarioName);
-    const sim = await startSimulator(scenario, { ...opts, seed: 1, speed: 1, now: Date.now });
-    if (stopped) return sim.stop();
-    running = sim;
-    say(
-      `  simulator: ${scenario.name}, Modbus ${opts.host}:${sim.modbus.port}, OPC UA ${sim.opcua.endpointUrl}`,
+): { start(): Promise<void>; stop(): Promise<void> } {
+  let child: ChildProcess | null = null;
+  let exited: Promise<void> = Promise.resolve();
+  let ready: Promise<void> | null = null;
+  const start = (): Promise<void> => {
+    const c = fork(
+      join(packageRoot(), 'bin', 'gridflex.mjs'),
+      [
+        'sim',
+        '--scenario',
+        scenarioName,
+        '--host',
+        opts.host,
+        '--port-base',
+        String(opts.portBase),
+        '--pki',
+        opts.pkiDir,
+      ],
+      // The parent's flags (a profiler, an inspector) are not the simulator's.
+      { execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
     );
-  })().catch((err: unknown) => say(`  simulator not started: ${(err as Error).message}`));
+    child = c;
+    let stderr = '';
+    c.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-2_000);
+    });
+    exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    let settled = false;
+    return new Promise<void>((done) => {
+      const resolve = () => {
+        settled = true;
+        done();
+      };
+      c.on('message', (m: SimReady) => {
+        if (m?.type !== 'sim-ready' || settled) return;
+        say(`  simulator: ${m.name}, Modbus ${opts.host}:${m.modbusPort}, OPC UA ${m.opcuaEndpoint}`);
+        resolve();
+      });
+      c.once('error', (err) => {
+        if (settled) return;
+        say(`  simulator not started: ${err.message}`);
+        resolve();
+      });
+      void exited.then(() => {
+        if (settled) return;
+        // The child's own one-line reason (`gridflex: …`), else its last line.
+        const lines = stderr.trim().split('\n');
+        const why =
+          lines.find((l) => l.startsWith('gridflex: ') && !l.includes('unexpected error')) ?? lines.pop();
+        say(
+          `  simulator not started: ${why?.replace(/^gridflex: /, '') || `exited with code ${c.exitCode}`}`,
+        );
+        resolve();
+      });
+    });
+  };
   return {
-    /** Settles once the simulator listens, or has failed to start (and said why). */
-    ready: ready.then(() => undefined),
+    /** Forks the simulator; settles once it listens, or has failed to start (and said why). */
+    start() {
+      ready ??= start();
+      return ready;
+    },
     async stop() {
-      stopped = true;
-      await running?.stop();
+      const c = child as ChildProcess | null;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      c.kill('SIGTERM');
+      const timer = setTimeout(() => c.kill('SIGKILL'), SIM_STOP_MS);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }
