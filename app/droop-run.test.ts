@@ -69,6 +69,30 @@ describe('gridflex run answers the frequency for an FCR-N award in force', () =>
     );
     expect(response.outcome).toBe('written');
 
+    // The proof is stored as readings (frequency, response requested, grid meter), not only
+    // kept in memory: the store writer has the samples of the under-frequency.
+    const stored = async (point: string) =>
+      (
+        await rt.store.readings.range({
+          pointId: `${SITE}/frequency-response/${point}`,
+          from: 0,
+          to: Date.now() + H,
+          bucketMs: null,
+        })
+      ).raw;
+    const proof = await until(
+      'the stored proof of the under-frequency',
+      async () => {
+        const requested = (await stored('requested').catch(() => [])).filter((r) => (r.value ?? 0) > 0);
+        return requested.length > 0 ? requested : undefined;
+      },
+      60_000,
+    );
+    const hz = await stored('frequency');
+    const at = hz.find((r) => r.ts === proof[0]!.ts);
+    expect(at?.value).toBeCloseTo(49.9, 4); // a float32 register over Modbus
+    expect((await stored('metered')).length).toBeGreaterThan(0);
+
     // The optimiser's write to the held battery is refused, saying by what.
     const refused = await rt.yieldingWrite({
       site: SITE,

@@ -84,10 +84,12 @@ describe('frequency response started from an obligation, on the simulator', () =
         devices: rig.gateway.cfg.devices.map((d) => DeviceSchema.parse(toModelDevice(d))),
       })),
     };
+    // The school's morning schedule (70 %), not a value read before the simulator's first step:
+    // under load the first reading can come before it (0 %, no fan to slow down; seen once).
     await until(
-      'every fan speed and the frequency read',
+      'every fan at its scheduled 70 % and the frequency read',
       () =>
-        [1, 2, 3].every((n) => rig.latest.has(`${SITE}/school-bms/ahu-${n}-speed`)) &&
+        [1, 2, 3].every((n) => rig.latest.get(`${SITE}/school-bms/ahu-${n}-speed`)?.value === 70) &&
         rig.latest.has(`${SITE}/school-grid-meter/frequency`),
       60_000,
     );

@@ -3,6 +3,7 @@ import type { LocalResponseConfig } from '../market/droop.js';
 import type { Product, ProductCatalog } from '../market/product.js';
 import type { RuntimeAsset } from '../market/runtime/assets.js';
 import { DroopRuntime } from '../market/runtime/droop-runtime.js';
+import { type LogEntry, proofReadings } from '../market/runtime/proof-log.js';
 import {
   gridMeterPoints,
   type Reading,
@@ -70,6 +71,8 @@ export interface SiteDroopOptions {
   now?: () => number;
   /** How often the products in force are looked at again (hour boundaries), default 10 s. */
   everyMs?: number;
+  /** Where the proof goes as readings (`proofReadings`): the hub, so the store writer keeps it. */
+  proof?: (readings: Reading[]) => void;
   say?: (line: string) => void;
 }
 
@@ -142,6 +145,7 @@ export class SiteDroop {
       frequencyPoint: this.frequencyPoint,
       ...(gridMeterPoints(this.o.site)[0] ? { meteredPoint: gridMeterPoints(this.o.site)[0]! } : {}),
       now: this.now,
+      ...(this.o.proof ? { onLog: (e: LogEntry) => this.o.proof!(proofReadings(site, e)) } : {}),
     });
     this.running = {
       key,

@@ -6,7 +6,7 @@ import { Subject } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { packageRoot } from '../config/version.js';
-import type { SiteCommitment, WriteRecord } from '../model/index.js';
+import type { Reading, SiteCommitment, WriteRecord } from '../model/index.js';
 import type { RunningSimulator } from '../sim/runner.js';
 import { freePortPair } from '../sim/testing.js';
 import { openStore, type Store } from '../store/index.js';
@@ -126,6 +126,10 @@ describe.skipIf(skip)('the edge answers FCR-N from the obligations central publi
   it('follows an under-frequency with the battery while the obligation holds, refuses central meanwhile, then hands back', async () => {
     expect(edge.droop?.frequencyPoint).toBe(`${SITE}/house-grid-meter/frequency`);
     const sub = edge.hub.topic('writes').subscribe((w) => writes.push(w));
+    const proof: Reading[] = [];
+    const proofSub = edge.hub.readings$.subscribe((r) => {
+      if (r.pointId === `${SITE}/frequency-response/requested`) proof.push(r);
+    });
     const obligations = new Subject<readonly SiteCommitment[]>();
     const forwarding = forwardObligations(central, addr, obligations);
     try {
@@ -152,6 +156,12 @@ describe.skipIf(skip)('the edge answers FCR-N from the obligations central publi
         60_000,
       );
       expect(response.who).toBe('market');
+      // The proof of the response goes up with the readings (the outbox takes the hub's).
+      await until(
+        'the proof of the response on the edge hub',
+        () => proof.some((r) => (r.value ?? 0) > 0),
+        30_000,
+      );
 
       // Central's command to the held battery is refused by the edge, saying by what.
       const refused = await command('house-battery/mode', 0);
@@ -192,6 +202,7 @@ describe.skipIf(skip)('the edge answers FCR-N from the obligations central publi
     } finally {
       forwarding.unsubscribe();
       sub.unsubscribe();
+      proofSub.unsubscribe();
     }
   }, 240_000);
 });

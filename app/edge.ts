@@ -212,6 +212,8 @@ export async function startEdge(
             ),
           port: { write: (r) => gateway.write(r) },
           now: clock,
+          // The proof goes up with the readings (outbox → central's store), kept while offline.
+          proof: (readings) => hub.publishReadings(readings),
           say,
         })
       : null;

@@ -16,6 +16,7 @@ import type { Portfolio } from '../market/portfolio.js';
 import { loadProducts } from '../market/product.js';
 import { MarketRepository } from '../market/repository.js';
 import { WRITE_CONCURRENCY } from '../market/runtime/executor.js';
+import { proofPoints } from '../market/runtime/proof-log.js';
 import { type RunningMarket, startMarket } from '../market/start.js';
 import { listPoints, type Site } from '../model/index.js';
 import { PlanRepository } from '../optimizer/plan-store.js';
@@ -94,6 +95,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   // Every module's tables, once, before anything reads or writes them.
   await migrateAll(store);
   await store.readings.describePoints(listPoints(options.sites));
+  // The frequency-response proof of every site that can follow the frequency (app/droop.ts).
+  await store.readings.describePoints(
+    options.sites.filter((s) => frequencyPointOf(s) !== undefined).flatMap((s) => [...proofPoints(s.id)]),
+  );
   const hub = new Hub();
   const disk = await DiskQueue.open(join(dataDir, 'spool'));
   const edgeSites = options.edgeSites ?? new Set<string>();
@@ -167,6 +172,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
             dispatch.assetsNow(site.id).filter((a) => heldByMarket(site.id, a.device) === undefined),
           // A device an activation holds is refused to the response, as to the optimiser.
           port: { write: yieldingToMarket((r) => gateways.write(r.site, r), heldByMarket) },
+          proof: (readings) => hub.publishReadings(readings),
           say: (line) => console.log(`  ${line}`),
         }),
       );

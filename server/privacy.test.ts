@@ -26,6 +26,8 @@ const sites = testSites(
 
 const T0 = Date.UTC(2026, 2, 2);
 const KEYS = ['bern/grid-meter/power', 'bern/heat-pump/power', 'bern/flat-1-meter/power'];
+/** A point of the frequency-response proof (market/runtime/proof-log.ts): no device of the model. */
+const PROOF = 'bern/frequency-response/requested';
 
 for (const backend of testBackends) {
   announceSkip(backend, 'privacy');
@@ -39,7 +41,9 @@ for (const backend of testBackends) {
     beforeAll(async () => {
       store = await backend.open();
       await store.readings.describePoints(listPoints(sites));
-      await store.readings.ingest(KEYS.map((pointId) => ({ pointId, ts: T0, value: 100, quality: 'good' })));
+      await store.readings.ingest(
+        [...KEYS, PROOF].map((pointId) => ({ pointId, ts: T0, value: 100, quality: 'good' })),
+      );
       app = await buildApp({
         store,
         hub,
@@ -96,6 +100,8 @@ for (const backend of testBackends) {
       expect((await readings('operator', 'bern/heat-pump/power')).statusCode).toBe(404);
       expect((await readings('operator', 'bern/flat-1-meter/power')).statusCode).toBe(404);
       expect((await readings('operator', 'bern/grid-meter/power')).statusCode).toBe(200);
+      // The frequency-response proof is theirs to check (market/runtime/proof-log.ts).
+      expect((await readings('operator', PROOF)).statusCode).toBe(200);
       expect(await snapshot('operator')).toEqual(['bern/grid-meter/power']);
     });
 

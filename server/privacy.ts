@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { PROOF_DEVICE } from '../market/runtime/proof-log.js';
 import { listPoints, type Site } from '../model/index.js';
 import type { Identity } from './auth/identity.js';
 import type { AppContext } from './context.js';
@@ -31,6 +32,8 @@ export function visibility(ctx: AppContext, who: Identity, pointKey: string): Vi
       const site = ctx.sites.find((s) => s.id === pointKey.split('/')[0]);
       if (!site || household) return 'hidden';
       const flows = flowPoints(site);
+      // The frequency-response proof (market/runtime/proof-log.ts) is the operator's to check.
+      if (pointKey.split('/')[1] === PROOF_DEVICE) return 'visible';
       return [...flows.grid, ...flows.pv, ...flows.battery, ...flows.soc].includes(pointKey)
         ? 'visible'
         : 'hidden';

@@ -25,8 +25,13 @@ export interface DroopRuntimeOptions {
   meteredPoint?: string;
   /** Write an asset again only when its share moved by at least this, kW (default 1 % of the capacity held). */
   writeStepKw?: number;
-  /** How long the raw log is kept, ms (default 15 min). */
+  /** How long the raw log is kept in memory, ms (default 15 min). */
   keepLogMs?: number;
+  /**
+   * Each log entry as it is made, for a durable copy (`gridflex run` stores it as readings:
+   * app/droop.ts `proofReadings`), since the in-memory log ends with the process.
+   */
+  onLog?: (entry: LogEntry) => void;
   /** Wall clock for the latency figures only; the response runs on the samples' timestamps. */
   now?: () => number;
 }
@@ -156,6 +161,7 @@ export class DroopRuntime {
       ...(this.meteredKw === undefined ? {} : { meteredKw: this.meteredKw }),
     });
     while (this.log.length > 0 && this.log[0]!.tMs < sample.tMs - this.keepLogMs) this.log.shift();
+    this.options.onLog?.(this.log.at(-1)!);
 
     const direction = responseKw >= 0 ? 'up' : 'down';
     const sign = direction === 'up' ? 1 : -1;

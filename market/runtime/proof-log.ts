@@ -1,3 +1,4 @@
+import type { Reading } from '../../model/index.js';
 import type { FrequencySample } from '../verify.js';
 
 /** What the droop runtime saw and commanded at one frequency sample. */
@@ -75,4 +76,41 @@ export function proofSamples(
   return resample(entries, startMs, window.toMs, stepMs)
     .filter((e) => e.meteredKw !== undefined)
     .map((e) => ({ tMs: e.tMs, hz: e.hz, baselineKw, meteredKw: e.meteredKw! }));
+}
+
+/**
+ * The proof of a site's frequency response, kept as readings of a virtual device: at every
+ * frequency sample the frequency, the response commanded and the grid meter's power. Stored by
+ * the store writer like any reading (spooled to disk while the store is away, so a crash or an
+ * outage loses none), read back by the readings API, kept by the retention policy. The
+ * in-memory log (15 min) stays what the delivery check reads while running.
+ */
+export const PROOF_DEVICE = 'frequency-response';
+export const proofPoints = (site: string) =>
+  [
+    { key: `${site}/${PROOF_DEVICE}/frequency`, kind: 'frequency', unit: 'Hz' },
+    { key: `${site}/${PROOF_DEVICE}/requested`, kind: 'active_power', unit: 'W' },
+    { key: `${site}/${PROOF_DEVICE}/metered`, kind: 'active_power', unit: 'W' },
+  ] as const;
+
+/** One log entry as readings (W, + up for the response, import positive for the meter). Pure. */
+export function proofReadings(site: string, e: LogEntry): Reading[] {
+  const [hz, requested, metered] = proofPoints(site);
+  const out: Reading[] = [
+    { pointId: hz.key, ts: e.tMs, value: e.hz, quality: 'good' },
+    {
+      pointId: requested.key,
+      ts: e.tMs,
+      value: Math.round(e.responseKw * 1000 * 1000) / 1000,
+      quality: 'good',
+    },
+  ];
+  if (e.meteredKw !== undefined)
+    out.push({
+      pointId: metered.key,
+      ts: e.tMs,
+      value: Math.round(e.meteredKw * 1000 * 1000) / 1000,
+      quality: 'good',
+    });
+  return out;
 }
