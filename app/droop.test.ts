@@ -64,6 +64,23 @@ describe('droop products in force (pure)', () => {
   });
 });
 
+describe('FFR in force (pure)', () => {
+  beforeAll(async () => {
+    catalog = await loadProducts();
+  });
+
+  it('is taken like a droop product: up only, its kW the upward side', () => {
+    const now = Date.UTC(2026, 10, 18, 8, 30);
+    const ffr: SiteCommitment = {
+      id: 'ffr',
+      startMs: now - 1,
+      endMs: now + HOUR,
+      reserve: { upKw: 2, downKw: 0, sustainMinutes: 1, product: 'ffr' },
+    };
+    expect(droopInForce([ffr], catalog, now).map((p) => [p.product.id, p.capacityKw])).toEqual([['ffr', 2]]);
+  });
+});
+
 describe('frequency response started from an obligation, on the simulator', () => {
   beforeAll(async () => {
     catalog = await loadProducts();
@@ -145,6 +162,61 @@ describe('frequency response started from an obligation, on the simulator', () =
         60_000,
       );
       expect(lines.join('\n')).toMatch(/ended fcr-n:1.5: assets back on their base/);
+    } finally {
+      await droop.stop();
+      dispatch.close();
+      rig.sim.sim.setFrequencyProfile(null);
+    }
+  }, 180_000);
+
+  it('answers an FFR obligation only below its trigger (49.7 Hz), with the fans, and hands them back', async () => {
+    const speed = (n: number) => rig.latest.get(`${SITE}/school-bms/ahu-${n}-speed`)?.value ?? Number.NaN;
+    await until('the fans back at 70 %', () => [1, 2, 3].every((n) => speed(n) === 70), 60_000);
+    const base = [1, 2, 3].map(speed);
+    const dispatch = rigMarketDispatch(rig, site);
+    const now = rig.clock();
+    const ffr: SiteCommitment = {
+      id: 'bid-ffr',
+      startMs: now - 60_000,
+      endMs: now + HOUR,
+      reserve: { upKw: 1.5, downKw: 0, sustainMinutes: 1, product: 'ffr' },
+    };
+    const commitments = new BehaviorSubject<readonly SiteCommitment[]>([ffr]);
+    const lines: string[] = [];
+    const droop = new SiteDroop({
+      site,
+      catalog,
+      readings$: rig.hub.readings$,
+      commitments$: commitments,
+      assets: () => dispatch.assetsNow(SITE),
+      port: { write: (r) => rig.gateway.write(r) },
+      now: rig.clock,
+      everyMs: 200,
+      say: (l) => lines.push(l),
+    });
+    try {
+      await until(`the response to start: ${lines.join(' | ')}`, () => droop.runtime !== undefined, 30_000);
+      expect(lines.join('\n')).toMatch(/follows the grid frequency for ffr:1.5 kW/);
+      // Above the trigger nothing moves: ten samples at 49.8 Hz, no response.
+      rig.sim.sim.setFrequencyProfile(() => 49.8);
+      const from = droop.runtime!.samplesLogged;
+      await until('ten samples at 49.8 Hz', () => droop.runtime!.samplesLogged >= from + 10, 30_000);
+      expect(droop.runtime!.responseKw).toBe(0);
+      // Below it: full activation, the fans slow down.
+      rig.sim.sim.setFrequencyProfile(() => 49.6);
+      await until(
+        `the fans to slow down for FFR: ${[1, 2, 3].map(speed).join(', ')} from ${base.join(', ')}`,
+        () => (droop.runtime?.responseKw ?? 0) > 1.4 && [1, 2, 3].some((n) => speed(n) < base[n - 1]! - 1),
+        60_000,
+      );
+      rig.sim.sim.setFrequencyProfile(null);
+      commitments.next([]);
+      await until(`the response to end: ${lines.join(' | ')}`, () => droop.runtime === undefined, 30_000);
+      await until(
+        `the fans back on base: ${[1, 2, 3].map(speed).join(', ')} (base ${base.join(', ')})`,
+        () => [1, 2, 3].every((n) => Math.abs(speed(n) - base[n - 1]!) < 0.5),
+        60_000,
+      );
     } finally {
       await droop.stop();
       dispatch.close();

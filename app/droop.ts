@@ -13,8 +13,8 @@ import {
 } from '../model/index.js';
 
 /**
- * Frequency response (FCR-N, FCR-D) held by a site, started by `gridflex run` itself: while an
- * accepted bid of a droop product is in force for the site, a `DroopRuntime` follows the grid
+ * Frequency response (FCR-N, FCR-D, FFR) held by a site, started by `gridflex run` itself: while
+ * an accepted bid of a frequency product is in force for the site, a `DroopRuntime` follows the grid
  * frequency measured at the site and moves its market-movable assets (fans, batteries, heat
  * pumps) through the safety layer; when the bid's hour ends the assets go back to their base.
  * The response is computed here, in the building's own process, never round-tripped.
@@ -33,9 +33,9 @@ export function frequencyPointOf(site: Site): string | undefined {
 }
 
 /**
- * The droop products the site holds at `nowMs`, with the kW of each: the commitments in force
- * whose product answers frequency (`frequency_droop`), symmetric kW taken as the smaller side.
- * Pure.
+ * The frequency products the site holds at `nowMs`, with the kW of each: the commitments in
+ * force whose product answers the measured frequency itself (`frequency_droop`: FCR-N, FCR-D;
+ * `frequency_threshold`: FFR), symmetric kW taken as the smaller side. Pure.
  */
 export function droopInForce(
   commitments: readonly SiteCommitment[],
@@ -46,7 +46,9 @@ export function droopInForce(
   for (const c of commitments) {
     if (!c.reserve?.product || c.startMs > nowMs || nowMs >= c.endMs) continue;
     const product = catalog.products.find((p) => p.id === c.reserve!.product);
-    if (product?.activation.kind !== 'frequency_droop') continue;
+    // Answered locally from the measured frequency: droop (FCR-N, FCR-D) and threshold (FFR).
+    const kind = product?.activation.kind;
+    if (!product || (kind !== 'frequency_droop' && kind !== 'frequency_threshold')) continue;
     const up = c.reserve.upKw ?? 0;
     const down = c.reserve.downKw ?? 0;
     const kw = up > 0 && down > 0 ? Math.min(up, down) : Math.max(up, down);
