@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WriteRecord } from '../model/index.js';
 import type { RunningSimulator } from '../sim/runner.js';
+import { roleCookie } from '../testkit/login.js';
 import { awardNow, saveAwardIn, zevBernOnLoopback } from '../testkit/market.js';
+import { addUsers, ROLE_USERS } from '../testkit/users.js';
 import { until } from '../testkit/wait.js';
 import { type Runtime, startRuntime } from './runtime.js';
 
@@ -104,6 +106,17 @@ describe('gridflex run answers the frequency for an FCR-N award in force', () =>
     });
     expect(refused.outcome).toBe('refused');
     expect(refused.reason).toMatch(/held by .*fcr-n/);
+
+    // The plan page says so: the battery is held by the frequency response, not idle.
+    await addUsers(rt.store, { admin: ROLE_USERS.admin });
+    const plan = await rt.app.inject({
+      url: `/api/sites/${SITE}/plan`,
+      headers: { cookie: await roleCookie(rt.app, 'admin') },
+    });
+    expect(plan.statusCode).toBe(200);
+    expect(plan.json().holds).toEqual([
+      { assetId: expect.any(String), by: 'frequency_response', productId: 'fcr-n', direction: 'both', kw: 4 },
+    ]);
 
     // A clean stop ends the response first: the battery is put back on its base, by the market.
     const before = writes.length;

@@ -11,6 +11,7 @@ import {
   type SiteCommitment,
   type WriteFn,
 } from '../model/index.js';
+import type { AssetHold } from '../server/context.js';
 
 /**
  * Frequency response (FCR-N, FCR-D, FFR) held by a site, started by `gridflex run` itself: while
@@ -85,8 +86,14 @@ export interface SiteDroopOptions {
  */
 export class SiteDroop {
   private commitments: readonly SiteCommitment[] = [];
-  private running: { key: string; runtime: DroopRuntime; sub: Subscription; devices: Set<string> } | null =
-    null;
+  private running: {
+    key: string;
+    products: LocalResponseConfig[];
+    assets: RuntimeAsset[];
+    runtime: DroopRuntime;
+    sub: Subscription;
+    devices: Set<string>;
+  } | null = null;
   private readonly sub: Subscription;
   private readonly timer: NodeJS.Timeout;
   private queue: Promise<void> = Promise.resolve();
@@ -108,6 +115,17 @@ export class SiteDroop {
   /** The obligation's product holding `device` of this site now, if any. */
   heldBy(device: string): string | undefined {
     return this.running?.devices.has(device) ? `frequency response (${this.running.key})` : undefined;
+  }
+
+  /** The assets the response holds now, for the plan page (`by: frequency_response`). */
+  holds(): AssetHold[] {
+    const r = this.running;
+    if (!r) return [];
+    const dirs = new Set(r.products.map((p) => p.product.direction));
+    const direction = dirs.size === 1 && !dirs.has('symmetric') ? ([...dirs][0] as 'up' | 'down') : 'both';
+    const kw = r.products.reduce((a, p) => a + p.capacityKw, 0);
+    const productId = r.products.map((p) => p.product.id).join('+');
+    return r.assets.map((a) => ({ assetId: a.id, by: 'frequency_response', productId, direction, kw }));
   }
 
   /** The runtime following the frequency now (tests, the plan page). */
@@ -151,6 +169,8 @@ export class SiteDroop {
     });
     this.running = {
       key,
+      products,
+      assets,
       runtime,
       sub: runtime.attach(this.o.readings$),
       devices: new Set(assets.map((a) => a.device)),

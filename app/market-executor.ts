@@ -384,6 +384,7 @@ export function marketDispatch(o: {
         const kw = dispatched ?? plan.sites.find((x) => x.siteId === siteId)?.kw ?? plan.kw;
         out.push({
           assetId: m.asset.id,
+          by: 'activation',
           activationId: id,
           productId: plan.productId,
           direction: plan.direction,

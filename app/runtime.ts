@@ -196,8 +196,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       market: market?.service,
       ...(dispatch
         ? {
-            assetHolds: (site: string) =>
-              dispatch.holds(site, async (id) => (await marketRepo.activation(id))?.plan),
+            // Activations' holds, then the frequency response's (app/droop.ts).
+            assetHolds: async (site: string) => [
+              ...(await dispatch.holds(site, async (id) => (await marketRepo.activation(id))?.plan)),
+              ...(droops.get(site)?.holds() ?? []),
+            ],
           }
         : {}),
       modules: await serverModules(store),

@@ -49,13 +49,19 @@ export const DEFAULT_AUTH: AuthSettings = {
 
 export type { DeviceHost } from '../app/devices.js';
 
-/** A market activation holding one of a site's assets: the live optimiser leaves the asset alone. */
+/**
+ * A market activation or the site's frequency response holding one of a site's assets: the
+ * live optimiser leaves the asset alone.
+ */
 export interface AssetHold {
   assetId: string;
-  activationId: string;
+  /** What holds it: an activation (`activationId`), or the response to the measured frequency (app/droop.ts). */
+  by: 'activation' | 'frequency_response';
+  activationId?: string;
+  /** The product; a frequency response holding several names them joined by `+`. */
   productId: string;
-  direction: 'up' | 'down';
-  /** The site's part of the activation, kW (dispatched once known, else requested). */
+  direction: 'up' | 'down' | 'both';
+  /** The site's part of the activation, kW (dispatched once known, else requested); a frequency response: the capacity held. */
   kw: number;
 }
 

@@ -73,13 +73,18 @@ const PlanViewSchema = z.object({
     .array(
       z.object({
         assetId: z.string(),
-        activationId: z.string(),
+        by: z
+          .enum(['activation', 'frequency_response'])
+          .describe('A market activation, or the response to the grid frequency (FCR-N, FCR-D, FFR)'),
+        activationId: z.string().optional().describe('The activation holding it (by: activation)'),
         productId: z.string(),
-        direction: z.enum(['up', 'down']),
-        kw: z.number().describe("The site's part of the activation"),
+        direction: z.enum(['up', 'down', 'both']),
+        kw: z.number().describe("The site's part of the activation; a frequency response: the capacity held"),
       }),
     )
-    .describe('Assets a market activation holds now: the plan does not move them until it is done'),
+    .describe(
+      'Assets a market activation or the frequency response holds now: the plan does not move them until it is done',
+    ),
   today: z.object({
     fromMs: z.number(),
     toMs: z.number(),

@@ -11,8 +11,13 @@ function money(x, currency) {
   return new Intl.NumberFormat(lang(), { style: 'currency', currency, maximumFractionDigits: 3 }).format(x);
 }
 
-/** A market activation's hold in words: "battery: held by market activation A-1 (fcr-up, 8 kW)". */
+/**
+ * A hold in words: "battery: held by market activation A-1 (fcr-up, 8 kW)", or "fan-1: held by the
+ * frequency response (fcr-n, 4 kW)".
+ */
 function holdText(h) {
+  if (h.by === 'frequency_response')
+    return t('planHeldFrequency', { asset: h.assetId, product: h.productId, power: kw(h.kw) });
   return t('planHeld', { asset: h.assetId, id: h.activationId, product: h.productId, power: kw(h.kw) });
 }
 
