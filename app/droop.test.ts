@@ -33,6 +33,26 @@ const fcrN = (kw: number, startMs: number, endMs: number, product = 'fcr-n'): Si
   reserve: { upKw: kw, downKw: kw, sustainMinutes: 60, product },
 });
 
+/** The runtime's `SiteDroop` on the rig's fans and meter, its lines kept. */
+function startDroop(
+  dispatch: ReturnType<typeof rigMarketDispatch>,
+  commitments: BehaviorSubject<readonly SiteCommitment[]>,
+): { droop: SiteDroop; lines: string[] } {
+  const lines: string[] = [];
+  const droop = new SiteDroop({
+    site,
+    catalog,
+    readings$: rig.hub.readings$,
+    commitments$: commitments,
+    assets: () => dispatch.assetsNow(SITE),
+    port: { write: (r) => rig.gateway.write(r) },
+    now: rig.clock,
+    everyMs: 200,
+    say: (l) => lines.push(l),
+  });
+  return { droop, lines };
+}
+
 describe('droop products in force (pure)', () => {
   beforeAll(async () => {
     catalog = await loadProducts();
@@ -124,18 +144,7 @@ describe('frequency response started from an obligation, on the simulator', () =
     const dispatch = rigMarketDispatch(rig, site);
     const now = rig.clock();
     const commitments = new BehaviorSubject<readonly SiteCommitment[]>([fcrN(1.5, now - 60_000, now + HOUR)]);
-    const lines: string[] = [];
-    const droop = new SiteDroop({
-      site,
-      catalog,
-      readings$: rig.hub.readings$,
-      commitments$: commitments,
-      assets: () => dispatch.assetsNow(SITE),
-      port: { write: (r) => rig.gateway.write(r) },
-      now: rig.clock,
-      everyMs: 200,
-      say: (l) => lines.push(l),
-    });
+    const { droop, lines } = startDroop(dispatch, commitments);
     try {
       await until(`the response to start: ${lines.join(' | ')}`, () => droop.runtime !== undefined, 30_000);
       expect(droop.heldBy('school-bms')).toMatch(/fcr-n/);
@@ -182,18 +191,7 @@ describe('frequency response started from an obligation, on the simulator', () =
       reserve: { upKw: 1.5, downKw: 0, sustainMinutes: 1, product: 'ffr' },
     };
     const commitments = new BehaviorSubject<readonly SiteCommitment[]>([ffr]);
-    const lines: string[] = [];
-    const droop = new SiteDroop({
-      site,
-      catalog,
-      readings$: rig.hub.readings$,
-      commitments$: commitments,
-      assets: () => dispatch.assetsNow(SITE),
-      port: { write: (r) => rig.gateway.write(r) },
-      now: rig.clock,
-      everyMs: 200,
-      say: (l) => lines.push(l),
-    });
+    const { droop, lines } = startDroop(dispatch, commitments);
     try {
       await until(`the response to start: ${lines.join(' | ')}`, () => droop.runtime !== undefined, 30_000);
       expect(lines.join('\n')).toMatch(/follows the grid frequency for ffr:1.5 kW/);
