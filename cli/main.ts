@@ -1,4 +1,3 @@
-import { warmEmbeddedEngine } from '../store/pglite-warmup.js';
 import { buildProgram, commandOf, reportError } from './program.js';
 
 /** Commands that open the embedded database unless DATABASE_URL names a server. */
@@ -9,7 +8,8 @@ try {
   // The embedded database's engine compiles on V8's background threads while the command's
   // modules load on this one (store/pglite-warmup.ts): about 0.2 s off every start. With a
   // PostgreSQL `database.url` in gridflex.yaml the compile is wasted background work.
-  if (command && EMBEDDED_STORE_COMMANDS.has(command) && !process.env.DATABASE_URL) warmEmbeddedEngine();
+  if (command && EMBEDDED_STORE_COMMANDS.has(command) && !process.env.DATABASE_URL)
+    (await import('../store/index.js')).warmEmbeddedEngine();
   const program = await buildProgram(command);
   await program.parseAsync(process.argv);
 } catch (err) {

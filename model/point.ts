@@ -88,3 +88,10 @@ export type Point = z.infer<typeof PointSchema>;
 export function unitOf(point: Point): Unit {
   return CANONICAL_UNIT[point.kind] ?? point.unit ?? '';
 }
+
+/**
+ * The virtual device under which a site's frequency-response proof is stored as readings
+ * (`<site>/frequency-response/{frequency,requested,metered}`; market/runtime/proof-log.ts).
+ * Not a device of the site's file: operators may read it (server/privacy.ts).
+ */
+export const FREQUENCY_RESPONSE_DEVICE = 'frequency-response';

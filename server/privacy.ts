@@ -1,6 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { PROOF_DEVICE } from '../market/runtime/proof-log.js';
-import { listPoints, type Site } from '../model/index.js';
+import { FREQUENCY_RESPONSE_DEVICE, listPoints, type Site } from '../model/index.js';
 import type { Identity } from './auth/identity.js';
 import type { AppContext } from './context.js';
 import { flowPoints } from './routes/devices.js';
@@ -33,7 +32,7 @@ export function visibility(ctx: AppContext, who: Identity, pointKey: string): Vi
       if (!site || household) return 'hidden';
       const flows = flowPoints(site);
       // The frequency-response proof (market/runtime/proof-log.ts) is the operator's to check.
-      if (pointKey.split('/')[1] === PROOF_DEVICE) return 'visible';
+      if (pointKey.split('/')[1] === FREQUENCY_RESPONSE_DEVICE) return 'visible';
       return [...flows.grid, ...flows.pv, ...flows.battery, ...flows.soc].includes(pointKey)
         ? 'visible'
         : 'hidden';

@@ -107,7 +107,14 @@ describe.skipIf(browserDep.skipReason)(
       const manager = `/api/sites/${SITE}/plan`;
       const plan = (await call('GET', manager)).json() as { holds: unknown[] };
       expect(plan.holds).toEqual([
-        { assetId: 'battery', by: 'activation', activationId: id, productId: 'dr-event', direction: 'up', kw: 6 },
+        {
+          assetId: 'battery',
+          by: 'activation',
+          activationId: id,
+          productId: 'dr-event',
+          direction: 'up',
+          kw: 6,
+        },
       ]);
       // …and the manager's plan page names it, instead of "idle" and "prices alone decide".
       const page = await loginPage(browser!.context, base, users.manager!, '#/sites');
@@ -119,7 +126,9 @@ describe.skipIf(browserDep.skipReason)(
       const decision = await page.locator('#plan-decision').textContent();
       expect(decision).toContain(`battery: held by market activation ${id}`);
       expect(decision).not.toMatch(/battery: idle/);
-      expect(await page.locator('#plan-held-why').textContent()).toMatch(/market activation or the frequency response holds/);
+      expect(await page.locator('#plan-held-why').textContent()).toMatch(
+        /market activation or the frequency response holds/,
+      );
       expect(await page.locator('#plan-now').textContent()).not.toMatch(/prices alone decide/);
       await page.screenshot({ path: join(SCREENSHOTS, 'plan-held-by-activation.png'), fullPage: true });
       // Cancelled: the battery is the plan's again.

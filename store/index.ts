@@ -1,6 +1,7 @@
 export type { Db, QueryResult } from './db.js';
 export { STORE_ERRORS } from './errors.js';
 export { type Flavour, loadMigrations, type Migration, type MigrationSet, migrate } from './migrate.js';
+export { type EmbeddedEngine, warmEmbeddedEngine } from './pglite-warmup.js';
 export {
   type Bucket,
   type IngestResult,

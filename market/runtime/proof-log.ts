@@ -1,4 +1,4 @@
-import type { Reading } from '../../model/index.js';
+import { FREQUENCY_RESPONSE_DEVICE, type Reading } from '../../model/index.js';
 import type { FrequencySample } from '../verify.js';
 
 /** What the droop runtime saw and commanded at one frequency sample. */
@@ -85,7 +85,7 @@ export function proofSamples(
  * outage loses none), read back by the readings API, kept by the retention policy. The
  * in-memory log (15 min) stays what the delivery check reads while running.
  */
-export const PROOF_DEVICE = 'frequency-response';
+export const PROOF_DEVICE = FREQUENCY_RESPONSE_DEVICE;
 export const proofPoints = (site: string) =>
   [
     { key: `${site}/${PROOF_DEVICE}/frequency`, kind: 'frequency', unit: 'Hz' },

@@ -70,7 +70,8 @@ const TEXTS = {
     planNoBinding: 'No limit is reached now: prices alone decide.',
     planHeld: '{asset}: held by market activation {id} ({product}, {power})',
     planHeldFrequency: '{asset}: held by the frequency response ({product}, {power} held)',
-    planHeldWhy: 'A market activation or the frequency response holds these assets: the plan does not move them until it is done.',
+    planHeldWhy:
+      'A market activation or the frequency response holds these assets: the plan does not move them until it is done.',
     planSolved: 'Planned {time} ({trigger}).',
     planKept: 'Kept an earlier plan: {message}',
     planChartTitle: 'Today: plan against actual',
@@ -296,7 +297,8 @@ const TEXTS = {
     planNoBinding: 'Keine Grenze ist erreicht: Es entscheiden allein die Preise.',
     planHeld: '{asset}: gehalten von Marktabruf {id} ({product}, {power})',
     planHeldFrequency: '{asset}: gehalten von der Frequenzregelung ({product}, {power} vorgehalten)',
-    planHeldWhy: 'Ein Marktabruf oder die Frequenzregelung hält diese Anlagen: Der Plan bewegt sie erst wieder, wenn sie enden.',
+    planHeldWhy:
+      'Ein Marktabruf oder die Frequenzregelung hält diese Anlagen: Der Plan bewegt sie erst wieder, wenn sie enden.',
     planSolved: 'Geplant {time} ({trigger}).',
     planKept: 'Früherer Fahrplan beibehalten: {message}',
     planChartTitle: 'Heute: Plan gegen Ist',
