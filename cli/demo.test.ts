@@ -1,12 +1,14 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePortPair } from '../sim/testing.js';
+import { freePort, freePortPair } from '../sim/testing.js';
+import { until } from '../testkit/wait.js';
 import { buildProgram, COMMANDS } from './program.js';
-import { runCli, startCli } from './testing.js';
+import { BIN, runCli, startCli } from './testing.js';
 
 /** Whether a process runs: it exists and is not a zombie (a dead child not yet reaped). */
 function alive(pid: number): boolean {
@@ -127,6 +129,33 @@ describe('gridflex demo', () => {
     const deadline = Date.now() + 30_000;
     while (alive(simPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(alive(simPid)).toBe(false);
+  }, 200_000);
+
+  it('stops cleanly on Ctrl-C while still starting (the API up, the simulator not yet)', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'gfx-demo-'));
+    const [simPort, port] = [await freePortPair(), await freePort()];
+    const child = spawn(
+      process.execPath,
+      [BIN, 'demo', '--port', String(port), '--data', data, '--sim-port-base', String(simPort)],
+      { env: { ...process.env, GRIDFLEX_FROM_SOURCE: '1' } },
+    );
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const closed = new Promise<number | null>((res) => child.once('close', res));
+    // The API answers before the simulator (its own process, forked now) is up and the banner printed.
+    await until(
+      () => `the demo's API: ${out}`,
+      async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.status === 200,
+      150_000,
+    );
+    const started = out.includes('Press Ctrl-C');
+    child.kill('SIGINT');
+    // Not killed by the signal: it stopped itself and exited 0, saying so.
+    expect(await closed).toBe(0);
+    expect(out).toMatch(
+      started ? /SIGINT received, stopping/ : /SIGINT received while starting; stopping .* once started/,
+    );
   }, 200_000);
 
   it('gridflex sim names a port in use in one line, not a stack', async () => {

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../bin/gridflex.mjs', import.meta.url));
+export const BIN = fileURLToPath(new URL('../bin/gridflex.mjs', import.meta.url));
 
 export interface CliResult {
   code: number | null;

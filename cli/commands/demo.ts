@@ -5,7 +5,7 @@ import { demoConfig, demoOverlay, demoSites } from '../../app/demo.js';
 import type { DemoUser } from '../../app/demo-users.js';
 import { startGridflex } from '../../app/start.js';
 import { PortOptionSchema, parseOptions } from '../args.js';
-import { stopOnSignals } from '../signals.js';
+import { catchSignals } from '../signals.js';
 import { startBackgroundSimulator } from './sim.js';
 
 export const DemoOptionsSchema = z.object({
@@ -44,6 +44,8 @@ export function register(program: Command): void {
     .option('--optimize <mode>', 'optimise the simulated site live (optimizer/live.ts), or none', 'live')
     .action(async (raw) => {
       const opts = parseOptions(DemoOptionsSchema, raw, 'demo');
+      // Caught from here: a signal while starting stops the demo (and its simulator) once it is up.
+      const signals = catchSignals((line) => console.log(line));
       const { sites, simulated } = await demoSites(opts.sites, opts.sim, opts.host, opts.simPortBase);
       // The simulator starts once the API answers, as its own process; the gateways wait for
       // it, so no device is reported down just because the simulated building was starting.
@@ -75,6 +77,11 @@ export function register(program: Command): void {
           say: (line) => console.log(line),
         },
       );
+      const stopping = signals.stopWith(async () => {
+        await g.stop();
+        await sim?.stop();
+      });
+      if (stopping) return;
       const { address } = g;
       console.log('Demo users (new passwords at every start):');
       for (const u of users)
@@ -103,12 +110,5 @@ export function register(program: Command): void {
           : `  gateway:  none (--sim none): pages show stored values only${restored > 0 ? `; polling ${restored} devices saved over the API` : ''}`,
       );
       console.log('Press Ctrl-C to stop.');
-      stopOnSignals(
-        async () => {
-          await g.stop();
-          await sim?.stop();
-        },
-        (line) => console.log(line),
-      );
     });
 }

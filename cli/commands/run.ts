@@ -7,7 +7,7 @@ import { startGridflex } from '../../app/start.js';
 import { GridflexError } from '../../model/index.js';
 import { PortOptionSchema, parseOptions } from '../args.js';
 import { CLI_ERRORS } from '../errors.js';
-import { stopOnSignals } from '../signals.js';
+import { catchSignals } from '../signals.js';
 
 export const RunOptionsSchema = z.object({
   config: z.string().min(1),
@@ -56,6 +56,8 @@ export function register(program: Command): void {
       process.env.GRIDFLEX_DATA = dataDir;
       const url = await databaseUrl();
       const say = (line: string) => console.log(line);
+      // Caught from here: a signal while starting stops the controller once it is up.
+      const signals = catchSignals(say);
       const g = await startGridflex(
         config,
         {},
@@ -72,6 +74,7 @@ export function register(program: Command): void {
       );
       // Never the password itself: the environment variable may be read by someone else.
       delete process.env.GRIDFLEX_ADMIN_PASSWORD;
+      if (signals.stopWith(() => g.stop())) return;
       say(`Gridflex is running at ${g.address}`);
       say(`  store:    ${g.runtime.store.description}`);
       say(`  API docs: ${g.address}/docs`);
@@ -90,9 +93,5 @@ export function register(program: Command): void {
             : '  users:    gridflex user add|list|token work while this runs',
       );
       say('Press Ctrl-C to stop.');
-      stopOnSignals(
-        () => g.stop(),
-        (line) => console.log(line),
-      );
     });
 }
