@@ -92,7 +92,6 @@ export class SiteDroop {
     assets: RuntimeAsset[];
     runtime: DroopRuntime;
     sub: Subscription;
-    devices: Set<string>;
   } | null = null;
   private readonly sub: Subscription;
   private readonly timer: NodeJS.Timeout;
@@ -114,7 +113,8 @@ export class SiteDroop {
 
   /** The obligation's product holding `device` of this site now, if any. */
   heldBy(device: string): string | undefined {
-    return this.running?.devices.has(device) ? `frequency response (${this.running.key})` : undefined;
+    const r = this.running;
+    return r?.assets.some((a) => a.device === device) ? `frequency response (${r.key})` : undefined;
   }
 
   /** The assets the response holds now, for the plan page (`by: frequency_response`). */
@@ -173,7 +173,6 @@ export class SiteDroop {
       assets,
       runtime,
       sub: runtime.attach(this.o.readings$),
-      devices: new Set(assets.map((a) => a.device)),
     };
     this.o.say?.(
       `droop: ${site} follows the grid frequency for ${key} kW with ${assets.map((a) => a.id).join(', ')}`,

@@ -94,11 +94,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const store = await openStore(options.databaseUrl ? { url: options.databaseUrl } : { dataDir });
   // Every module's tables, once, before anything reads or writes them.
   await migrateAll(store);
-  await store.readings.describePoints(listPoints(options.sites));
-  // The frequency-response proof of every site that can follow the frequency (app/droop.ts).
-  await store.readings.describePoints(
-    options.sites.filter((s) => frequencyPointOf(s) !== undefined).flatMap((s) => [...proofPoints(s.id)]),
-  );
+  // The sites' points, and the frequency-response proof of each that can follow the frequency (app/droop.ts).
+  await store.readings.describePoints([
+    ...listPoints(options.sites),
+    ...options.sites.filter((s) => frequencyPointOf(s) !== undefined).flatMap((s) => proofPoints(s.id)),
+  ]);
   const hub = new Hub();
   const disk = await DiskQueue.open(join(dataDir, 'spool'));
   const edgeSites = options.edgeSites ?? new Set<string>();

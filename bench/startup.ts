@@ -35,6 +35,7 @@ import {
   parseReadingsCsv,
 } from '../ledger/index.js';
 import { openStore } from '../store/index.js';
+import { descendantPids, processRunning } from '../testkit/process.js';
 
 const { values } = parseArgs({
   options: {
@@ -107,39 +108,17 @@ async function untilHealthy(args: string[], port: number, env: NodeJS.ProcessEnv
   }
 }
 
-/** The processes a process started (the demo's simulator), from /proc; none where there is no /proc. */
-function descendants(pid: number): number[] {
-  let kids: number[] = [];
-  try {
-    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {}
-  return kids.flatMap((k) => [k, ...descendants(k)]);
-}
-
-const running = (pid: number) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-};
-
 /** Stop a server and wait until it and every process it started have ended, so the next run starts on an idle machine. */
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
-  const tree = descendants(child.pid!);
+  const tree = descendantPids(child.pid!);
   const done = new Promise((r) => child.once('exit', r));
   child.kill('SIGINT');
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   await done;
   clearTimeout(timer);
   const deadline = Date.now() + 30_000;
-  while (tree.some(running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  while (tree.some(processRunning) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 const BARE = `

@@ -1,24 +1,14 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, freePortPair } from '../sim/testing.js';
+import { descendantPids, processRunning } from '../testkit/process.js';
 import { until } from '../testkit/wait.js';
 import { buildProgram, COMMANDS } from './program.js';
 import { BIN, runCli, startCli } from './testing.js';
-
-/** Whether a process runs: it exists and is not a zombie (a dead child not yet reaped). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 describe('gridflex demo', () => {
   it('polls the simulator into the store and the live stream, serves /health and /docs, and stops on Ctrl-C', async () => {
@@ -115,20 +105,18 @@ describe('gridflex demo', () => {
       {},
       150_000,
     );
-    const pid = demo.child.pid!;
-    const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim().split(/\s+/);
-    const sims: string[] = [];
-    for (const c of children)
+    const sims: number[] = [];
+    for (const c of descendantPids(demo.child.pid!))
       if ((await readFile(`/proc/${c}/cmdline`, 'utf8').catch(() => '')).includes('\0sim\0')) sims.push(c);
     expect(sims).toHaveLength(1);
     const gone = new Promise<number | null>((res) => demo.child.once('close', res));
     demo.child.kill('SIGKILL');
     await gone;
     // Its IPC channel closed with the demo: it stops its servers and exits on its own.
-    const simPid = Number(sims[0]);
+    const simPid = sims[0]!;
     const deadline = Date.now() + 30_000;
-    while (alive(simPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(alive(simPid)).toBe(false);
+    while (processRunning(simPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(processRunning(simPid)).toBe(false);
   }, 200_000);
 
   it('stops cleanly on Ctrl-C while still starting (the API up, the simulator not yet)', async () => {

@@ -1,14 +1,12 @@
-import { createRequire } from 'node:module';
 import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
+import { lazyRequire } from '../config/lazy-require.js';
 import { GridflexError, type ModbusConnection } from '../model/index.js';
 import { type ConnectionProblem, connectionProblem, describeError, GATEWAY_ERRORS } from './errors.js';
 import type { ModbusFunction } from './register-map.js';
 
-// modbus-serial (and its serial-port stack) is loaded on the first connection, not at import:
-// a controller with no Modbus device, and every command that never polls, skip it.
-const requireCjs = createRequire(import.meta.url);
-let modbusSerialLib: unknown;
-const modbusSerial = () => (modbusSerialLib ??= requireCjs('modbus-serial'));
+// modbus-serial (and its serial-port stack) is loaded on the first connection: a controller with
+// no Modbus device, and every command that never polls, skip it.
+const modbusSerial = lazyRequire<new () => ModbusRTU>('modbus-serial');
 
 const EXCEPTIONS: Record<number, string> = {
   1: 'illegal function',
@@ -127,7 +125,7 @@ export class ModbusLink {
       );
     this.dropClient();
     const c = this.connection;
-    const client = new (modbusSerial() as new () => ModbusRTU)();
+    const client = new (modbusSerial())();
     const timeout = this.options.connectTimeoutMs ?? c.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     try {

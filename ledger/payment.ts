@@ -1,13 +1,11 @@
-import { createRequire } from 'node:module';
 import { calculateSCORReferenceChecksum, formatIBAN, formatSCORReference } from 'swissqrbill/utils';
+import { lazyRequire } from '../config/lazy-require.js';
 import type { Bill } from './billing.js';
 import type { IssuerConfig } from './community.js';
 
 // The SVG renderer (swissqrbill/svg and its svg-engine, about 60 modules) is loaded when the
 // first payment part is drawn, not at import: the ledger is imported at every start.
-const requireCjs = createRequire(import.meta.url);
-let svgLib: typeof import('swissqrbill/svg') | undefined;
-const swissQrSvg = () => (svgLib ??= requireCjs('swissqrbill/svg') as typeof import('swissqrbill/svg'));
+const swissQrSvg = lazyRequire<typeof import('swissqrbill/svg')>('swissqrbill/svg');
 
 /**
  * How a resident pays a bill: an ISO 11649 creditor reference (`RF…`, valid for Swiss QR-bills

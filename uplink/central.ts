@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
 import type { MqttClient } from 'mqtt';
+import { lazyRequire } from '../config/lazy-require.js';
 import type { Reading } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import { CentralCommandLog } from './commands.js';
@@ -22,11 +22,9 @@ import {
   wildcard,
 } from './protocol.js';
 
-// mqtt is loaded on the first connection, not at import: every command that reads a
-// gridflex.yaml imports this module, and most never talk to a broker (cli/README "Start-up").
-const requireCjs = createRequire(import.meta.url);
-let mqttLib: typeof import('mqtt') | undefined;
-const mqtt = () => (mqttLib ??= requireCjs('mqtt') as typeof import('mqtt'));
+// Loaded on the first connection: every command that reads a gridflex.yaml imports this module,
+// and most never talk to a broker.
+const mqtt = lazyRequire<typeof import('mqtt')>('mqtt');
 
 export interface CentralOptions {
   url: string;
