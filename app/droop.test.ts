@@ -5,6 +5,7 @@ import { loadProducts, type ProductCatalog } from '../market/product.js';
 import {
   ahuFans,
   type Rig,
+  schoolDevice,
   schoolFanAssets,
   schoolSite,
   startSchoolRig,
@@ -37,6 +38,8 @@ const fcrN = (kw: number, startMs: number, endMs: number, product = 'fcr-n'): Si
 function startDroop(
   dispatch: ReturnType<typeof rigMarketDispatch>,
   commitments: BehaviorSubject<readonly SiteCommitment[]>,
+  movable: (assetId: string) => boolean = () => true,
+  refreshMs?: number,
 ): { droop: SiteDroop; lines: string[] } {
   const lines: string[] = [];
   const droop = new SiteDroop({
@@ -44,10 +47,11 @@ function startDroop(
     catalog,
     readings$: rig.hub.readings$,
     commitments$: commitments,
-    assets: () => dispatch.assetsNow(SITE),
+    assets: () => dispatch.assetsNow(SITE).filter((a) => movable(a.id)),
     port: { write: (r) => rig.gateway.write(r) },
     now: rig.clock,
     everyMs: 200,
+    ...(refreshMs === undefined ? {} : { refreshMs }),
     say: (l) => lines.push(l),
   });
   return { droop, lines };
@@ -221,4 +225,67 @@ describe('frequency response started from an obligation, on the simulator', () =
       rig.sim.sim.setFrequencyProfile(null);
     }
   }, 180_000);
+
+  it('takes in a fan that becomes movable after the response started (a BMS that answered late)', async () => {
+    const speed = (n: number) => rig.latest.get(`${SITE}/school-bms/ahu-${n}-speed`)?.value ?? Number.NaN;
+    await until('the fans back at 70 %', () => [1, 2, 3].every((n) => speed(n) === 70), 60_000);
+    const dispatch = rigMarketDispatch(rig, site);
+    const now = rig.clock();
+    const commitments = new BehaviorSubject<readonly SiteCommitment[]>([fcrN(1.5, now - 60_000, now + HOUR)]);
+    let late = true;
+    const { droop, lines } = startDroop(dispatch, commitments, (id) => !late || id !== 'ahu-3');
+    try {
+      await until(`the response to start: ${lines.join(' | ')}`, () => droop.runtime !== undefined, 30_000);
+      expect(droop.holds().map((h) => h.assetId)).toEqual(['ahu-1', 'ahu-2']);
+      // Nothing new: a review leaves the running response alone.
+      const first = droop.runtime;
+      await droop.review();
+      expect(droop.runtime).toBe(first);
+      late = false;
+      await droop.review();
+      expect(lines.join('\n')).toMatch(/1 more assets movable \(ahu-3\): the response restarts with them/);
+      expect(droop.holds().map((h) => h.assetId)).toEqual(['ahu-1', 'ahu-2', 'ahu-3']);
+      expect(droop.runtime).not.toBe(first);
+    } finally {
+      await droop.stop();
+      dispatch.close();
+    }
+  }, 120_000);
+
+  it('keeps a slowed fan slowed past the BMS watchdog by writing it again (refresh)', async () => {
+    const speed = (n: number) => rig.latest.get(`${SITE}/school-bms/ahu-${n}-speed`)?.value ?? Number.NaN;
+    await until('the fans back at 70 %', () => [1, 2, 3].every((n) => speed(n) === 70), 60_000);
+    // The fans' own fail-safe: a setpoint not written again within 60 simulated s (3 s here,
+    // at 20×) reverts to the schedule's 70 %.
+    const fans = [1, 2, 3].map((n) => schoolDevice(rig, `ahu-${n}`, 'sheddable'));
+    for (const f of fans) f.watchdog.timeoutMs = 60_000;
+    const dispatch = rigMarketDispatch(rig, site);
+    const now = rig.clock();
+    const commitments = new BehaviorSubject<readonly SiteCommitment[]>([fcrN(1.5, now - 60_000, now + HOUR)]);
+    const { droop, lines } = startDroop(dispatch, commitments, () => true, 1_000);
+    try {
+      await until(`the response to start: ${lines.join(' | ')}`, () => droop.runtime !== undefined, 30_000);
+      rig.sim.sim.setFrequencyProfile(() => 49.9);
+      await until(
+        'the fans to slow down',
+        () => (droop.runtime?.responseKw ?? 0) > 1.4 && [1, 2, 3].some((n) => speed(n) < 69),
+        60_000,
+      );
+      await new Promise((r) => setTimeout(r, 1_000));
+      const slowed = [1, 2, 3].filter((n) => speed(n) < 69);
+      // Four watchdog periods of a constant request: nothing moves, so only the refresh writes.
+      const until4 = rig.clock() + 4 * 60_000;
+      let reverted = 0;
+      while (rig.clock() < until4) {
+        if (slowed.some((n) => speed(n) === 70)) reverted++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(reverted, 'a fan went back to 70 % while the response held it').toBe(0);
+    } finally {
+      for (const f of fans) f.watchdog.timeoutMs = 3_600_000;
+      await droop.stop();
+      dispatch.close();
+      rig.sim.sim.setFrequencyProfile(null);
+    }
+  }, 120_000);
 });

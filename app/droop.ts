@@ -74,6 +74,8 @@ export interface SiteDroopOptions {
   now?: () => number;
   /** How often the products in force are looked at again (hour boundaries), default 10 s. */
   everyMs?: number;
+  /** How often an asset held off its base is written again (`DroopRuntimeOptions.refreshMs`). */
+  refreshMs?: number;
   /** Where the proof goes as readings (`proofReadings`): the hub, so the store writer keeps it. */
   proof?: (readings: Reading[]) => void;
   say?: (line: string) => void;
@@ -145,8 +147,17 @@ export class SiteDroop {
     if (this.stopped) return;
     const products = droopInForce(this.commitments, this.o.catalog, this.now());
     const key = keyOf(products);
-    if (key === (this.running?.key ?? '')) return;
     const site = this.o.site.id;
+    if (key === (this.running?.key ?? '')) {
+      // Same products: restart only to take in assets that have become movable since (a
+      // building's BMS that answered late); one going stale is left to the runtime.
+      const held = new Set(this.running?.assets.map((a) => a.id) ?? []);
+      const added = this.running ? this.o.assets().filter((a) => !held.has(a.id)) : [];
+      if (added.length === 0) return;
+      this.o.say?.(
+        `droop: ${site}: ${added.length} more assets movable (${added.map((a) => a.id).join(', ')}): the response restarts with them`,
+      );
+    }
     await this.end();
     if (products.length === 0) return;
     if (!this.frequencyPoint) {
@@ -163,8 +174,10 @@ export class SiteDroop {
       assets,
       port: this.o.port,
       frequencyPoint: this.frequencyPoint,
-      ...(gridMeterPoints(this.o.site)[0] ? { meteredPoint: gridMeterPoints(this.o.site)[0]! } : {}),
+      // Every building's grid meter: the proof is the site's power, not one building's.
+      ...(gridMeterPoints(this.o.site).length > 0 ? { meteredPoint: gridMeterPoints(this.o.site) } : {}),
       now: this.now,
+      ...(this.o.refreshMs === undefined ? {} : { refreshMs: this.o.refreshMs }),
       ...(this.o.proof ? { onLog: (e: LogEntry) => this.o.proof!(proofReadings(site, e)) } : {}),
     });
     this.running = {

@@ -18,7 +18,11 @@
  * Everything runs in one process at speed 1 (simulated time = wall clock), so the simulator's
  * servers share the CPU with the gateway: figures are upper bounds.
  *
+ * 3. FCR-N held by the lappeenranta portfolio for a simulated hour (bench/fcr-hour.ts): the
+ *    simulator and `gridflex run` as two processes, the simulator `--fcr-speed`× faster.
+ *
  *   npx tsx bench/market.ts [--sizes 100,1000] [--repeat 20] [--per-device 32] [--per-building 64] [--droop off]
+ *                           [--fcr-hour off] [--fcr-speed 6] [--fcr-minutes 60] [--fcr-kw 100]
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -36,6 +40,7 @@ import {
   until,
   wait,
 } from '../market/runtime/testing.js';
+import { fcrHour } from './fcr-hour.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,6 +49,10 @@ const { values: args } = parseArgs({
     'per-device': { type: 'string', default: String(WRITE_CONCURRENCY.perDevice) },
     'per-building': { type: 'string', default: String(WRITE_CONCURRENCY.perBuilding) },
     droop: { type: 'string', default: 'on' },
+    'fcr-hour': { type: 'string', default: 'on' },
+    'fcr-speed': { type: 'string', default: '6' },
+    'fcr-minutes': { type: 'string', default: '60' },
+    'fcr-kw': { type: 'string', default: '100' },
   },
 });
 const writeConcurrency = { perDevice: Number(args['per-device']), perBuilding: Number(args['per-building']) };
@@ -198,6 +207,24 @@ console.log(
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const n of sizes) await activationBench(n, product.fullActivation, ffrFullMs);
 if (args.droop !== 'off') await droopBench();
+if (args['fcr-hour'] !== 'off') {
+  const speed = Number(args['fcr-speed']);
+  const r = await fcrHour({
+    speed,
+    simMinutes: Number(args['fcr-minutes']),
+    kw: Number(args['fcr-kw']),
+    say: (l) => console.log(`  fcr-n hour: ${l}`),
+  });
+  const kw = (x: number) => `${x.toFixed(1)} kW`;
+  console.log(
+    [
+      `\nFCR-N on lappeenranta (gridflex sim ×${speed} and gridflex run, two processes; ${r.fans} fans; ${r.simMinutes.toFixed(1)} simulated min in ${r.realSeconds.toFixed(0)} s):`,
+      "| held | fans' headroom up / down at start | requested mean / max | delivered / requested (fans' meters), same second / best lag | slope fans / grid meters at that lag | rms error | samples | fan speeds outside range | zone temperatures outside band |",
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      `| ${kw(r.heldKw)} | ${kw(r.headroomUpKw)} / ${kw(r.headroomDownKw)} | ${kw(r.meanAbsRequestedKw)} / ${kw(r.maxAbsRequestedKw)} | ${r.ratio.toFixed(3)} / ${r.ratioAtLag.toFixed(3)} at ${r.lagS} s (${r.lagS * speed} simulated s) | ${r.slopeFans.toFixed(3)} / ${r.slopeGrid.toFixed(3)} | ${kw(r.rmsErrorKw)} | ${r.samples} | ${r.speedViolations} | ${r.zoneViolations} of ${r.zoneReadings} (target 0) |`,
+    ].join('\n'),
+  );
+}
 console.log(
   `\nload average at end: ${loadavg()
     .map((x) => x.toFixed(2))

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ModbusSerial from 'modbus-serial';
@@ -37,6 +37,45 @@ describe('gridflex sim', () => {
     const unknown = await runCli(['sim', '--scenario', 'atlantis']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown scenario atlantis');
+    const start = await runCli(['sim', '--scenario', 'zev-bern', '--start', 'tuesday morning']);
+    expect(start.code).toBe(2);
+    expect(start.stderr).toContain('--start');
+  }, 180_000);
+
+  it('prints a whole gridflex.yaml for lappeenranta that `config check` accepts: every fan an asset, a portfolio', async () => {
+    const out = await runCli(['sim', '--scenario', 'lappeenranta', '--port-base', '6100', '--print-config']);
+    expect(out.code, out.stderr).toBe(0);
+    type Asset = {
+      id: string;
+      type: string;
+      control?: { speed?: string };
+      minSpeedPct?: number;
+      costPerKwh?: number;
+    };
+    const cfg = parse(out.stdout) as {
+      sites: { id: string; buildings: { id: string; assets: Asset[]; devices: { id: string }[] }[] }[];
+      market: { portfolios: { id: string; sites: string[]; products: string[] }[] };
+    };
+    const site = cfg.sites[0]!;
+    expect(site.buildings).toHaveLength(17);
+    const fans = site.buildings.flatMap((b) => b.assets).filter((a) => a.type === 'sheddable');
+    // The scenario's ~100 air-handling units, each on its BMS speed setpoint, slowed no lower
+    // than its drive allows and not shed for energy arbitrage.
+    expect(fans).toHaveLength(102);
+    expect(fans[0]).toMatchObject({
+      id: 'school-1-ahu-1',
+      control: { speed: 'lappeenranta/school-1-bms/ahu-1-speed' },
+      minSpeedPct: 40,
+      costPerKwh: 0.5,
+    });
+    expect(site.buildings.every((b) => b.devices.some((d) => d.id === `${b.id}-grid-meter`))).toBe(true);
+    expect(cfg.market.portfolios[0]).toMatchObject({ id: 'lappeenranta', sites: ['lappeenranta'] });
+    expect(cfg.market.portfolios[0]!.products).toContain('fcr-n');
+    const file = join(dir, 'lappeenranta.yaml');
+    await writeFile(file, out.stdout);
+    const check = await runCli(['config', 'check', '--config', file]);
+    expect(check.code, check.stderr).toBe(0);
+    expect(check.stdout).toMatch(/site lappeenranta: 43 devices, 111 assets/);
   }, 180_000);
 
   it('prints a gateway file for a scenario without starting it', async () => {

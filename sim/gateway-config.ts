@@ -148,6 +148,8 @@ function bmsPoints(site: string, b: Building): Point[] {
           writable: true,
           min: d.spec.minPct,
           max: d.spec.maxPct,
+          // A fan in frequency response is written every few seconds; the drive allows it.
+          minWriteInterval: '1s',
         },
         { id: `${d.id}-power`, kind: 'active_power', nodeId: node(`${v}/Power`) },
       );

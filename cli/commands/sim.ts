@@ -28,9 +28,15 @@ export const SimOptionsSchema = z.object({
     (p) => p >= 1 && p <= 65534,
     'expected a port from 1 to 65534 (OPC UA uses the next one)',
   ),
+  start: z
+    .string()
+    .refine((v) => !Number.isNaN(Date.parse(v)), 'expected an ISO 8601 instant, e.g. 2026-11-18T07:00:00Z')
+    .transform((v) => Date.parse(v))
+    .optional(),
   endpointsJson: z.string().min(1).optional(),
   pki: z.string().min(1),
   printGatewayConfig: z.boolean().default(false),
+  printConfig: z.boolean().default(false),
 });
 
 export function register(program: Command): void {
@@ -40,6 +46,10 @@ export function register(program: Command): void {
     .requiredOption('--scenario <name|file>', 'lappeenranta, zev-bern, or a scenario YAML/JSON file')
     .option('--speed <x>', 'simulated seconds per real second', '1')
     .option('--seed <n>', 'random seed (same seed, same run)', '1')
+    .option(
+      '--start <iso>',
+      "simulated start instant (e.g. a school morning for a night-time run); default: the scenario's start, else now",
+    )
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--port-base <p>', 'Modbus TCP port; OPC UA listens on the next one', '5020')
     .option('--endpoints-json <file>', 'also write the endpoint list as JSON to this file')
@@ -49,6 +59,10 @@ export function register(program: Command): void {
       join(process.env.GRIDFLEX_DATA ?? './data', 'sim-pki'),
     )
     .option('--print-gateway-config', 'print a gateway file (YAML) for these endpoints and exit')
+    .option(
+      '--print-config',
+      'print a whole gridflex.yaml for `gridflex run` (sites, assets, devices, a portfolio) and exit',
+    )
     .action(async (raw) => {
       const opts = parseOptions(SimOptionsSchema, raw, 'sim');
       // Started by the demo (startBackgroundSimulator, an IPC channel): it ends with the demo,
@@ -57,6 +71,12 @@ export function register(program: Command): void {
       if (process.send) process.once('disconnect', () => void stopWithParent());
       // Loaded here so other commands do not pay for node-opcua's slow import.
       const { loadScenario } = await import('../../sim/scenario.js');
+      if (opts.printConfig) {
+        console.log(
+          await gridflexConfigYaml(await loadScenario(opts.scenario), opts.host, opts.portBase, opts.seed),
+        );
+        return;
+      }
       if (opts.printGatewayConfig) {
         console.log(
           await gatewayConfigYaml(await loadScenario(opts.scenario), opts.host, opts.portBase, opts.seed),
@@ -71,6 +91,7 @@ export function register(program: Command): void {
         host: opts.host,
         portBase: opts.portBase,
         pkiDir: opts.pki,
+        ...(opts.start === undefined ? {} : { startMs: opts.start }),
         now: Date.now,
       }).catch((err: NodeJS.ErrnoException & { port?: number }) => {
         if (err.code !== 'EADDRINUSE') throw err;
@@ -124,6 +145,63 @@ async function gatewayConfigYaml(
   portBase: number,
   seed: number,
 ): Promise<string> {
+  const cfg = await gatewayFile(scenario, host, portBase, seed);
+  return `# Gateway file for the simulated site ${scenario.id} (gridflex sim --print-gateway-config)\n${stringify(cfg)}`;
+}
+
+/**
+ * A whole gridflex.yaml for the scenario: its sites file (sim/site-config.ts) merged with its
+ * gateway file as `gridflex config convert` merges them, checked as `gridflex run` checks it.
+ * The grid meters are read every second, the fans' power every 250 ms and the first meter's
+ * frequency every 200 ms, so an FCR/FFR obligation is answered from a fresh frequency and proven on fresh
+ * power.
+ */
+async function gridflexConfigYaml(
+  scenario: Scenario,
+  host: string,
+  portBase: number,
+  seed: number,
+): Promise<string> {
+  const [{ sitesFileFor }, { convertToGridflexConfig }, { gridflexConfigFrom }] = await Promise.all([
+    import('../../sim/site-config.js'),
+    import('../../app/convert.js'),
+    import('../../app/config.js'),
+  ]);
+  const gateway = (await gatewayFile(scenario, host, portBase, seed)) as {
+    devices: { id: string; points: Record<string, unknown>[] }[];
+  };
+  let first = true;
+  for (const d of gateway.devices) {
+    // The fans' own power, four times a second: the delivery of their response, unit by unit.
+    if (d.id.endsWith('-bms')) {
+      (d as Record<string, unknown>).publishingInterval = '250ms';
+      for (const p of d.points) if (/^.+-\d+-power$/.test(String(p.id))) p.pollInterval = '250ms';
+    }
+    if (!d.id.endsWith('-grid-meter')) continue;
+    for (const p of d.points) {
+      if (p.kind === 'active_power') p.pollInterval = '1s';
+      if (p.kind === 'frequency') p.pollInterval = first ? '200ms' : '1s';
+    }
+    first = false;
+  }
+  const { config } = convertToGridflexConfig(sitesFileFor(scenario), [gateway]);
+  config.listen = { host: '127.0.0.1', port: 8080 };
+  await gridflexConfigFrom(config, `generated gridflex.yaml for ${scenario.id}`);
+  return [
+    `# gridflex.yaml for the simulated site ${scenario.id} (gridflex sim --print-config).`,
+    `# Start the simulator (gridflex sim --scenario ${scenario.id} --port-base ${portBase}), then`,
+    '# gridflex run --config THIS_FILE. Fans are bound on their BMS speed setpoints; PV and',
+    '# batteries are measured only. The portfolio offers the site to grid operators.',
+    stringify(config),
+  ].join('\n');
+}
+
+async function gatewayFile(
+  scenario: Scenario,
+  host: string,
+  portBase: number,
+  seed: number,
+): Promise<Record<string, unknown>> {
   const [{ plannedEndpoints }, { gatewayConfigFor }, { Simulation }, { GatewayConfigSchema }] =
     await Promise.all([
       import('../../sim/endpoints.js'),
@@ -134,7 +212,7 @@ async function gatewayConfigYaml(
   const sim = new Simulation(scenario, { seed, startMs: 0 });
   const cfg = gatewayConfigFor(sim, plannedEndpoints(scenario, host, portBase));
   validateConfig(GatewayConfigSchema, cfg, `generated gateway file for ${scenario.id}`);
-  return `# Gateway file for the simulated site ${scenario.id} (gridflex sim --print-gateway-config)\n${stringify(cfg)}`;
+  return cfg;
 }
 
 /** What a simulator started by `startBackgroundSimulator` tells its parent over IPC once it listens. */

@@ -7,7 +7,7 @@ import {
   type LocalResponseState,
   stepLocalResponse,
 } from '../droop.js';
-import { baseCommands, commandsFor, type RuntimeAsset, toDispatchAsset } from './assets.js';
+import { baseCommands, commandsFor, headroomKw, type RuntimeAsset, toDispatchAsset } from './assets.js';
 import { activationWindows, type LogEntry, proofSamples } from './proof-log.js';
 
 /** How long a release keeps asking a rate-limited point for its base value, ms. */
@@ -21,12 +21,27 @@ export interface DroopRuntimeOptions {
   port: { write: WriteFn };
   /** Hub key of the frequency reading (`site/device/point`), Hz. */
   frequencyPoint: string;
-  /** Hub key of the site's grid-meter power, W, import positive (logged for the proof). */
-  meteredPoint?: string;
-  /** Write an asset again only when its share moved by at least this, kW (default 1 % of the capacity held). */
+  /**
+   * Hub key(s) of the site's grid-meter power, W, import positive, logged for the proof. A
+   * site of several buildings has a grid meter per building: the metered power is their sum,
+   * taken once every meter has been read (one building's meter alone would prove nothing).
+   */
+  meteredPoint?: string | readonly string[];
+  /**
+   * Write an asset again only when its share moved by at least this, kW (default 1 % of the
+   * capacity held). An asset smaller than 20 steps gets a step of 5 % of its own headroom
+   * instead: 1 % of a 100 kW obligation is a whole 1 kW ventilation fan, which would move only
+   * all or nothing.
+   */
   writeStepKw?: number;
   /** How long the raw log is kept in memory, ms (default 15 min). */
   keepLogMs?: number;
+  /**
+   * An asset held off its base is written again after this long without a write, ms (default
+   * 5 s), like the executor's follow-up: a device's fail-safe watchdog (a BMS setpoint that
+   * reverts after 60 s unrefreshed) must not hand it back while the response still needs it.
+   */
+  refreshMs?: number;
   /**
    * Each log entry as it is made, for a durable copy (`gridflex run` stores it as readings:
    * app/droop.ts `proofReadings`), since the in-memory log ends with the process.
@@ -38,12 +53,18 @@ export interface DroopRuntimeOptions {
 
 interface AssetWriter {
   asset: RuntimeAsset;
+  /** This asset's write step, kW (`writeStepKw`, or finer for a small asset). */
+  stepKw: number;
   target: number;
   written: number;
   /** When the sample that set `target` arrived (latency measurement). */
   receivedMs: number;
   busy: boolean;
   dropped: boolean;
+  /** When its last write was accepted (this runtime's clock), for the refresh. */
+  writtenAtMs: number;
+  /** Write the current share again even though it has not moved (the refresh). */
+  refresh: boolean;
   /** Last value written per point: an unchanged point (a battery's mode) is not written again. */
   sent: Map<string, number>;
 }
@@ -68,8 +89,12 @@ export class DroopRuntime {
   private readonly writers: AssetWriter[];
   private readonly log: LogEntry[] = [];
   private meteredKw: number | undefined;
+  /** Latest kW per grid meter (`meteredPoint`), summed into `meteredKw`. */
+  private readonly meters = new Map<string, number>();
+  private readonly meterKeys: ReadonlySet<string>;
   private readonly writeStepKw: number;
   private readonly keepLogMs: number;
+  private readonly refreshMs: number;
   private readonly now: () => number;
   private readonly durationMs: number;
   private released = false;
@@ -80,16 +105,25 @@ export class DroopRuntime {
     const capacity = options.products.reduce((a, p) => a + p.capacityKw, 0);
     this.writeStepKw = options.writeStepKw ?? capacity / 100;
     this.keepLogMs = options.keepLogMs ?? 15 * 60_000;
+    this.refreshMs = options.refreshMs ?? 5_000;
     this.now = options.now ?? Date.now;
+    const metered = options.meteredPoint;
+    this.meterKeys = new Set(metered === undefined ? [] : typeof metered === 'string' ? [metered] : metered);
     // Assets are chosen for what they can hold for the longest endurance among the products.
     this.durationMs = Math.max(1, ...options.products.map((p) => p.product.minDuration));
     this.writers = options.assets.map((asset) => ({
       asset,
+      stepKw: Math.min(
+        this.writeStepKw,
+        Math.max(headroomKw(asset, 'up'), headroomKw(asset, 'down')) / 20 || this.writeStepKw,
+      ),
       target: 0,
       written: 0,
       receivedMs: 0,
       busy: false,
       dropped: false,
+      writtenAtMs: 0,
+      refresh: false,
       sent: new Map<string, number>(),
     }));
   }
@@ -98,9 +132,17 @@ export class DroopRuntime {
   attach(readings$: Observable<Reading>): Subscription {
     return readings$.subscribe((r) => {
       if (r.value === null || r.quality === 'bad') return;
-      if (r.pointId === this.options.meteredPoint) this.meteredKw = r.value / 1000;
+      if (this.meterKeys.has(r.pointId)) this.meterRead(r.pointId, r.value / 1000);
       else if (r.pointId === this.options.frequencyPoint) this.feed({ tMs: r.ts, hz: r.value });
     });
+  }
+
+  private meterRead(key: string, kw: number): void {
+    this.meters.set(key, kw);
+    if (this.meters.size < this.meterKeys.size) return;
+    let sum = 0;
+    for (const v of this.meters.values()) sum += v;
+    this.meteredKw = sum;
   }
 
   /** Metered site power, kW (consumption positive), for callers not on the hub. */
@@ -174,11 +216,15 @@ export class DroopRuntime {
       if (w.dropped) continue;
       const kw = share.get(w.asset.id) ?? 0;
       // Back to exactly zero always goes out, so the assets do not stay a step off their base.
-      if (Math.abs(kw - w.target) >= this.writeStepKw || (kw === 0 && w.target !== 0)) {
+      if (Math.abs(kw - w.target) >= w.stepKw || (kw === 0 && w.target !== 0)) {
         w.target = kw;
         w.receivedMs = receivedMs;
       }
-      if (w.target !== w.written) void this.flush(w);
+      if (w.written !== 0 && w.target === w.written && receivedMs - w.writtenAtMs >= this.refreshMs) {
+        w.refresh = true;
+        w.receivedMs = receivedMs;
+      }
+      if (w.target !== w.written || w.refresh) void this.flush(w);
     }
     return responseKw;
   }
@@ -187,12 +233,14 @@ export class DroopRuntime {
     if (w.busy) return;
     w.busy = true;
     try {
-      while (w.target !== w.written && !w.dropped) {
+      while ((w.target !== w.written || w.refresh) && !w.dropped) {
         const kw = w.target;
         const receivedMs = w.receivedMs;
+        const refresh = w.refresh && kw === w.written;
+        w.refresh = false;
         let verdict: 'ok' | 'later' | 'dropped' = 'ok';
         for (const c of commandsFor(w.asset, kw).commands) {
-          if (w.sent.get(c.point) === c.value) continue;
+          if (!refresh && w.sent.get(c.point) === c.value) continue;
           const r = await this.options.port.write({
             site: w.asset.siteId,
             ...c,
@@ -211,6 +259,8 @@ export class DroopRuntime {
         if (verdict === 'later') return;
         if (verdict === 'ok') {
           w.written = kw;
+          w.writtenAtMs = this.now();
+          if (refresh) continue;
           this.writes.push({ assetId: w.asset.id, kw, receivedMs, writtenMs: this.now() });
           if (this.writes.length > 10_000) this.writes.shift();
         }

@@ -82,6 +82,11 @@ export async function startOpcUaServer(sim: Simulation, opts: OpcUaServerOptions
     userManager: {
       isValidUser: (user: string, password: string) => user === opts.username && password === opts.password,
     },
+    // One connection and session per building's BMS (17 in lappeenranta), as if each building
+    // had its own server; node-opcua's defaults (10 connections per endpoint, 10 sessions)
+    // would leave the eleventh building's BMS unreachable.
+    maxConnectionsPerEndpoint: 100,
+    serverCapabilities: { maxSessions: 100 },
     serverInfo: { applicationUri: 'urn:gridflex:sim:server', productUri: 'gridflex-sim' },
   });
   await server.initialize();
