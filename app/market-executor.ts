@@ -261,6 +261,7 @@ export function runtimeFansNow(site: Site, latest: Latest, polled: readonly stri
         basePct: Math.min(100, Math.max(0, basePct)),
         minPct,
         maxPct: Math.max(minPct, a.maxSpeedPct ?? basePct),
+        ...(a.measure.power ? { powerPoint: a.measure.power } : {}),
       }),
     );
   }

@@ -17,7 +17,10 @@
  *   Σ delivered·sign(requested) / Σ |requested|, with the least-squares slope beside it;
  *   the same slope at the buildings' grid meters (whose base loads wander on their own);
  * - comfort: fan speeds outside their asset's range, zone temperatures outside the
- *   scenario's band (setpoint ± band), target 0.
+ *   scenario's band (setpoint ± band), target 0;
+ * - the settlement row of the window as `GET /api/portfolios/:p/frequency-settlement` gives it
+ *   for an hour, from the proof the run stored itself (its `delivered` series: the fans' own
+ *   meters against their draw at base speed, computed in the run).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,6 +31,7 @@ import { runCli, startCli } from '../cli/testing.js';
 import type { Obligation } from '../market/bids.js';
 import { findProduct, loadProducts } from '../market/product.js';
 import { MarketRepository } from '../market/repository.js';
+import { type FrequencySettlementRow, frequencySettlementRow } from '../market/runtime/proof-log.js';
 import { loadScenario } from '../sim/scenario.js';
 import { freePortPair } from '../sim/testing.js';
 import { openStore, type Store } from '../store/index.js';
@@ -70,6 +74,8 @@ export interface FcrHourResult {
   speedViolations: number;
   zoneViolations: number;
   zoneReadings: number;
+  /** The window settled as the API settles an hour (market/runtime/proof-log.ts), from the stored proof. */
+  settlement: FrequencySettlementRow;
 }
 
 interface Series {
@@ -317,6 +323,12 @@ export async function fcrHour(o: FcrHourOptions): Promise<FcrHourResult> {
       );
       const figures = deliveryFigures(requested, fanPower, baselineKw, grid, startMs, endMs);
 
+      const proven = await series(store, `${SITE}/frequency-response/delivered`, from, endMs, 1 / 1000);
+      const settlement = frequencySettlementRow(
+        { obligationId: 'the bench window', productId: 'fcr-n', siteId: SITE, startMs, endMs, heldKw },
+        { ts: requested.ts, kw: requested.v },
+        { ts: proven.ts, kw: proven.v },
+      );
       let speedViolations = 0;
       for (const a of fans) {
         const s = await series(store, a.control.speed, startMs, endMs);
@@ -343,6 +355,7 @@ export async function fcrHour(o: FcrHourOptions): Promise<FcrHourResult> {
         speedViolations,
         zoneViolations,
         zoneReadings,
+        settlement,
       };
     } finally {
       await store.close();

@@ -222,6 +222,8 @@ if (args['fcr-hour'] !== 'off') {
       "| held | fans' headroom up / down at start | requested mean / max | delivered / requested (fans' meters), same second / best lag | slope fans / grid meters at that lag | rms error | samples | fan speeds outside range | zone temperatures outside band |",
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
       `| ${kw(r.heldKw)} | ${kw(r.headroomUpKw)} / ${kw(r.headroomDownKw)} | ${kw(r.meanAbsRequestedKw)} / ${kw(r.maxAbsRequestedKw)} | ${r.ratio.toFixed(3)} / ${r.ratioAtLag.toFixed(3)} at ${r.lagS} s (${r.lagS * speed} simulated s) | ${r.slopeFans.toFixed(3)} / ${r.slopeGrid.toFixed(3)} | ${kw(r.rmsErrorKw)} | ${r.samples} | ${r.speedViolations} | ${r.zoneViolations} of ${r.zoneReadings} (target 0) |`,
+      '',
+      `Settlement row of the window from the run's stored proof (as GET /api/portfolios/lappeenranta/frequency-settlement gives it per hour): held ${r.settlement.heldKw} kW, covered ${r.settlement.coveredS} s, requested ${r.settlement.requestedWh} Wh, delivered ${r.settlement.deliveredWh} Wh (metered ${r.settlement.deliveryMeteredS} s), ratio ${r.settlement.performanceRatio ?? 'none'}`,
     ].join('\n'),
   );
 }

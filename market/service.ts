@@ -28,6 +28,11 @@ import {
   type StoredBid,
   type StoredReport,
 } from './repository.js';
+import {
+  type FrequencySettlementRow,
+  frequencySettlementRow,
+  type ProofSeries,
+} from './runtime/proof-log.js';
 import { toKw, toW } from './shares.js';
 
 /**
@@ -45,6 +50,15 @@ export type MeterSource = (
   range: TimeRange,
   intervalMs: number,
 ) => Promise<(number | null)[]>;
+
+/**
+ * A site's stored frequency-response proof over a range (market/runtime/proof-log.ts): the
+ * response requested and the reserve units' delivery, kW, + up; empty when none is stored.
+ */
+export type ProofSource = (
+  siteId: string,
+  range: TimeRange,
+) => Promise<{ requested: ProofSeries; delivered: ProofSeries }>;
 
 /** A site whose report used another baseline than the product's, and why. */
 export interface BaselineFallback {
@@ -110,6 +124,8 @@ export interface MarketServiceOptions {
   executor: ActivationExecutor;
   headroom: HeadroomSource;
   meter?: MeterSource;
+  /** The stored proof of frequency response, for the hourly FCR/FFR settlement. */
+  proof?: ProofSource;
   publish?: (update: MarketUpdate) => void;
   /** The clock, injected so that tests and replays decide what "now" is. */
   now: () => number;
@@ -779,6 +795,50 @@ export class MarketService {
         },
       };
     return { kw: dayMatchingBaseline(history, eventDay, win, TEN_OF_TEN).kw };
+  }
+
+  /**
+   * One settlement row per hour and site of every frequency obligation (FCR-N, FCR-D, FFR:
+   * answered locally, no activation) that overlaps the range, from the proof the droop stored:
+   * capacity held, seconds covered, energy requested and delivered by the reserve units' own
+   * meters. An hour under way is settled as far as it has gone.
+   */
+  async frequencySettlement(portfolioId: string, range: TimeRange): Promise<FrequencySettlementRow[]> {
+    const portfolio = findPortfolio(this.o.portfolios, portfolioId);
+    const proof = this.o.proof;
+    if (!proof)
+      throw new GridflexError(MARKET_ERRORS.METER_DATA, 'no proof source is configured for settlement', {
+        kind: 'input',
+      });
+    const local = new Set(
+      this.o.catalog.products
+        .filter((p) => p.activation.kind === 'frequency_droop' || p.activation.kind === 'frequency_threshold')
+        .map((p) => p.id),
+    );
+    const rows: FrequencySettlementRow[] = [];
+    const now = this.o.now();
+    for (const o of await this.o.repo.obligations(portfolio.id, range)) {
+      if (!local.has(o.productId) || o.startMs >= now) continue;
+      const endMs = Math.min(o.endMs, now);
+      for (const site of o.sites) {
+        const p = await proof(site.siteId, { fromMs: o.startMs, toMs: endMs });
+        rows.push(
+          frequencySettlementRow(
+            {
+              obligationId: o.id,
+              productId: o.productId,
+              siteId: site.siteId,
+              startMs: o.startMs,
+              endMs,
+              heldKw: site.kw,
+            },
+            p.requested,
+            p.delivered,
+          ),
+        );
+      }
+    }
+    return rows;
   }
 
   /** Stored settlement rows of the activations that started in the range. */

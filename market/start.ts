@@ -16,7 +16,8 @@ import type { ActivationExecutor, ExecutionStatus } from './executor.js';
 import { checkPortfolios, type Portfolio } from './portfolio.js';
 import { DEFAULT_PRODUCTS_FILE, loadProducts } from './product.js';
 import { MarketRepository, migrateMarket } from './repository.js';
-import { MarketService, type MeterSource } from './service.js';
+import { type ProofSeries, proofPoints } from './runtime/proof-log.js';
+import { MarketService, type MeterSource, type ProofSource, type TimeRange } from './service.js';
 
 /** The bundled portfolios: `demo` over the simulated zev-bern building. */
 export const DEFAULT_PORTFOLIOS_FILE = fileURLToPath(new URL('./portfolios.yaml', import.meta.url));
@@ -114,6 +115,26 @@ function storeMeter(store: Store, pointsOf: (siteId: string) => string[]): Meter
 }
 
 /**
+ * The droop's stored proof of a site (`<site>/frequency-response/requested|delivered`, W) as kW
+ * series; a point never stored gives an empty series.
+ */
+export function storeProof(store: Store): ProofSource {
+  const series = async (pointId: string, range: TimeRange): Promise<ProofSeries> => {
+    try {
+      const r = await store.readings.range({ pointId, from: range.fromMs, to: range.toMs, bucketMs: null });
+      const raw = r.raw.filter((x) => x.value !== null);
+      return { ts: raw.map((x) => x.ts), kw: raw.map((x) => x.value! / 1000) };
+    } catch {
+      return { ts: [], kw: [] };
+    }
+  };
+  return async (siteId, range) => {
+    const [, requested, , delivered] = proofPoints(siteId);
+    return { requested: await series(requested.key, range), delivered: await series(delivered.key, range) };
+  };
+}
+
+/**
  * Build the market for a running process: products, portfolios, the store's market tables,
  * availability from each site's latest plan or its asset limits (control/headroom.ts), delivery
  * measured at the grid meter, and a timer that advances activations.
@@ -151,6 +172,7 @@ export async function startMarket(o: StartMarketOptions): Promise<RunningMarket>
     executor: o.executor ?? new NoExecutor(),
     now,
     meter: storeMeter(o.store, metersOf),
+    proof: storeProof(o.store),
     ...(o.hub ? { publish: (u) => o.hub!.publish('market', u) } : {}),
     headroom: async (portfolio, range) => {
       const sites = portfolio.sites.map((id) => siteById.get(id)!);

@@ -37,6 +37,8 @@ export const FanAssetSchema = z
     maxPct: z.number().min(0).max(100),
     /** Drives reach a new speed within seconds: effectively no ramp limit for the market. */
     rampKwPerS: z.number().positive().default(100),
+    /** Hub key of the fan's own power reading, W (its delivery is proven on it). */
+    powerPoint: z.string().min(1).optional(),
   })
   .refine((f) => f.minPct <= f.maxPct, { path: ['maxPct'], message: 'maxPct must be at least minPct' });
 

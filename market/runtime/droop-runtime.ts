@@ -7,7 +7,14 @@ import {
   type LocalResponseState,
   stepLocalResponse,
 } from '../droop.js';
-import { baseCommands, commandsFor, headroomKw, type RuntimeAsset, toDispatchAsset } from './assets.js';
+import {
+  baseCommands,
+  baseConsumptionKw,
+  commandsFor,
+  headroomKw,
+  type RuntimeAsset,
+  toDispatchAsset,
+} from './assets.js';
 import { activationWindows, type LogEntry, proofSamples } from './proof-log.js';
 
 /** How long a release keeps asking a rate-limited point for its base value, ms. */
@@ -92,6 +99,10 @@ export class DroopRuntime {
   /** Latest kW per grid meter (`meteredPoint`), summed into `meteredKw`. */
   private readonly meters = new Map<string, number>();
   private readonly meterKeys: ReadonlySet<string>;
+  /** The held fans' own power points → latest draw, kW (`deliveredKw`); null when some asset has none. */
+  private readonly unitKw: Map<string, number> | null;
+  private readonly unitBaseKw: number;
+  private readonly unitKeys: ReadonlySet<string>;
   private readonly writeStepKw: number;
   private readonly keepLogMs: number;
   private readonly refreshMs: number;
@@ -109,6 +120,13 @@ export class DroopRuntime {
     this.now = options.now ?? Date.now;
     const metered = options.meteredPoint;
     this.meterKeys = new Set(metered === undefined ? [] : typeof metered === 'string' ? [metered] : metered);
+    // The units' own delivery needs a baseline for every one of them: fans at base speed.
+    const proven = options.assets.every((a) => a.kind === 'fan' && a.powerPoint !== undefined);
+    this.unitKw = proven && options.assets.length > 0 ? new Map() : null;
+    this.unitBaseKw = options.assets.reduce((sum, a) => sum + baseConsumptionKw(a), 0);
+    this.unitKeys = new Set(
+      this.unitKw ? options.assets.map((a) => (a.kind === 'fan' ? a.powerPoint! : '')) : [],
+    );
     // Assets are chosen for what they can hold for the longest endurance among the products.
     this.durationMs = Math.max(1, ...options.products.map((p) => p.product.minDuration));
     this.writers = options.assets.map((asset) => ({
@@ -133,8 +151,17 @@ export class DroopRuntime {
     return readings$.subscribe((r) => {
       if (r.value === null || r.quality === 'bad') return;
       if (this.meterKeys.has(r.pointId)) this.meterRead(r.pointId, r.value / 1000);
+      else if (this.unitKeys.has(r.pointId)) this.unitKw?.set(r.pointId, r.value / 1000);
       else if (r.pointId === this.options.frequencyPoint) this.feed({ tMs: r.ts, hz: r.value });
     });
+  }
+
+  /** The units' delivery now, + up (less drawn than at base), once every unit has been read. */
+  private delivered(): { deliveredKw?: number } {
+    if (!this.unitKw || this.unitKw.size < this.unitKeys.size) return {};
+    let drawn = 0;
+    for (const v of this.unitKw.values()) drawn += v;
+    return { deliveredKw: this.unitBaseKw - drawn };
   }
 
   private meterRead(key: string, kw: number): void {
@@ -201,6 +228,7 @@ export class DroopRuntime {
       responseKw,
       active: this.states.some((s) => s.targetKw !== 0),
       ...(this.meteredKw === undefined ? {} : { meteredKw: this.meteredKw }),
+      ...this.delivered(),
     });
     while (this.log.length > 0 && this.log[0]!.tMs < sample.tMs - this.keepLogMs) this.log.shift();
     this.options.onLog?.(this.log.at(-1)!);

@@ -11,6 +11,12 @@ export interface LogEntry {
   active: boolean;
   /** Latest metered site power, kW, consumption positive; undefined before the first reading. */
   meteredKw?: number;
+  /**
+   * The response the reserve units' own meters show, kW, + up: Σ over the held fans of their
+   * draw at base speed minus their metered draw. Only when every held asset is a fan with a
+   * power point that has been read (a battery or heat pump has no such baseline here yet).
+   */
+  deliveredKw?: number;
 }
 
 /**
@@ -91,26 +97,119 @@ export const proofPoints = (site: string) =>
     { key: `${site}/${PROOF_DEVICE}/frequency`, kind: 'frequency', unit: 'Hz' },
     { key: `${site}/${PROOF_DEVICE}/requested`, kind: 'active_power', unit: 'W' },
     { key: `${site}/${PROOF_DEVICE}/metered`, kind: 'active_power', unit: 'W' },
+    { key: `${site}/${PROOF_DEVICE}/delivered`, kind: 'active_power', unit: 'W' },
   ] as const;
 
-/** One log entry as readings (W, + up for the response, import positive for the meter). Pure. */
+/** One log entry as readings (W, + up for the response and delivery, import positive for the meter). Pure. */
 export function proofReadings(site: string, e: LogEntry): Reading[] {
-  const [hz, requested, metered] = proofPoints(site);
+  const [hz, requested, metered, delivered] = proofPoints(site);
+  const w = (kw: number) => Math.round(kw * 1000 * 1000) / 1000;
   const out: Reading[] = [
     { pointId: hz.key, ts: e.tMs, value: e.hz, quality: 'good' },
     {
       pointId: requested.key,
       ts: e.tMs,
-      value: Math.round(e.responseKw * 1000 * 1000) / 1000,
+      value: w(e.responseKw),
       quality: 'good',
     },
   ];
   if (e.meteredKw !== undefined)
-    out.push({
-      pointId: metered.key,
-      ts: e.tMs,
-      value: Math.round(e.meteredKw * 1000 * 1000) / 1000,
-      quality: 'good',
-    });
+    out.push({ pointId: metered.key, ts: e.tMs, value: w(e.meteredKw), quality: 'good' });
+  if (e.deliveredKw !== undefined)
+    out.push({ pointId: delivered.key, ts: e.tMs, value: w(e.deliveredKw), quality: 'good' });
   return out;
+}
+
+/** A proof series as stored: instants and values (kW), sorted by time. */
+export interface ProofSeries {
+  ts: number[];
+  kw: number[];
+}
+
+/**
+ * One FCR/FFR hour of a site, settled from its stored proof: the capacity it held, how much of
+ * the hour the proof covers, the energy the droop asked for and what the reserve units' own
+ * meters delivered in the direction asked, integer Wh rounded once (half up).
+ */
+export interface FrequencySettlementRow {
+  obligationId: string;
+  productId: string;
+  siteId: string;
+  /** ISO 8601, UTC. */
+  start: string;
+  end: string;
+  heldKw: number;
+  /** Seconds of the hour with a proof sample no older than `maxGapMs`. */
+  coveredS: number;
+  requestedWh: number;
+  /** Σ delivered·sign(requested)·dt: a delivery against the request counts negative. */
+  deliveredWh: number;
+  /** deliveredWh / requestedWh to 4 decimals; null when nothing was delivered-metered or requested. */
+  performanceRatio: number | null;
+  /** Seconds in which the request had a delivery reading beside it. */
+  deliveryMeteredS: number;
+}
+
+/**
+ * Settle one obligation hour of a site from its proof series (`requested`, `delivered`, kW, + up),
+ * integrating each as a step function (a value holds until the next) on a 1 s grid; a sample
+ * older than `maxGapMs` counts as missing (the proof has a hole there). Pure.
+ */
+export function frequencySettlementRow(
+  o: {
+    obligationId: string;
+    productId: string;
+    siteId: string;
+    startMs: number;
+    endMs: number;
+    heldKw: number;
+  },
+  requested: ProofSeries,
+  delivered: ProofSeries,
+  maxGapMs = 5_000,
+): FrequencySettlementRow {
+  const at = (s: ProofSeries) => {
+    let i = -1;
+    return (t: number): number | undefined => {
+      while (i + 1 < s.ts.length && s.ts[i + 1]! <= t) i++;
+      return i >= 0 && t - s.ts[i]! <= maxGapMs ? s.kw[i] : undefined;
+    };
+  };
+  const req = at(requested);
+  const del = at(delivered);
+  let coveredS = 0;
+  let meteredS = 0;
+  let requestedKws = 0;
+  let requestedMeteredKws = 0;
+  let deliveredKws = 0;
+  for (let t = o.startMs; t < o.endMs; t += 1000) {
+    const q = req(t);
+    if (q === undefined) continue;
+    coveredS++;
+    requestedKws += Math.abs(q);
+    const d = del(t);
+    if (d === undefined) continue;
+    meteredS++;
+    requestedMeteredKws += Math.abs(q);
+    deliveredKws += d * Math.sign(q);
+  }
+  const wh = (kws: number) => Math.round((kws * 1000) / 3600);
+  const deliveredWh = wh(deliveredKws);
+  const requestedMeteredWh = wh(requestedMeteredKws);
+  return {
+    obligationId: o.obligationId,
+    productId: o.productId,
+    siteId: o.siteId,
+    start: new Date(o.startMs).toISOString(),
+    end: new Date(o.endMs).toISOString(),
+    heldKw: o.heldKw,
+    coveredS,
+    requestedWh: wh(requestedKws),
+    deliveredWh,
+    performanceRatio:
+      meteredS === 0 || requestedMeteredWh === 0
+        ? null
+        : Math.round((deliveredWh / requestedMeteredWh) * 10_000) / 10_000,
+    deliveryMeteredS: meteredS,
+  };
 }

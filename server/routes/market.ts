@@ -310,6 +310,24 @@ export function marketRoutes(ctx: AppContext, s: Services): FastifyPluginAsyncZo
     );
 
     app.get(
+      '/api/portfolios/:portfolio/frequency-settlement',
+      {
+        config: { access: PORTFOLIO },
+        schema: {
+          summary:
+            'One row per hour and site of each FCR/FFR obligation overlapping the range, settled from the stored proof: capacity held, seconds covered, energy requested and delivered (reserve units’ meters)',
+          tags: TAGS,
+          params: PortfolioParams,
+          querystring: Range,
+        },
+      },
+      async (req) => {
+        const m = market();
+        return { rows: await m.frequencySettlement(req.params.portfolio, range(req.query, m.clock())) };
+      },
+    );
+
+    app.get(
       '/api/portfolios/:portfolio/live',
       {
         config: { access: PORTFOLIO },
