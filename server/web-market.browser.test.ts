@@ -7,7 +7,7 @@ import type { Runtime } from '../app/runtime.js';
 import { serveToChromium } from '../testkit/app.js';
 import { SCREENSHOTS, type TestBrowser } from '../testkit/browser.js';
 import { loginPage } from '../testkit/login.js';
-import { demoMarketRuntime, drAwardNow, saveAward } from '../testkit/market.js';
+import { awardNow, demoMarketRuntime, drAwardNow, saveAward } from '../testkit/market.js';
 import { chromium } from '../testkit/system.js';
 
 /**
@@ -189,6 +189,37 @@ describe.skipIf(browserDep.skipReason)('operator portfolio page (headless Chromi
     await expect
       .poll(() => page.locator(`#activations [data-activation="${id}"] th`).textContent())
       .toBe(`${id} · dr-event`);
+    await page.close();
+  });
+
+  it('shows the last hour of FCR-N held by the portfolio, settled from the stored proof', async () => {
+    // FCR-N sold for the hour that just ended, 4 kW from zev-bern, and the proof the droop
+    // stored in it: 30 min asking 2 kW up, the units delivering 1.8 kW.
+    const hour = Math.floor(Date.now() / H) * H - H;
+    await saveAward(rt.store, 'demo', [
+      {
+        ...awardNow(
+          { productId: 'fcr-n', direction: 'symmetric', kw: 4, sustainMs: H + 180_000 },
+          [],
+          1,
+          hour,
+        )[0]!,
+        sites: [{ siteId: 'zev-bern', kw: 4 }],
+      },
+    ]);
+    const proof = [];
+    for (let t = hour; t < hour + 30 * 60_000; t += 1000)
+      proof.push(
+        { pointId: 'zev-bern/frequency-response/requested', ts: t, value: 2000, quality: 'good' as const },
+        { pointId: 'zev-bern/frequency-response/delivered', ts: t, value: 1800, quality: 'good' as const },
+      );
+    await rt.store.readings.ingest(proof);
+    const page = await login('operator', '#/portfolio');
+    const row = page.locator('#frequency tr[data-site="zev-bern"]');
+    await expect.poll(() => row.count()).toBe(1);
+    const cells = await row.locator('td').allTextContents();
+    // Site, product, held, requested (2 kW × (30 min + 5 s)), delivered, ratio, minutes covered.
+    expect(cells).toEqual(['zev-bern', 'fcr-n', '4 kW', '1 kWh', '0.9 kWh', '90 %', '30 min']);
     await page.close();
   });
 

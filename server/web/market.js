@@ -51,6 +51,14 @@ const TEXTS = {
     start: 'Start',
     reports: 'Delivery reports',
     reportsHint: 'Settlement rows of the activations of the last 30 days.',
+    frequency: 'Frequency response (FCR, FFR), last 24 hours',
+    frequencyHint:
+      'Per hour and site: the capacity held, the energy the grid frequency asked for and what the reserve units’ own meters delivered in that direction, from the proof stored each second.',
+    noFrequency: 'No frequency-response obligation in the last 24 hours.',
+    site: 'Site',
+    held: 'Held',
+    covered: 'Covered',
+    minutes: '{n} min',
     downloadCsv: 'Download CSV',
     downloadJson: 'Download JSON',
     state_received: 'received',
@@ -128,6 +136,14 @@ const TEXTS = {
     start: 'Beginn',
     reports: 'Erbringungsnachweise',
     reportsHint: 'Abrechnungszeilen der Abrufe der letzten 30 Tage.',
+    frequency: 'Frequenzhaltung (FCR, FFR), letzte 24 Stunden',
+    frequencyHint:
+      'Pro Stunde und Standort: die vorgehaltene Leistung, die von der Netzfrequenz angeforderte Energie und was die Zähler der Reserveeinheiten in dieser Richtung erbracht haben, aus dem sekündlich gespeicherten Nachweis.',
+    noFrequency: 'Keine Frequenzhaltung in den letzten 24 Stunden.',
+    site: 'Standort',
+    held: 'Vorgehalten',
+    covered: 'Erfasst',
+    minutes: '{n} min',
     downloadCsv: 'CSV herunterladen',
     downloadJson: 'JSON herunterladen',
     state_received: 'empfangen',
@@ -549,6 +565,55 @@ function reportsSection(portfolio, nowMs) {
   );
 }
 
+/**
+ * FCR/FFR hours of the last day, settled from the proof the controller stores (per hour and
+ * site: held kW, requested and delivered energy, ratio, minutes the proof covers).
+ */
+async function frequencySection(portfolio, timeZone, nowMs) {
+  const res = await api(
+    `/api/portfolios/${encodeURIComponent(portfolio.id)}/frequency-settlement?${q({ from: iso(nowMs - 24 * H), to: iso(nowMs + H) })}`,
+  );
+  const rows = res.status === 200 ? res.body.rows : [];
+  return el(
+    'section',
+    { class: 'card', id: 'frequency', 'aria-labelledby': 'frequency-h' },
+    el('h2', { id: 'frequency-h', text: tm('frequency') }),
+    el('p', { class: 'muted', text: tm('frequencyHint') }),
+    rows.length === 0
+      ? el('p', { text: tm('noFrequency') })
+      : table(
+          tm('frequency'),
+          [
+            tm('hour', { zone: timeZone ?? 'UTC' }),
+            tm('site'),
+            tm('product'),
+            tm('held'),
+            tm('requested'),
+            tm('delivered'),
+            tm('ratio'),
+            tm('covered'),
+          ],
+          rows.map((r) =>
+            el(
+              'tr',
+              { 'data-site': r.siteId },
+              el('th', { scope: 'row', text: time(Date.parse(r.start), timeZone) }),
+              el('td', { text: r.siteId }),
+              el('td', { text: r.productId }),
+              el('td', { class: 'num', text: kw(r.heldKw) }),
+              el('td', { class: 'num', text: kwh(r.requestedWh) }),
+              el('td', { class: 'num', text: r.deliveryMeteredS > 0 ? kwh(r.deliveredWh) : '' }),
+              el('td', {
+                class: 'num',
+                text: r.performanceRatio === null ? '' : `${nf(1).format(r.performanceRatio * 100)} %`,
+              }),
+              el('td', { class: 'num', text: tm('minutes', { n: Math.floor(r.coveredS / 60) }) }),
+            ),
+          ),
+        ),
+  );
+}
+
 /** The operator's page: one portfolio (chosen when the caller sees several) and one product at a time. */
 export async function portfolioPage({ page, cleanup }, choice = {}, notice = '') {
   const res = await api('/api/portfolios');
@@ -623,6 +688,7 @@ export async function portfolioPage({ page, cleanup }, choice = {}, notice = '')
       live,
       callForm(portfolio, products, again),
     ),
+    await frequencySection(portfolio, view.timeZone, nowMs),
     reportsSection(portfolio, nowMs),
   );
 
