@@ -71,6 +71,8 @@ export interface SiteDroopOptions {
   /** The site's market-movable assets as they are now (app/market-executor.ts `runtimeAssetsNow`). */
   assets: () => RuntimeAsset[];
   port: { write: WriteFn };
+  /** The last value read of a point (the meters' and units' power before the response starts). */
+  lastValue?: (pointKey: string) => number | undefined;
   now?: () => number;
   /** How often the products in force are looked at again (hour boundaries), default 10 s. */
   everyMs?: number;
@@ -177,6 +179,7 @@ export class SiteDroop {
       // Every building's grid meter: the proof is the site's power, not one building's.
       ...(gridMeterPoints(this.o.site).length > 0 ? { meteredPoint: gridMeterPoints(this.o.site) } : {}),
       now: this.now,
+      ...(this.o.lastValue ? { lastValue: this.o.lastValue } : {}),
       ...(this.o.refreshMs === undefined ? {} : { refreshMs: this.o.refreshMs }),
       ...(this.o.proof ? { onLog: (e: LogEntry) => this.o.proof!(proofReadings(site, e)) } : {}),
     });

@@ -272,6 +272,11 @@ export interface MarketDispatch {
   executor: ActivationExecutor;
   /** The site's market-movable assets as they are now (polled, fresh readings), holds ignored. */
   assetsNow(siteId: string): RuntimeAsset[];
+  /**
+   * The last value read of a point, however old: an OPC UA server reports a value only when it
+   * changes, so an unchanged fan's power is its last report.
+   */
+  lastValue(pointKey: string): number | undefined;
   /** The activation holding `site/device` now, if any. */
   heldBy(site: string, device: string): string | undefined;
   /**
@@ -369,6 +374,7 @@ export function marketDispatch(o: {
       const site = sites.find((s) => s.id === siteId);
       return site ? runtimeAssetsNow(site, latest, o.gateways.devices(), recentMean, commands) : [];
     },
+    lastValue: (k) => values.last(k)?.value,
     heldBy: (site, device) => executor.heldDevices().get(`${site}/${device}`),
     holds: async (siteId, planOf) => {
       const held = executor.heldDevices();

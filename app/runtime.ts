@@ -172,6 +172,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
             dispatch.assetsNow(site.id).filter((a) => heldByMarket(site.id, a.device) === undefined),
           // A device an activation holds is refused to the response, as to the optimiser.
           port: { write: yieldingToMarket((r) => gateways.write(r.site, r), heldByMarket) },
+          lastValue: (k) => dispatch.lastValue(k),
           proof: (readings) => hub.publishReadings(readings),
           say: (line) => console.log(`  ${line}`),
         }),

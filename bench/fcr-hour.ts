@@ -362,6 +362,8 @@ export async function fcrHour(o: FcrHourOptions): Promise<FcrHourResult> {
     }
   } finally {
     for (const c of children.reverse()) await c.stop().catch(() => {});
-    await rm(dir, { recursive: true, force: true });
+    // FCR_HOUR_KEEP=1 keeps the run's data folder (its store, the proof) to look into.
+    if (process.env.FCR_HOUR_KEEP) say(`kept ${dir}`);
+    else await rm(dir, { recursive: true, force: true });
   }
 }

@@ -60,7 +60,7 @@ describe('the droop runtime’s metered power (the proof)', () => {
         ...(powerPoint ? { powerPoint } : {}),
       });
     const power = (n: number) => `lapp/school-1-bms/ahu-${n}-power`;
-    const start = (assets: ReturnType<typeof fan>[]) => {
+    const start = (assets: ReturnType<typeof fan>[], lastValue?: (key: string) => number | undefined) => {
       const log: LogEntry[] = [];
       const rt = new DroopRuntime({
         products: [{ product, capacityKw: 2 }],
@@ -68,6 +68,7 @@ describe('the droop runtime’s metered power (the proof)', () => {
         port: { write: () => Promise.reject(new Error('nothing is written at 50 Hz')) },
         frequencyPoint: 'lapp/school-1-grid-meter/frequency',
         onLog: (e) => log.push(e),
+        ...(lastValue ? { lastValue } : {}),
       });
       const hub = new Subject<Reading>();
       rt.attach(hub);
@@ -87,5 +88,9 @@ describe('the droop runtime’s metered power (the proof)', () => {
     partial.hub.next(reading(power(1), t, 1000));
     partial.hub.next(reading('lapp/school-1-grid-meter/frequency', t + 100, 50));
     expect(partial.log.at(-1)?.deliveredKw).toBeUndefined();
+    // Fans whose server reports only changes: their last reports count from the first sample.
+    const seeded = start([fan(1, power(1)), fan(2, power(2))], (k) => (k === power(1) ? 1000 : 1500));
+    seeded.hub.next(reading('lapp/school-1-grid-meter/frequency', t + 100, 50));
+    expect(seeded.log.at(-1)?.deliveredKw).toBeCloseTo(2 * 3.7 * 0.343 - 2.5, 9);
   });
 });

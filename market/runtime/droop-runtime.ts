@@ -54,6 +54,11 @@ export interface DroopRuntimeOptions {
    * app/droop.ts `proofReadings`), since the in-memory log ends with the process.
    */
   onLog?: (entry: LogEntry) => void;
+  /**
+   * The last value read of a point, W: seeds the grid meters and the units' power, so a meter
+   * or a fan whose server reports only changes counts from the start, not from its next change.
+   */
+  lastValue?: (pointKey: string) => number | undefined;
   /** Wall clock for the latency figures only; the response runs on the samples' timestamps. */
   now?: () => number;
 }
@@ -127,6 +132,14 @@ export class DroopRuntime {
     this.unitKeys = new Set(
       this.unitKw ? options.assets.map((a) => (a.kind === 'fan' ? a.powerPoint! : '')) : [],
     );
+    for (const key of this.meterKeys) {
+      const w = options.lastValue?.(key);
+      if (w !== undefined) this.meterRead(key, w / 1000);
+    }
+    for (const key of this.unitKeys) {
+      const w = options.lastValue?.(key);
+      if (w !== undefined) this.unitKw?.set(key, w / 1000);
+    }
     // Assets are chosen for what they can hold for the longest endurance among the products.
     this.durationMs = Math.max(1, ...options.products.map((p) => p.product.minDuration));
     this.writers = options.assets.map((asset) => ({
