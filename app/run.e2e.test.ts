@@ -175,13 +175,23 @@ describe('gridflex run: two simulated sites from one gridflex.yaml', () => {
     // takes tens of seconds on the loaded machine.
     const [bernSim, lappSim, lappGw] = await Promise.all([
       startCli(
-        ['sim', '--scenario', 'zev-bern', '--port-base', String(bernPort)],
+        // A certificate folder each: two simulators creating one at once can read each
+        // other's half-written key (seen once in CI: "DECODER routines::unsupported").
+        ['sim', '--scenario', 'zev-bern', '--port-base', String(bernPort), '--pki', join(dir, 'bern-pki')],
         /Press Ctrl-C/,
         {},
         180_000,
       ),
       startCli(
-        ['sim', '--scenario', 'lappeenranta', '--port-base', String(lappPort)],
+        [
+          'sim',
+          '--scenario',
+          'lappeenranta',
+          '--port-base',
+          String(lappPort),
+          '--pki',
+          join(dir, 'lapp-pki'),
+        ],
         /Press Ctrl-C/,
         {},
         180_000,
